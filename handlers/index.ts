@@ -1,0 +1,13 @@
+/** Every Slack listener, folder by folder. */
+import type { App } from '@slack/bolt';
+import { register as registerCommands } from './commands/index.js';
+import type { HandlerDeps } from './deps.js';
+import { register as registerEvents } from './events/index.js';
+
+export type { HandlerDeps } from './deps.js';
+
+/** Registers all listeners on `app`. */
+export function registerHandlers(app: App, deps: HandlerDeps): void {
+  registerCommands(app, deps);
+  registerEvents(app, deps);
+}

@@ -1,0 +1,236 @@
+/**
+ * Configuration: environment variables plus the YAML file named by `CAPSTAN_CONFIG`, read once by a
+ * pure function of the environment and validated with zod. Any problem stops start-up with a message
+ * naming the variable, or the file, line and field, and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id such as U012ABCDEF');
+const slackGroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id such as S012ABCDEF');
+const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'a Slack channel id such as C012ABCDEF');
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The YAML file's schema. Sections for later capabilities are added here as they land. */
+export const configFileSchema = z
+  .object({
+    /** Zone for times written without an offset (`2026-11-22 01:30`). */
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').default('UTC'),
+    slack: z
+      .object({
+        /** Where approval requests are posted. */
+        approvalsChannel: slackChannelId.optional(),
+      })
+      .strict()
+      .default({}),
+    /** Role name → the Slack users and user groups who hold it. */
+    roles: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name of lowercase letters, digits, - and _'),
+        z
+          .object({ users: z.array(slackUserId).default([]), groups: z.array(slackGroupId).default([]) })
+          .strict(),
+      )
+      .default({}),
+  })
+  .strict();
+
+/** The validated YAML file. */
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-/, 'a bot token starting with xoxb-')
+    .optional(),
+  SLACK_SIGNING_SECRET: z
+    .string()
+    .min(8, 'the signing secret from the app’s Basic Information page')
+    .optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'an app-level token starting with xapp-')
+    .optional(),
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL such as https://slack.com/api/' })
+    .optional(),
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' })
+    .default('redis://127.0.0.1:6379'),
+  CAPSTAN_CONFIG: z.string().min(1).optional(),
+  CAPSTAN_AWS: z.enum(['sandbox', 'aws']).optional(),
+  CAPSTAN_QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[a-z0-9_-]+\}$/, 'a Redis hash tag such as {capstan}, so every key lands in one cluster slot')
+    .default('{capstan}'),
+  CAPSTAN_WORKER_CONCURRENCY: positiveInt.default(8),
+  CAPSTAN_JOB_LOCK_MS: positiveInt.default(30_000),
+  CAPSTAN_STALLED_INTERVAL_MS: positiveInt.default(30_000),
+  CAPSTAN_SHUTDOWN_GRACE_MS: positiveInt.default(20_000),
+  CAPSTAN_REPORTER_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AWS_REGION: z.string().optional(),
+});
+
+/** How Capstan talks to Slack. */
+export type SlackMode = 'http' | 'socket' | 'local';
+
+/** Everything Capstan needs, validated. */
+export interface Config {
+  slack: {
+    mode: SlackMode;
+    botToken: string;
+    signingSecret: string;
+    appToken?: string;
+    apiUrl?: string;
+  };
+  http: { port: number; host: string };
+  redisUrl: string;
+  queuePrefix: string;
+  aws: { mode: 'sandbox' | 'aws'; region?: string };
+  worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
+  reporter: { minUpdateIntervalMs: number };
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  configPath?: string;
+  file: ConfigFile;
+}
+
+/** Signing secret used in local mode, where requests come from this machine only. */
+export const LOCAL_SIGNING_SECRET = 'capstan-local-signing-secret';
+
+/**
+ * Reads and validates Capstan's configuration from `env` (and the YAML file it names).
+ * @throws ConfigError listing every problem found, each naming the variable or file:line and field.
+ */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (issue) => `${String(issue.path[0])}: ${issue.message} (got ${describeValue(env, issue.path[0])})`,
+      ),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (Boolean(e.SLACK_BOT_TOKEN) !== Boolean(e.SLACK_SIGNING_SECRET)) {
+    problems.push(
+      'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: set both for Slack, or neither for local mode (only one is set)',
+    );
+  }
+  if (e.SLACK_APP_TOKEN && !e.SLACK_BOT_TOKEN) {
+    problems.push('SLACK_APP_TOKEN: Socket Mode also needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
+  }
+  const file = e.CAPSTAN_CONFIG ? readConfigFile(e.CAPSTAN_CONFIG, problems) : configFileSchema.parse({});
+  if (problems.length > 0 || !file) throw new ConfigError(problems);
+
+  const local = !e.SLACK_BOT_TOKEN;
+  const mode: SlackMode = local ? 'local' : e.SLACK_APP_TOKEN ? 'socket' : 'http';
+  return {
+    slack: {
+      mode,
+      botToken: e.SLACK_BOT_TOKEN ?? 'xoxb-local-mode',
+      signingSecret: e.SLACK_SIGNING_SECRET ?? LOCAL_SIGNING_SECRET,
+      ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
+      ...(e.SLACK_API_URL ? { apiUrl: withTrailingSlash(e.SLACK_API_URL) } : {}),
+    },
+    // Local mode listens on loopback only: nothing outside this machine can reach it.
+    http: { port: e.PORT, host: local ? '127.0.0.1' : e.HOST },
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.CAPSTAN_QUEUE_PREFIX,
+    aws: {
+      mode: e.CAPSTAN_AWS ?? (local ? 'sandbox' : 'aws'),
+      ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
+    },
+    worker: {
+      concurrency: e.CAPSTAN_WORKER_CONCURRENCY,
+      lockDurationMs: e.CAPSTAN_JOB_LOCK_MS,
+      stalledIntervalMs: e.CAPSTAN_STALLED_INTERVAL_MS,
+      shutdownGraceMs: e.CAPSTAN_SHUTDOWN_GRACE_MS,
+    },
+    reporter: { minUpdateIntervalMs: e.CAPSTAN_REPORTER_INTERVAL_MS },
+    logLevel: e.LOG_LEVEL,
+    ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),
+    file,
+  };
+}
+
+/**
+ * Parses and validates the YAML text of a config file. Problems are pushed as `path:line:col field: …`.
+ * Exported for tests; {@link readConfig} is the entry point.
+ */
+export function parseConfigFile(text: string, path: string, problems: string[]): ConfigFile | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = (offset: number | undefined): string => {
+    if (offset === undefined) return path;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors)
+      problems.push(`${where(err.pos[0])}: YAML syntax: ${err.message.split('\n')[0]}`);
+    return undefined;
+  }
+  const result = configFileSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const keys = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
+    // The node at the path, or the nearest ancestor that exists (a missing field points at its parent).
+    let offset: number | undefined;
+    for (let n = keys.length; n >= 0 && offset === undefined; n--) {
+      const node = doc.getIn(keys.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      offset = node?.range?.[0];
+    }
+    const field = keys.length > 0 ? keys.join('.') : '(top level)';
+    problems.push(`${where(offset)} ${field}: ${issue.message}`);
+  }
+  return undefined;
+}
+
+function readConfigFile(path: string, problems: string[]): ConfigFile | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    problems.push(`CAPSTAN_CONFIG: cannot read ${path}: ${reason}`);
+    return undefined;
+  }
+  return parseConfigFile(text, path, problems);
+}
+
+function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => Boolean(entry[1])),
+  );
+}
+
+function describeValue(env: NodeJS.ProcessEnv, key: PropertyKey | undefined): string {
+  if (typeof key !== 'string') return 'nothing';
+  const value = env[key];
+  if (value === undefined || value === '') return 'nothing';
+  // Never echo credentials back, even invalid ones.
+  if (/TOKEN|SECRET|PASSWORD/.test(key)) return `a value of ${value.length} characters`;
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

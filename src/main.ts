@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * Composition root and CLI: `capstan start` (web + worker in one process), `capstan web`,
+ * `capstan worker`. Reads the configuration once, wires the parts, and shuts down cleanly on
+ * SIGINT/SIGTERM: stop taking requests and jobs, let running jobs reach a checkpoint or return them
+ * to the queue, close Redis.
+ */
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { registerHandlers } from '../handlers/index.js';
+import { createProcessors } from '../jobs/index.js';
+import { type Config, readConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { type ProbeSources, startProbeServer } from './http/probes.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createRedis } from './queue/connection.js';
+import { JobProducer } from './queue/producer.js';
+import { startWorkerHost, type WorkerHost } from './queue/worker.js';
+import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
+import { startWebApp, type WebApp } from './web/create-app.js';
+
+/** Which parts a process runs. */
+export type Role = 'start' | 'web' | 'worker';
+
+/** A running Capstan process. */
+export interface Capstan {
+  /** The HTTP port bound (web or probe server). */
+  port: number;
+  web?: WebApp;
+  workerHost?: WorkerHost;
+  stop(): Promise<void>;
+}
+
+/** Starts the parts of Capstan that `role` names. Used by the CLI and by tests. */
+export async function startCapstan(role: Role, config: Config, logger: Logger): Promise<Capstan> {
+  const metrics = createMetrics();
+  const redis = createRedis(config.redisUrl, { name: `capstan-${role}` });
+  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+  const closers: Array<() => Promise<unknown>> = [];
+
+  let workerHost: WorkerHost | undefined;
+  let producer: JobProducer | undefined;
+  const notReadyReasons = async (): Promise<string[]> => {
+    const reasons: string[] = [];
+    try {
+      await redis.ping();
+    } catch (err) {
+      reasons.push(`redis unreachable: ${(err as Error).message}`);
+    }
+    if (workerHost && !workerHost.isReady()) reasons.push('worker not attached to the queue');
+    if (!workerHost && producer && reasons.length === 0) {
+      const workers = await producer.queue.getWorkersCount();
+      if (workers === 0) reasons.push('no worker is attached to the queue');
+    }
+    return reasons;
+  };
+  const probes: ProbeSources = { notReadyReasons, registry: metrics.registry };
+
+  if (role !== 'web') {
+    const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
+    workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
+    const client = createSlackClient({
+      token: config.slack.botToken,
+      ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+      logger,
+    });
+    workerHost = startWorkerHost({
+      connection: workerRedis,
+      prefix: config.queuePrefix,
+      concurrency: config.worker.concurrency,
+      lockDurationMs: config.worker.lockDurationMs,
+      stalledIntervalMs: config.worker.stalledIntervalMs,
+      shutdownGraceMs: config.worker.shutdownGraceMs,
+      reporterIntervalMs: config.reporter.minUpdateIntervalMs,
+      processors: createProcessors({ redis }),
+      notifier: createSlackNotifier(client),
+      logger,
+      metrics,
+    });
+    const host = workerHost;
+    closers.push(async () => {
+      await host.stop();
+      workerRedis.disconnect();
+    });
+  }
+
+  let web: WebApp | undefined;
+  let probeServer: Server | undefined;
+  if (role !== 'worker') {
+    producer = new JobProducer(redis, config.queuePrefix);
+    const jobs = producer;
+    web = await startWebApp({
+      config,
+      logger,
+      probes,
+      register: (app) => registerHandlers(app, { config, producer: jobs, logger, metrics }),
+    });
+    // Stop taking requests before anything else closes.
+    const started = web;
+    closers.unshift(() => started.stop());
+    closers.push(() => jobs.close());
+  } else {
+    probeServer = await startProbeServer(probes, config.http.port, config.http.host);
+    const server = probeServer;
+    closers.unshift(() => new Promise((resolve) => server.close(resolve)));
+  }
+  closers.push(() => redis.quit().catch(() => redis.disconnect()));
+
+  const address = probeServer?.address();
+  const port = web?.port ?? (address && typeof address === 'object' ? address.port : config.http.port);
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    ...(web ? { web } : {}),
+    ...(workerHost ? { workerHost } : {}),
+    stop() {
+      stopping ??= (async () => {
+        for (const close of closers) {
+          try {
+            await close();
+          } catch (err) {
+            logger.warn({ err }, 'error while shutting down');
+          }
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+const USAGE = 'usage: capstan start | web | worker';
+
+async function cli(argv: string[]): Promise<void> {
+  const role = (argv[0] ?? 'start') as Role;
+  if (!['start', 'web', 'worker'].includes(role)) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let config: Config;
+  try {
+    config = readConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const capstan = await startCapstan(role, config, logger);
+  if (config.slack.mode === 'local') {
+    logger.info(
+      { url: `http://${config.http.host}:${capstan.port}/slack/events` },
+      'local mode: no Slack credentials set; listening on loopback only',
+    );
+  }
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    capstan.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+// Run the CLI only when executed directly, not when imported by tests.
+const invokedPath = process.argv[1] ?? '';
+if (import.meta.url === `file://${invokedPath}` || /[/\\]main\.(js|ts)$/.test(invokedPath)) {
+  cli(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`capstan: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

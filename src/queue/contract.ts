@@ -1,0 +1,58 @@
+/**
+ * The handler ↔ job contract: job names, what a job's data holds, and what it returns.
+ * Job data is plain JSON so any worker on any host can pick a job up, or resume it.
+ */
+import { createHash } from 'node:crypto';
+import type { Command } from '../commands/index.js';
+import type { ReporterSnapshot } from '../slack/reporter.js';
+
+/** The one BullMQ queue every job goes through. */
+export const QUEUE_NAME = 'jobs';
+
+/** Job names: one processor each (`jobs/index.ts`). */
+export const JOB_NAMES = ['ops.ping'] as const;
+
+/** A job name. */
+export type JobName = (typeof JOB_NAMES)[number];
+
+/** Who asked, where, and how the request reached Capstan. */
+export interface JobRequest {
+  /** Slack's id for the request (trigger id or event id): the job id is derived from it. */
+  requestId: string;
+  userId: string;
+  channelId: string;
+  /** The thread to report into; absent for slash commands, whose job starts a thread. */
+  threadTs?: string;
+  /** The command as the person typed it, e.g. `/ops ping`. */
+  text: string;
+  source: 'slash' | 'mention' | 'action';
+  /** When Slack's request reached Capstan (epoch ms). */
+  receivedAt: number;
+}
+
+/** Steps a job finished, written as it passes each one, so a retried job resumes after them. */
+export interface Checkpoints {
+  reporter?: ReporterSnapshot;
+  [step: string]: unknown;
+}
+
+/** A job's data. */
+export interface JobData<C extends Command = Command> {
+  command: C;
+  request: JobRequest;
+  checkpoints: Checkpoints;
+}
+
+/** What a job returns (kept with the completed job). */
+export interface JobResult {
+  outcome: 'done' | 'cancelled';
+  summary: string;
+}
+
+/**
+ * The job id for a Slack request: the same request delivered again (Slack's retries, a double
+ * click) maps to the same id, so BullMQ keeps one job. Short, so people can type it.
+ */
+export function jobIdFor(requestId: string): string {
+  return createHash('sha256').update(requestId).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,53 @@
+/** Enqueues jobs: one per Slack request, however often Slack delivers it. */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Command } from '../commands/index.js';
+import { type JobData, type JobName, type JobRequest, jobIdFor, QUEUE_NAME } from './contract.js';
+
+/** The outcome of {@link JobProducer.enqueue}. */
+export interface Enqueued {
+  jobId: string;
+  /** True when this request had already been enqueued (a retried delivery or a double submit). */
+  duplicate: boolean;
+}
+
+/** How long a request id is remembered for de-duplication; Slack retries within minutes. */
+const INTAKE_TTL_SECONDS = 24 * 60 * 60;
+
+/** Puts jobs on the queue. */
+export class JobProducer {
+  readonly queue: Queue<JobData>;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.queue = new Queue<JobData>(QUEUE_NAME, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: {
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 2_000 },
+        removeOnComplete: { age: INTAKE_TTL_SECONDS, count: 10_000 },
+        removeOnFail: { age: 7 * INTAKE_TTL_SECONDS },
+      },
+    });
+  }
+
+  /**
+   * Enqueues `command` as job `name` under an id derived from the Slack request. BullMQ ignores a
+   * second add with the same id; the intake marker tells the handler it was a repeat.
+   */
+  async enqueue(name: JobName, command: Command, request: JobRequest): Promise<Enqueued> {
+    const jobId = jobIdFor(request.requestId);
+    await this.queue.add(name, { command, request, checkpoints: {} }, { jobId });
+    const first = await this.redis.set(`${this.prefix}:intake:${jobId}`, '1', 'EX', INTAKE_TTL_SECONDS, 'NX');
+    return { jobId, duplicate: first === null };
+  }
+
+  /** Stops the queue's connections. */
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

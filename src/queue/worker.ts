@@ -1,0 +1,212 @@
+/**
+ * Worker wiring: runs each job through its processor with a reporter, checkpoints, metrics and a
+ * clean way out on shutdown (the job goes back to the queue at its next checkpoint).
+ */
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { CancelledError, describeForUser, UserError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { ProgressState } from '../slack/blocks/progress.js';
+import type { SlackNotifier } from '../slack/notifier.js';
+import { JobReporter } from '../slack/reporter.js';
+import { type Checkpoints, type JobData, type JobName, type JobResult, QUEUE_NAME } from './contract.js';
+
+/** What a processor gets besides its job. */
+export interface JobContext {
+  reporter: JobReporter;
+  /** Aborted when the worker is shutting down. */
+  signal: AbortSignal;
+  /** The checkpoints written so far (by this attempt or an earlier one). */
+  checkpoints: Readonly<Checkpoints>;
+  /** Records that a step finished, with what later steps need from it. */
+  checkpoint(key: string, value: unknown): Promise<void>;
+  /**
+   * Call between steps: when the worker is shutting down, returns the job to the queue (it resumes
+   * at its first unfinished step on another worker) instead of starting the next step.
+   */
+  betweenSteps(): Promise<void>;
+  /** Where this attempt runs, e.g. `host:1234`. */
+  workerId: string;
+}
+
+/** A job's processor: reads like a runbook, one named step after another. */
+export type JobProcessor = (job: Job<JobData>, ctx: JobContext) => Promise<JobResult>;
+
+/** Processors by job name. */
+export type ProcessorMap = Readonly<Record<JobName, JobProcessor>>;
+
+/** How to start workers. */
+export interface WorkerHostOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  shutdownGraceMs: number;
+  reporterIntervalMs: number;
+  processors: ProcessorMap;
+  notifier: SlackNotifier;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A running BullMQ worker and how to stop it cleanly. */
+export interface WorkerHost {
+  worker: Worker<JobData, JobResult>;
+  /** True once the worker has connected and is taking jobs. */
+  isReady(): boolean;
+  /** Stops taking jobs; running jobs reach a checkpoint and return to the queue, or finish. */
+  stop(): Promise<void>;
+}
+
+/** Starts a worker on the jobs queue. */
+export function startWorkerHost(opts: WorkerHostOptions): WorkerHost {
+  const workerId = `${hostname()}:${process.pid}`;
+  const stopping = new AbortController();
+  let ready = false;
+
+  const worker = new Worker<JobData, JobResult>(
+    QUEUE_NAME,
+    (job, token) => runJob(job, token, opts, workerId, stopping.signal),
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      lockDuration: opts.lockDurationMs,
+      stalledInterval: opts.stalledIntervalMs,
+      // A job whose worker died is put back this many times before it is failed.
+      maxStalledCount: 3,
+      autorun: true,
+    },
+  );
+  worker.on('ready', () => {
+    ready = true;
+  });
+  worker.on('error', (err) => opts.logger.error({ err }, 'worker error'));
+  worker.on('failed', (job, err) => {
+    if (job)
+      opts.logger.warn({ jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err }, 'job failed');
+  });
+
+  return {
+    worker,
+    isReady: () => ready && worker.isRunning(),
+    async stop() {
+      stopping.abort();
+      const graceful = worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), opts.shutdownGraceMs);
+      });
+      const outcome = await Promise.race([graceful.then(() => 'closed' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        // Jobs still running lose their lock and are picked up again by another worker.
+        opts.logger.warn('jobs did not reach a checkpoint in time; closing the worker anyway');
+        await worker.close(true);
+      }
+    },
+  };
+}
+
+async function runJob(
+  job: Job<JobData>,
+  token: string | undefined,
+  opts: WorkerHostOptions,
+  workerId: string,
+  signal: AbortSignal,
+): Promise<JobResult> {
+  const name = job.name as JobName;
+  const processor = opts.processors[name];
+  const log = opts.logger.child({ jobId: job.id, job: name, attempt: job.attemptsMade + 1 });
+  if (!processor) throw new UnrecoverableError(`no processor for job ${job.name}`);
+
+  // Checkpoint writes are serialised: the reporter and the processor both write job data.
+  let writes: Promise<void> = Promise.resolve();
+  const checkpoint = (key: string, value: unknown): Promise<void> => {
+    job.data.checkpoints[key] = value;
+    const data = structuredClone(job.data);
+    writes = writes.then(() => job.updateData(data));
+    return writes;
+  };
+
+  const resumed = job.data.checkpoints.reporter !== undefined;
+  const reporter = new JobReporter({
+    notifier: opts.notifier,
+    channel: job.data.request.channelId,
+    ...(job.data.request.threadTs ? { threadTs: job.data.request.threadTs } : {}),
+    rootText: `<@${job.data.request.userId}> asked: \`${job.data.request.text}\``,
+    snapshot: job.data.checkpoints.reporter ?? { state: initialProgress(job) },
+    minIntervalMs: opts.reporterIntervalMs,
+    persist: (snapshot) => checkpoint('reporter', snapshot),
+    logger: log,
+  });
+
+  const started = Date.now();
+  const finished = (outcome: string) => {
+    opts.metrics.jobs.inc({ name, outcome });
+    opts.metrics.jobSeconds.observe({ name, outcome }, (Date.now() - started) / 1000);
+  };
+
+  try {
+    if (resumed) reporter.info(`resumed on worker ${workerId} (attempt ${job.attemptsMade + 1})`);
+    await reporter.start();
+    const result = await processor(job, {
+      reporter,
+      signal,
+      checkpoints: job.data.checkpoints,
+      checkpoint,
+      workerId,
+      async betweenSteps() {
+        if (!signal.aborted) return;
+        await reporter.flush();
+        await writes;
+        log.info('worker stopping: returning the job to the queue');
+        await job.moveToWait(token);
+        throw new WaitingError();
+      },
+    });
+    if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
+    else await reporter.done(result.summary);
+    await writes;
+    finished(result.outcome);
+    log.info({ outcome: result.outcome }, 'job finished');
+    return result;
+  } catch (error) {
+    if (error instanceof WaitingError) throw error;
+    if (error instanceof CancelledError) {
+      await reporter.cancelled(error.message);
+      finished('cancelled');
+      return { outcome: 'cancelled', summary: error.message };
+    }
+    const attempts = job.opts.attempts ?? 1;
+    const final = error instanceof UserError || job.attemptsMade + 1 >= attempts;
+    log.error({ err: error, final }, 'job attempt failed');
+    if (final) {
+      await reporter.fail(error);
+      finished('failed');
+      await writes;
+      throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
+    }
+    reporter.warn(
+      `attempt ${job.attemptsMade + 1} of ${attempts} failed: ${describeForUser(error)} — retrying`,
+    );
+    await reporter.flush();
+    await writes;
+    throw error;
+  }
+}
+
+function initialProgress(job: Job<JobData>): ProgressState {
+  return {
+    title: job.data.request.text,
+    jobId: String(job.id),
+    requester: job.data.request.userId,
+    status: 'queued',
+    queuedAt: job.timestamp,
+    steps: [],
+    notes: [],
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Block Kit for a job's progress message (pure): a header line with the job's state, one line per
+ * step, notes, and the outcome. Rendering is a function of the state and the clock, nothing else.
+ */
+import type { KnownBlock } from '@slack/web-api';
+
+/** The state of one step of a job. */
+export type StepState = 'running' | 'done' | 'failed' | 'skipped';
+
+/** One step, as the job reported it. */
+export interface ProgressStep {
+  name: string;
+  state: StepState;
+  startedAt: number;
+  endedAt?: number;
+  detail?: string;
+}
+
+/** The state of a whole job. */
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** A note attached to the progress message. */
+export interface ProgressNote {
+  level: 'info' | 'warn';
+  text: string;
+}
+
+/** Everything the progress message shows; plain JSON so it can be checkpointed with the job. */
+export interface ProgressState {
+  title: string;
+  jobId: string;
+  requester: string;
+  status: JobStatus;
+  queuedAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  steps: ProgressStep[];
+  notes: ProgressNote[];
+  /** The outcome in one sentence (done) or the error in words a user understands (failed). */
+  outcome?: string;
+}
+
+const STATUS_ICON: Record<JobStatus, string> = {
+  queued: ':hourglass_flowing_sand:',
+  running: ':arrows_counterclockwise:',
+  done: ':white_check_mark:',
+  failed: ':x:',
+  cancelled: ':no_entry_sign:',
+};
+
+const STEP_ICON: Record<StepState, string> = {
+  running: ':arrow_forward:',
+  done: ':heavy_check_mark:',
+  failed: ':x:',
+  skipped: ':fast_forward:',
+};
+
+// Slack rejects a section whose text exceeds 3,000 characters and messages over 50 blocks
+// (https://api.slack.com/reference/block-kit/blocks#section).
+const MAX_SECTION_TEXT = 3000;
+const MAX_NOTES = 10;
+
+/** `1.2 s`, `3 min 4 s`, `2 h 5 min`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const totalSeconds = Math.round(s);
+  const minutes = Math.floor(totalSeconds / 60);
+  if (minutes < 60) return `${minutes} min ${totalSeconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function clip(text: string, max = MAX_SECTION_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The status line, e.g. `✅ done in 1.2 s` (also the notification text). */
+export function statusLine(state: ProgressState, now: number): string {
+  const since = state.startedAt ?? state.queuedAt;
+  switch (state.status) {
+    case 'queued':
+      return `queued for ${formatDuration(now - state.queuedAt)}`;
+    case 'running':
+      return `running for ${formatDuration(now - since)}`;
+    default:
+      return `${state.status} in ${formatDuration((state.endedAt ?? now) - since)}`;
+  }
+}
+
+/** Renders the progress message: fallback text plus blocks. */
+export function renderProgress(state: ProgressState, now: number): { text: string; blocks: KnownBlock[] } {
+  const headline = `${STATUS_ICON[state.status]} *${state.title}* — ${statusLine(state, now)}`;
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(headline) } }];
+  if (state.steps.length > 0) {
+    const lines = state.steps.map((step) => {
+      const took = step.endedAt !== undefined ? ` (${formatDuration(step.endedAt - step.startedAt)})` : '';
+      const detail = step.detail ? ` — ${step.detail}` : '';
+      return `${STEP_ICON[step.state]} ${step.name}${took}${detail}`;
+    });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n')) } });
+  }
+  const notes = state.notes.slice(-MAX_NOTES);
+  if (notes.length > 0) {
+    const lines = notes.map((n) => `${n.level === 'warn' ? ':warning:' : ':information_source:'} ${n.text}`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n')) } });
+  }
+  if (state.outcome) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(state.outcome) } });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `job \`${state.jobId}\` · asked by <@${state.requester}>` }],
+  });
+  const text = `${state.title}: ${statusLine(state, now)}${state.outcome ? ` — ${state.outcome}` : ''}`;
+  return { text: clip(text), blocks };
+}

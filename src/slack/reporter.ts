@@ -1,0 +1,275 @@
+/**
+ * The reporter: one progress message per job, in the request's thread, updated in place.
+ *
+ * Bursts of updates are coalesced so a message is edited at most once per `minIntervalMs` (Slack
+ * allows about one `chat.update` per second per channel: https://api.slack.com/apis/rate-limits).
+ * `ratelimited` answers and transient failures are retried by the WebClient beneath the notifier;
+ * the final state is always delivered by {@link JobReporter.finish}, which waits for it.
+ * The message's `ts` and the progress state are checkpointed through `persist`, so a job resumed on
+ * another worker keeps editing the same message.
+ */
+import type { Logger } from 'pino';
+import { describeForUser } from '../errors.js';
+import { type JobStatus, type ProgressState, renderProgress, statusLine } from './blocks/progress.js';
+import type { OutgoingFile, SlackNotifier } from './notifier.js';
+
+/** What a reporter checkpoints with its job. */
+export interface ReporterSnapshot {
+  rootTs?: string;
+  messageTs?: string;
+  state: ProgressState;
+}
+
+/** How to build a reporter. */
+export interface ReporterOptions {
+  notifier: SlackNotifier;
+  channel: string;
+  /** The request's thread; when absent (a slash command) the reporter posts `rootText` to start one. */
+  threadTs?: string;
+  rootText: string;
+  snapshot: ReporterSnapshot;
+  minIntervalMs: number;
+  persist: (snapshot: ReporterSnapshot) => Promise<void>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Errors Slack answers that retrying will not fix (https://api.slack.com/methods/chat.postMessage#errors). */
+const UNDELIVERABLE = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_auth',
+  'account_inactive',
+]);
+
+/** Reports a job's progress into its Slack thread. */
+export class JobReporter {
+  private readonly opts: ReporterOptions;
+  private readonly now: () => number;
+  private snapshot: ReporterSnapshot;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inflight: Promise<void> | undefined;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  private undeliverable = false;
+
+  constructor(opts: ReporterOptions) {
+    this.opts = opts;
+    this.now = opts.now ?? Date.now;
+    this.snapshot = structuredClone(opts.snapshot);
+  }
+
+  /** The current progress state (a copy). */
+  get state(): ProgressState {
+    return structuredClone(this.snapshot.state);
+  }
+
+  /** The thread this job reports into, once known. */
+  get threadTs(): string | undefined {
+    return this.opts.threadTs ?? this.snapshot.rootTs;
+  }
+
+  /** Marks the job running (idempotent). */
+  async start(): Promise<void> {
+    const state = this.snapshot.state;
+    if (state.status === 'queued') {
+      state.status = 'running';
+      state.startedAt = this.now();
+    }
+    await this.changed(true);
+  }
+
+  /** Starts step `name`, completing the step before it. */
+  async step(name: string, detail?: string): Promise<void> {
+    this.completeRunning('done');
+    this.snapshot.state.steps.push({
+      name,
+      state: 'running',
+      startedAt: this.now(),
+      ...(detail ? { detail } : {}),
+    });
+    await this.changed(true);
+  }
+
+  /** Records a step a previous attempt already finished, so a resumed job shows it as done. */
+  async skipped(name: string, detail: string): Promise<void> {
+    this.completeRunning('done');
+    const at = this.now();
+    this.snapshot.state.steps.push({ name, state: 'skipped', startedAt: at, endedAt: at, detail });
+    await this.changed(true);
+  }
+
+  /** Sets the detail of the running step (e.g. "2 of 3 instances InService"). */
+  progress(detail: string): void {
+    const running = this.snapshot.state.steps.findLast((s) => s.state === 'running');
+    if (running) running.detail = detail;
+    this.schedule();
+  }
+
+  /** Adds an informational note. */
+  info(text: string): void {
+    this.snapshot.state.notes.push({ level: 'info', text });
+    this.schedule();
+  }
+
+  /** Adds a warning note. */
+  warn(text: string): void {
+    this.snapshot.state.notes.push({ level: 'warn', text });
+    this.schedule();
+  }
+
+  /** Uploads a file (e.g. a chart) into the job's thread. */
+  async attach(file: Omit<OutgoingFile, 'channel' | 'threadTs'>): Promise<void> {
+    await this.ensureMessage();
+    const threadTs = this.threadTs;
+    await this.opts.notifier.upload({
+      ...file,
+      channel: this.opts.channel,
+      ...(threadTs ? { threadTs } : {}),
+    });
+  }
+
+  /** The job succeeded: delivers the final state. */
+  done(outcome: string): Promise<void> {
+    return this.finish('done', outcome);
+  }
+
+  /** The job failed: delivers the final state with the error in words a user understands. */
+  fail(error: unknown): Promise<void> {
+    return this.finish('failed', describeForUser(error));
+  }
+
+  /** The job was cancelled. */
+  cancelled(outcome: string): Promise<void> {
+    return this.finish('cancelled', outcome);
+  }
+
+  /** Sets the final state and waits until Slack has it. */
+  async finish(status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>, outcome: string): Promise<void> {
+    const state = this.snapshot.state;
+    this.completeRunning(status === 'done' ? 'done' : 'failed');
+    state.status = status;
+    state.outcome = outcome;
+    state.startedAt ??= this.now();
+    state.endedAt = this.now();
+    await this.changed(false);
+    await this.flush();
+    await this.updateRoot();
+  }
+
+  /** Waits until the latest state has been delivered (or found undeliverable). */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      if (this.inflight) {
+        await this.inflight;
+        continue;
+      }
+      if (!this.dirty || this.undeliverable) return;
+      const wait = this.lastSentAt + this.opts.minIntervalMs - this.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!this.inflight) this.sendNow();
+    }
+  }
+
+  private completeRunning(to: 'done' | 'failed'): void {
+    const at = this.now();
+    for (const step of this.snapshot.state.steps) {
+      if (step.state === 'running') {
+        step.state = to;
+        step.endedAt = at;
+      }
+    }
+  }
+
+  private async changed(persist: boolean): Promise<void> {
+    if (persist) await this.opts.persist(structuredClone(this.snapshot));
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.dirty = true;
+    if (this.timer || this.inflight || this.undeliverable) return;
+    const wait = Math.max(0, this.lastSentAt + this.opts.minIntervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.sendNow();
+    }, wait);
+  }
+
+  private sendNow(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.inflight = this.deliver()
+      .catch((error: unknown) => {
+        const code = slackErrorCode(error);
+        if (code && UNDELIVERABLE.has(code)) {
+          this.undeliverable = true;
+          this.opts.logger.warn({ channel: this.opts.channel, code }, 'progress message cannot be delivered');
+        } else {
+          this.dirty = true;
+          this.opts.logger.warn({ err: error }, 'progress update failed; will retry');
+        }
+      })
+      .finally(() => {
+        this.inflight = undefined;
+        this.lastSentAt = this.now();
+        if (this.dirty && !this.undeliverable) this.schedule();
+      });
+  }
+
+  private async deliver(): Promise<void> {
+    const { text, blocks } = renderProgress(this.snapshot.state, this.now());
+    const messageTs = this.snapshot.messageTs;
+    if (messageTs) {
+      try {
+        await this.opts.notifier.update({ channel: this.opts.channel, ts: messageTs, text, blocks });
+        return;
+      } catch (error) {
+        // The message was deleted by someone: post a new one rather than go silent.
+        if (slackErrorCode(error) !== 'message_not_found') throw error;
+        this.snapshot.messageTs = undefined;
+      }
+    }
+    await this.ensureMessage();
+  }
+
+  /** Posts the thread's root (for slash commands) and the progress message, once each. */
+  private async ensureMessage(): Promise<void> {
+    const { notifier, channel } = this.opts;
+    if (!this.threadTs) {
+      const root = await notifier.post({ channel, text: this.opts.rootText });
+      this.snapshot.rootTs = root.ts;
+      await this.opts.persist(structuredClone(this.snapshot));
+    }
+    if (!this.snapshot.messageTs) {
+      const { text, blocks } = renderProgress(this.snapshot.state, this.now());
+      const threadTs = this.threadTs;
+      const posted = await notifier.post({ channel, text, blocks, ...(threadTs ? { threadTs } : {}) });
+      this.snapshot.messageTs = posted.ts;
+      await this.opts.persist(structuredClone(this.snapshot));
+    }
+  }
+
+  /** Appends the outcome to the root message Capstan posted, so the channel shows it at a glance. */
+  private async updateRoot(): Promise<void> {
+    const rootTs = this.snapshot.rootTs;
+    if (!rootTs || this.undeliverable) return;
+    const text = `${this.opts.rootText} — ${statusLine(this.snapshot.state, this.now())}`;
+    try {
+      await this.opts.notifier.update({ channel: this.opts.channel, ts: rootTs, text });
+    } catch (error) {
+      this.opts.logger.warn({ err: error }, 'could not update the request message');
+    }
+  }
+}
+
+/** The `error` code of a Slack platform error (`ok: false`), if that is what `error` is. */
+export function slackErrorCode(error: unknown): string | undefined {
+  const data = (error as { data?: { error?: unknown } } | undefined)?.data;
+  return typeof data?.error === 'string' ? data.error : undefined;
+}
