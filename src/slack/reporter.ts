@@ -70,7 +70,7 @@ export class JobReporter {
     return this.opts.threadTs ?? this.snapshot.rootTs;
   }
 
-  /** Marks the job running (idempotent). */
+  /** Marks the job running (idempotent) and waits until the progress message is in the thread. */
   async start(): Promise<void> {
     const state = this.snapshot.state;
     if (state.status === 'queued') {
@@ -78,6 +78,7 @@ export class JobReporter {
       state.startedAt = this.now();
     }
     await this.changed(true);
+    await this.flush();
   }
 
   /** Starts step `name`, completing the step before it. */

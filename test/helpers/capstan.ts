@@ -1,0 +1,125 @@
+/**
+ * Runs a real Capstan for a test: the Bolt app on an ephemeral loopback port, BullMQ workers on the
+ * tests' Redis under a fresh key prefix, and Slack's Web API answered by the local fake.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { type Config, readConfig } from '../../src/config.js';
+import { type Capstan, type Role, startCapstan } from '../../src/main.js';
+import { QUEUE_NAME } from '../../src/queue/contract.js';
+import { type FakeSlack, startFakeSlack } from './fake-slack.js';
+import { postToSlackEndpoint, type SlackEndpointResult, slashCommandBody } from './signed-request.js';
+
+/** The signing secret test requests are signed with. */
+export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A Capstan under test and what it talks to. */
+export interface TestCapstan {
+  capstan: Capstan;
+  config: Config;
+  /** Environment the in-process Capstan was configured with, for spawning more workers alike. */
+  env: Record<string, string>;
+  fake: FakeSlack;
+  redis: Redis;
+  eventsUrl: string;
+  baseUrl: string;
+  /** Sends a signed slash command, like Slack does. */
+  slash(
+    command: string,
+    text: string,
+    opts?: { userId?: string; channelId?: string; triggerId?: string },
+  ): Promise<SlackEndpointResult>;
+  /** Counts of the queue's jobs by state. */
+  jobCounts(): Promise<Record<string, number>>;
+  /** Starts `capstan worker` as a separate process with the same configuration. */
+  spawnWorker(extraEnv?: Record<string, string>): ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startTestCapstan}. */
+export interface TestCapstanOptions {
+  role?: Role;
+  env?: Record<string, string>;
+  fake?: FakeSlack;
+}
+
+/** Starts Capstan for a test. Call `stop()` in `afterEach`/`afterAll`. */
+export async function startTestCapstan(options: TestCapstanOptions = {}): Promise<TestCapstan> {
+  const fake = options.fake ?? (await startFakeSlack());
+  const redisUrl = inject('redisUrl');
+  const prefix = `{t-${randomBytes(4).toString('hex')}}`;
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: 'xoxb-test-0000-secret',
+    SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+    SLACK_API_URL: fake.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    CAPSTAN_QUEUE_PREFIX: prefix,
+    CAPSTAN_REPORTER_INTERVAL_MS: '50',
+    CAPSTAN_JOB_LOCK_MS: '4000',
+    CAPSTAN_STALLED_INTERVAL_MS: '1000',
+    CAPSTAN_SHUTDOWN_GRACE_MS: '5000',
+    LOG_LEVEL: process.env.CAPSTAN_TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  };
+  const config = readConfig(env);
+  const logger = pino({ level: env.LOG_LEVEL ?? 'silent' });
+  const capstan = await startCapstan(options.role ?? 'start', config, logger);
+  const redis = new Redis(redisUrl);
+  const baseUrl = `http://127.0.0.1:${capstan.port}`;
+  const eventsUrl = `${baseUrl}/slack/events`;
+  const children: ChildProcess[] = [];
+
+  return {
+    capstan,
+    config,
+    env,
+    fake,
+    redis,
+    eventsUrl,
+    baseUrl,
+    slash(command, text, opts = {}) {
+      const body = slashCommandBody({
+        command,
+        text,
+        userId: opts.userId ?? 'U0ALICE',
+        channelId: opts.channelId ?? 'C0OPS',
+        ...(opts.triggerId ? { triggerId: opts.triggerId } : {}),
+      });
+      return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+    },
+    async jobCounts() {
+      const q = new Queue(QUEUE_NAME, { connection: redis, prefix });
+      try {
+        return await q.getJobCounts('wait', 'active', 'delayed', 'completed', 'failed', 'prioritized');
+      } finally {
+        await q.close();
+      }
+    },
+    spawnWorker(extraEnv = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, PORT: '0', ...extraEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      return child;
+    },
+    async stop() {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await capstan.stop();
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+      if (!options.fake) await fake.close();
+    },
+  };
+}
