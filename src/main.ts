@@ -12,6 +12,7 @@ import { createProcessors } from '../jobs/index.js';
 import { type Config, readConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
+import { attachTerminal, prepareLocalMode } from './local/local-mode.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRedis } from './queue/connection.js';
@@ -38,6 +39,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const redis = createRedis(config.redisUrl, { name: `capstan-${role}` });
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   const closers: Array<() => Promise<unknown>> = [];
+  const connections = [redis];
 
   let workerHost: WorkerHost | undefined;
   let producer: JobProducer | undefined;
@@ -60,6 +62,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   if (role !== 'web') {
     const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
     workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
+    connections.push(workerRedis);
     const client = createSlackClient({
       token: config.slack.botToken,
       ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -79,10 +82,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       metrics,
     });
     const host = workerHost;
-    closers.push(async () => {
-      await host.stop();
-      workerRedis.disconnect();
-    });
+    closers.push(() => host.stop());
   }
 
   let web: WebApp | undefined;
@@ -105,7 +105,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     const server = probeServer;
     closers.unshift(() => new Promise((resolve) => server.close(resolve)));
   }
-  closers.push(() => redis.quit().catch(() => redis.disconnect()));
+  closers.push(() => (redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect())));
 
   const address = probeServer?.address();
   const port = web?.port ?? (address && typeof address === 'object' ? address.port : config.http.port);
@@ -116,13 +116,22 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     ...(workerHost ? { workerHost } : {}),
     stop() {
       stopping ??= (async () => {
+        // Each part gets a bounded time to close: a shutdown must end even when Redis is gone.
+        const limitMs = config.worker.shutdownGraceMs + 5_000;
         for (const close of closers) {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`did not close within ${limitMs} ms`)), limitMs);
+          });
           try {
-            await close();
+            await Promise.race([close(), timeout]);
           } catch (err) {
             logger.warn({ err }, 'error while shutting down');
+          } finally {
+            clearTimeout(timer);
           }
         }
+        for (const connection of connections) connection.disconnect();
       })();
       return stopping;
     },
@@ -150,25 +159,40 @@ async function cli(argv: string[]): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const capstan = await startCapstan(role, config, logger);
-  if (config.slack.mode === 'local') {
+  const local =
+    config.slack.mode === 'local' && role === 'start'
+      ? await prepareLocalMode(config, process.env, logger)
+      : undefined;
+  const capstan = await startCapstan(role, local?.config ?? config, logger);
+  let detachTerminal: (() => void) | undefined;
+  if (local) {
+    const eventsUrl = `http://127.0.0.1:${capstan.port}/slack/events`;
     logger.info(
-      { url: `http://${config.http.host}:${capstan.port}/slack/events` },
+      { url: eventsUrl, slackApi: local.config.slack.apiUrl },
       'local mode: no Slack credentials set; listening on loopback only',
     );
+    detachTerminal = attachTerminal({
+      slack: local.slack,
+      eventsUrl,
+      signingSecret: config.slack.signingSecret,
+    });
   }
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    capstan.stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    detachTerminal?.();
+    capstan
+      .stop()
+      .then(() => local?.stop())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));

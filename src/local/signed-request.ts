@@ -1,0 +1,369 @@
+/**
+ * Builders for requests the way Slack sends them to an app: documented payload shapes for slash commands,
+ * block_actions, message shortcuts and `app_mention` events, signed with the app's signing secret
+ * (https://api.slack.com/authentication/verifying-requests-from-slack).
+ */
+import { Buffer } from 'node:buffer';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import {
+  defaultChannelName,
+  defaultUserName,
+  FAKE_APP_ID,
+  FAKE_BOT_ID,
+  FAKE_BOT_USER_ID,
+  FAKE_TEAM_DOMAIN,
+  FAKE_TEAM_ID,
+} from './slack-api.js';
+
+/** The (deprecated) verification token Slack still includes as `token` in payloads. */
+export const FAKE_VERIFICATION_TOKEN = 'gIkuvaNzQIHg97ATvDxqgjtO';
+
+/** Headers Slack adds to every request it sends to an app. */
+export interface SlackSignatureHeaders {
+  'X-Slack-Request-Timestamp': string;
+  /** `v0=` + hex HMAC-SHA256 of `v0:<timestamp>:<body>` keyed with the signing secret. */
+  'X-Slack-Signature': string;
+}
+
+/**
+ * Sign `body` exactly as Slack does: `v0=` + hex(HMAC-SHA256(secret, `v0:${timestampSec}:${body}`)).
+ * `body` must be the exact raw body that will be sent.
+ */
+export function signSlackRequest(
+  secret: string,
+  body: string,
+  timestampSec: number = Math.floor(Date.now() / 1000),
+): SlackSignatureHeaders {
+  const signature = createHmac('sha256', secret).update(`v0:${timestampSec}:${body}`).digest('hex');
+  return { 'X-Slack-Request-Timestamp': String(timestampSec), 'X-Slack-Signature': `v0=${signature}` };
+}
+
+let triggerSeq = 0;
+const triggerBase = 13_345_224_609 + Math.floor(Math.random() * 1_000_000_000);
+
+/** A fresh, unique trigger id shaped like Slack's, e.g. `13345224609.738474920.8088930838d88f008e03c1f2a9b7e4d0`. */
+export function fakeTriggerId(): string {
+  triggerSeq += 1;
+  return `${triggerBase + triggerSeq}.738474920.${randomBytes(16).toString('hex')}`;
+}
+
+/** An `action_ts`-style timestamp for now: `<seconds>.<6 digits>`. */
+function actionTs(): string {
+  const micros = Math.floor(Date.now() * 1000) + (triggerSeq % 1000);
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
+function hookUrl(kind: 'commands' | 'actions' | 'app', teamId: string): string {
+  const id = 1_000_000_000_000 + Math.floor(Math.random() * 8_999_999_999_999);
+  return `https://hooks.slack.com/${kind}/${teamId}/${id}/${randomBytes(12).toString('base64url')}`;
+}
+
+/** Fields shared by the interactive payload builders. */
+interface CommonPayloadOptions {
+  userId: string;
+  channelId: string;
+  /** Default: a fresh {@link fakeTriggerId}. */
+  triggerId?: string;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+  /** Default: a `https://hooks.slack.com/...` URL; pass `fake.responseUrl(id)` to capture responses. */
+  responseUrl?: string;
+  /** Default: `defaultUserName(userId)`. */
+  userName?: string;
+  /** Default: `defaultChannelName(channelId)`. */
+  channelName?: string;
+}
+
+/** Options for {@link slashCommandBody}. */
+export interface SlashCommandOptions extends CommonPayloadOptions {
+  /** The command including its slash, e.g. `/capstan`. */
+  command: string;
+  /** Everything the user typed after the command. */
+  text: string;
+  /** Set for Enterprise Grid workspaces; adds `enterprise_id`/`enterprise_name`. */
+  enterpriseId?: string;
+  enterpriseName?: string;
+}
+
+/**
+ * The `application/x-www-form-urlencoded` body Slack POSTs for a slash command
+ * (https://api.slack.com/interactivity/slash-commands): token, team_id, team_domain, [enterprise_id,
+ * enterprise_name,] channel_id, channel_name, user_id, user_name, command, text, api_app_id,
+ * is_enterprise_install, response_url, trigger_id.
+ */
+export function slashCommandBody(options: SlashCommandOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const fields: Array<[string, string]> = [
+    ['token', FAKE_VERIFICATION_TOKEN],
+    ['team_id', teamId],
+    ['team_domain', FAKE_TEAM_DOMAIN],
+  ];
+  if (options.enterpriseId) {
+    fields.push(['enterprise_id', options.enterpriseId]);
+    fields.push(['enterprise_name', options.enterpriseName ?? 'Capstan Enterprise']);
+  }
+  fields.push(
+    ['channel_id', options.channelId],
+    ['channel_name', options.channelName ?? defaultChannelName(options.channelId)],
+    ['user_id', options.userId],
+    ['user_name', options.userName ?? defaultUserName(options.userId)],
+    ['command', options.command],
+    ['text', options.text],
+    ['api_app_id', FAKE_APP_ID],
+    ['is_enterprise_install', 'false'],
+    ['response_url', options.responseUrl ?? hookUrl('commands', teamId)],
+    ['trigger_id', options.triggerId ?? fakeTriggerId()],
+  );
+  return new URLSearchParams(fields).toString();
+}
+
+/** The message an interaction happened on, as included in interactive payloads. */
+export interface PayloadMessage {
+  text?: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  /** Author; default the bot user {@link FAKE_BOT_USER_ID}. */
+  user?: string;
+  thread_ts?: string;
+}
+
+/** Options for {@link blockActionsBody}. */
+export interface BlockActionsOptions extends CommonPayloadOptions {
+  actionId: string;
+  value: string;
+  /** Default: a Slack-style generated block id. */
+  blockId?: string;
+  /** ts of the message holding the interactive element. */
+  messageTs: string;
+  /** Element type; default `button`. */
+  actionType?: string;
+  /** Button label; default `value`. */
+  actionText?: string;
+  /** The message the element is on (a `FakeMessage` fits); default a bot message with no text. */
+  message?: PayloadMessage;
+  /** `state.values` of the message's input blocks; default `{}`. */
+  stateValues?: Record<string, unknown>;
+}
+
+function wireMessage(
+  message: PayloadMessage | undefined,
+  ts: string,
+  teamId: string,
+): Record<string, unknown> {
+  const user = message?.user ?? FAKE_BOT_USER_ID;
+  const wire: Record<string, unknown> = {
+    type: 'message',
+    user,
+    ts,
+    team: teamId,
+    text: message?.text ?? '',
+  };
+  if (user === FAKE_BOT_USER_ID) {
+    wire.bot_id = FAKE_BOT_ID;
+    wire.app_id = FAKE_APP_ID;
+  }
+  if (message?.blocks) wire.blocks = message.blocks;
+  if (message?.attachments) wire.attachments = message.attachments;
+  if (message?.thread_ts) wire.thread_ts = message.thread_ts;
+  return wire;
+}
+
+function payloadBody(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/**
+ * The body Slack POSTs when a user clicks an interactive element in a message: `payload=<json>` urlencoded,
+ * with a `block_actions` payload (https://api.slack.com/reference/interaction-payloads/block-actions).
+ */
+export function blockActionsBody(options: BlockActionsOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const userName = options.userName ?? defaultUserName(options.userId);
+  const container: Record<string, unknown> = {
+    type: 'message',
+    message_ts: options.messageTs,
+    channel_id: options.channelId,
+    is_ephemeral: false,
+  };
+  if (options.message?.thread_ts) container.thread_ts = options.message.thread_ts;
+  const payload = {
+    type: 'block_actions',
+    user: { id: options.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: FAKE_APP_ID,
+    token: FAKE_VERIFICATION_TOKEN,
+    container,
+    trigger_id: options.triggerId ?? fakeTriggerId(),
+    team: { id: teamId, domain: FAKE_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: options.channelId, name: options.channelName ?? defaultChannelName(options.channelId) },
+    message: wireMessage(options.message, options.messageTs, teamId),
+    state: { values: options.stateValues ?? {} },
+    response_url: options.responseUrl ?? hookUrl('actions', teamId),
+    actions: [
+      {
+        action_id: options.actionId,
+        block_id: options.blockId ?? randomBytes(3).toString('base64url'),
+        text: { type: 'plain_text', text: options.actionText ?? options.value, emoji: true },
+        value: options.value,
+        type: options.actionType ?? 'button',
+        action_ts: actionTs(),
+      },
+    ],
+  };
+  return payloadBody(payload);
+}
+
+/** Options for {@link messageShortcutBody}. */
+export interface MessageShortcutOptions extends CommonPayloadOptions {
+  callbackId: string;
+  /** ts of the message the shortcut was invoked on. */
+  messageTs: string;
+  messageText: string;
+  /** Author of that message; default `userId`. */
+  messageUserId?: string;
+  /** Set when the message is in a thread. */
+  threadTs?: string;
+}
+
+/**
+ * The body Slack POSTs for a message shortcut: `payload=<json>` urlencoded with a `message_action` payload
+ * (https://api.slack.com/reference/interaction-payloads/shortcuts#message_actions).
+ */
+export function messageShortcutBody(options: MessageShortcutOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const userName = options.userName ?? defaultUserName(options.userId);
+  const message: Record<string, unknown> = {
+    client_msg_id: randomUUID(),
+    type: 'message',
+    text: options.messageText,
+    user: options.messageUserId ?? options.userId,
+    ts: options.messageTs,
+    team: teamId,
+  };
+  if (options.threadTs) message.thread_ts = options.threadTs;
+  const payload = {
+    type: 'message_action',
+    token: FAKE_VERIFICATION_TOKEN,
+    action_ts: actionTs(),
+    team: { id: teamId, domain: FAKE_TEAM_DOMAIN },
+    user: { id: options.userId, username: userName, name: userName, team_id: teamId },
+    channel: { id: options.channelId, name: options.channelName ?? defaultChannelName(options.channelId) },
+    is_enterprise_install: false,
+    enterprise: null,
+    callback_id: options.callbackId,
+    trigger_id: options.triggerId ?? fakeTriggerId(),
+    response_url: options.responseUrl ?? hookUrl('app', teamId),
+    message_ts: options.messageTs,
+    message,
+  };
+  return payloadBody(payload);
+}
+
+/** Options for {@link appMentionEventBody}. */
+export interface AppMentionOptions {
+  userId: string;
+  channelId: string;
+  /** Message text, usually starting with `<@U0CAPSTAN>`. */
+  text: string;
+  /** ts of the mentioning message. */
+  ts: string;
+  /** Event id, e.g. `Ev0CAPSTAN01`; Slack re-sends the same id on retries. */
+  eventId: string;
+  /** Set when the mention is a thread reply. */
+  threadTs?: string;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+  /** The bot user the event is authorized for; default {@link FAKE_BOT_USER_ID}. */
+  botUserId?: string;
+}
+
+/**
+ * The JSON body of an Events API `event_callback` carrying an `app_mention` event
+ * (https://api.slack.com/events/app_mention).
+ */
+export function appMentionEventBody(options: AppMentionOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const event: Record<string, unknown> = {
+    client_msg_id: randomUUID(),
+    type: 'app_mention',
+    text: options.text,
+    user: options.userId,
+    ts: options.ts,
+    team: teamId,
+    channel: options.channelId,
+    event_ts: options.ts,
+  };
+  if (options.threadTs) event.thread_ts = options.threadTs;
+  const body = {
+    token: FAKE_VERIFICATION_TOKEN,
+    team_id: teamId,
+    context_team_id: teamId,
+    context_enterprise_id: null,
+    api_app_id: FAKE_APP_ID,
+    event,
+    type: 'event_callback',
+    event_id: options.eventId,
+    event_time: Math.floor(Number(options.ts)) || Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: teamId,
+        user_id: options.botUserId ?? FAKE_BOT_USER_ID,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
+    event_context: `4-${Buffer.from(JSON.stringify({ et: 'app_mention', tid: teamId, aid: FAKE_APP_ID, cid: options.channelId })).toString('base64url')}`,
+  };
+  return JSON.stringify(body);
+}
+
+/** Options for {@link postToSlackEndpoint}. */
+export interface PostToSlackOptions {
+  /** Signing secret to sign the body with. */
+  secret: string;
+  /** Timestamp to sign with (seconds); default now. Use an old one to test replay protection. */
+  timestampSec?: number;
+  /** Default: `application/json` when the body starts with `{`, else `application/x-www-form-urlencoded`. */
+  contentType?: string;
+  /** Extra headers (e.g. `X-Slack-Retry-Num`); they override the computed ones, so a bad signature can be sent. */
+  headers?: Record<string, string>;
+}
+
+/** What {@link postToSlackEndpoint} got back. */
+export interface SlackEndpointResult {
+  status: number;
+  body: string;
+  /** Round-trip time in milliseconds. */
+  ms: number;
+  headers: Record<string, string>;
+}
+
+/** POST `body` to the app's endpoint at `url` with Slack's headers and a valid signature. */
+export async function postToSlackEndpoint(
+  url: string,
+  body: string,
+  { secret, timestampSec, contentType, headers }: PostToSlackOptions,
+): Promise<SlackEndpointResult> {
+  const type =
+    contentType ??
+    (body.trimStart().startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded');
+  const requestHeaders = new Headers({
+    'Content-Type': type,
+    'User-Agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+    ...signSlackRequest(secret, body, timestampSec),
+  });
+  // set() rather than spreading, so an override replaces the header whatever its letter case.
+  for (const [name, value] of Object.entries(headers ?? {})) requestHeaders.set(name, value);
+  const started = performance.now();
+  const response = await fetch(url, { method: 'POST', headers: requestHeaders, body });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text,
+    ms: performance.now() - started,
+    headers: Object.fromEntries(response.headers),
+  };
+}
