@@ -21,6 +21,98 @@ function isTimeZone(name: string): boolean {
   }
 }
 
+const roleName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name of lowercase letters, digits, - and _');
+
+/** Actions a policy can name: every command kind. (Kept here: config is the lowest layer.) */
+export const POLICY_ACTIONS = [
+  'env.create',
+  'env.delete',
+  'env.list',
+  'env.status',
+  'lb.disable',
+  'lb.enable',
+  'lb.status',
+  'rds.restore-table',
+  'rds.io-credits',
+  'ops.help',
+  'ops.jobs',
+  'ops.cancel',
+  'ops.audit',
+  'ops.ping',
+] as const;
+
+/** An action a policy names. */
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+/** The role that means "anyone in the workspace", including people who hold no role. */
+export const EVERYONE = 'everyone';
+
+const actionKey = z.enum([...POLICY_ACTIONS, '*'], {
+  error: `an action (${POLICY_ACTIONS.join(', ')}) or * for every action`,
+});
+
+const approvalRule = z
+  .object({
+    /** The role whose members may approve. */
+    role: roleName,
+    /** How many distinct approvers are needed. */
+    quorum: z.number().int().min(1).max(10).default(1),
+    /** How long the request stays open. */
+    timeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .optional(),
+  })
+  .strict();
+
+/** Policy for one environment or database (or the defaults all of them start from). */
+const targetRule = z
+  .object({
+    /** A destructive action on a protected target always needs approval. */
+    protected: z.boolean().optional(),
+    /** Action → roles that may run it (`everyone` for anyone). */
+    allow: z.partialRecord(actionKey, z.array(z.union([roleName, z.literal(EVERYONE)]))).optional(),
+    /** Action → who must approve it first; `false` to need none (not allowed on protected targets). */
+    approval: z.partialRecord(actionKey, z.union([approvalRule, z.literal(false)])).optional(),
+    /** Channels where commands for this target are accepted (empty: anywhere). */
+    channels: z.array(slackChannelId).optional(),
+  })
+  .strict();
+
+/** A policy target rule as configured. */
+export type TargetRule = z.infer<typeof targetRule>;
+
+/** A policy approval rule as configured. */
+export type ApprovalRule = z.infer<typeof approvalRule>;
+
+const policySchema = z
+  .object({
+    /** Members may run everything, cancel anyone's job and read the audit log. */
+    adminRole: roleName.default('admins'),
+    /** Who approves when a protected target needs approval and no rule names an approver. */
+    approverRole: roleName.default('approvers'),
+    /** How long an approval request stays open unless a rule says otherwise. */
+    approvalTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(30),
+    /** Rules every environment and database starts from. */
+    defaults: targetRule.default({}),
+    /** Environment name (or `*`) → rule. */
+    environments: z
+      .record(z.string().regex(/^([a-z][a-z0-9-]{0,31}|\*)$/, 'an environment name or *'), targetRule)
+      .default({}),
+    /** DB instance identifier (or `*`) → rule. */
+    databases: z
+      .record(z.string().regex(/^([a-z][a-z0-9-]{0,62}|\*)$/, 'a DB instance identifier or *'), targetRule)
+      .default({}),
+  })
+  .strict();
+
 /** The YAML file's schema. Sections for later capabilities are added here as they land. */
 export const configFileSchema = z
   .object({
@@ -36,14 +128,73 @@ export const configFileSchema = z
     /** Role name → the Slack users and user groups who hold it. */
     roles: z
       .record(
-        z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name of lowercase letters, digits, - and _'),
+        roleName,
         z
           .object({ users: z.array(slackUserId).default([]), groups: z.array(slackGroupId).default([]) })
           .strict(),
       )
       .default({}),
+    /** Who may run what where, and which actions need approval from whom. */
+    policy: policySchema.default(policySchema.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((file, ctx) => {
+    // Every role a policy names must exist, or a rule would silently match nobody.
+    const known = new Set([...Object.keys(file.roles), EVERYONE]);
+    const check = (role: string, path: (string | number)[]) => {
+      if (!known.has(role)) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `no role named ${role} under roles (known: ${[...known].join(', ')})`,
+        });
+      }
+    };
+    const { policy } = file;
+    const rules: Array<[(string | number)[], TargetRule]> = [
+      [['policy', 'defaults'], policy.defaults],
+      ...Object.entries(policy.environments).map(([k, r]): [(string | number)[], TargetRule] => [
+        ['policy', 'environments', k],
+        r,
+      ]),
+      ...Object.entries(policy.databases).map(([k, r]): [(string | number)[], TargetRule] => [
+        ['policy', 'databases', k],
+        r,
+      ]),
+    ];
+    if (rules.some(([, rule]) => rule.protected) && !(policy.approverRole in file.roles)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policy', 'approverRole'],
+        message: `protected targets need approvers: define the role ${policy.approverRole} under roles, or name another`,
+      });
+    }
+    for (const [path, rule] of rules) {
+      for (const [action, roles] of Object.entries(rule.allow ?? {})) {
+        roles?.forEach((role, i) => check(role, [...path, 'allow', action, i]));
+      }
+      for (const [action, approval] of Object.entries(rule.approval ?? {})) {
+        if (approval) {
+          if (approval.role === EVERYONE) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'approval', action, 'role'],
+              message: 'approvers must be a role, not everyone',
+            });
+          } else check(approval.role, [...path, 'approval', action, 'role']);
+        } else if (
+          rule.protected ||
+          (path[1] !== 'defaults' && policy.defaults.protected && rule.protected !== false)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'approval', action],
+            message: 'a protected target cannot waive approval (set protected: false first)',
+          });
+        }
+      }
+    }
+  });
 
 /** The validated YAML file. */
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -3,7 +3,7 @@
  * parsed → authorized → answered at once, or enqueued as a job → a short reply for the requester.
  */
 import { type Command, helpText, type ParseResult } from '../../src/commands/index.js';
-import type { JobName, JobRequest } from '../../src/queue/contract.js';
+import { JOB_NAMES, type JobName, type JobRequest } from '../../src/queue/contract.js';
 import type { HandlerDeps } from '../deps.js';
 
 /** The reply shown to the requester only (ephemeral). */
@@ -13,14 +13,9 @@ export interface IntakeReply {
   jobId?: string;
 }
 
-/** The job that carries out `command`, or undefined when the handler answers it itself. */
+/** The job that carries out `command`, or undefined when no job does (yet). */
 export function jobNameFor(command: Command): JobName | undefined {
-  switch (command.kind) {
-    case 'ops.ping':
-      return 'ops.ping';
-    case 'ops.help':
-      return undefined;
-  }
+  return (JOB_NAMES as readonly string[]).includes(command.kind) ? (command.kind as JobName) : undefined;
 }
 
 /** Takes one parsed request in; returns what to tell the requester. */
@@ -35,8 +30,12 @@ export async function intake(
   }
   const { command } = parsed;
   const jobName = jobNameFor(command);
-  if (command.kind === 'ops.help' || jobName === undefined) {
-    return { outcome: 'answered', text: helpText(command.kind === 'ops.help' ? command.topic : undefined) };
+  if (command.kind === 'ops.help') return { outcome: 'answered', text: helpText(command.topic) };
+  if (jobName === undefined) {
+    return {
+      outcome: 'answered',
+      text: `\`${request.text}\` is understood, but \`${command.kind}\` is not available in this version of Capstan yet.`,
+    };
   }
   const { jobId, duplicate } = await deps.producer.enqueue(jobName, command, request);
   deps.logger.info(

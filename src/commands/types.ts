@@ -1,8 +1,73 @@
 /** Typed commands: what a person asked for, after parsing and validation (pure data, JSON-safe). */
 
-/** `/ops ping`: proves the whole path from Slack to a worker and back. */
-export interface OpsPing {
-  kind: 'ops.ping';
+/** `/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]`. */
+export interface EnvCreate {
+  kind: 'env.create';
+  name: string;
+  blueprint?: string;
+  size?: number;
+  /** Time to live in milliseconds. */
+  ttlMs?: number;
+  version?: string;
+}
+
+/** `/env delete <name>`. */
+export interface EnvDelete {
+  kind: 'env.delete';
+  name: string;
+}
+
+/** `/env list`. */
+export interface EnvList {
+  kind: 'env.list';
+}
+
+/** `/env status <name>`. */
+export interface EnvStatus {
+  kind: 'env.status';
+  name: string;
+}
+
+/** `/lb disable <env> [--instance i-…] [--reason "…"]`. */
+export interface LbDisable {
+  kind: 'lb.disable';
+  env: string;
+  instanceId?: string;
+  reason?: string;
+}
+
+/** `/lb enable <env> [--instance i-…]`. */
+export interface LbEnable {
+  kind: 'lb.enable';
+  env: string;
+  instanceId?: string;
+}
+
+/** `/lb status <env>`. */
+export interface LbStatus {
+  kind: 'lb.status';
+  env: string;
+}
+
+/** How a restored table is brought back. */
+export type RestoreMode = 'side-table' | 'merge-missing' | 'replace';
+
+/** `/rds restore-table <db-instance> <schema>.<table> --at <time> [--mode …]`. */
+export interface RdsRestoreTable {
+  kind: 'rds.restore-table';
+  dbInstance: string;
+  schema: string;
+  table: string;
+  /** The moment to restore to, as an ISO-8601 UTC string (`2026-11-22T01:30:00.000Z`). */
+  at: string;
+  mode: RestoreMode;
+}
+
+/** `/rds io-credits <db-instance> [--hours 24]`. */
+export interface RdsIoCredits {
+  kind: 'rds.io-credits';
+  dbInstance: string;
+  hours: number;
 }
 
 /** `/ops help [command]`. */
@@ -11,10 +76,46 @@ export interface OpsHelp {
   topic?: string;
 }
 
-/** Every command Capstan understands. */
-export type Command = OpsPing | OpsHelp;
+/** `/ops jobs`. */
+export interface OpsJobs {
+  kind: 'ops.jobs';
+}
 
-/** A command's kind, e.g. `ops.ping`. */
+/** `/ops cancel <job-id>`. */
+export interface OpsCancel {
+  kind: 'ops.cancel';
+  jobId: string;
+}
+
+/** `/ops audit [n]`. */
+export interface OpsAudit {
+  kind: 'ops.audit';
+  count: number;
+}
+
+/** `/ops ping`: proves the whole path from Slack to a worker and back. */
+export interface OpsPing {
+  kind: 'ops.ping';
+}
+
+/** Every command Capstan understands. */
+export type Command =
+  | EnvCreate
+  | EnvDelete
+  | EnvList
+  | EnvStatus
+  | LbDisable
+  | LbEnable
+  | LbStatus
+  | RdsRestoreTable
+  | RdsIoCredits
+  | OpsHelp
+  | OpsJobs
+  | OpsCancel
+  | OpsAudit
+  | OpsPing;
+
+/** A command's kind, e.g. `env.create`. */
 export type CommandKind = Command['kind'];
 
 /** Why a command text could not be parsed, with the usage to show. */
@@ -27,3 +128,10 @@ export interface UsageProblem {
 
 /** The outcome of parsing: a command or a usage problem, never an exception. */
 export type ParseResult = { ok: true; command: Command } | { ok: false; problem: UsageProblem };
+
+/** What parsing needs besides the text: the clock and the configured time zone (for `--at`). */
+export interface ParseContext {
+  now: Date;
+  /** IANA zone for `YYYY-MM-DD HH:MM[:SS]` times without an offset. */
+  timeZone: string;
+}
