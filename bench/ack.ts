@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,7 @@ interface Phase {
 /** What the run started and must stop. */
 interface Resources {
   children: Child[];
+  monitor?: Redis;
   redis?: RedisService;
   fake?: FakeSlack;
 }
@@ -87,6 +89,10 @@ interface Totals {
   /** Errors in measured requests. */
   errors: Map<string, number>;
   warmupErrors: Map<string, number>;
+  /** CPU time the target's process used during its measured phases (NaN where /proc is unavailable). */
+  cpuMs: number;
+  /** CPU time Redis used meanwhile. */
+  redisCpuMs: number;
 }
 
 /** Runs the benchmark; see the file comment. */
@@ -129,6 +135,7 @@ export async function run(args: string[]): Promise<void> {
       process.exit(1);
     }, 60_000);
     force.unref();
+    resources.monitor?.disconnect();
     await Promise.allSettled(resources.children.map(stopChild));
     await Promise.allSettled([resources.redis?.stop({ purge: true }), resources.fake?.close()]);
     clearTimeout(force);
@@ -146,6 +153,9 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
   resources.redis = redis;
   const fake = await startFakeSlack();
   resources.fake = fake;
+  // The bench's own Redis connection: CPU readings and the final job count.
+  const monitor = new Redis(redis.url, { maxRetriesPerRequest: 3 });
+  resources.monitor = monitor;
 
   const secret = `bench-signing-secret-${randomBytes(8).toString('hex')}`;
   const prefix = `{bench-${randomBytes(4).toString('hex')}}`;
@@ -206,8 +216,22 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
   );
 
   const totals: Record<TargetName, Totals> = {
-    capstan: { latencies: [], elapsedMs: 0, errors: new Map(), warmupErrors: new Map() },
-    bare: { latencies: [], elapsedMs: 0, errors: new Map(), warmupErrors: new Map() },
+    capstan: {
+      latencies: [],
+      elapsedMs: 0,
+      errors: new Map(),
+      warmupErrors: new Map(),
+      cpuMs: 0,
+      redisCpuMs: 0,
+    },
+    bare: {
+      latencies: [],
+      elapsedMs: 0,
+      errors: new Map(),
+      warmupErrors: new Map(),
+      cpuMs: 0,
+      redisCpuMs: 0,
+    },
   };
   // Warm-up: JIT, connection pool, Redis scripts. Timings discarded, errors kept.
   for (const name of ['capstan', 'bare'] as const) {
@@ -225,9 +249,15 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
     for (const name of order) {
       const target = targets[name];
       const batch = prepare(measured[r] ?? 0, secret, fake);
+      const cpuBefore = processCpuMs(target.child.proc.pid);
+      const redisBefore = await redisCpuMs(monitor);
       const phase = await fire(target, batch, options.concurrency, signal);
+      const cpuAfter = processCpuMs(target.child.proc.pid);
+      const redisAfter = await redisCpuMs(monitor);
       assertAlive(target.child);
       const total = totals[name];
+      total.cpuMs += cpuAfter - cpuBefore;
+      total.redisCpuMs += redisAfter - redisBefore;
       total.latencies.push(...phase.latencies);
       total.elapsedMs += phase.elapsedMs;
       addCounts(total.errors, phase.errors);
@@ -267,6 +297,17 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
     `p99 ratio capstan/bare = ${ratio.toFixed(2)} (target ≤ ${P99_RATIO_TARGET.toFixed(2)})  ${pass ? 'PASS' : 'FAIL'}\n`,
   );
 
+  const perRequest = (cpu: number, n: number) =>
+    Number.isFinite(cpu) ? `${Math.round((cpu * 1000) / n)} µs` : 'n/a';
+  process.stdout.write(
+    `CPU per measured request: ${rows
+      .map(
+        ({ name, total }) =>
+          `${name} ${perRequest(total.cpuMs, total.latencies.length)} (+ redis ${perRequest(total.redisCpuMs, total.latencies.length)})`,
+      )
+      .join(', ')}\n`,
+  );
+
   for (const { name, total } of rows) {
     for (const [label, errors] of [
       ['measured', total.errors],
@@ -278,7 +319,7 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
     }
   }
 
-  const counts = await jobCounts(redis.url, prefix);
+  const counts = await jobCounts(monitor, prefix);
   const enqueued = sumValues(new Map(Object.entries(counts)));
   const expected = options.warmup + options.requests;
   const states = Object.entries(counts)
@@ -421,15 +462,32 @@ function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }
 
-async function jobCounts(redisUrl: string, prefix: string): Promise<Record<string, number>> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+async function jobCounts(connection: Redis, prefix: string): Promise<Record<string, number>> {
   const queue = new Queue(QUEUE_NAME, { connection, prefix });
   try {
     return await queue.getJobCounts();
   } finally {
     await queue.close();
-    await connection.quit().catch(() => connection.disconnect());
   }
+}
+
+/** User + system CPU time of process `pid` in ms, from /proc (Linux; NaN elsewhere). */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime 14 and stime 15, in clock ticks (USER_HZ, 100).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Redis's own user + system CPU time in ms (`INFO cpu`). */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (key: string) => Number(new RegExp(`^${key}:([0-9.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (read('used_cpu_user') + read('used_cpu_sys')) * 1000;
 }
 
 /** The same base environment for both children, plus their configuration. */

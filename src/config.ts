@@ -171,7 +171,7 @@ export const configFileSchema = z
     }
     for (const [path, rule] of rules) {
       for (const [action, roles] of Object.entries(rule.allow ?? {})) {
-        roles?.forEach((role, i) => check(role, [...path, 'allow', action, i]));
+        for (const [i, role] of (roles ?? []).entries()) check(role, [...path, 'allow', action, i]);
       }
       for (const [action, approval] of Object.entries(rule.approval ?? {})) {
         if (approval) {
