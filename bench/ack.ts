@@ -93,6 +93,8 @@ interface Totals {
   cpuMs: number;
   /** CPU time Redis used meanwhile. */
   redisCpuMs: number;
+  /** CPU time this process (the load generator) used meanwhile. */
+  clientCpuMs: number;
 }
 
 /** Runs the benchmark; see the file comment. */
@@ -215,24 +217,16 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
     ].join('\n'),
   );
 
-  const totals: Record<TargetName, Totals> = {
-    capstan: {
-      latencies: [],
-      elapsedMs: 0,
-      errors: new Map(),
-      warmupErrors: new Map(),
-      cpuMs: 0,
-      redisCpuMs: 0,
-    },
-    bare: {
-      latencies: [],
-      elapsedMs: 0,
-      errors: new Map(),
-      warmupErrors: new Map(),
-      cpuMs: 0,
-      redisCpuMs: 0,
-    },
-  };
+  const emptyTotals = (): Totals => ({
+    latencies: [],
+    elapsedMs: 0,
+    errors: new Map(),
+    warmupErrors: new Map(),
+    cpuMs: 0,
+    redisCpuMs: 0,
+    clientCpuMs: 0,
+  });
+  const totals: Record<TargetName, Totals> = { capstan: emptyTotals(), bare: emptyTotals() };
   // Warm-up: JIT, connection pool, Redis scripts. Timings discarded, errors kept.
   for (const name of ['capstan', 'bare'] as const) {
     const phase = await fire(
@@ -251,13 +245,16 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
       const batch = prepare(measured[r] ?? 0, secret, fake);
       const cpuBefore = processCpuMs(target.child.proc.pid);
       const redisBefore = await redisCpuMs(monitor);
+      const clientBefore = process.cpuUsage();
       const phase = await fire(target, batch, options.concurrency, signal);
+      const client = process.cpuUsage(clientBefore);
       const cpuAfter = processCpuMs(target.child.proc.pid);
       const redisAfter = await redisCpuMs(monitor);
       assertAlive(target.child);
       const total = totals[name];
       total.cpuMs += cpuAfter - cpuBefore;
       total.redisCpuMs += redisAfter - redisBefore;
+      total.clientCpuMs += (client.user + client.system) / 1000;
       total.latencies.push(...phase.latencies);
       total.elapsedMs += phase.elapsedMs;
       addCounts(total.errors, phase.errors);
@@ -296,6 +293,12 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
   process.stdout.write(
     `p99 ratio capstan/bare = ${ratio.toFixed(2)} (target ≤ ${P99_RATIO_TARGET.toFixed(2)})  ${pass ? 'PASS' : 'FAIL'}\n`,
   );
+  const rate = (total: Totals) => total.latencies.length / total.elapsedMs;
+  process.stdout.write(
+    `  for context: p50 ratio ${(stats.capstan.p50 / stats.bare.p50).toFixed(2)}, ` +
+      `req/s ratio ${(rate(totals.capstan) / rate(totals.bare)).toFixed(2)} ` +
+      `(closed loop at fixed concurrency: latency ≈ concurrency ÷ throughput once the CPUs are busy)\n`,
+  );
 
   const perRequest = (cpu: number, n: number) =>
     Number.isFinite(cpu) ? `${Math.round((cpu * 1000) / n)} µs` : 'n/a';
@@ -303,7 +306,9 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
     `CPU per measured request: ${rows
       .map(
         ({ name, total }) =>
-          `${name} ${perRequest(total.cpuMs, total.latencies.length)} (+ redis ${perRequest(total.redisCpuMs, total.latencies.length)})`,
+          `${name} ${perRequest(total.cpuMs, total.latencies.length)} ` +
+          `(+ redis ${perRequest(total.redisCpuMs, total.latencies.length)}, ` +
+          `+ load generator ${perRequest(total.clientCpuMs, total.latencies.length)})`,
       )
       .join(', ')}\n`,
   );

@@ -1,8 +1,13 @@
 /** What handlers need from the composition root. Handlers decide and enqueue; they never call AWS or MySQL. */
 import type { Logger } from 'pino';
+import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AuditLog } from '../src/audit/index.js';
 import type { Config } from '../src/config.js';
 import type { Metrics } from '../src/observability/metrics.js';
+import type { JobsAdmin } from '../src/queue/jobs-admin.js';
+import type { TargetLocks } from '../src/queue/locks.js';
 import type { JobProducer } from '../src/queue/producer.js';
+import type { GroupDirectory } from '../src/slack/directory.js';
 
 /** Handler dependencies. */
 export interface HandlerDeps {
@@ -10,4 +15,9 @@ export interface HandlerDeps {
   producer: JobProducer;
   logger: Logger;
   metrics: Metrics;
+  approvals: ApprovalStore;
+  locks: TargetLocks;
+  audit: AuditLog;
+  jobsAdmin: JobsAdmin;
+  directory: GroupDirectory;
 }

@@ -1,5 +1,6 @@
 /** Every Slack listener, folder by folder. */
 import type { App } from '@slack/bolt';
+import { register as registerActions } from './actions/index.js';
 import { register as registerCommands } from './commands/index.js';
 import type { HandlerDeps } from './deps.js';
 import { register as registerEvents } from './events/index.js';
@@ -9,5 +10,6 @@ export type { HandlerDeps } from './deps.js';
 /** Registers all listeners on `app`. */
 export function registerHandlers(app: App, deps: HandlerDeps): void {
   registerCommands(app, deps);
+  registerActions(app, deps);
   registerEvents(app, deps);
 }

@@ -60,8 +60,7 @@ const approvalRule = z
     /** How long the request stays open. */
     timeoutMinutes: z
       .number()
-      .int()
-      .min(1)
+      .positive()
       .max(7 * 24 * 60)
       .optional(),
   })
@@ -96,8 +95,7 @@ const policySchema = z
     /** How long an approval request stays open unless a rule says otherwise. */
     approvalTimeoutMinutes: z
       .number()
-      .int()
-      .min(1)
+      .positive()
       .max(7 * 24 * 60)
       .default(30),
     /** Rules every environment and database starts from. */

@@ -7,8 +7,10 @@
  */
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { registerHandlers } from '../handlers/index.js';
+import { type HandlerDeps, registerHandlers } from '../handlers/index.js';
 import { createProcessors } from '../jobs/index.js';
+import { ApprovalStore } from './approvals/store.js';
+import { AuditLog } from './audit/index.js';
 import { type Config, readConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
@@ -16,8 +18,11 @@ import { attachTerminal, prepareLocalMode } from './local/local-mode.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRedis } from './queue/connection.js';
+import { JobsAdmin } from './queue/jobs-admin.js';
+import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
+import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
 
@@ -42,7 +47,17 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const connections = [redis];
 
   let workerHost: WorkerHost | undefined;
-  let producer: JobProducer | undefined;
+  // Both sides enqueue (commands; approval timers), so both have the producer and the stores.
+  const producer = new JobProducer(redis, config.queuePrefix, (err) => logger.warn({ err }, 'queue error'));
+  const approvals = new ApprovalStore(redis, config.queuePrefix);
+  const locks = new TargetLocks(redis, config.queuePrefix);
+  const audit = new AuditLog(redis, config.queuePrefix, logger);
+  const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
+  const slackClient = createSlackClient({
+    token: config.slack.botToken,
+    ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+    logger,
+  });
   const notReadyReasons = async (): Promise<string[]> => {
     const reasons: string[] = [];
     try {
@@ -51,7 +66,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       reasons.push(`redis unreachable: ${(err as Error).message}`);
     }
     if (workerHost && !workerHost.isReady()) reasons.push('worker not attached to the queue');
-    if (!workerHost && producer && reasons.length === 0) {
+    if (!workerHost && reasons.length === 0) {
       const workers = await producer.queue.getWorkersCount();
       if (workers === 0) reasons.push('no worker is attached to the queue');
     }
@@ -63,11 +78,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
     workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
     connections.push(workerRedis);
-    const client = createSlackClient({
-      token: config.slack.botToken,
-      ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
-      logger,
-    });
+    const notifier = createSlackNotifier(slackClient);
     workerHost = startWorkerHost({
       connection: workerRedis,
       prefix: config.queuePrefix,
@@ -76,10 +87,13 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       reporterIntervalMs: config.reporter.minUpdateIntervalMs,
-      processors: createProcessors({ redis }),
-      notifier: createSlackNotifier(client),
+      processors: createProcessors({ config, redis, approvals, notifier, producer }),
+      notifier,
       logger,
       metrics,
+      jobsAdmin,
+      locks,
+      audit,
     });
     const host = workerHost;
     closers.push(() => host.stop());
@@ -88,23 +102,32 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   let web: WebApp | undefined;
   let probeServer: Server | undefined;
   if (role !== 'worker') {
-    producer = new JobProducer(redis, config.queuePrefix);
-    const jobs = producer;
-    web = await startWebApp({
-      config,
+    const directory = createGroupDirectory({
+      client: slackClient,
+      groupIds: configuredGroupIds(config.file.roles),
       logger,
-      probes,
-      register: (app) => registerHandlers(app, { config, producer: jobs, logger, metrics }),
     });
+    const deps: HandlerDeps = {
+      config,
+      producer,
+      logger,
+      metrics,
+      approvals,
+      locks,
+      audit,
+      jobsAdmin,
+      directory,
+    };
+    web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
     // Stop taking requests before anything else closes.
     const started = web;
     closers.unshift(() => started.stop());
-    closers.push(() => jobs.close());
   } else {
     probeServer = await startProbeServer(probes, config.http.port, config.http.host);
     const server = probeServer;
     closers.unshift(() => new Promise((resolve) => server.close(resolve)));
   }
+  closers.push(() => producer.close());
   closers.push(() => (redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect())));
 
   const address = probeServer?.address();

@@ -1,17 +1,22 @@
 /**
  * The path every command takes, whether typed as a slash command or an `@capstan` mention:
- * parsed → authorized → answered at once, or enqueued as a job → a short reply for the requester.
+ * parsed → authorized → answered at once, sent for approval, or enqueued → a short reply.
  */
 import { type Command, helpText, type ParseResult } from '../../src/commands/index.js';
-import { JOB_NAMES, type JobName, type JobRequest } from '../../src/queue/contract.js';
+import { authorize, lockTargetOf } from '../../src/policy/index.js';
+import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../../src/queue/contract.js';
 import type { HandlerDeps } from '../deps.js';
+import { auditReply, cancelJobReply, listJobsReply } from './ops.js';
 
 /** The reply shown to the requester only (ephemeral). */
 export interface IntakeReply {
   text: string;
-  outcome: 'usage' | 'answered' | 'enqueued' | 'duplicate';
+  outcome: 'usage' | 'denied' | 'answered' | 'enqueued' | 'duplicate' | 'approval' | 'busy';
   jobId?: string;
 }
+
+/** A queued command's lease on its target lasts this long before its job starts and renews it. */
+const QUEUED_LOCK_MS = 15 * 60_000;
 
 /** The job that carries out `command`, or undefined when no job does (yet). */
 export function jobNameFor(command: Command): JobName | undefined {
@@ -24,22 +29,96 @@ export async function intake(
   parsed: ParseResult,
   request: JobRequest,
 ): Promise<IntakeReply> {
+  const { audit, config } = deps;
+  const actorId = request.userId;
+  await audit.append({
+    kind: 'command',
+    actor: actorId,
+    subject: request.channelId,
+    outcome: parsed.ok ? 'parsed' : 'usage error',
+    detail: { text: request.text, source: request.source },
+  });
   if (!parsed.ok) {
     const { message, usage } = parsed.problem;
     return { outcome: 'usage', text: `:warning: ${message}\nUsage:\n\`\`\`${usage}\`\`\`` };
   }
   const { command } = parsed;
+  const actor = { userId: actorId, groupIds: await deps.directory.groupsOf(actorId) };
+  const decision = authorize(config.file, actor, command, request.channelId);
+  await audit.append({
+    kind: 'authorization',
+    actor: actorId,
+    subject: command.kind,
+    outcome: decision.allowed ? (decision.approval ? 'needs approval' : 'allowed') : 'denied',
+    detail: {
+      text: request.text,
+      rule: decision.rule,
+      ...(decision.allowed ? {} : { reason: decision.reason }),
+    },
+  });
+  if (!decision.allowed) {
+    const ask = decision.helpers.length > 0 ? ` Who can help: ${decision.helpers.join(', ')}.` : '';
+    return {
+      outcome: 'denied',
+      text: `:no_entry: Not allowed: ${decision.reason} (rule \`${decision.rule}\`).${ask}`,
+    };
+  }
+
+  switch (command.kind) {
+    case 'ops.help':
+      return { outcome: 'answered', text: helpText(command.topic) };
+    case 'ops.jobs':
+      return { outcome: 'answered', text: await listJobsReply(deps) };
+    case 'ops.cancel':
+      return { outcome: 'answered', text: await cancelJobReply(deps, command, actor, request) };
+    case 'ops.audit':
+      return { outcome: 'answered', text: await auditReply(deps, command) };
+  }
+
   const jobName = jobNameFor(command);
-  if (command.kind === 'ops.help') return { outcome: 'answered', text: helpText(command.topic) };
   if (jobName === undefined) {
     return {
       outcome: 'answered',
       text: `\`${request.text}\` is understood, but \`${command.kind}\` is not available in this version of Capstan yet.`,
     };
   }
-  const { jobId, duplicate } = await deps.producer.enqueue(jobName, command, request);
+
+  const jobId = jobIdFor(request.requestId);
+  const lockTarget = lockTargetOf(command);
+  if (lockTarget) {
+    const holder = await deps.locks.holder(lockTarget);
+    if (holder && holder.jobId !== jobId) return busy(lockTarget, holder);
+  }
+
+  if (decision.approval) {
+    const { role, quorum, timeoutMs, rule } = decision.approval;
+    const { jobId: askId, duplicate } = await deps.producer.enqueue('approval.request', command, request, {
+      ask: { jobName, role, quorum, timeoutMs, rule },
+    });
+    if (duplicate)
+      return {
+        outcome: 'duplicate',
+        jobId: askId,
+        text: `Already received: approval request \`${askId}\` is open.`,
+      };
+    return {
+      outcome: 'approval',
+      jobId: askId,
+      text: `:raised_hand: \`${request.text}\` needs ${quorum === 1 ? 'an approval' : `${quorum} approvals`} from role \`${role}\` (rule \`${rule}\`). The request and its plan follow in the thread.`,
+    };
+  }
+
+  if (lockTarget) {
+    const lock = await deps.locks.acquire(
+      lockTarget,
+      { jobId, userId: actorId, action: request.text, since: Date.now() },
+      QUEUED_LOCK_MS,
+    );
+    if (!lock.acquired) return busy(lockTarget, lock.holder);
+  }
+  const { duplicate } = await deps.producer.enqueue(jobName, command, request);
   deps.logger.info(
-    { jobId, job: jobName, user: request.userId, channel: request.channelId, duplicate },
+    { jobId, job: jobName, user: actorId, channel: request.channelId, duplicate },
     'command enqueued',
   );
   return duplicate
@@ -49,4 +128,14 @@ export async function intake(
         jobId,
         text: `:hourglass_flowing_sand: Queued as job \`${jobId}\`; progress follows in the thread.`,
       };
+}
+
+function busy(
+  target: string,
+  holder: { jobId: string; userId: string; action: string; since: number },
+): IntakeReply {
+  return {
+    outcome: 'busy',
+    text: `:lock: ${target.replace(':', ' ')} is busy: job \`${holder.jobId}\` (\`${holder.action}\`, asked by <@${holder.userId}> at ${new Date(holder.since).toISOString()}) holds it. Try again when it finishes, or \`/ops cancel ${holder.jobId}\`.`,
+  };
 }

@@ -11,7 +11,10 @@ export function slashCommandListener(deps: HandlerDeps) {
     const started = performance.now();
     let outcome = 'error';
     try {
-      const parsed = parseSlashCommand(command.command, command.text);
+      const parsed = parseSlashCommand(command.command, command.text, {
+        now: new Date(),
+        timeZone: deps.config.file.timezone,
+      });
       const reply = await intake(deps, parsed, {
         requestId: command.trigger_id,
         userId: command.user_id,

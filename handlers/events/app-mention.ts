@@ -18,7 +18,8 @@ export function appMentionListener(deps: HandlerDeps) {
     let text: string;
     let outcome = 'error';
     try {
-      const reply = await intake(deps, parseMention(event.text), {
+      const parsed = parseMention(event.text, { now: new Date(), timeZone: deps.config.file.timezone });
+      const reply = await intake(deps, parsed, {
         requestId: body.event_id,
         userId: user,
         channelId: event.channel,

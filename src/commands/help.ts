@@ -1,84 +1,287 @@
-/** Usage and help text for every command (pure). */
+/** Usage and help text for every command (pure): the single source of every usage string. */
+import { echo } from './echo.js';
+
+/** One subcommand's help, e.g. `/env create`. */
+export interface SubcommandHelp {
+  /** `create`. */
+  name: string;
+  /** The usage line, e.g. `/env create <name> [--blueprint B] …`. */
+  usage: string;
+  summary: string;
+  /** What each argument and option means and accepts. */
+  details: readonly string[];
+  examples: readonly string[];
+}
 
 /** One top-level slash command's help. */
 export interface CommandHelp {
   /** `/env`, `/lb`, `/rds` or `/ops`. */
   command: string;
   summary: string;
+  /** The usage line of each subcommand, in order. */
   usage: readonly string[];
   examples: readonly string[];
+  subcommands: readonly SubcommandHelp[];
+}
+
+const TIME_FORMS =
+  '`<time>`: ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), ' +
+  '`YYYY-MM-DD HH:MM[:SS]` in the configured time zone, or relative (`90s ago`, `15m ago`, `2h ago`, `1d ago`). ' +
+  'It must be in the past. Quote it when it has spaces. A local time that does not exist (clocks jumping ' +
+  'forward) is refused; one that happens twice (clocks going back) means the first of the two.';
+
+const ENV_NAME = '`<name>`: 1–32 lowercase letters, digits and single hyphens, starting with a letter.';
+
+function command(
+  name: string,
+  summary: string,
+  examples: readonly string[],
+  subcommands: readonly SubcommandHelp[],
+): CommandHelp {
+  return { command: name, summary, usage: subcommands.map((s) => s.usage), examples, subcommands };
 }
 
 /** The help of every slash command, in the order `/ops help` lists them. */
 export const COMMAND_HELP: readonly CommandHelp[] = [
-  {
-    command: '/env',
-    summary: 'Create, list, inspect and delete named environments (Auto Scaling groups from blueprints).',
-    usage: [
-      '/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]',
-      '/env delete <name>',
-      '/env list',
-      '/env status <name>',
+  command(
+    '/env',
+    'Create, list, inspect and delete named environments (Auto Scaling groups from blueprints).',
+    ['/env create feature-42 --blueprint web --size 2 --ttl 8h', '/env status feature-42'],
+    [
+      {
+        name: 'create',
+        usage: '/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]',
+        summary: 'Create an environment from a blueprint.',
+        details: [
+          ENV_NAME,
+          '`--blueprint B`: the blueprint to build it from (same rules as names).',
+          '`--size N`: how many instances, 1–100.',
+          '`--ttl 8h`: how long it lives, from `15m` to `30d`: `30m`, `8h`, `2d`, `1h30m`.',
+          '`--version V`: the version to deploy: up to 64 letters, digits, `.`, `_`, `+`, `-`.',
+          'Options go before or after the name, as `--size 2` or `--size=2`.',
+        ],
+        examples: [
+          '/env create feature-42 --blueprint web --size 2 --ttl 8h',
+          '/env create demo --version 1.4.2',
+        ],
+      },
+      {
+        name: 'delete',
+        usage: '/env delete <name>',
+        summary: 'Delete an environment and everything it runs.',
+        details: [ENV_NAME],
+        examples: ['/env delete feature-42'],
+      },
+      {
+        name: 'list',
+        usage: '/env list',
+        summary: 'List the environments.',
+        details: [],
+        examples: ['/env list'],
+      },
+      {
+        name: 'status',
+        usage: '/env status <name>',
+        summary: "Show an environment's instances, health and time to live.",
+        details: [ENV_NAME],
+        examples: ['/env status feature-42'],
+      },
     ],
-    examples: ['/env create feature-42 --blueprint web --size 2 --ttl 8h', '/env status feature-42'],
-  },
-  {
-    command: '/lb',
-    summary: 'Take an instance or a whole environment out of its load balancer, and put it back.',
-    usage: [
-      '/lb disable <env> [--instance i-…] [--reason "…"]',
-      '/lb enable <env> [--instance i-…]',
-      '/lb status <env>',
+  ),
+  command(
+    '/lb',
+    'Take an instance or a whole environment out of its load balancer, and put it back.',
+    ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"', '/lb enable prod'],
+    [
+      {
+        name: 'disable',
+        usage: '/lb disable <env> [--instance i-…] [--reason "…"]',
+        summary: 'Take one instance, or the whole environment, out of the load balancer.',
+        details: [
+          '`<env>`: the environment.',
+          '`--instance i-…`: just this instance (`i-` and 8 or 17 hex digits); without it, every instance.',
+          '`--reason "…"`: why, 1–200 characters, in quotes when it has spaces.',
+        ],
+        examples: ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"'],
+      },
+      {
+        name: 'enable',
+        usage: '/lb enable <env> [--instance i-…]',
+        summary: 'Put one instance, or the whole environment, back into the load balancer.',
+        details: [
+          '`<env>`: the environment.',
+          '`--instance i-…`: just this instance; without it, every instance.',
+        ],
+        examples: ['/lb enable prod', '/lb enable prod --instance i-0abc1234def567890'],
+      },
+      {
+        name: 'status',
+        usage: '/lb status <env>',
+        summary: "Show each instance's state in the load balancer.",
+        details: ['`<env>`: the environment.'],
+        examples: ['/lb status prod'],
+      },
     ],
-    examples: ['/lb disable prod --instance i-0abc123 --reason "kernel patch"', '/lb enable prod'],
-  },
-  {
-    command: '/rds',
-    summary: 'Restore one table to a point in time; investigate IO credits.',
-    usage: [
-      '/rds restore-table <db-instance> <schema>.<table> --at <time> [--mode side-table|merge-missing|replace]',
-      '/rds io-credits <db-instance> [--hours 24]',
+  ),
+  command(
+    '/rds',
+    'Restore one table to a point in time; investigate IO credits.',
+    ['/rds restore-table orders-db shop.billing --at "15m ago"', '/rds io-credits orders-db --hours 48'],
+    [
+      {
+        name: 'restore-table',
+        usage:
+          '/rds restore-table <db-instance> <schema>.<table> --at <time> [--mode side-table|merge-missing|replace]',
+        summary: 'Bring one table back as it was at a moment in the past.',
+        details: [
+          '`<db-instance>`: the RDS DB instance identifier (letters, digits, single hyphens; any case).',
+          '`<schema>.<table>`: 1–64 letters, digits, `_`, `$` on each side of one dot; no quotes or backticks.',
+          `\`--at <time>\` (required). ${TIME_FORMS}`,
+          '`--mode`: `side-table` (the default) restores beside the original table; `merge-missing` adds the ' +
+            'rows the original lacks; `replace` replaces the original table.',
+        ],
+        examples: [
+          '/rds restore-table orders-db shop.billing --at "15m ago"',
+          '/rds restore-table orders-db shop.billing --at "2026-11-22 01:30" --mode merge-missing',
+        ],
+      },
+      {
+        name: 'io-credits',
+        usage: '/rds io-credits <db-instance> [--hours 24]',
+        summary: "Investigate a DB instance's IO credits (burst balance) and what used them.",
+        details: [
+          '`<db-instance>`: the RDS DB instance identifier.',
+          '`--hours`: how far back to look, 1–336 (default 24).',
+        ],
+        examples: ['/rds io-credits orders-db', '/rds io-credits orders-db --hours 48'],
+      },
     ],
-    examples: [
-      '/rds restore-table orders-db shop.billing --at "15m ago"',
-      '/rds io-credits orders-db --hours 48',
+  ),
+  command(
+    '/ops',
+    'Capstan itself: help, jobs, cancel, audit, ping.',
+    ['/ops help env', '/ops ping'],
+    [
+      {
+        name: 'help',
+        usage: '/ops help [command]',
+        summary: 'Explain every command, or one in detail.',
+        details: ['`[command]`: `env`, `lb`, `rds` or `ops`, optionally with a subcommand (`env create`).'],
+        examples: ['/ops help', '/ops help rds restore-table'],
+      },
+      {
+        name: 'jobs',
+        usage: '/ops jobs',
+        summary: 'List the jobs that are queued or running.',
+        details: [],
+        examples: ['/ops jobs'],
+      },
+      {
+        name: 'cancel',
+        usage: '/ops cancel <job-id>',
+        summary: 'Cancel a queued or running job.',
+        details: ['`<job-id>`: as shown when the job was queued, or by `/ops jobs`.'],
+        examples: ['/ops cancel 3f9a2c41b7de'],
+      },
+      {
+        name: 'audit',
+        usage: '/ops audit [n]',
+        summary: 'Show the latest entries of the audit log.',
+        details: ['`[n]`: how many, 1–100 (default 20).'],
+        examples: ['/ops audit', '/ops audit 50'],
+      },
+      {
+        name: 'ping',
+        usage: '/ops ping',
+        summary: 'Check the whole path from Slack to a worker and back.',
+        details: [],
+        examples: ['/ops ping'],
+      },
     ],
-  },
-  {
-    command: '/ops',
-    summary: 'Capstan itself: help, jobs, cancel, audit, ping.',
-    usage: ['/ops help [command]', '/ops jobs', '/ops cancel <job-id>', '/ops audit [n]', '/ops ping'],
-    examples: ['/ops help env', '/ops ping'],
-  },
+  ),
 ];
 
-/** The help entry for `/env`, `env` or `@capstan env`, if there is one. */
+/** Every command's usage lines. */
+const ALL_USAGE = COMMAND_HELP.flatMap((h) => h.usage).join('\n');
+
+/** The help entry for `/env`, `env` or `ENV`, if there is one. */
 export function findHelp(topic: string): CommandHelp | undefined {
-  const name = topic.startsWith('/') ? topic : `/${topic}`;
-  return COMMAND_HELP.find((h) => h.command === name.toLowerCase());
+  const name = (topic.startsWith('/') ? topic : `/${topic}`).toLowerCase();
+  return COMMAND_HELP.find((h) => h.command === name);
 }
 
-/** The usage lines of one command, ready to show in a code block. */
-export function usageOf(command: string): string {
-  return findHelp(command)?.usage.join('\n') ?? COMMAND_HELP.flatMap((h) => h.usage).join('\n');
+/** A help topic resolved: a command, and maybe one of its subcommands. */
+export interface HelpTopic {
+  help: CommandHelp;
+  subcommand?: SubcommandHelp;
 }
 
-/** Help text: all commands, or one in detail. Markdown (Slack mrkdwn). */
+/**
+ * Resolves a help topic: `env`, `/env`, `env create`, `/env create`, or a subcommand name that only
+ * one command has (`restore-table`). Case-insensitive. Undefined when it names nothing (or is ambiguous).
+ */
+export function resolveHelpTopic(topic: string): HelpTopic | undefined {
+  const words = topic.trim().toLowerCase().split(/\s+/);
+  if (words.length > 2 || words[0] === undefined || words[0] === '') return undefined;
+  const [first, second] = words;
+  const help = findHelp(first);
+  if (help) {
+    if (second === undefined) return { help };
+    const subcommand = help.subcommands.find((s) => s.name === second);
+    return subcommand ? { help, subcommand } : undefined;
+  }
+  if (second !== undefined) return undefined;
+  const owners = COMMAND_HELP.filter((h) => h.subcommands.some((s) => s.name === first));
+  const [only] = owners;
+  if (owners.length !== 1 || !only) return undefined;
+  return { help: only, subcommand: only.subcommands.find((s) => s.name === first) };
+}
+
+/** The commands that have a subcommand called `name` (e.g. `status` → `/env`, `/lb`). */
+export function commandsWithSubcommand(name: string): string[] {
+  return COMMAND_HELP.filter((h) => h.subcommands.some((s) => s.name === name)).map((h) => h.command);
+}
+
+/**
+ * The usage lines of one command (or of one of its subcommands), ready to show in a code block. An
+ * unknown command gets every command's usage.
+ */
+export function usageOf(command: string, subcommand?: string): string {
+  const help = findHelp(command);
+  if (!help) return ALL_USAGE;
+  const sub = subcommand === undefined ? undefined : help.subcommands.find((s) => s.name === subcommand);
+  return sub ? sub.usage : help.usage.join('\n');
+}
+
+/** Help text: all commands, one command, or one subcommand in detail. Slack mrkdwn. */
 export function helpText(topic?: string): string {
-  if (topic) {
-    const help = findHelp(topic);
-    if (!help)
-      return `There is no command \`${topic}\`. Commands: ${COMMAND_HELP.map((h) => `\`${h.command}\``).join(', ')}.`;
+  if (topic === undefined || topic.trim() === '') {
     return [
-      `*${help.command}* — ${help.summary}`,
-      `\`\`\`${help.usage.join('\n')}\`\`\``,
-      `Examples:\n${help.examples.map((e) => `• \`${e}\``).join('\n')}`,
-      'Times for `--at`: ISO-8601 with offset, `YYYY-MM-DD HH:MM[:SS]` in the configured zone, or `15m ago`.',
+      '*Capstan* — chat-ops for AWS. `@capstan <same words>` works in channels too.',
+      ...COMMAND_HELP.map((h) => `*${h.command}* — ${h.summary}\n\`\`\`${h.usage.join('\n')}\`\`\``),
+      'More: `/ops help <command>`, e.g. `/ops help env` or `/ops help rds restore-table`.',
     ].join('\n');
   }
-  return [
-    '*Capstan* — chat-ops for AWS. `@capstan <same words>` works in channels too.',
-    ...COMMAND_HELP.map((h) => `*${h.command}* — ${h.summary}\n\`\`\`${h.usage.join('\n')}\`\`\``),
-    'More: `/ops help <command>`',
-  ].join('\n');
+  const resolved = resolveHelpTopic(topic);
+  if (!resolved) {
+    return `There is no command ${echo(topic)}. Commands: ${COMMAND_HELP.map((h) => `\`${h.command}\``).join(', ')}.`;
+  }
+  const { help, subcommand } = resolved;
+  if (subcommand) {
+    return [
+      `*${help.command} ${subcommand.name}* — ${subcommand.summary}`,
+      `\`\`\`${subcommand.usage}\`\`\``,
+      ...subcommand.details.map((d) => `• ${d}`),
+      `Examples:\n${subcommand.examples.map((e) => `• \`${e}\``).join('\n')}`,
+    ].join('\n');
+  }
+  const lines = [
+    `*${help.command}* — ${help.summary}`,
+    `\`\`\`${help.usage.join('\n')}\`\`\``,
+    ...help.subcommands.map((s) => `• \`${help.command} ${s.name}\`: ${s.summary}`),
+    `Examples:\n${help.examples.map((e) => `• \`${e}\``).join('\n')}`,
+  ];
+  if (help.command === '/rds') lines.push(`Times for \`--at\`: ${TIME_FORMS.replace(/^`<time>`: /, '')}`);
+  lines.push(`Details: \`/ops help ${help.command.slice(1)} <subcommand>\`.`);
+  return lines.join('\n');
 }

@@ -604,6 +604,17 @@ export class FakeSlack {
         return ok200(this.#update(args));
       case 'chat.delete':
         return ok200(this.#delete(args));
+      case 'chat.getPermalink': {
+        // https://api.slack.com/methods/chat.getPermalink
+        const channel = str(args.channel) ?? '';
+        const ts = str(args.message_ts) ?? '';
+        if (!this.findMessage(channel, ts)) return ok200({ ok: false, error: 'message_not_found' });
+        return ok200({
+          ok: true,
+          channel,
+          permalink: `https://${FAKE_TEAM_DOMAIN}.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
+        });
+      }
       case 'chat.postEphemeral':
         return ok200(this.#postEphemeral(args));
       case 'users.info':

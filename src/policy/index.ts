@@ -255,3 +255,19 @@ export function approvalRefusal(
   }
   return undefined;
 }
+
+/** Commands that change their target: one at a time per target. */
+const MUTATING: ReadonlySet<CommandKind> = new Set([
+  'env.create',
+  'env.delete',
+  'lb.disable',
+  'lb.enable',
+  'rds.restore-table',
+]);
+
+/** The lock a command takes (`environment:prod`), or undefined for commands that change nothing. */
+export function lockTargetOf(command: Command): string | undefined {
+  if (!MUTATING.has(command.kind)) return undefined;
+  const target = targetOf(command);
+  return target.kind === 'none' ? undefined : `${target.kind}:${target.name}`;
+}

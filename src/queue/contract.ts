@@ -9,8 +9,11 @@ import type { ReporterSnapshot } from '../slack/reporter.js';
 /** The one BullMQ queue every job goes through. */
 export const QUEUE_NAME = 'jobs';
 
-/** Job names: one processor each (`jobs/index.ts`). */
-export const JOB_NAMES = ['ops.ping'] as const;
+/** Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind. */
+export const JOB_NAMES = ['ops.ping', 'approval.request', 'approval.expire'] as const;
+
+/** Jobs that work behind the scenes and post no progress message of their own. */
+export const SILENT_JOBS: ReadonlySet<string> = new Set(['approval.expire']);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -36,11 +39,32 @@ export interface Checkpoints {
   [step: string]: unknown;
 }
 
+/** The approval a job ran under. */
+export interface JobApproval {
+  id: string;
+  approvers: string[];
+}
+
+/** For `approval.request`: what policy asked for. */
+export interface ApprovalAsk {
+  /** The job to run once approved. */
+  jobName: JobName;
+  role: string;
+  quorum: number;
+  timeoutMs: number;
+  rule: string;
+}
+
 /** A job's data. */
 export interface JobData<C extends Command = Command> {
   command: C;
   request: JobRequest;
   checkpoints: Checkpoints;
+  approval?: JobApproval;
+  /** For `approval.request` jobs. */
+  ask?: ApprovalAsk;
+  /** For `approval.expire` jobs: the request to close. */
+  approvalId?: string;
 }
 
 /** What a job returns (kept with the completed job). */

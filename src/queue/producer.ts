@@ -20,7 +20,7 @@ export class JobProducer {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string, onError: (err: Error) => void = () => {}) {
     this.redis = redis;
     this.prefix = prefix;
     this.queue = new Queue<JobData>(QUEUE_NAME, {
@@ -33,15 +33,27 @@ export class JobProducer {
         removeOnFail: { age: 7 * INTAKE_TTL_SECONDS },
       },
     });
+    // Connection errors are reported here (and retried by ioredis), never thrown at the caller.
+    this.queue.on('error', onError);
   }
 
   /**
    * Enqueues `command` as job `name` under an id derived from the Slack request. BullMQ ignores a
    * second add with the same id; the intake marker tells the handler it was a repeat.
    */
-  async enqueue(name: JobName, command: Command, request: JobRequest): Promise<Enqueued> {
+  async enqueue(
+    name: JobName,
+    command: Command,
+    request: JobRequest,
+    extra: Pick<JobData, 'approval' | 'ask' | 'approvalId'> = {},
+    opts: { delayMs?: number } = {},
+  ): Promise<Enqueued> {
     const jobId = jobIdFor(request.requestId);
-    await this.queue.add(name, { command, request, checkpoints: {} }, { jobId });
+    await this.queue.add(
+      name,
+      { command, request, checkpoints: {}, ...extra },
+      { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
+    );
     const first = await this.redis.set(`${this.prefix}:intake:${jobId}`, '1', 'EX', INTAKE_TTL_SECONDS, 'NX');
     return { jobId, duplicate: first === null };
   }

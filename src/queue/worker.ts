@@ -3,15 +3,26 @@
  * clean way out on shutdown (the job goes back to the queue at its next checkpoint).
  */
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
 import { CancelledError, describeForUser, UserError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import { lockTargetOf } from '../policy/index.js';
 import type { ProgressState } from '../slack/blocks/progress.js';
 import type { SlackNotifier } from '../slack/notifier.js';
 import { JobReporter } from '../slack/reporter.js';
-import { type Checkpoints, type JobData, type JobName, type JobResult, QUEUE_NAME } from './contract.js';
+import {
+  type Checkpoints,
+  type JobData,
+  type JobName,
+  type JobResult,
+  QUEUE_NAME,
+  SILENT_JOBS,
+} from './contract.js';
+import type { JobsAdmin } from './jobs-admin.js';
+import type { TargetLocks } from './locks.js';
 
 /** What a processor gets besides its job. */
 export interface JobContext {
@@ -24,7 +35,8 @@ export interface JobContext {
   checkpoint(key: string, value: unknown): Promise<void>;
   /**
    * Call between steps: when the worker is shutting down, returns the job to the queue (it resumes
-   * at its first unfinished step on another worker) instead of starting the next step.
+   * at its first unfinished step on another worker) instead of starting the next step; when someone
+   * cancelled the job, throws {@link CancelledError} so the processor cleans up and stops.
    */
   betweenSteps(): Promise<void>;
   /** Where this attempt runs, e.g. `host:1234`. */
@@ -50,7 +62,15 @@ export interface WorkerHostOptions {
   notifier: SlackNotifier;
   logger: Logger;
   metrics: Metrics;
+  jobsAdmin: JobsAdmin;
+  locks: TargetLocks;
+  audit: AuditLog;
 }
+
+/** A running job holds its target's lock for this long at a time, renewing it as it goes. */
+const LOCK_LEASE_MS = 60_000;
+/** How often a job whose target is busy looks again. */
+const LOCK_RETRY_MS = 5_000;
 
 /** A running BullMQ worker and how to stop it cleanly. */
 export interface WorkerHost {
@@ -132,7 +152,7 @@ async function runJob(
     return writes;
   };
 
-  const resumed = job.data.checkpoints.reporter !== undefined;
+  const resumed = job.data.checkpoints.reporter?.messageTs !== undefined;
   const reporter = new JobReporter({
     notifier: opts.notifier,
     channel: job.data.request.channelId,
@@ -145,14 +165,53 @@ async function runJob(
   });
 
   const started = Date.now();
-  const finished = (outcome: string) => {
+  const finished = (outcome: string, summary: string) => {
     opts.metrics.jobs.inc({ name, outcome });
     opts.metrics.jobSeconds.observe({ name, outcome }, (Date.now() - started) / 1000);
+    return opts.audit
+      .append({
+        kind: 'job',
+        actor: job.data.request.userId,
+        subject: `job ${job.id}`,
+        outcome,
+        detail: { name, text: job.data.request.text, summary },
+      })
+      .catch((err: unknown) => log.warn({ err }, 'audit append failed'));
   };
 
+  // A command job holds its target's lock while it runs (approval and timer jobs do not).
+  const lockTarget = job.name === job.data.command.kind ? lockTargetOf(job.data.command) : undefined;
+  const holder = {
+    jobId: String(job.id),
+    userId: job.data.request.userId,
+    action: job.data.request.text,
+    since: Date.now(),
+  };
+  let renewTimer: NodeJS.Timeout | undefined;
+  let keepLock = false;
+
   try {
+    if (lockTarget) {
+      const lock = await opts.locks.acquire(lockTarget, holder, LOCK_LEASE_MS);
+      if (!lock.acquired) {
+        keepLock = true;
+        reporter.info(
+          `waiting: ${lockTarget} is busy with job ${lock.holder.jobId} (\`${lock.holder.action}\` by <@${lock.holder.userId}>)`,
+        );
+        await reporter.flush();
+        await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      renewTimer = setInterval(() => {
+        opts.locks.renew(lockTarget, holder, LOCK_LEASE_MS).then(
+          (held) => held || log.error({ lockTarget }, 'lost the lock on the target'),
+          (err: unknown) => log.warn({ err }, 'lock renewal failed'),
+        );
+      }, LOCK_LEASE_MS / 3);
+    }
+    const silent = SILENT_JOBS.has(job.name);
     if (resumed) reporter.info(`resumed on worker ${workerId} (attempt ${job.attemptsMade + 1})`);
-    await reporter.start();
+    if (!silent) await reporter.start();
     const result = await processor(job, {
       reporter,
       signal,
@@ -160,25 +219,30 @@ async function runJob(
       checkpoint,
       workerId,
       async betweenSteps() {
+        if (job.id && (await opts.jobsAdmin.cancelRequested(job.id))) throw new CancelledError();
         if (!signal.aborted) return;
         await reporter.flush();
         await writes;
         log.info('worker stopping: returning the job to the queue');
+        keepLock = true;
         await job.moveToWait(token);
         throw new WaitingError();
       },
     });
-    if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
+    if (silent) {
+      // Nothing to report into a thread.
+    } else if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
     else await reporter.done(result.summary);
     await writes;
-    finished(result.outcome);
+    await finished(result.outcome, result.summary);
     log.info({ outcome: result.outcome }, 'job finished');
     return result;
   } catch (error) {
-    if (error instanceof WaitingError) throw error;
+    if (error instanceof WaitingError || error instanceof DelayedError) throw error;
     if (error instanceof CancelledError) {
       await reporter.cancelled(error.message);
-      finished('cancelled');
+      await writes;
+      await finished('cancelled', error.message);
       return { outcome: 'cancelled', summary: error.message };
     }
     const attempts = job.opts.attempts ?? 1;
@@ -186,16 +250,21 @@ async function runJob(
     log.error({ err: error, final }, 'job attempt failed');
     if (final) {
       await reporter.fail(error);
-      finished('failed');
       await writes;
+      await finished('failed', describeForUser(error));
       throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
     }
+    // The lock stays with the job across its retries.
+    keepLock = true;
     reporter.warn(
       `attempt ${job.attemptsMade + 1} of ${attempts} failed: ${describeForUser(error)} — retrying`,
     );
     await reporter.flush();
     await writes;
     throw error;
+  } finally {
+    clearInterval(renewTimer);
+    if (lockTarget && !keepLock) await opts.locks.release(lockTarget, holder.jobId).catch(() => false);
   }
 }
 

@@ -34,6 +34,8 @@ export interface SlackNotifier {
   ephemeral(message: OutgoingMessage & { user: string }): Promise<void>;
   /** Uploads a file. */
   upload(file: OutgoingFile): Promise<void>;
+  /** A link to a message, for pointing one thread at another. */
+  permalink(channel: string, ts: string): Promise<string>;
 }
 
 /** Options for the Slack Web API client shared by the web and worker sides. */
@@ -80,6 +82,11 @@ export function createSlackNotifier(client: WebClient): SlackNotifier {
         ...(blocks ? { blocks } : {}),
         ...(threadTs ? { thread_ts: threadTs } : {}),
       });
+    },
+    async permalink(channel, ts) {
+      const res = await client.chat.getPermalink({ channel, message_ts: ts });
+      if (!res.permalink) throw new Error('chat.getPermalink returned no permalink');
+      return res.permalink;
     },
     async upload({ channel, threadTs, filename, title, data }) {
       const destination = threadTs ? { channel_id: channel, thread_ts: threadTs } : { channel_id: channel };

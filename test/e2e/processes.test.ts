@@ -43,6 +43,20 @@ describe('capstan CLI', () => {
     expect(result.stderr).toContain(`${path}:3:13 roles.admins.users.0: a Slack user id such as U012ABCDEF`);
   });
 
+  it('exits 2 naming the field of a policy error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capstan-cli-'));
+    const path = join(dir, 'capstan.yml');
+    writeFileSync(
+      path,
+      'roles:\n  admins: { users: [U0ADMIN] }\npolicy:\n  environments:\n    prod:\n      allow:\n        env.delete: [ghosts]\n',
+    );
+    const result = await capstanCli(['start'], { CAPSTAN_CONFIG: path, PORT: '0' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `${path}:7:22 policy.environments.prod.allow.env.delete.0: no role named ghosts under roles`,
+    );
+  });
+
   it('exits 2 naming a bad variable, and never prints a token', async () => {
     const result = await capstanCli(['web'], {
       SLACK_BOT_TOKEN: 'xoxp-secret-user-token',

@@ -4,6 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -12,8 +15,13 @@ import { inject } from 'vitest';
 import { type Config, readConfig } from '../../src/config.js';
 import { type Capstan, type Role, startCapstan } from '../../src/main.js';
 import { QUEUE_NAME } from '../../src/queue/contract.js';
-import { type FakeSlack, startFakeSlack } from './fake-slack.js';
-import { postToSlackEndpoint, type SlackEndpointResult, slashCommandBody } from './signed-request.js';
+import { type FakeMessage, type FakeSlack, startFakeSlack } from './fake-slack.js';
+import {
+  blockActionsBody,
+  postToSlackEndpoint,
+  type SlackEndpointResult,
+  slashCommandBody,
+} from './signed-request.js';
 
 /** The signing secret test requests are signed with. */
 export const TEST_SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -30,6 +38,8 @@ export interface TestCapstan {
   redis: Redis;
   eventsUrl: string;
   baseUrl: string;
+  /** Clicks a button on a message, as user `userId`, like Slack does. */
+  click(userId: string, message: FakeMessage, actionId: string, value: string): Promise<SlackEndpointResult>;
   /** Sends a signed slash command, like Slack does. */
   slash(
     command: string,
@@ -48,6 +58,15 @@ export interface TestCapstanOptions {
   role?: Role;
   env?: Record<string, string>;
   fake?: FakeSlack;
+  /** YAML configuration (written to a temporary file named by CAPSTAN_CONFIG). */
+  configYaml?: string;
+}
+
+function writeConfig(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'capstan-test-config-'));
+  const path = join(dir, 'capstan.yml');
+  writeFileSync(path, yaml);
+  return path;
 }
 
 /** Starts Capstan for a test. Call `stop()` in `afterEach`/`afterAll`. */
@@ -68,6 +87,7 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
     CAPSTAN_STALLED_INTERVAL_MS: '1000',
     CAPSTAN_SHUTDOWN_GRACE_MS: '5000',
     LOG_LEVEL: process.env.CAPSTAN_TEST_LOG_LEVEL ?? 'silent',
+    ...(options.configYaml ? { CAPSTAN_CONFIG: writeConfig(options.configYaml) } : {}),
     ...options.env,
   };
   const config = readConfig(env);
@@ -93,6 +113,17 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
         userId: opts.userId ?? 'U0ALICE',
         channelId: opts.channelId ?? 'C0OPS',
         ...(opts.triggerId ? { triggerId: opts.triggerId } : {}),
+      });
+      return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+    },
+    click(userId, message, actionId, value) {
+      const body = blockActionsBody({
+        userId,
+        actionId,
+        value,
+        channelId: message.channel,
+        messageTs: message.ts,
+        message,
       });
       return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
     },

@@ -3,7 +3,7 @@
  * per run, and hands their URLs to the tests through `inject`.
  */
 import type { TestProject } from 'vitest/node';
-import { startRedis } from './services.js';
+import { freePort, startRedis } from './services.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,13 +11,14 @@ declare module 'vitest' {
   }
 }
 
-/** Port of the tests' Redis: apart from local mode's default, so a running Capstan is not disturbed. */
-const TEST_REDIS_PORT = Number(process.env.CAPSTAN_TEST_REDIS_PORT ?? 6391);
-
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const redis = await startRedis(TEST_REDIS_PORT);
+  // A Redis of this run's own, on a free port: concurrent runs never stop each other's server.
+  const port = process.env.CAPSTAN_TEST_REDIS_PORT
+    ? Number(process.env.CAPSTAN_TEST_REDIS_PORT)
+    : await freePort();
+  const redis = await startRedis(port);
   project.provide('redisUrl', redis.url);
   return async () => {
-    if (process.env.CAPSTAN_KEEP_SERVICES !== '1') await redis.stop();
+    if (!process.env.CAPSTAN_TEST_REDIS_PORT) await redis.stop({ purge: true });
   };
 }

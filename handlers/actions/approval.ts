@@ -1,0 +1,128 @@
+/**
+ * Approve / Reject on an approval request. Only members of the approving role decide; never the
+ * requester; each approver counts once; the click that completes the quorum starts the job (once,
+ * whatever the timing, because the store decides atomically and the job id comes from the request).
+ */
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { ApprovalRecord } from '../../src/approvals/store.js';
+import { approvalRefusal } from '../../src/policy/index.js';
+import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
+import type { HandlerDeps } from '../deps.js';
+
+type ApprovalActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
+
+/** The listener for both approval buttons. */
+export function approvalActionListener(deps: HandlerDeps) {
+  return async ({ ack, body, action, client }: ApprovalActionArgs): Promise<void> => {
+    await ack();
+    const userId = body.user.id;
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const tell = async (text: string) => {
+      if (channel) await client.chat.postEphemeral({ channel, user: userId, text });
+    };
+    const id = action.value ?? '';
+    const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
+    const record = await deps.approvals.get(id);
+    if (!record) {
+      await tell(`This approval request (\`${id.slice(0, 40)}\`) no longer exists.`);
+      return;
+    }
+    const actor = { userId, groupIds: await deps.directory.groupsOf(userId) };
+    const refusal = approvalRefusal(deps.config.file, actor, record, record.request.userId);
+    if (refusal) {
+      await deps.audit.append({
+        kind: 'approval',
+        actor: userId,
+        subject: `approval ${id}`,
+        outcome: 'refused',
+        detail: { reason: refusal },
+      });
+      await tell(`:no_entry: You cannot ${decision} this: ${refusal}.`);
+      return;
+    }
+    const result = await deps.approvals.decide(id, userId, decision);
+    await deps.audit.append({
+      kind: 'approval',
+      actor: userId,
+      subject: `approval ${id}`,
+      outcome: result.outcome,
+      detail: { text: record.request.text, decision },
+    });
+
+    const thread = record.request.threadTs;
+    const toRequester = (text: string) =>
+      client.chat.postMessage({
+        channel: record.request.channelId,
+        text,
+        ...(thread ? { thread_ts: thread } : {}),
+      });
+    switch (result.outcome) {
+      case 'approved': {
+        const updated = (await deps.approvals.get(id)) ?? record;
+        const approvers = updated.approvals.map((a) => a.userId);
+        const { jobId } = await deps.producer.enqueue(
+          record.jobName,
+          record.command,
+          { ...record.request, requestId: `approval:${id}` },
+          { approval: { id, approvers } },
+        );
+        await refresh(client, updated, jobId);
+        await toRequester(
+          `:white_check_mark: <@${record.request.userId}> \`${record.request.text}\` was approved by ${approvers.map((a) => `<@${a}>`).join(', ')}; job \`${jobId}\` is starting.`,
+        );
+        return;
+      }
+      case 'recorded': {
+        const updated = (await deps.approvals.get(id)) ?? record;
+        await refresh(client, updated);
+        await tell(`Your approval is recorded: ${result.count} of ${record.quorum}.`);
+        return;
+      }
+      case 'rejected': {
+        const updated = (await deps.approvals.get(id)) ?? record;
+        await refresh(client, updated);
+        await toRequester(
+          `:no_entry: <@${record.request.userId}> \`${record.request.text}\` was rejected by <@${userId}>; nothing was done.`,
+        );
+        return;
+      }
+      case 'expired': {
+        const updated = (await deps.approvals.get(id)) ?? record;
+        await refresh(client, updated);
+        await tell(
+          'This request has expired and can no longer be approved; nothing was done. Ask again if it is still needed.',
+        );
+        return;
+      }
+      case 'self':
+        await tell(':no_entry: You asked for this, so someone else has to approve it.');
+        return;
+      case 'already':
+        await tell(`You already approved this (${result.count} of ${record.quorum} so far).`);
+        return;
+      case 'closed':
+        await tell(
+          `This request is already ${result.status}${result.decidedBy ? ` (by <@${result.decidedBy}>)` : ''}.`,
+        );
+        return;
+      case 'missing':
+        await tell('This approval request no longer exists.');
+        return;
+    }
+  };
+}
+
+async function refresh(
+  client: AllMiddlewareArgs['client'],
+  record: ApprovalRecord,
+  jobId?: string,
+): Promise<void> {
+  if (!record.message) return;
+  const { text, blocks } = renderApproval({
+    ...record,
+    commandText: record.request.text,
+    requester: record.request.userId,
+    ...(jobId ? { jobId } : {}),
+  });
+  await client.chat.update({ channel: record.message.channel, ts: record.message.ts, text, blocks });
+}

@@ -1,0 +1,39 @@
+/** `approval.expire`: closes an approval request nobody decided in time, and says so. */
+import type { Job } from 'bullmq';
+import type { ApprovalStore } from '../src/approvals/store.js';
+import type { JobData, JobResult } from '../src/queue/contract.js';
+import { renderApproval } from '../src/slack/blocks/approval.js';
+import type { SlackNotifier } from '../src/slack/notifier.js';
+
+/** What the expiry job needs. */
+export interface ApprovalExpireDeps {
+  approvals: ApprovalStore;
+  notifier: SlackNotifier;
+}
+
+/** Runs `approval.expire`. */
+export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireDeps): Promise<JobResult> {
+  const id = job.data.approvalId;
+  if (!id) throw new Error('approval.expire job without an approval id');
+  const expired = await deps.approvals.expire(id);
+  const record = await deps.approvals.get(id);
+  if (!record || record.status !== 'expired')
+    return { outcome: 'done', summary: `request ${id} was already ${record?.status ?? 'gone'}` };
+  if (record.message) {
+    const { text, blocks } = renderApproval({
+      ...record,
+      commandText: record.request.text,
+      requester: record.request.userId,
+    });
+    await deps.notifier.update({ ...record.message, text, blocks });
+  }
+  if (expired) {
+    const threadTs = record.request.threadTs;
+    await deps.notifier.post({
+      channel: record.request.channelId,
+      ...(threadTs ? { threadTs } : {}),
+      text: `:hourglass: <@${record.request.userId}> the approval request for \`${record.request.text}\` expired without a decision; nothing was done.`,
+    });
+  }
+  return { outcome: 'done', summary: `request ${id} expired` };
+}

@@ -1,0 +1,195 @@
+/**
+ * Approval requests in Redis. A request names the action, the target, the requester, the reason and
+ * the plan. Decisions are atomic (one Lua script): only a pending, unexpired request can be decided;
+ * the requester never counts; each approver counts once; the click that reaches the quorum — or the
+ * first rejection — closes it, so two approvers clicking at the same moment start one job.
+ */
+import type { Redis } from 'ioredis';
+import type { Command } from '../commands/index.js';
+import type { JobName, JobRequest } from '../queue/contract.js';
+
+/** The state of a request. */
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+/** What the request asks for (fixed when it is created). */
+export interface ApprovalSubject {
+  id: string;
+  /** The job that runs once approved. */
+  jobName: JobName;
+  command: Command;
+  request: JobRequest;
+  /** `environment prod`. */
+  target: string;
+  reason?: string;
+  /** What exactly will change, one line per change. */
+  plan: string[];
+  /** The role whose members may decide, and how many distinct approvals are needed. */
+  role: string;
+  quorum: number;
+  /** The policy rule that asked for approval. */
+  rule: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A request with its current state. */
+export interface ApprovalRecord extends ApprovalSubject {
+  status: ApprovalStatus;
+  approvals: Array<{ userId: string; at: number }>;
+  decidedBy?: string;
+  decidedAt?: number;
+  /** Where the request message is. */
+  message?: { channel: string; ts: string };
+}
+
+/** What a click did. */
+export type DecideOutcome =
+  | { outcome: 'approved'; count: number }
+  | { outcome: 'recorded'; count: number }
+  | { outcome: 'rejected' }
+  | { outcome: 'expired' }
+  | { outcome: 'self' }
+  | { outcome: 'already'; count: number }
+  | { outcome: 'closed'; status: ApprovalStatus; decidedBy?: string }
+  | { outcome: 'missing' };
+
+const DECIDE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'pending' then return {'closed', status, redis.call('HGET', KEYS[1], 'decidedBy') or ''} end
+if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then
+  redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[3])
+  return {'expired'}
+end
+if redis.call('HGET', KEYS[1], 'requester') == ARGV[1] then return {'self'} end
+if ARGV[2] == 'reject' then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'decidedBy', ARGV[1], 'decidedAt', ARGV[3])
+  return {'rejected'}
+end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'already', tostring(redis.call('ZCARD', KEYS[2]))} end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local count = redis.call('ZCARD', KEYS[2])
+if count >= tonumber(redis.call('HGET', KEYS[1], 'quorum')) then
+  redis.call('HSET', KEYS[1], 'status', 'approved', 'decidedBy', ARGV[1], 'decidedAt', ARGV[3])
+  return {'approved', tostring(count)}
+end
+return {'recorded', tostring(count)}
+`;
+
+const EXPIRE = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+if tonumber(ARGV[1]) < tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[1])
+return 1
+`;
+
+/** Requests are kept this long after they expire, for `/ops audit` and people reading old threads. */
+const RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** Stores and decides approval requests. */
+export class ApprovalStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.redis = redis;
+    this.prefix = prefix;
+  }
+
+  private keys(id: string): [string, string] {
+    const key = `${this.prefix}:approval:${id}`;
+    return [key, `${key}:votes`];
+  }
+
+  /** Creates the request unless one with this id exists (a retried job); returns the stored one. */
+  async create(subject: ApprovalSubject): Promise<ApprovalRecord> {
+    const [key, votes] = this.keys(subject.id);
+    const created = await this.redis.hsetnx(key, 'subject', JSON.stringify(subject));
+    if (created === 1) {
+      const ttl = subject.expiresAt - Date.now() + RETAIN_MS;
+      await this.redis
+        .multi()
+        .hset(
+          key,
+          'status',
+          'pending',
+          'expiresAt',
+          String(subject.expiresAt),
+          'requester',
+          subject.request.userId,
+          'quorum',
+          String(subject.quorum),
+        )
+        .pexpire(key, ttl)
+        .pexpire(votes, ttl)
+        .exec();
+    }
+    const record = await this.get(subject.id);
+    if (!record) throw new Error(`approval ${subject.id} vanished right after it was created`);
+    return record;
+  }
+
+  /** Records where the request message is. */
+  async setMessage(id: string, message: { channel: string; ts: string }): Promise<void> {
+    await this.redis.hset(this.keys(id)[0], 'message', JSON.stringify(message));
+  }
+
+  /** The request and its state, if it exists. */
+  async get(id: string): Promise<ApprovalRecord | undefined> {
+    const [key, votesKey] = this.keys(id);
+    const [fields, votes] = await Promise.all([
+      this.redis.hgetall(key),
+      this.redis.zrange(votesKey, '0', '-1', 'WITHSCORES'),
+    ]);
+    if (!fields.subject) return undefined;
+    const approvals: ApprovalRecord['approvals'] = [];
+    for (let i = 0; i + 1 < votes.length; i += 2)
+      approvals.push({ userId: votes[i] as string, at: Number(votes[i + 1]) });
+    return {
+      ...(JSON.parse(fields.subject) as ApprovalSubject),
+      status: (fields.status as ApprovalStatus | undefined) ?? 'pending',
+      approvals,
+      ...(fields.decidedBy ? { decidedBy: fields.decidedBy } : {}),
+      ...(fields.decidedAt ? { decidedAt: Number(fields.decidedAt) } : {}),
+      ...(fields.message ? { message: JSON.parse(fields.message) as { channel: string; ts: string } } : {}),
+    };
+  }
+
+  /** Applies one click atomically. Eligibility (the approver's role) is checked by the caller first. */
+  async decide(
+    id: string,
+    userId: string,
+    decision: 'approve' | 'reject',
+    now = Date.now(),
+  ): Promise<DecideOutcome> {
+    const result = (await this.redis.eval(
+      DECIDE,
+      2,
+      ...this.keys(id),
+      userId,
+      decision,
+      String(now),
+    )) as string[];
+    const [outcome, a, b] = result;
+    switch (outcome) {
+      case 'approved':
+      case 'recorded':
+      case 'already':
+        return { outcome, count: Number(a) };
+      case 'closed':
+        return { outcome, status: a as ApprovalStatus, ...(b ? { decidedBy: b } : {}) };
+      case 'rejected':
+      case 'expired':
+      case 'self':
+      case 'missing':
+        return { outcome };
+      default:
+        throw new Error(`unexpected answer from the approval script: ${String(outcome)}`);
+    }
+  }
+
+  /** Marks a pending request expired once its time is up; true when this call expired it. */
+  async expire(id: string, now = Date.now()): Promise<boolean> {
+    return (await this.redis.eval(EXPIRE, 1, this.keys(id)[0], String(now))) === 1;
+  }
+}

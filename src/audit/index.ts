@@ -1,0 +1,77 @@
+/**
+ * The audit log: every command received, authorization decision, approval decision and job outcome,
+ * appended to a Redis stream (never trimmed unless configured) and logged as structured JSON.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** What happened. */
+export type AuditKind = 'command' | 'authorization' | 'approval' | 'job' | 'cancel';
+
+/** One audit entry, as appended. */
+export interface AuditEntry {
+  kind: AuditKind;
+  /** The Slack user who acted (or `capstan` for Capstan's own actions). */
+  actor: string;
+  /** What was acted on, e.g. `environment prod` or a job id. */
+  subject: string;
+  /** The decision or outcome, e.g. `allowed`, `denied`, `approved`, `done`, `failed`. */
+  outcome: string;
+  /** Anything else worth keeping (command text, rule, reason, job id). */
+  detail?: Record<string, string | number | boolean | undefined>;
+}
+
+/** An entry read back, with its stream id and time. */
+export interface StoredAuditEntry extends AuditEntry {
+  id: string;
+  at: Date;
+}
+
+/** Appends to and reads the audit stream. */
+export class AuditLog {
+  readonly key: string;
+  private readonly redis: Redis;
+  private readonly logger: Logger;
+
+  constructor(redis: Redis, prefix: string, logger: Logger) {
+    this.redis = redis;
+    this.key = `${prefix}:audit`;
+    this.logger = logger.child({ component: 'audit' });
+  }
+
+  /** Appends an entry; returns its stream id. */
+  async append(entry: AuditEntry): Promise<string> {
+    const fields = [
+      'kind',
+      entry.kind,
+      'actor',
+      entry.actor,
+      'subject',
+      entry.subject,
+      'outcome',
+      entry.outcome,
+    ];
+    if (entry.detail) fields.push('detail', JSON.stringify(entry.detail));
+    this.logger.info({ audit: entry }, `audit ${entry.kind} ${entry.outcome}`);
+    const id = await this.redis.xadd(this.key, '*', ...fields);
+    return id ?? '';
+  }
+
+  /** The latest `count` entries, newest first. */
+  async latest(count: number): Promise<StoredAuditEntry[]> {
+    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', count);
+    return rows.map(([id, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
+      return {
+        id,
+        at: new Date(Number(id.split('-')[0])),
+        kind: f.kind as AuditKind,
+        actor: f.actor ?? '',
+        subject: f.subject ?? '',
+        outcome: f.outcome ?? '',
+        ...(f.detail ? { detail: JSON.parse(f.detail) as AuditEntry['detail'] } : {}),
+      };
+    });
+  }
+}
