@@ -17,7 +17,7 @@ export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireD
   if (!id) throw new Error('approval.expire job without an approval id');
   const expired = await deps.approvals.expire(id);
   const record = await deps.approvals.get(id);
-  if (!record || record.status !== 'expired')
+  if (record?.status !== 'expired')
     return { outcome: 'done', summary: `request ${id} was already ${record?.status ?? 'gone'}` };
   if (record.message) {
     const { text, blocks } = renderApproval({

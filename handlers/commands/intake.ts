@@ -75,19 +75,20 @@ export async function intake(
       return { outcome: 'answered', text: await auditReply(deps, command) };
   }
 
+  // A busy target is named before anything else: who holds it and with what.
+  const jobId = jobIdFor(request.requestId);
+  const lockTarget = lockTargetOf(command);
+  if (lockTarget) {
+    const holder = await deps.locks.holder(lockTarget);
+    if (holder && holder.jobId !== jobId) return busy(lockTarget, holder);
+  }
+
   const jobName = jobNameFor(command);
   if (jobName === undefined) {
     return {
       outcome: 'answered',
       text: `\`${request.text}\` is understood, but \`${command.kind}\` is not available in this version of Capstan yet.`,
     };
-  }
-
-  const jobId = jobIdFor(request.requestId);
-  const lockTarget = lockTargetOf(command);
-  if (lockTarget) {
-    const holder = await deps.locks.holder(lockTarget);
-    if (holder && holder.jobId !== jobId) return busy(lockTarget, holder);
   }
 
   if (decision.approval) {

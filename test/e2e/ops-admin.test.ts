@@ -1,5 +1,6 @@
 /** `/ops jobs`, `/ops cancel`, `/ops audit` and policy denials, end to end. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { TargetLocks } from '../../src/queue/locks.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -109,5 +110,27 @@ describe('/ops audit and denials', () => {
     expect(replyText(await t.slash('/ops', 'jobs', { userId: 'U0STRANGER' }))).toBe(
       'No jobs are queued or running.',
     );
+  });
+});
+
+describe('locks', () => {
+  it('refuses a command on a busy target at once, naming the job that holds it and who asked', async () => {
+    t = await startTestCapstan({ configYaml: CONFIG });
+    const tc = t;
+    // Bob's job holds environment prod (as a running /env delete would).
+    const locks = new TargetLocks(tc.redis, tc.config.queuePrefix);
+    await locks.acquire(
+      'environment:prod',
+      { jobId: 'b0b0b0b0b0b0', userId: 'U0BOB', action: '/env delete prod', since: Date.now() },
+      60_000,
+    );
+    const text = replyText(await tc.slash('/lb', 'disable prod --reason "patching"', { userId: 'U0ALICE' }));
+    expect(text).toContain(
+      ':lock: environment prod is busy: job `b0b0b0b0b0b0` (`/env delete prod`, asked by <@U0BOB>',
+    );
+    expect(text).toContain('/ops cancel b0b0b0b0b0b0');
+    // Reading is never blocked by a lock.
+    expect(replyText(await tc.slash('/lb', 'status prod', { userId: 'U0ALICE' }))).not.toContain('busy');
+    expect(await tc.jobCounts()).toMatchObject({ wait: 0, active: 0 });
   });
 });
