@@ -210,7 +210,7 @@ async function measure(options: Options, signal: AbortSignal, resources: Resourc
         `concurrency ${options.concurrency}, fetch with keep-alive, loopback`,
       `order: warm-up capstan → bare; then ${orders.map((o, r) => `round ${r + 1}: ${o.join(' → ')}`).join('; ')} ` +
         `(${measured.join(' + ')} measured per target)`,
-      "capstan = Capstan's web process only (`node --import tsx src/main.ts web`): verify, parse, enqueue to Redis, ack.",
+      "capstan = Capstan's web process only (`node --import tsx src/main.ts web`): its full ack path, Redis writes included.",
       '          Workers run in other processes in production and are not started here: jobs stay queued.',
       'bare    = bench/peer/bare-bolt.ts: a Bolt app whose only listener acks (same start-up, same fake Slack).',
       '',
@@ -586,7 +586,7 @@ function untilAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
 function readOptions(args: string[]): Options | undefined {
   const usage =
     'usage: npm run bench -- ack [--requests N] [--concurrency C] [--warmup W] [--rounds R]\n' +
-    '  defaults: --requests 2000 --concurrency 50 --warmup 200 --rounds 2 (per target; rounds alternate the order)\n';
+    '  defaults: --requests 2000 --concurrency 50 --warmup 2000 --rounds 4 (per target; rounds alternate the order)\n';
   let values: Record<string, string | undefined>;
   try {
     ({ values } = parseArgs({
@@ -604,7 +604,7 @@ function readOptions(args: string[]): Options | undefined {
     process.stderr.write(`${(error as Error).message}\n${usage}`);
     return undefined;
   }
-  const options: Options = { requests: 2_000, concurrency: 50, warmup: 200, rounds: 2 };
+  const options: Options = { requests: 2_000, concurrency: 50, warmup: 2_000, rounds: 4 };
   for (const key of ['requests', 'concurrency', 'warmup', 'rounds'] as const) {
     const raw = values[key];
     if (raw === undefined) continue;

@@ -42,7 +42,8 @@ export async function approvalRequestJob(
     id,
     jobName: ask.jobName,
     command,
-    request,
+    // Decisions and the approved job report into this job's thread (a slash command's starts here).
+    request: { ...request, ...(ctx.reporter.threadTs ? { threadTs: ctx.reporter.threadTs } : {}) },
     target: describeTarget(targetOf(command)),
     ...(reason ? { reason } : {}),
     plan,

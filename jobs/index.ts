@@ -1,12 +1,17 @@
 /** Job name → processor. Every job in `JOB_NAMES` has exactly one. */
 import type { Redis } from 'ioredis';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { ProcessorMap } from '../src/queue/worker.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
 import { approvalExpireJob } from './approval-expire.js';
 import { approvalRequestJob } from './approval-request.js';
+import { envCreateJob } from './env-create.js';
+import { envDeleteJob } from './env-delete.js';
+import { envListJob, envStatusJob } from './env-read.js';
+import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
 
 /** What processors need from the composition root. */
@@ -16,12 +21,20 @@ export interface JobDeps {
   approvals: ApprovalStore;
   notifier: SlackNotifier;
   producer: JobProducer;
+  aws: AwsClientFactory;
 }
 
 /** The processors, bound to their dependencies. */
 export function createProcessors(deps: JobDeps): ProcessorMap {
   return {
     'ops.ping': (job, ctx) => pingJob(job, ctx, deps),
+    'env.create': (job, ctx) => envCreateJob(job, ctx, deps),
+    'env.delete': (job, ctx) => envDeleteJob(job, ctx, deps),
+    'env.list': (job, ctx) => envListJob(job, ctx, deps),
+    'env.status': (job, ctx) => envStatusJob(job, ctx, deps),
+    'lb.disable': (job, ctx) => lbDisableJob(job, ctx, deps),
+    'lb.enable': (job, ctx) => lbEnableJob(job, ctx, deps),
+    'lb.status': (job, ctx) => lbStatusJob(job, ctx, deps),
     'approval.request': (job, ctx) => approvalRequestJob(job, ctx, deps),
     'approval.expire': (job) => approvalExpireJob(job, deps),
   };

@@ -111,6 +111,98 @@ const policySchema = z
   })
   .strict();
 
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, 'an AWS region such as eu-west-1');
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    'an IAM role ARN such as arn:aws:iam::123456789012:role/capstan',
+  );
+const duration = z
+  .string()
+  .regex(/^\d+[mhd]$/, 'a duration such as 90m, 8h or 2d')
+  .transform(
+    (text) =>
+      Number(text.slice(0, -1)) *
+      { m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 'm' | 'h' | 'd'],
+  );
+
+/** Where AWS resources live: a region, and the role Capstan assumes there (another account). */
+const awsPlacement = { region: awsRegion.optional(), roleArn: roleArn.optional() };
+
+/** A blueprint: how `/env create` builds an environment. */
+const blueprintSchema = z
+  .object({
+    ...awsPlacement,
+    /** An existing launch template (by name or id) … */
+    launchTemplate: z
+      .object({
+        name: z
+          .string()
+          .regex(/^[a-zA-Z0-9().\-/_]{3,128}$/, 'a launch template name')
+          .optional(),
+        id: z
+          .string()
+          .regex(/^lt-[0-9a-f]{8,17}$/, 'a launch template id such as lt-0abc1234')
+          .optional(),
+        version: z
+          .string()
+          .regex(/^(\$Latest|\$Default|\d+)$/, '$Latest, $Default or a version number')
+          .default('$Default'),
+      })
+      .strict()
+      .refine((lt) => Boolean(lt.name) !== Boolean(lt.id), 'exactly one of name or id')
+      .optional(),
+    /** … or an AMI and instance type, for which Capstan creates the launch template. */
+    ami: z
+      .string()
+      .regex(/^ami-[0-9a-f]{8,17}$/, 'an AMI id such as ami-0abc1234')
+      .optional(),
+    instanceType: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, 'an instance type such as t3.small')
+      .optional(),
+    subnets: z
+      .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id such as subnet-0abc1234'))
+      .min(1),
+    targetGroups: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[\w-]+\/[0-9a-f]+$/,
+            'a target group ARN',
+          ),
+      )
+      .default([]),
+    size: z
+      .object({
+        min: z.number().int().min(0).default(0),
+        max: z.number().int().min(1).max(100).default(10),
+        desired: z.number().int().min(0).max(100).default(1),
+      })
+      .strict()
+      .default({ min: 0, max: 10, desired: 1 }),
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    ttl: duration.default(8 * 3_600_000),
+    protected: z.boolean().default(false),
+    /** Probed on each instance before `/lb enable` reports success, e.g. `http://{ip}:8080/health`. */
+    healthUrl: z
+      .string()
+      .regex(/^https?:\/\/\{ip\}(:\d+)?\/\S*$/, 'an http URL with {ip} for the instance address')
+      .optional(),
+    healthCheckType: z.enum(['EC2', 'ELB']).default('ELB'),
+  })
+  .strict()
+  .refine((b) => Boolean(b.launchTemplate) || (Boolean(b.ami) && Boolean(b.instanceType)), {
+    message: 'a blueprint needs launchTemplate, or both ami and instanceType',
+  });
+
+/** A validated blueprint. */
+export type Blueprint = z.infer<typeof blueprintSchema>;
+
 /** The YAML file's schema. Sections for later capabilities are added here as they land. */
 export const configFileSchema = z
   .object({
@@ -134,6 +226,23 @@ export const configFileSchema = z
       .default({}),
     /** Who may run what where, and which actions need approval from whom. */
     policy: policySchema.default(policySchema.parse({})),
+    /** Default AWS placement for everything that does not name its own. */
+    aws: z.object(awsPlacement).strict().default({}),
+    /** Blueprint name → how to build an environment from it. */
+    blueprints: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a blueprint name'), blueprintSchema)
+      .default({}),
+    /** The blueprint `/env create` uses without --blueprint. */
+    defaultBlueprint: z.string().optional(),
+    /** Environments that exist outside Capstan (e.g. prod), by name: their blueprint and placement. */
+    environments: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'an environment name'),
+        z
+          .object({ blueprint: z.string(), ...awsPlacement, asgName: z.string().min(1).max(255).optional() })
+          .strict(),
+      )
+      .default({}),
   })
   .strict()
   .superRefine((file, ctx) => {
@@ -148,6 +257,23 @@ export const configFileSchema = z
         });
       }
     };
+    const blueprintNames = Object.keys(file.blueprints);
+    if (file.defaultBlueprint && !(file.defaultBlueprint in file.blueprints)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultBlueprint'],
+        message: `no blueprint named ${file.defaultBlueprint} (known: ${blueprintNames.join(', ') || 'none'})`,
+      });
+    }
+    for (const [name, env] of Object.entries(file.environments)) {
+      if (!(env.blueprint in file.blueprints)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'blueprint'],
+          message: `no blueprint named ${env.blueprint} (known: ${blueprintNames.join(', ') || 'none'})`,
+        });
+      }
+    }
     const { policy } = file;
     const rules: Array<[(string | number)[], TargetRule]> = [
       [['policy', 'defaults'], policy.defaults],
@@ -232,6 +358,8 @@ const envSchema = z.object({
   CAPSTAN_STALLED_INTERVAL_MS: positiveInt.default(30_000),
   CAPSTAN_SHUTDOWN_GRACE_MS: positiveInt.default(20_000),
   CAPSTAN_REPORTER_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  CAPSTAN_POLL_INTERVAL_MS: positiveInt.default(2_000),
+  CAPSTAN_WAIT_TIMEOUT_MS: positiveInt.default(20 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AWS_REGION: z.string().optional(),
 });
@@ -254,6 +382,8 @@ export interface Config {
   aws: { mode: 'sandbox' | 'aws'; region?: string };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
   reporter: { minUpdateIntervalMs: number };
+  /** How often long AWS transitions are polled, and how long they may take. */
+  waits: { pollIntervalMs: number; timeoutMs: number };
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   configPath?: string;
   file: ConfigFile;
@@ -313,6 +443,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       shutdownGraceMs: e.CAPSTAN_SHUTDOWN_GRACE_MS,
     },
     reporter: { minUpdateIntervalMs: e.CAPSTAN_REPORTER_INTERVAL_MS },
+    waits: { pollIntervalMs: e.CAPSTAN_POLL_INTERVAL_MS, timeoutMs: e.CAPSTAN_WAIT_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
     ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),
     file,

@@ -11,6 +11,7 @@ import { type HandlerDeps, registerHandlers } from '../handlers/index.js';
 import { createProcessors } from '../jobs/index.js';
 import { ApprovalStore } from './approvals/store.js';
 import { AuditLog } from './audit/index.js';
+import { createAwsClientFactory } from './aws/clients.js';
 import { type Config, readConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
@@ -22,6 +23,7 @@ import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
+import { createSandbox } from './sandbox/index.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
@@ -41,7 +43,7 @@ export interface Capstan {
 /** Starts the parts of Capstan that `role` names. Used by the CLI and by tests. */
 export async function startCapstan(role: Role, config: Config, logger: Logger): Promise<Capstan> {
   const metrics = createMetrics();
-  const redis = createRedis(config.redisUrl, { name: `capstan-${role}` });
+  const redis = createRedis(config.redisUrl, { name: `capstan-${role}`, autoPipelining: false });
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   const closers: Array<() => Promise<unknown>> = [];
   const connections = [redis];
@@ -75,6 +77,11 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const probes: ProbeSources = { notReadyReasons, registry: metrics.registry };
 
   if (role !== 'web') {
+    // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
+    const aws = createAwsClientFactory(
+      config.aws.mode === 'sandbox' ? { sandbox: createSandbox({ redis, prefix: config.queuePrefix }) } : {},
+    );
+    closers.push(async () => aws.destroy());
     const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
     workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
     connections.push(workerRedis);
@@ -87,7 +94,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       reporterIntervalMs: config.reporter.minUpdateIntervalMs,
-      processors: createProcessors({ config, redis, approvals, notifier, producer }),
+      processors: createProcessors({ config, redis, approvals, notifier, producer, aws }),
       notifier,
       logger,
       metrics,

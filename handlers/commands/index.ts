@@ -7,6 +7,9 @@ export const SLASH_COMMANDS = ['/env', '/lb', '/rds', '/ops'] as const;
 
 /** Registers the slash-command listeners. */
 export function register(app: App, deps: HandlerDeps): void {
-  const listener = slashCommandListener(deps);
-  for (const name of SLASH_COMMANDS) app.command(name, listener);
+  // One listener for all four: Bolt runs each registered listener's matcher on every request.
+  app.command(
+    new RegExp(`^(${SLASH_COMMANDS.map((c) => c.replace('/', '\\/')).join('|')})$`),
+    slashCommandListener(deps),
+  );
 }

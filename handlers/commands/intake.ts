@@ -2,6 +2,9 @@
  * The path every command takes, whether typed as a slash command or an `@capstan` mention:
  * parsed → authorized → answered at once, sent for approval, or enqueued → a short reply.
  */
+
+import type { ChainableCommander } from 'ioredis';
+import type { AuditEntry } from '../../src/audit/index.js';
 import { type Command, helpText, type ParseResult } from '../../src/commands/index.js';
 import { authorize, lockTargetOf } from '../../src/policy/index.js';
 import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../../src/queue/contract.js';
@@ -31,31 +34,40 @@ export async function intake(
 ): Promise<IntakeReply> {
   const { audit, config } = deps;
   const actorId = request.userId;
-  await audit.append({
-    kind: 'command',
-    actor: actorId,
-    subject: request.channelId,
-    outcome: parsed.ok ? 'parsed' : 'usage error',
-    detail: { text: request.text, source: request.source },
-  });
   if (!parsed.ok) {
+    await audit.append({
+      kind: 'command',
+      actor: actorId,
+      subject: request.channelId,
+      outcome: 'usage error',
+      detail: { text: request.text, source: request.source },
+    });
     const { message, usage } = parsed.problem;
     return { outcome: 'usage', text: `:warning: ${message}\nUsage:\n\`\`\`${usage}\`\`\`` };
   }
   const { command } = parsed;
   const actor = { userId: actorId, groupIds: await deps.directory.groupsOf(actorId) };
   const decision = authorize(config.file, actor, command, request.channelId);
-  await audit.append({
-    kind: 'authorization',
+  // One audit entry per command: what was asked, where, and what policy decided.
+  const entry: AuditEntry = {
+    kind: 'command',
     actor: actorId,
     subject: command.kind,
     outcome: decision.allowed ? (decision.approval ? 'needs approval' : 'allowed') : 'denied',
     detail: {
       text: request.text,
+      channel: request.channelId,
+      source: request.source,
       rule: decision.rule,
       ...(decision.allowed ? {} : { reason: decision.reason }),
     },
-  });
+  };
+  const recordWith = (tx: ChainableCommander) => {
+    audit.appendIn(tx, entry);
+  };
+  const jobName = decision.allowed ? jobNameFor(command) : undefined;
+  // Commands that become jobs write their entry with the enqueue; every other one writes it now.
+  if (!jobName) await audit.append(entry);
   if (!decision.allowed) {
     const ask = decision.helpers.length > 0 ? ` Who can help: ${decision.helpers.join(', ')}.` : '';
     return {
@@ -80,10 +92,12 @@ export async function intake(
   const lockTarget = lockTargetOf(command);
   if (lockTarget) {
     const holder = await deps.locks.holder(lockTarget);
-    if (holder && holder.jobId !== jobId) return busy(lockTarget, holder);
+    if (holder && holder.jobId !== jobId) {
+      if (jobName) await audit.append({ ...entry, outcome: 'busy' });
+      return busy(lockTarget, holder);
+    }
   }
 
-  const jobName = jobNameFor(command);
   if (jobName === undefined) {
     return {
       outcome: 'answered',
@@ -93,9 +107,13 @@ export async function intake(
 
   if (decision.approval) {
     const { role, quorum, timeoutMs, rule } = decision.approval;
-    const { jobId: askId, duplicate } = await deps.producer.enqueue('approval.request', command, request, {
-      ask: { jobName, role, quorum, timeoutMs, rule },
-    });
+    const { jobId: askId, duplicate } = await deps.producer.enqueue(
+      'approval.request',
+      command,
+      request,
+      { ask: { jobName, role, quorum, timeoutMs, rule } },
+      { alsoWrite: recordWith },
+    );
     if (duplicate)
       return {
         outcome: 'duplicate',
@@ -115,9 +133,12 @@ export async function intake(
       { jobId, userId: actorId, action: request.text, since: Date.now() },
       QUEUED_LOCK_MS,
     );
-    if (!lock.acquired) return busy(lockTarget, lock.holder);
+    if (!lock.acquired) {
+      await audit.append({ ...entry, outcome: 'busy' });
+      return busy(lockTarget, lock.holder);
+    }
   }
-  const { duplicate } = await deps.producer.enqueue(jobName, command, request);
+  const { duplicate } = await deps.producer.enqueue(jobName, command, request, {}, { alsoWrite: recordWith });
   deps.logger.info(
     { jobId, job: jobName, user: actorId, channel: request.channelId, duplicate },
     'command enqueued',

@@ -1,12 +1,12 @@
 /**
- * The audit log: every command received, authorization decision, approval decision and job outcome,
- * appended to a Redis stream (never trimmed unless configured) and logged as structured JSON.
+ * The audit log: every command received with its authorization decision, every approval decision
+ * and every job outcome, appended to a Redis stream (never trimmed) and logged as structured JSON.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** What happened. */
-export type AuditKind = 'command' | 'authorization' | 'approval' | 'job' | 'cancel';
+export type AuditKind = 'command' | 'approval' | 'job' | 'cancel';
 
 /** One audit entry, as appended. */
 export interface AuditEntry {
@@ -15,7 +15,7 @@ export interface AuditEntry {
   actor: string;
   /** What was acted on, e.g. `environment prod` or a job id. */
   subject: string;
-  /** The decision or outcome, e.g. `allowed`, `denied`, `approved`, `done`, `failed`. */
+  /** The decision or outcome, e.g. `allowed`, `denied`, `usage error`, `approved`, `done`, `failed`. */
   outcome: string;
   /** Anything else worth keeping (command text, rule, reason, job id). */
   detail?: Record<string, string | number | boolean | undefined>;
@@ -39,8 +39,16 @@ export class AuditLog {
     this.logger = logger.child({ component: 'audit' });
   }
 
-  /** Appends an entry; returns its stream id. */
-  async append(entry: AuditEntry): Promise<string> {
+  /** Appends an entry now. */
+  async append(entry: AuditEntry): Promise<void> {
+    await this.appendIn(this.redis.multi(), entry).exec();
+  }
+
+  /**
+   * Adds the entry to a transaction the caller executes, so it is written together with what it
+   * records (one round trip on the path that must answer Slack quickly).
+   */
+  appendIn(tx: ChainableCommander, entry: AuditEntry): ChainableCommander {
     const fields = [
       'kind',
       entry.kind,
@@ -53,8 +61,7 @@ export class AuditLog {
     ];
     if (entry.detail) fields.push('detail', JSON.stringify(entry.detail));
     this.logger.info({ audit: entry }, `audit ${entry.kind} ${entry.outcome}`);
-    const id = await this.redis.xadd(this.key, '*', ...fields);
-    return id ?? '';
+    return tx.xadd(this.key, '*', ...fields);
   }
 
   /** The latest `count` entries, newest first. */

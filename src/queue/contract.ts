@@ -10,7 +10,18 @@ import type { ReporterSnapshot } from '../slack/reporter.js';
 export const QUEUE_NAME = 'jobs';
 
 /** Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind. */
-export const JOB_NAMES = ['ops.ping', 'approval.request', 'approval.expire'] as const;
+export const JOB_NAMES = [
+  'ops.ping',
+  'env.create',
+  'env.delete',
+  'env.list',
+  'env.status',
+  'lb.disable',
+  'lb.enable',
+  'lb.status',
+  'approval.request',
+  'approval.expire',
+] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
 export const SILENT_JOBS: ReadonlySet<string> = new Set(['approval.expire']);
@@ -75,8 +86,9 @@ export interface JobResult {
 
 /**
  * The job id for a Slack request: the same request delivered again (Slack's retries, a double
- * click) maps to the same id, so BullMQ keeps one job. Short, so people can type it.
+ * click) maps to the same id, so BullMQ keeps one job. Short, so people can type it, and always
+ * with a letter first: BullMQ refuses custom ids that read as integers.
  */
 export function jobIdFor(requestId: string): string {
-  return createHash('sha256').update(requestId).digest('hex').slice(0, 12);
+  return `j${createHash('sha256').update(requestId).digest('hex').slice(0, 11)}`;
 }

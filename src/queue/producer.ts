@@ -1,6 +1,6 @@
 /** Enqueues jobs: one per Slack request, however often Slack delivers it. */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Command } from '../commands/index.js';
 import { type JobData, type JobName, type JobRequest, jobIdFor, QUEUE_NAME } from './contract.js';
 
@@ -38,24 +38,29 @@ export class JobProducer {
   }
 
   /**
-   * Enqueues `command` as job `name` under an id derived from the Slack request. BullMQ ignores a
-   * second add with the same id; the intake marker tells the handler it was a repeat.
+   * Enqueues `command` as job `name` under an id derived from the Slack request, at most once per
+   * request. The intake marker (and whatever `alsoWrite` adds, such as the audit entry) is written
+   * first, in one transaction; the add is idempotent, so a repeat delivery adds nothing new.
    */
   async enqueue(
     name: JobName,
     command: Command,
     request: JobRequest,
     extra: Pick<JobData, 'approval' | 'ask' | 'approvalId'> = {},
-    opts: { delayMs?: number } = {},
+    opts: { delayMs?: number; alsoWrite?: (tx: ChainableCommander) => void } = {},
   ): Promise<Enqueued> {
     const jobId = jobIdFor(request.requestId);
+    const tx = this.redis.multi().set(`${this.prefix}:intake:${jobId}`, '1', 'EX', INTAKE_TTL_SECONDS, 'NX');
+    opts.alsoWrite?.(tx);
+    const results = await tx.exec();
+    const first = results?.[0]?.[1] === 'OK';
+    // Added on repeats too: if a crash came between the marker and the add, the repeat repairs it.
     await this.queue.add(
       name,
       { command, request, checkpoints: {}, ...extra },
       { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
     );
-    const first = await this.redis.set(`${this.prefix}:intake:${jobId}`, '1', 'EX', INTAKE_TTL_SECONDS, 'NX');
-    return { jobId, duplicate: first === null };
+    return { jobId, duplicate: !first };
   }
 
   /** Stops the queue's connections. */

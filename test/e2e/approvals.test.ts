@@ -67,11 +67,11 @@ describe('approvals', () => {
         ),
     );
 
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     expect((await tc.click('U0CAROL', request, APPROVE_ACTION, id)).status).toBe(200);
     await waitFor(() => pingJobsDone(tc) === 1);
     const decided = tc.fake.findMessage('C0APPROVALS', request.ts);
-    expect(messageText(decided ?? request)).toMatch(/Approved\* by <@U0CAROL>.*job `[0-9a-f]+` started/);
+    expect(messageText(decided ?? request)).toMatch(/Approved\* by <@U0CAROL>.*job `j[0-9a-f]+` started/);
     expect(JSON.stringify(decided?.blocks)).not.toContain(APPROVE_ACTION);
     expect(tc.fake.messagesIn('C0OPS').some((m) => /approved by <@U0CAROL>/.test(messageText(m)))).toBe(true);
   });
@@ -80,7 +80,7 @@ describe('approvals', () => {
     t = await startTestCapstan({ configYaml: configWith('{ role: approvers, quorum: 1 }') });
     const tc = t;
     const request = await requestApproval(tc, 'U0CAROL');
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     await tc.click('U0CAROL', request, APPROVE_ACTION, id);
     await waitFor(() => ephemeralsFor(tc, 'U0CAROL').some((e) => /someone else has to approve/.test(e)));
     await tc.click('U0BOB', request, APPROVE_ACTION, id);
@@ -100,7 +100,7 @@ describe('approvals', () => {
     const res = await tc.slash('/ops', 'ping');
     expect(JSON.parse(res.body).text).toContain('needs 2 approvals');
     const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     await tc.click('U0CAROL', request, APPROVE_ACTION, id);
     await waitFor(() => ephemeralsFor(tc, 'U0CAROL').some((e) => /recorded: 1 of 2/.test(e)));
     expect(messageText(tc.fake.findMessage('C0APPROVALS', request.ts) ?? request)).toContain(
@@ -120,7 +120,7 @@ describe('approvals', () => {
     t = await startTestCapstan({ configYaml: configWith('{ role: approvers, quorum: 1 }') });
     const tc = t;
     const request = await requestApproval(tc);
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     const clicks = await Promise.all([
       tc.click('U0CAROL', request, APPROVE_ACTION, id),
       tc.click('U0DAVE', request, APPROVE_ACTION, id),
@@ -144,7 +144,7 @@ describe('approvals', () => {
     });
     const tc = t;
     const request = await requestApproval(tc);
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     await waitFor(
       () => /Expired/.test(messageText(tc.fake.findMessage('C0APPROVALS', request.ts) ?? request)),
       { timeoutMs: 15_000 },
@@ -164,7 +164,7 @@ describe('approvals', () => {
     const tc = t;
     await tc.slash('/ops', 'ping');
     const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
-    const id = JSON.stringify(request.blocks).match(/"value":"([0-9a-f]+)"/)?.[1] ?? '';
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     await tc.click('U0DAVE', request, REJECT_ACTION, id);
     await waitFor(() =>
       /Rejected\* by <@U0DAVE>/.test(messageText(tc.fake.findMessage('C0APPROVALS', request.ts) ?? request)),

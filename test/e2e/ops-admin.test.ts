@@ -26,7 +26,7 @@ describe('/ops jobs and /ops cancel', () => {
     // Web process only: nothing picks the job up, so it stays queued.
     t = await startTestCapstan({ role: 'web', configYaml: CONFIG });
     const queued = replyText(await t.slash('/ops', 'ping', { userId: 'U0ALICE' }));
-    const jobId = queued.match(/job `([0-9a-f]+)`/)?.[1] ?? '';
+    const jobId = queued.match(/job `(j[0-9a-f]+)`/)?.[1] ?? '';
     const list = replyText(await t.slash('/ops', 'jobs', { userId: 'U0BOB' }));
     expect(list).toMatch(
       new RegExp(`\`${jobId}\` :hourglass_flowing_sand: queued .* — \`/ops ping\` by <@U0ALICE>`),
@@ -47,7 +47,7 @@ describe('/ops jobs and /ops cancel', () => {
 
     // An admin may cancel anyone's job.
     const other = replyText(await t.slash('/ops', 'ping', { userId: 'U0BOB' }));
-    const otherId = other.match(/job `([0-9a-f]+)`/)?.[1] ?? '';
+    const otherId = other.match(/job `(j[0-9a-f]+)`/)?.[1] ?? '';
     expect(replyText(await t.slash('/ops', `cancel ${otherId}`, { userId: 'U0ADMIN' }))).toContain(
       'Removed queued job',
     );
@@ -59,7 +59,7 @@ describe('/ops jobs and /ops cancel', () => {
     // Slack is slow to take the first message, so the job is still at its first step when the cancel lands.
     tc.fake.setDelay('chat.postMessage', 1_500);
     const queued = replyText(await tc.slash('/ops', 'ping', { userId: 'U0ALICE' }));
-    const jobId = queued.match(/job `([0-9a-f]+)`/)?.[1] ?? '';
+    const jobId = queued.match(/job `(j[0-9a-f]+)`/)?.[1] ?? '';
     await waitFor(async () => (await tc.jobCounts()).active === 1);
     const running = replyText(await tc.slash('/ops', 'jobs'));
     expect(running).toMatch(new RegExp(`\`${jobId}\` :arrows_counterclockwise: running`));
@@ -92,14 +92,13 @@ describe('/ops audit and denials', () => {
 
     const log = await waitFor(async () => {
       const text = replyText(await tc.slash('/ops', 'audit 20', { userId: 'U0ADMIN' }));
-      return /job <@U0ALICE> job [0-9a-f]+ `\/ops ping` → \*done\*/.test(text) ? text : undefined;
+      return /job <@U0ALICE> job j[0-9a-f]+ `\/ops ping` → \*done\*/.test(text) ? text : undefined;
     });
-    expect(log).toMatch(/command <@U0ALICE> C0OPS `\/ops ping` → \*parsed\*/);
-    expect(log).toMatch(/authorization <@U0ALICE> ops.ping `\/ops ping` → \*allowed\*/);
+    expect(log).toMatch(/command <@U0ALICE> ops.ping `\/ops ping` → \*allowed\* \(safe defaults\)/);
     expect(log).toMatch(/command <@U0ALICE> C0OPS `\/ops pnig` → \*usage error\*/);
-    expect(log).toMatch(/authorization <@U0ALICE> ops.audit `\/ops audit` → \*denied\* \(safe defaults\)/);
+    expect(log).toMatch(/command <@U0ALICE> ops.audit `\/ops audit` → \*denied\* \(safe defaults\)/);
     // The stream is never trimmed: every entry is still there.
-    expect(await tc.redis.xlen(`${tc.config.queuePrefix}:audit`)).toBeGreaterThanOrEqual(8);
+    expect(await tc.redis.xlen(`${tc.config.queuePrefix}:audit`)).toBeGreaterThanOrEqual(5);
   });
 
   it('refuses a person without a role anything but reading, and says who can help', async () => {

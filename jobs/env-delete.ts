@@ -1,0 +1,129 @@
+/**
+ * `env.delete`: takes the environment's instances out of the load balancer, scales it to zero,
+ * deletes the group and what Capstan created for it, then checks nothing tagged with the
+ * environment remains. Touches only resources tagged with this environment.
+ */
+import type { Job } from 'bullmq';
+import {
+  deleteGroup,
+  describeGroup,
+  enterStandby,
+  findGroupsByTag,
+  resizeGroup,
+} from '../src/aws/autoscaling.js';
+import { deleteLaunchTemplate, findInstancesByTag, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
+import type { EnvDelete } from '../src/commands/index.js';
+import { resolveEnvironment, TAG } from '../src/domain/env.js';
+import { waitUntil } from '../src/domain/wait.js';
+import { ErrorCode, UserError } from '../src/errors.js';
+import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobContext } from '../src/queue/worker.js';
+import type { EnvJobDeps } from './env-create.js';
+
+/** Runs `env.delete`. */
+export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+  const { name } = job.data.command as EnvDelete;
+  const { reporter } = ctx;
+  const env = resolveEnvironment(deps.config, name, undefined);
+  const { autoScaling, ec2 } = deps.aws.clients(env.placement, job.data.request.userId);
+  const wait = {
+    timeoutMs: deps.config.waits.timeoutMs,
+    intervalMs: deps.config.waits.pollIntervalMs,
+    between: () => ctx.betweenSteps(),
+  };
+
+  await reporter.step('Find the environment');
+  const group = await describeGroup(autoScaling, env.groupName);
+  if (group && group.tags[TAG.env] !== name) {
+    throw new UserError(
+      `Group ${env.groupName} is not tagged ${TAG.env}=${name}; Capstan does not touch it.`,
+      ErrorCode.Conflict,
+    );
+  }
+  if (!group && !ctx.checkpoints.groupDeleted) {
+    const leftovers = await findGroupsByTag(autoScaling, TAG.env, name);
+    if (leftovers.length === 0 && (await findInstancesByTag(ec2, TAG.env, name)).length === 0) {
+      throw new UserError(
+        `There is no environment \`${name}\`. \`/env list\` shows the ones that exist.`,
+        ErrorCode.NotFound,
+      );
+    }
+  }
+  reporter.progress(
+    group
+      ? `${group.name}: ${group.instances.length} instance(s)`
+      : 'group already deleted by an earlier attempt',
+  );
+  await ctx.betweenSteps();
+
+  if (group && group.status === undefined) {
+    await reporter.step('Take the instances out of the load balancer');
+    const inService = group.instances.filter((i) => i.lifecycle === 'InService').map((i) => i.id);
+    if (inService.length > 0 && group.targetGroups.length > 0) {
+      await enterStandby(autoScaling, group.name, inService);
+      await waitUntil(
+        async () => {
+          const g = await describeGroup(autoScaling, group.name);
+          const left =
+            g?.instances.filter((i) => inService.includes(i.id) && i.lifecycle !== 'Standby').length ?? 0;
+          reporter.progress(`${inService.length - left} of ${inService.length} out of service`);
+          return left === 0 ? true : undefined;
+        },
+        { what: 'the instances to leave the load balancer', ...wait },
+      );
+    } else {
+      reporter.progress(group.targetGroups.length > 0 ? 'none in service' : 'no load balancer');
+    }
+    await ctx.betweenSteps();
+
+    await reporter.step('Scale to zero');
+    await resizeGroup(autoScaling, group.name, { min: 0, desired: 0 });
+    await ctx.betweenSteps();
+  }
+
+  if (group) {
+    await reporter.step('Delete the Auto Scaling group');
+    // ForceDelete also terminates the instances parked in Standby.
+    if (group.status === undefined) await deleteGroup(autoScaling, group.name, true);
+    await waitUntil(
+      async () => {
+        const g = await describeGroup(autoScaling, group.name);
+        reporter.progress(
+          g ? `${g.status ?? 'deleting'}, ${g.instances.length} instance(s) left` : 'deleted',
+        );
+        return g ? undefined : true;
+      },
+      { what: `group ${group.name} to be deleted`, ...wait },
+    );
+    await ctx.checkpoint('groupDeleted', true);
+    await ctx.betweenSteps();
+  }
+
+  await reporter.step('Delete what Capstan created for it');
+  const templates = await findLaunchTemplatesByTag(ec2, TAG.env, name);
+  for (const t of templates) await deleteLaunchTemplate(ec2, t.id);
+  reporter.progress(
+    templates.length > 0 ? `launch template(s) ${templates.map((t) => t.id).join(', ')}` : 'nothing else',
+  );
+  await ctx.betweenSteps();
+
+  await reporter.step('Check nothing tagged with the environment remains');
+  await waitUntil(
+    async () => {
+      const groups = await findGroupsByTag(autoScaling, TAG.env, name);
+      const instances = (await findInstancesByTag(ec2, TAG.env, name)).filter(
+        (i) => i.state !== 'terminated',
+      );
+      const lts = await findLaunchTemplatesByTag(ec2, TAG.env, name);
+      reporter.progress(
+        `${groups.length} group(s), ${instances.length} instance(s), ${lts.length} launch template(s) left`,
+      );
+      return groups.length + instances.length + lts.length === 0 ? true : undefined;
+    },
+    { what: `everything tagged ${TAG.env}=${name} to be gone`, ...wait },
+  );
+  return {
+    outcome: 'done',
+    summary: `Environment \`${name}\` is deleted; nothing tagged ${TAG.env}=${name} remains.`,
+  };
+}

@@ -1,0 +1,66 @@
+/** `env.list` and `env.status`: read-only looks at environments, answered in the thread. */
+import type { Job } from 'bullmq';
+import { describeGroup, findGroupsByTag } from '../src/aws/autoscaling.js';
+import { targetHealth } from '../src/aws/elbv2.js';
+import type { EnvStatus } from '../src/commands/index.js';
+import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
+import { ErrorCode, UserError } from '../src/errors.js';
+import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobContext } from '../src/queue/worker.js';
+import type { EnvJobDeps } from './env-create.js';
+
+/** Runs `env.list`: every environment in every configured account and region. */
+export async function envListJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+  await ctx.reporter.step('Look up environments');
+  const rows: string[] = [];
+  for (const placement of allPlacements(deps.config)) {
+    const { autoScaling } = deps.aws.clients(placement, job.data.request.userId);
+    for (const g of await findGroupsByTag(autoScaling, TAG.env)) {
+      const c = countStates(g);
+      const state = g.status ? g.status : c.inService === g.desired ? 'ready' : `${c.pending} pending`;
+      rows.push(
+        `• *${g.tags[TAG.env]}* — version ${g.tags[TAG.version] ?? '?'}, ${c.inService}/${g.desired} in service${c.standby ? `, ${c.standby} standby` : ''}, owner ${g.tags[TAG.owner] ? `<@${g.tags[TAG.owner]}>` : '?'}, expires ${g.tags[TAG.expiresAt] ?? 'never'}, ${state} (${placement.region})`,
+      );
+    }
+  }
+  ctx.reporter.progress(`${rows.length} found`);
+  return {
+    outcome: 'done',
+    summary:
+      rows.length > 0
+        ? `*Environments* (${rows.length})\n${rows.sort().join('\n')}`
+        : 'There are no environments.',
+  };
+}
+
+/** Runs `env.status`: each instance's lifecycle state, health, and whether it is in service or in standby. */
+export async function envStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+  const { name } = job.data.command as EnvStatus;
+  await ctx.reporter.step(`Look up ${name}`);
+  const env = resolveEnvironment(deps.config, name, undefined);
+  const { autoScaling, elbv2 } = deps.aws.clients(env.placement, job.data.request.userId);
+  const group = await describeGroup(autoScaling, env.groupName);
+  if (!group)
+    throw new UserError(
+      `There is no environment \`${name}\`. \`/env list\` shows the ones that exist.`,
+      ErrorCode.NotFound,
+    );
+  const health = new Map<string, string>();
+  for (const arn of group.targetGroups)
+    for (const [id, state] of await targetHealth(elbv2, arn)) health.set(id, state);
+  const notes = standbyNotes(group);
+  const lines = group.instances.map((i) => {
+    const lb =
+      group.targetGroups.length > 0 ? `, load balancer: ${health.get(i.id) ?? 'not registered'}` : '';
+    const note = notes.get(i.id);
+    const why = note
+      ? ` (standby since ${note.since} by <@${note.user}>${note.reason ? `: ${note.reason}` : ''})`
+      : '';
+    return `• \`${i.id}\` ${i.lifecycle}, ${i.health}${lb}${why}`;
+  });
+  const c = countStates(group);
+  return {
+    outcome: 'done',
+    summary: `*${name}* — ${group.name}, version ${group.tags[TAG.version] ?? '?'}, ${c.inService}/${group.desired} in service, ${c.standby} standby${group.suspended.length ? `, suspended: ${group.suspended.join(', ')}` : ''}\n${lines.join('\n') || 'no instances'}`,
+  };
+}

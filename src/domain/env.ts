@@ -1,0 +1,200 @@
+/**
+ * Environments: named Auto Scaling groups built from blueprints, tagged so Capstan finds them and
+ * touches nothing else. Pure planning here; the steps that call AWS are in the jobs, one per step.
+ */
+
+import type { Group } from '../aws/autoscaling.js';
+import type { AwsPlacement } from '../aws/clients.js';
+import type { EnvCreate } from '../commands/index.js';
+import type { Blueprint, Config } from '../config.js';
+import { ErrorCode, UserError } from '../errors.js';
+
+/** Tags Capstan puts on what it creates. */
+export const TAG = {
+  env: 'capstan:env',
+  version: 'capstan:version',
+  owner: 'capstan:owner',
+  expiresAt: 'capstan:expires-at',
+  blueprint: 'capstan:blueprint',
+  job: 'capstan:job',
+  /** On the group: the processes `/lb disable` suspended (so `/lb enable` resumes only those). */
+  lbSuspended: 'capstan:lb-suspended',
+  /** On the group, per instance in standby: `<user>|<iso time>|<reason>`. */
+  standbyPrefix: 'capstan:standby:',
+} as const;
+
+/** The Auto Scaling group of an environment Capstan created. */
+export function groupNameFor(env: string): string {
+  return `capstan-env-${env}`;
+}
+
+/**
+ * The version an environment gets when none is given: `0.0.YYDDDD.SSSSS` (two-digit year, day of
+ * the year, seconds into the day, UTC), so an unversioned environment is obvious at a glance.
+ */
+export function defaultVersion(now: Date): string {
+  const year = now.getUTCFullYear() % 100;
+  const startOfYear = Date.UTC(now.getUTCFullYear(), 0, 1);
+  const day = Math.floor((now.getTime() - startOfYear) / 86_400_000) + 1;
+  const seconds = now.getUTCHours() * 3600 + now.getUTCMinutes() * 60 + now.getUTCSeconds();
+  return `0.0.${String(year).padStart(2, '0')}${String(day).padStart(4, '0')}.${String(seconds).padStart(5, '0')}`;
+}
+
+/** Where an environment lives and how it is built. */
+export interface EnvironmentRef {
+  name: string;
+  groupName: string;
+  blueprintName: string;
+  blueprint: Blueprint;
+  placement: AwsPlacement;
+  /** Declared in the configuration (e.g. prod) rather than created by Capstan. */
+  declared: boolean;
+}
+
+/** Everything `/env create` will do, decided before anything is created. */
+export interface EnvironmentPlan extends EnvironmentRef {
+  size: number;
+  version: string;
+  owner: string;
+  expiresAt: string;
+  tags: Record<string, string>;
+}
+
+function placementOf(config: Config, p: { region?: string; roleArn?: string }): AwsPlacement {
+  const region = p.region ?? config.file.aws.region ?? config.aws.region;
+  if (!region) {
+    throw new UserError(
+      'No AWS region is configured: set aws.region in the config file (or the blueprint’s region), or AWS_REGION.',
+    );
+  }
+  const roleArn = p.roleArn ?? config.file.aws.roleArn;
+  return roleArn ? { region, roleArn } : { region };
+}
+
+function blueprintNamed(config: Config, name: string): Blueprint {
+  const blueprint = config.file.blueprints[name];
+  if (!blueprint) {
+    const known = Object.keys(config.file.blueprints);
+    throw new UserError(
+      `There is no blueprint \`${name}\`. ${known.length > 0 ? `Blueprints: ${known.map((b) => `\`${b}\``).join(', ')}.` : 'No blueprints are configured.'}`,
+      ErrorCode.NotFound,
+    );
+  }
+  return blueprint;
+}
+
+/** The environment `name`: declared in the configuration, or created by Capstan from a blueprint. */
+export function resolveEnvironment(config: Config, name: string, blueprintName?: string): EnvironmentRef {
+  const declared = config.file.environments[name];
+  if (declared) {
+    const blueprint = blueprintNamed(config, declared.blueprint);
+    return {
+      name,
+      groupName: declared.asgName ?? groupNameFor(name),
+      blueprintName: declared.blueprint,
+      blueprint,
+      placement: placementOf(config, { ...blueprint, ...declared }),
+      declared: true,
+    };
+  }
+  const chosen = blueprintName ?? config.file.defaultBlueprint;
+  if (!chosen)
+    throw new UserError('Say which blueprint to use (`--blueprint B`): no default blueprint is configured.');
+  const blueprint = blueprintNamed(config, chosen);
+  return {
+    name,
+    groupName: groupNameFor(name),
+    blueprintName: chosen,
+    blueprint,
+    placement: placementOf(config, blueprint),
+    declared: false,
+  };
+}
+
+/** Every distinct placement environments may live in (to list them all). */
+export function allPlacements(config: Config): AwsPlacement[] {
+  const seen = new Map<string, AwsPlacement>();
+  const sources = [...Object.values(config.file.blueprints), ...Object.values(config.file.environments)];
+  for (const source of sources) {
+    try {
+      const p = placementOf(config, source);
+      seen.set(`${p.roleArn ?? ''}|${p.region}`, p);
+    } catch {
+      // A source without a region is reported when it is used.
+    }
+  }
+  return [...seen.values()];
+}
+
+/** Plans `/env create`: checks the request against the blueprint and settles every value. */
+export function planEnvironment(
+  config: Config,
+  command: EnvCreate,
+  owner: string,
+  now: Date,
+): EnvironmentPlan {
+  if (config.file.environments[command.name]) {
+    throw new UserError(
+      `\`${command.name}\` is a declared environment; it is not created with /env create.`,
+      ErrorCode.Conflict,
+    );
+  }
+  const ref = resolveEnvironment(config, command.name, command.blueprint);
+  const { blueprint } = ref;
+  const size = command.size ?? blueprint.size.desired;
+  if (size > blueprint.size.max) {
+    throw new UserError(
+      `--size ${size} is more than blueprint \`${ref.blueprintName}\` allows (at most ${blueprint.size.max}).`,
+    );
+  }
+  if (size < blueprint.size.min) {
+    throw new UserError(
+      `--size ${size} is less than blueprint \`${ref.blueprintName}\` needs (at least ${blueprint.size.min}).`,
+    );
+  }
+  const version = command.version ?? defaultVersion(now);
+  const expiresAt = new Date(now.getTime() + (command.ttlMs ?? blueprint.ttl)).toISOString();
+  return {
+    ...ref,
+    size,
+    version,
+    owner,
+    expiresAt,
+    tags: {
+      ...blueprint.tags,
+      [TAG.env]: command.name,
+      [TAG.version]: version,
+      [TAG.owner]: owner,
+      [TAG.expiresAt]: expiresAt,
+      [TAG.blueprint]: ref.blueprintName,
+    },
+  };
+}
+
+/** How many instances of a group are in each state. */
+export function countStates(group: Group): {
+  inService: number;
+  standby: number;
+  pending: number;
+  other: number;
+} {
+  const counts = { inService: 0, standby: 0, pending: 0, other: 0 };
+  for (const i of group.instances) {
+    if (i.lifecycle === 'InService') counts.inService += 1;
+    else if (i.lifecycle === 'Standby') counts.standby += 1;
+    else if (i.lifecycle.startsWith('Pending')) counts.pending += 1;
+    else counts.other += 1;
+  }
+  return counts;
+}
+
+/** Standby details Capstan recorded on the group, by instance id. */
+export function standbyNotes(group: Group): Map<string, { user: string; since: string; reason: string }> {
+  const notes = new Map<string, { user: string; since: string; reason: string }>();
+  for (const [key, value] of Object.entries(group.tags)) {
+    if (!key.startsWith(TAG.standbyPrefix)) continue;
+    const [user = '', since = '', ...reason] = value.split('|');
+    notes.set(key.slice(TAG.standbyPrefix.length), { user, since, reason: reason.join('|') });
+  }
+  return notes;
+}

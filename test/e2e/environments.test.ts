@@ -1,0 +1,236 @@
+/**
+ * Environments and load balancer end to end: signed Slack request → job → the AWS sandbox beneath
+ * the real SDK clients → Slack messages, with assertions on the sandbox's state.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox, type World } from '../../src/sandbox/index.js';
+import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
+import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
+import { messageText } from '../helpers/fake-slack.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
+
+const CONFIG = `
+slack: { approvalsChannel: C0APPROVALS }
+aws: { region: eu-west-1 }
+defaultBlueprint: web
+blueprints:
+  web:
+    launchTemplate: { name: web-lt, version: '$Latest' }
+    subnets: [subnet-0aaa11111, subnet-0bbb22222]
+    targetGroups: [${TG}]
+    size: { min: 0, max: 4, desired: 2 }
+    ttl: 8h
+environments:
+  prod: { blueprint: web, asgName: prod-web }
+roles:
+  engineers: { users: [U0ALICE, U0BOB] }
+  approvers: { users: [U0CAROL] }
+policy:
+  environments:
+    prod: { protected: true }
+`;
+
+let t: TestCapstan | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+async function start(): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
+  const tc = await startTestCapstan({
+    configYaml: CONFIG,
+    env: { CAPSTAN_AWS: 'sandbox', CAPSTAN_POLL_INTERVAL_MS: '100', CAPSTAN_WAIT_TIMEOUT_MS: '20000' },
+  });
+  t = tc;
+  const sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix });
+  await sandbox.seed({
+    timing: {
+      instanceLaunch: 300,
+      healthCheck: 200,
+      standby: 200,
+      exitStandby: 300,
+      terminate: 200,
+      asgDelete: 200,
+      deregistration: 200,
+    },
+    subnets: [
+      { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
+      { id: 'subnet-0bbb22222', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1b', cidr: '10.0.2.0/24' },
+    ],
+    launchTemplates: [{ name: 'web-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] }],
+    targetGroups: [{ name: 'web-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
+    autoScalingGroups: [
+      {
+        name: 'prod-web',
+        launchTemplate: 'web-lt',
+        min: 1,
+        max: 4,
+        desired: 3,
+        subnets: ['subnet-0aaa11111'],
+        targetGroups: [TG],
+        tags: { 'capstan:env': 'prod' },
+        healthCheckType: 'ELB',
+        ready: true,
+      },
+    ],
+  });
+  return { tc, sandbox };
+}
+
+/** The final text of the progress message of the (last) job asked for by `text`, once it has finished. */
+async function finished(
+  tc: TestCapstan,
+  text: string,
+  outcome?: RegExp,
+  timeoutMs = 20_000,
+): Promise<string> {
+  return waitFor(
+    () => {
+      const progress = tc.fake
+        .messagesIn('C0OPS')
+        .filter((m) => m.thread_ts && m.thread_ts !== m.ts && messageText(m).includes(`${text}*`))
+        .filter(
+          (m) =>
+            /(done|failed|cancelled) in/.test(messageText(m)) && (!outcome || outcome.test(messageText(m))),
+        )
+        .at(-1);
+      return progress ? messageText(progress) : undefined;
+    },
+    {
+      timeoutMs,
+      message: `job for ${text} to finish; messages so far:\n${tc.fake
+        .messagesIn('C0OPS')
+        .map((m) => messageText(m))
+        .join('\n---\n')}`,
+    },
+  );
+}
+
+function groupOf(world: World, name: string) {
+  return world.groups[name];
+}
+
+function liveInstances(world: World, group: string) {
+  return Object.values(world.instances).filter((i) => i.group === group && i.state !== 'terminated');
+}
+
+describe('environments', () => {
+  it('creates, lists, shows and deletes an environment, touching nothing else', async () => {
+    const { tc, sandbox } = await start();
+    await tc.slash('/env', 'create feature-1 --size 2 --ttl 4h --version 1.4.2');
+    const created = await finished(tc, '/env create feature-1 --size 2 --ttl 4h --version 1.4.2');
+    expect(created).toContain('Environment `feature-1` is up: 2 instance(s) InService');
+    expect(created).toMatch(/i-[0-9a-f]+ is InService and healthy in its target groups/);
+
+    let world = await sandbox.snapshot();
+    const group = groupOf(world, 'capstan-env-feature-1');
+    expect(group).toBeDefined();
+    expect(group?.desired).toBe(2);
+    expect(group?.targetGroupArns).toEqual([TG]);
+    const tags = Object.fromEntries(group?.tags.map((tag) => [tag.Key, tag.Value]) ?? []);
+    expect(tags).toMatchObject({
+      'capstan:env': 'feature-1',
+      'capstan:version': '1.4.2',
+      'capstan:owner': 'U0ALICE',
+      'capstan:blueprint': 'web',
+    });
+    expect(Date.parse(tags['capstan:expires-at'] ?? '') - Date.now()).toBeGreaterThan(3.9 * 3_600_000);
+    expect(liveInstances(world, 'capstan-env-feature-1').map((i) => i.lifecycle)).toEqual([
+      'InService',
+      'InService',
+    ]);
+
+    await tc.slash('/env', 'list');
+    const list = await finished(tc, '/env list');
+    expect(list).toMatch(/\*feature-1\* — version 1\.4\.2, 2\/2 in service, owner <@U0ALICE>/);
+    expect(list).toMatch(/\*prod\* — version \?, 3\/3 in service/);
+
+    await tc.slash('/env', 'status feature-1');
+    const status = await finished(tc, '/env status feature-1');
+    const healthy = new Set(
+      [...status.matchAll(/`(i-[0-9a-f]+)` InService, Healthy, load balancer: healthy/g)].map((m) => m[1]),
+    );
+    expect(healthy.size).toBe(2);
+
+    await tc.slash('/env', 'delete feature-1');
+    const deleted = await finished(tc, '/env delete feature-1');
+    expect(deleted).toContain(
+      'Environment `feature-1` is deleted; nothing tagged capstan:env=feature-1 remains.',
+    );
+    world = await sandbox.snapshot();
+    expect(groupOf(world, 'capstan-env-feature-1')).toBeUndefined();
+    expect(liveInstances(world, 'capstan-env-feature-1')).toHaveLength(0);
+    // Every other environment is untouched.
+    expect(groupOf(world, 'prod-web')?.desired).toBe(3);
+    expect(liveInstances(world, 'prod-web').filter((i) => i.lifecycle === 'InService')).toHaveLength(3);
+  });
+
+  it('answers bad input with a clear message and changes nothing', async () => {
+    const { tc, sandbox } = await start();
+    const before = await sandbox.snapshot();
+    await tc.slash('/env', 'status nope');
+    expect(await finished(tc, '/env status nope')).toContain('There is no environment `nope`');
+    await tc.slash('/env', 'create x1 --blueprint nope');
+    expect(await finished(tc, '/env create x1 --blueprint nope')).toContain(
+      'There is no blueprint `nope`. Blueprints: `web`.',
+    );
+    await tc.slash('/env', 'create x2 --size 9');
+    expect(await finished(tc, '/env create x2 --size 9')).toContain(
+      '--size 9 is more than blueprint `web` allows (at most 4)',
+    );
+    await tc.slash('/lb', 'enable prod --instance i-0123456789abcdef0');
+    expect(await finished(tc, '/lb enable prod --instance i-0123456789abcdef0')).toMatch(
+      /Instance `i-0123456789abcdef0` is not in environment `prod`/,
+    );
+    const after = await sandbox.snapshot();
+    expect(Object.keys(after.groups).sort()).toEqual(Object.keys(before.groups).sort());
+    expect(Object.keys(after.instances).sort()).toEqual(Object.keys(before.instances).sort());
+  });
+});
+
+describe('load balancer', () => {
+  it('takes a prod instance out with an approval, shows why, and puts it back once healthy', async () => {
+    const { tc, sandbox } = await start();
+    const world = await sandbox.snapshot();
+    const [first] = liveInstances(world, 'prod-web');
+    const id = first?.id ?? '';
+    const reply = await tc.slash('/lb', `disable prod --instance ${id} --reason "kernel patch"`);
+    expect(JSON.parse(reply.body).text).toContain('needs an approval from role `approvers`');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
+    expect(messageText(request)).toContain(`put ${id} of environment prod into Standby`);
+    const approvalId = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
+    await tc.click('U0CAROL', request, APPROVE_ACTION, approvalId);
+    const done = await finished(
+      tc,
+      `/lb disable prod --instance ${id} --reason "kernel patch"`,
+      /out of the load balancer/,
+    );
+    expect(done).toContain(`\`${id}\` is out of the load balancer (Standby) — kernel patch`);
+
+    let after = await sandbox.snapshot();
+    expect(after.instances[id]?.lifecycle).toBe('Standby');
+    expect(groupOf(after, 'prod-web')?.desired).toBe(2);
+    expect(
+      groupOf(after, 'prod-web')
+        ?.suspended.map((p) => p.name)
+        .sort(),
+    ).toEqual(['AZRebalance', 'AlarmNotification', 'ReplaceUnhealthy', 'ScheduledActions']);
+    const health = after.targetGroups[TG];
+    expect(JSON.stringify(health)).not.toContain(`"${id}","state":"healthy"`);
+
+    await tc.slash('/lb', 'status prod');
+    const status = await finished(tc, '/lb status prod');
+    expect(status).toContain('*In service* (2)');
+    expect(status).toMatch(new RegExp(`\`${id}\` since \\S+ by <@U0ALICE> — kernel patch`));
+
+    await tc.slash('/lb', 'enable prod');
+    const enabled = await finished(tc, '/lb enable prod');
+    expect(enabled).toContain(`\`${id}\` is back in service and healthy.`);
+    after = await sandbox.snapshot();
+    expect(after.instances[id]?.lifecycle).toBe('InService');
+    expect(groupOf(after, 'prod-web')?.desired).toBe(3);
+    expect(groupOf(after, 'prod-web')?.suspended).toEqual([]);
+  });
+});
