@@ -40,7 +40,8 @@ export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: Env
       ErrorCode.Conflict,
     );
   }
-  if (!group && !ctx.checkpoints.groupDeleted) {
+  // An earlier attempt that found the environment may have deleted it since: that is progress, not an error.
+  if (!group && !ctx.checkpoints.found) {
     const leftovers = await findGroupsByTag(autoScaling, TAG.env, name);
     if (leftovers.length === 0 && (await findInstancesByTag(ec2, TAG.env, name)).length === 0) {
       throw new UserError(
@@ -49,6 +50,7 @@ export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: Env
       );
     }
   }
+  if (!ctx.checkpoints.found) await ctx.checkpoint('found', true);
   reporter.progress(
     group
       ? `${group.name}: ${group.instances.length} instance(s)`
@@ -95,7 +97,6 @@ export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: Env
       },
       { what: `group ${group.name} to be deleted`, ...wait },
     );
-    await ctx.checkpoint('groupDeleted', true);
     await ctx.betweenSteps();
   }
 

@@ -3,34 +3,12 @@
  * the real SDK clients → Slack messages, with assertions on the sandbox's state.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox, type World } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
-import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
+import type { TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
+import { finished, groupOf, liveInstances, startOnSandbox, TG } from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
-
-const CONFIG = `
-slack: { approvalsChannel: C0APPROVALS }
-aws: { region: eu-west-1 }
-defaultBlueprint: web
-blueprints:
-  web:
-    launchTemplate: { name: web-lt, version: '$Latest' }
-    subnets: [subnet-0aaa11111, subnet-0bbb22222]
-    targetGroups: [${TG}]
-    size: { min: 0, max: 4, desired: 2 }
-    ttl: 8h
-environments:
-  prod: { blueprint: web, asgName: prod-web }
-roles:
-  engineers: { users: [U0ALICE, U0BOB] }
-  approvers: { users: [U0CAROL] }
-policy:
-  environments:
-    prod: { protected: true }
-`;
 
 let t: TestCapstan | undefined;
 afterEach(async () => {
@@ -39,81 +17,9 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
-  const tc = await startTestCapstan({
-    configYaml: CONFIG,
-    env: { CAPSTAN_AWS: 'sandbox', CAPSTAN_POLL_INTERVAL_MS: '100', CAPSTAN_WAIT_TIMEOUT_MS: '20000' },
-  });
-  t = tc;
-  const sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix });
-  await sandbox.seed({
-    timing: {
-      instanceLaunch: 300,
-      healthCheck: 200,
-      standby: 200,
-      exitStandby: 300,
-      terminate: 200,
-      asgDelete: 200,
-      deregistration: 200,
-    },
-    subnets: [
-      { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
-      { id: 'subnet-0bbb22222', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1b', cidr: '10.0.2.0/24' },
-    ],
-    launchTemplates: [{ name: 'web-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] }],
-    targetGroups: [{ name: 'web-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-    autoScalingGroups: [
-      {
-        name: 'prod-web',
-        launchTemplate: 'web-lt',
-        min: 1,
-        max: 4,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': 'prod' },
-        healthCheckType: 'ELB',
-        ready: true,
-      },
-    ],
-  });
-  return { tc, sandbox };
-}
-
-/** The final text of the progress message of the (last) job asked for by `text`, once it has finished. */
-async function finished(
-  tc: TestCapstan,
-  text: string,
-  outcome?: RegExp,
-  timeoutMs = 20_000,
-): Promise<string> {
-  return waitFor(
-    () => {
-      const progress = tc.fake
-        .messagesIn('C0OPS')
-        .filter((m) => m.thread_ts && m.thread_ts !== m.ts && messageText(m).includes(`${text}*`))
-        .filter(
-          (m) =>
-            /(done|failed|cancelled) in/.test(messageText(m)) && (!outcome || outcome.test(messageText(m))),
-        )
-        .at(-1);
-      return progress ? messageText(progress) : undefined;
-    },
-    {
-      timeoutMs,
-      message: `job for ${text} to finish; messages so far:\n${tc.fake
-        .messagesIn('C0OPS')
-        .map((m) => messageText(m))
-        .join('\n---\n')}`,
-    },
-  );
-}
-
-function groupOf(world: World, name: string) {
-  return world.groups[name];
-}
-
-function liveInstances(world: World, group: string) {
-  return Object.values(world.instances).filter((i) => i.group === group && i.state !== 'terminated');
+  const started = await startOnSandbox();
+  t = started.tc;
+  return started;
 }
 
 describe('environments', () => {

@@ -230,6 +230,13 @@ describe('aggregation, faults and seeds (pure)', () => {
       parseSeed({ subnets: [{ id: 'subnet-1', vpcId: 'v', availabilityZone: 'a', cidr: 'nope' }] }),
     ).toThrow(SandboxSeedError);
     expect(() => parseSeed({ groups: [] })).toThrow(/groups/);
+    const badGroup = parseSeed({
+      ...seed,
+      autoScalingGroups: [{ name: 'lost', launchTemplate: 'app', min: 0, max: 1, subnets: ['subnet-0nope'] }],
+    });
+    expect(() => applySeed(emptyWorld(), badGroup, T0, timing)).toThrow(
+      "autoScalingGroups lost: The subnet ID 'subnet-0nope' does not exist",
+    );
   });
 });
 

@@ -62,12 +62,13 @@ import { createSandbox, type Sandbox, type SandboxTiming } from '../../src/sandb
 
 const prefix = `{t-${randomBytes(4).toString('hex')}}`;
 const timing: Partial<SandboxTiming> = {
-  instanceLaunch: 200,
+  // Long enough that a state checked right after the call that caused it is still there on a busy machine.
+  instanceLaunch: 300,
   healthCheck: 200,
-  deregistration: 150,
-  standby: 150,
-  exitStandby: 150,
-  terminate: 200,
+  deregistration: 300,
+  standby: 300,
+  exitStandby: 300,
+  terminate: 300,
   asgDelete: 150,
   dbCreate: 200,
   dbDelete: 200,
@@ -301,7 +302,7 @@ describe('Auto Scaling group lifecycle', () => {
       { ProcessName: 'Launch', SuspensionReason: expect.stringMatching(/^User suspended at \d{4}-/) },
     ]);
     await asg.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: name, DesiredCapacity: 3 }));
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 400));
     expect((await group(name))?.Instances).toHaveLength(2);
 
     await asg.send(new ResumeProcessesCommand({ AutoScalingGroupName: name }));
