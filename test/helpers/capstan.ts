@@ -46,6 +46,8 @@ export interface TestCapstan {
     text: string,
     opts?: { userId?: string; channelId?: string; triggerId?: string },
   ): Promise<SlackEndpointResult>;
+  /** The ids of the queue's jobs named `name`, in any state. */
+  jobsOf(name: string): Promise<string[]>;
   /** Counts of the queue's jobs by state. */
   jobCounts(): Promise<Record<string, number>>;
   /** Starts `capstan worker` as a separate process with the same configuration. */
@@ -126,6 +128,15 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
         message,
       });
       return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+    },
+    async jobsOf(name) {
+      const q = new Queue(QUEUE_NAME, { connection: redis, prefix });
+      try {
+        const jobs = await q.getJobs(['wait', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
+        return jobs.filter((j) => j?.name === name).map((j) => String(j.id));
+      } finally {
+        await q.close();
+      }
     },
     async jobCounts() {
       const q = new Queue(QUEUE_NAME, { connection: redis, prefix });
