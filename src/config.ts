@@ -27,6 +27,7 @@ const roleName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name of lowercas
 export const POLICY_ACTIONS = [
   'env.create',
   'env.delete',
+  'env.extend',
   'env.list',
   'env.status',
   'lb.disable',

@@ -5,7 +5,9 @@ import { approvalActionListener } from './approval.js';
 
 /** Registers the block-action listeners. */
 export function register(app: App, deps: HandlerDeps): void {
-  const listener = approvalActionListener(deps);
-  app.action<BlockButtonAction>(APPROVE_ACTION, listener);
-  app.action<BlockButtonAction>(REJECT_ACTION, listener);
+  // One listener for both buttons: Bolt runs every listener's matcher on every request.
+  const approval = new RegExp(
+    `^(${[APPROVE_ACTION, REJECT_ACTION].map((a) => a.replace('.', '\\.')).join('|')})$`,
+  );
+  app.action<BlockButtonAction>(approval, approvalActionListener(deps));
 }

@@ -3,7 +3,6 @@
  * parsed → authorized → answered at once, sent for approval, or enqueued → a short reply.
  */
 
-import type { ChainableCommander } from 'ioredis';
 import type { AuditEntry } from '../../src/audit/index.js';
 import { type Command, helpText, type ParseResult } from '../../src/commands/index.js';
 import { authorize, lockTargetOf } from '../../src/policy/index.js';
@@ -62,9 +61,6 @@ export async function intake(
       ...(decision.allowed ? {} : { reason: decision.reason }),
     },
   };
-  const recordWith = (tx: ChainableCommander) => {
-    audit.appendIn(tx, entry);
-  };
   const jobName = decision.allowed ? jobNameFor(command) : undefined;
   // Commands that become jobs write their entry with the enqueue; every other one writes it now.
   if (!jobName) await audit.append(entry);
@@ -112,7 +108,7 @@ export async function intake(
       command,
       request,
       { ask: { jobName, role, quorum, timeoutMs, rule } },
-      { alsoWrite: recordWith },
+      { audit: audit.record(entry) },
     );
     if (duplicate)
       return {
@@ -138,7 +134,13 @@ export async function intake(
       return busy(lockTarget, lock.holder);
     }
   }
-  const { duplicate } = await deps.producer.enqueue(jobName, command, request, {}, { alsoWrite: recordWith });
+  const { duplicate } = await deps.producer.enqueue(
+    jobName,
+    command,
+    request,
+    {},
+    { audit: audit.record(entry) },
+  );
   deps.logger.info(
     { jobId, job: jobName, user: actorId, channel: request.channelId, duplicate },
     'command enqueued',

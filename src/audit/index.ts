@@ -2,7 +2,7 @@
  * The audit log: every command received with its authorization decision, every approval decision
  * and every job outcome, appended to a Redis stream (never trimmed) and logged as structured JSON.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** What happened. */
@@ -41,14 +41,15 @@ export class AuditLog {
 
   /** Appends an entry now. */
   async append(entry: AuditEntry): Promise<void> {
-    await this.appendIn(this.redis.multi(), entry).exec();
+    const { stream, fields } = this.record(entry);
+    await this.redis.xadd(stream, '*', ...fields);
   }
 
   /**
-   * Adds the entry to a transaction the caller executes, so it is written together with what it
-   * records (one round trip on the path that must answer Slack quickly).
+   * The stream and fields of an entry, logged now, for a caller that writes it together with what
+   * it records (one round trip on the path that must answer Slack quickly).
    */
-  appendIn(tx: ChainableCommander, entry: AuditEntry): ChainableCommander {
+  record(entry: AuditEntry): { stream: string; fields: string[] } {
     const fields = [
       'kind',
       entry.kind,
@@ -61,7 +62,7 @@ export class AuditLog {
     ];
     if (entry.detail) fields.push('detail', JSON.stringify(entry.detail));
     this.logger.info({ audit: entry }, `audit ${entry.kind} ${entry.outcome}`);
-    return tx.xadd(this.key, '*', ...fields);
+    return { stream: this.key, fields };
   }
 
   /** The latest `count` entries, newest first. */

@@ -73,6 +73,13 @@ export const COMMAND_HELP: readonly CommandHelp[] = [
         examples: ['/env delete feature-42'],
       },
       {
+        name: 'extend',
+        usage: '/env extend <name> [--by 4h]',
+        summary: 'Push back when an environment expires (by 4 hours unless told otherwise).',
+        details: [ENV_NAME, '`--by 4h`: how much longer it lives, from `15m` to `30d`.'],
+        examples: ['/env extend feature-42', '/env extend feature-42 --by 1d'],
+      },
+      {
         name: 'list',
         usage: '/env list',
         summary: 'List the environments.',

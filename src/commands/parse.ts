@@ -28,6 +28,9 @@ import {
   RESTORE_MODES,
 } from './validate.js';
 
+/** How much `/env extend` adds when `--by` is not given (the expiry warning's button does the same). */
+export const EXTEND_DEFAULT_MS = 4 * 60 * 60 * 1000;
+
 /** Longest input we look at; Slack caps command text well below this. */
 const MAX_TEXT = 4000;
 
@@ -167,6 +170,22 @@ const GRAMMAR: ReadonlyMap<string, ReadonlyMap<string, SubcommandSpec>> = new Ma
           positionals: [ENV_POSITIONAL],
           options: [],
           build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.delete', name })),
+        },
+      ],
+      [
+        'extend',
+        {
+          example: '/env extend feature-42',
+          positionals: [ENV_POSITIONAL],
+          options: [{ name: 'by', example: '--by 4h' }],
+          build: (a) => {
+            const v = all({ name: checkEnvName(positional(a, 0)), byMs: option(a, 'by', checkTtl) });
+            return fromCheck(v, (x) => ({
+              kind: 'env.extend',
+              name: x.name,
+              byMs: x.byMs ?? EXTEND_DEFAULT_MS,
+            }));
+          },
         },
       ],
       [

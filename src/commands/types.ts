@@ -17,6 +17,14 @@ export interface EnvDelete {
   name: string;
 }
 
+/** `/env extend <name> [--by 4h]`. */
+export interface EnvExtend {
+  kind: 'env.extend';
+  name: string;
+  /** How much later it expires, in milliseconds. */
+  byMs: number;
+}
+
 /** `/env list`. */
 export interface EnvList {
   kind: 'env.list';
@@ -102,6 +110,7 @@ export interface OpsPing {
 export type Command =
   | EnvCreate
   | EnvDelete
+  | EnvExtend
   | EnvList
   | EnvStatus
   | LbDisable

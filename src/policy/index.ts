@@ -75,6 +75,7 @@ export function targetOf(command: Command): Target {
   switch (command.kind) {
     case 'env.create':
     case 'env.delete':
+    case 'env.extend':
     case 'env.status':
       return { kind: 'environment', name: command.name };
     case 'lb.disable':
@@ -260,6 +261,7 @@ export function approvalRefusal(
 const MUTATING: ReadonlySet<CommandKind> = new Set([
   'env.create',
   'env.delete',
+  'env.extend',
   'lb.disable',
   'lb.enable',
   'rds.restore-table',

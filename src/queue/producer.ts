@@ -1,6 +1,6 @@
 /** Enqueues jobs: one per Slack request, however often Slack delivers it. */
 import { Queue } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Command } from '../commands/index.js';
 import { type JobData, type JobName, type JobRequest, jobIdFor, QUEUE_NAME } from './contract.js';
 
@@ -11,6 +11,13 @@ export interface Enqueued {
   duplicate: boolean;
 }
 
+// One round trip on the path that must answer Slack quickly: the intake marker, and the audit entry.
+const INTAKE_SCRIPT = `
+local first = redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX')
+if KEYS[2] then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2)) end
+if first then return 1 else return 0 end
+`;
+
 /** How long a request id is remembered for de-duplication; Slack retries within minutes. */
 const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 
@@ -18,13 +25,18 @@ const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 export class JobProducer {
   readonly queue: Queue<JobData>;
   private readonly redis: Redis;
+  private readonly queueConnection: Redis;
   private readonly prefix: string;
 
   constructor(redis: Redis, prefix: string, onError: (err: Error) => void = () => {}) {
     this.redis = redis;
     this.prefix = prefix;
+    // BullMQ defines its dozens of Lua scripts on its connection, and ioredis copies every defined
+    // script onto each MULTI it starts: the queue gets a connection of its own, so the intake
+    // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly.
+    this.queueConnection = redis.duplicate();
     this.queue = new Queue<JobData>(QUEUE_NAME, {
-      connection: redis,
+      connection: this.queueConnection,
       prefix,
       defaultJobOptions: {
         attempts: 3,
@@ -39,32 +51,39 @@ export class JobProducer {
 
   /**
    * Enqueues `command` as job `name` under an id derived from the Slack request, at most once per
-   * request. The intake marker (and whatever `alsoWrite` adds, such as the audit entry) is written
-   * first, in one transaction; the add is idempotent, so a repeat delivery adds nothing new.
+   * request. The intake marker (and the audit entry, when given) is written first, by one script;
+   * the add is idempotent, so a repeat delivery adds nothing new.
    */
   async enqueue(
     name: JobName,
     command: Command,
     request: JobRequest,
     extra: Pick<JobData, 'approval' | 'ask' | 'approvalId'> = {},
-    opts: { delayMs?: number; alsoWrite?: (tx: ChainableCommander) => void } = {},
+    opts: { delayMs?: number; audit?: { stream: string; fields: string[] } } = {},
   ): Promise<Enqueued> {
     const jobId = jobIdFor(request.requestId);
-    const tx = this.redis.multi().set(`${this.prefix}:intake:${jobId}`, '1', 'EX', INTAKE_TTL_SECONDS, 'NX');
-    opts.alsoWrite?.(tx);
-    const results = await tx.exec();
-    const first = results?.[0]?.[1] === 'OK';
+    const marker = `${this.prefix}:intake:${jobId}`;
+    const keys = opts.audit ? [marker, opts.audit.stream] : [marker];
+    const first = await this.redis.eval(
+      INTAKE_SCRIPT,
+      keys.length,
+      ...keys,
+      String(INTAKE_TTL_SECONDS),
+      ...(opts.audit?.fields ?? []),
+    );
     // Added on repeats too: if a crash came between the marker and the add, the repeat repairs it.
     await this.queue.add(
       name,
       { command, request, checkpoints: {}, ...extra },
       { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
     );
-    return { jobId, duplicate: !first };
+    return { jobId, duplicate: first !== 1 };
   }
 
   /** Stops the queue's connections. */
   async close(): Promise<void> {
     await this.queue.close();
+    if (this.queueConnection.status === 'ready') await this.queueConnection.quit();
+    else this.queueConnection.disconnect();
   }
 }

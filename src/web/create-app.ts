@@ -61,6 +61,8 @@ export async function startWebApp({ config, logger, probes, register }: WebAppOp
     token: slack.botToken,
     receiver: (httpReceiver ?? socketReceiver) as HTTPReceiver,
     logger: boltLogger,
+    // Capstan keeps no conversation state in the web process.
+    convoStore: false,
     clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
     // Local mode has no Slack to ask who the bot is.
     ...(local ? { tokenVerificationEnabled: false, botId: 'B0CAPSTAN', botUserId: 'U0CAPSTAN' } : {}),
