@@ -10,6 +10,7 @@ import { approvalExpireJob } from './approval-expire.js';
 import { approvalRequestJob } from './approval-request.js';
 import { envCreateJob } from './env-create.js';
 import { envDeleteJob } from './env-delete.js';
+import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
@@ -30,6 +31,8 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'ops.ping': (job, ctx) => pingJob(job, ctx, deps),
     'env.create': (job, ctx) => envCreateJob(job, ctx, deps),
     'env.delete': (job, ctx) => envDeleteJob(job, ctx, deps),
+    'env.extend': (job, ctx) => envExtendJob(job, ctx, deps),
+    'env.expiry-sweep': (job) => envExpirySweepJob(job, deps),
     'env.list': (job, ctx) => envListJob(job, ctx, deps),
     'env.status': (job, ctx) => envStatusJob(job, ctx, deps),
     'lb.disable': (job, ctx) => lbDisableJob(job, ctx, deps),

@@ -213,6 +213,8 @@ export const configFileSchema = z
       .object({
         /** Where approval requests are posted. */
         approvalsChannel: slackChannelId.optional(),
+        /** Where Capstan posts what nobody asked for (expiry warnings); default: the owner's direct messages. */
+        notificationsChannel: slackChannelId.optional(),
       })
       .strict()
       .default({}),
@@ -361,6 +363,7 @@ const envSchema = z.object({
   CAPSTAN_REPORTER_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
   CAPSTAN_POLL_INTERVAL_MS: positiveInt.default(2_000),
   CAPSTAN_WAIT_TIMEOUT_MS: positiveInt.default(20 * 60_000),
+  CAPSTAN_EXPIRY_SWEEP_MS: positiveInt.default(5 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AWS_REGION: z.string().optional(),
 });
@@ -385,6 +388,8 @@ export interface Config {
   reporter: { minUpdateIntervalMs: number };
   /** How often long AWS transitions are polled, and how long they may take. */
   waits: { pollIntervalMs: number; timeoutMs: number };
+  /** How often environments are checked for expiry. */
+  expirySweepMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   configPath?: string;
   file: ConfigFile;
@@ -445,6 +450,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     reporter: { minUpdateIntervalMs: e.CAPSTAN_REPORTER_INTERVAL_MS },
     waits: { pollIntervalMs: e.CAPSTAN_POLL_INTERVAL_MS, timeoutMs: e.CAPSTAN_WAIT_TIMEOUT_MS },
+    expirySweepMs: e.CAPSTAN_EXPIRY_SWEEP_MS,
     logLevel: e.LOG_LEVEL,
     ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),
     file,

@@ -104,6 +104,31 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     });
     const host = workerHost;
     closers.push(() => host.stop());
+    // One sweep per interval however many workers there are (a BullMQ job scheduler); only when
+    // there can be environments. Not awaited: start-up does not wait on Redis for it.
+    if (Object.keys(config.file.blueprints).length > 0) {
+      producer.queue
+        .upsertJobScheduler(
+          'env.expiry-sweep',
+          { every: config.expirySweepMs },
+          {
+            name: 'env.expiry-sweep',
+            data: {
+              command: { kind: 'env.list' },
+              request: {
+                requestId: 'env.expiry-sweep',
+                userId: 'capstan',
+                channelId: '',
+                text: 'expiry sweep',
+                source: 'schedule',
+                receivedAt: 0,
+              },
+              checkpoints: {},
+            },
+          },
+        )
+        .catch((err: unknown) => logger.error({ err }, 'could not schedule the expiry sweep'));
+    }
   }
 
   let web: WebApp | undefined;

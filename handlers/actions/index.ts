@@ -1,7 +1,9 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks/approval.js';
+import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import type { HandlerDeps } from '../deps.js';
 import { approvalActionListener } from './approval.js';
+import { envExtendActionListener } from './env-extend.js';
 
 /** Registers the block-action listeners. */
 export function register(app: App, deps: HandlerDeps): void {
@@ -10,4 +12,5 @@ export function register(app: App, deps: HandlerDeps): void {
     `^(${[APPROVE_ACTION, REJECT_ACTION].map((a) => a.replace('.', '\\.')).join('|')})$`,
   );
   app.action<BlockButtonAction>(approval, approvalActionListener(deps));
+  app.action<BlockButtonAction>(EXTEND_ACTION, envExtendActionListener(deps));
 }

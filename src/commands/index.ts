@@ -18,6 +18,7 @@ export type {
   CommandKind,
   EnvCreate,
   EnvDelete,
+  EnvExtend,
   EnvList,
   EnvStatus,
   LbDisable,

@@ -17,6 +17,8 @@ export const TAG = {
   expiresAt: 'capstan:expires-at',
   blueprint: 'capstan:blueprint',
   job: 'capstan:job',
+  /** On the group: the expiry the owner was last warned about (so each is warned about once). */
+  expiryWarned: 'capstan:expiry-warned',
   /** On the group: the processes `/lb disable` suspended (so `/lb enable` resumes only those). */
   lbSuspended: 'capstan:lb-suspended',
   /** On the group, per instance in standby: `<user>|<iso time>|<reason>`. */
@@ -197,4 +199,20 @@ export function standbyNotes(group: Group): Map<string, { user: string; since: s
     notes.set(key.slice(TAG.standbyPrefix.length), { user, since, reason: reason.join('|') });
   }
   return notes;
+}
+
+/** How long before expiry the owner is warned. */
+export const EXPIRY_WARNING_MS = 60 * 60_000;
+
+/** What the expiry sweep should do about one environment. */
+export type ExpiryAction = 'delete' | 'warn' | 'none';
+
+/** Decides, from its tags and the clock, what an environment's expiry calls for. */
+export function expiryActionFor(tags: Record<string, string>, now: number): ExpiryAction {
+  const expiresAt = tags[TAG.expiresAt];
+  const at = expiresAt ? Date.parse(expiresAt) : Number.NaN;
+  if (Number.isNaN(at)) return 'none';
+  if (now >= at) return 'delete';
+  if (at - now <= EXPIRY_WARNING_MS && tags[TAG.expiryWarned] !== expiresAt) return 'warn';
+  return 'none';
 }

@@ -14,6 +14,8 @@ export const JOB_NAMES = [
   'ops.ping',
   'env.create',
   'env.delete',
+  'env.extend',
+  'env.expiry-sweep',
   'env.list',
   'env.status',
   'lb.disable',
@@ -24,7 +26,7 @@ export const JOB_NAMES = [
 ] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
-export const SILENT_JOBS: ReadonlySet<string> = new Set(['approval.expire']);
+export const SILENT_JOBS: ReadonlySet<string> = new Set(['approval.expire', 'env.expiry-sweep']);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -39,7 +41,7 @@ export interface JobRequest {
   threadTs?: string;
   /** The command as the person typed it, e.g. `/ops ping`. */
   text: string;
-  source: 'slash' | 'mention' | 'action';
+  source: 'slash' | 'mention' | 'action' | 'schedule';
   /** When Slack's request reached Capstan (epoch ms). */
   receivedAt: number;
 }

@@ -189,6 +189,14 @@ async function runJob(
   };
   let renewTimer: NodeJS.Timeout | undefined;
   let keepLock = false;
+  // The target is free again before the outcome is announced, so whoever reads "done" can act on it.
+  let released = false;
+  const releaseLock = async () => {
+    clearInterval(renewTimer);
+    if (!lockTarget || released) return;
+    released = true;
+    await opts.locks.release(lockTarget, holder.jobId).catch(() => false);
+  };
 
   try {
     if (lockTarget) {
@@ -229,10 +237,11 @@ async function runJob(
         throw new WaitingError();
       },
     });
-    if (silent) {
-      // Nothing to report into a thread.
-    } else if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
-    else await reporter.done(result.summary);
+    await releaseLock();
+    if (!silent) {
+      if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
+      else await reporter.done(result.summary);
+    }
     await writes;
     await finished(result.outcome, result.summary);
     log.info({ outcome: result.outcome }, 'job finished');
@@ -240,6 +249,7 @@ async function runJob(
   } catch (error) {
     if (error instanceof WaitingError || error instanceof DelayedError) throw error;
     if (error instanceof CancelledError) {
+      await releaseLock();
       await reporter.cancelled(error.message);
       await writes;
       await finished('cancelled', error.message);
@@ -249,6 +259,7 @@ async function runJob(
     const final = error instanceof UserError || job.attemptsMade + 1 >= attempts;
     log.error({ err: error, final }, 'job attempt failed');
     if (final) {
+      await releaseLock();
       await reporter.fail(error);
       await writes;
       await finished('failed', describeForUser(error));
@@ -264,7 +275,7 @@ async function runJob(
     throw error;
   } finally {
     clearInterval(renewTimer);
-    if (lockTarget && !keepLock) await opts.locks.release(lockTarget, holder.jobId).catch(() => false);
+    if (!keepLock) await releaseLock();
   }
 }
 

@@ -85,7 +85,8 @@ describe('environments under faults', () => {
     expect(await finished(tc, '/env create feature-4 --size 2', undefined, 60_000)).toContain(
       'is up: 2 instance(s)',
     );
-    await tc.slash('/env', 'delete feature-4');
+    const deleteReply = await tc.slash('/env', 'delete feature-4');
+    expect(JSON.parse(deleteReply.body).text).toContain('Queued as job');
     expect(await finished(tc, '/env delete feature-4', undefined, 60_000)).toContain('is deleted');
     const { counters } = await sandbox.faults();
     expect(JSON.stringify(counters)).toMatch(/[1-9]/);

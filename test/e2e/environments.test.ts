@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
+import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import type { TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
 import { finished, groupOf, liveInstances, startOnSandbox, TG } from '../helpers/sandbox-world.js';
@@ -138,5 +139,58 @@ describe('load balancer', () => {
     expect(after.instances[id]?.lifecycle).toBe('InService');
     expect(groupOf(after, 'prod-web')?.desired).toBe(3);
     expect(groupOf(after, 'prod-web')?.suspended).toEqual([]);
+  });
+});
+
+describe('expiry', () => {
+  it('warns the owner an hour ahead with an Extend button, extends on a click, and deletes what expired', async () => {
+    const started = await startOnSandbox({ CAPSTAN_EXPIRY_SWEEP_MS: '300' });
+    t = started.tc;
+    const { tc, sandbox } = started;
+    await tc.slash('/env', 'create feature-6 --size 1 --ttl 30m');
+    await finished(tc, '/env create feature-6 --size 1 --ttl 30m');
+    const warning = await waitFor(() =>
+      tc.fake.messagesIn('C0NOTICES').find((m) => /feature-6` expires at/.test(messageText(m))),
+    );
+    expect(messageText(warning)).toContain('<@U0ALICE> environment `feature-6` expires at');
+    // Warned once per expiry, however many sweeps run.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(
+      tc.fake.messagesIn('C0NOTICES').filter((m) => /feature-6` expires at/.test(messageText(m))),
+    ).toHaveLength(1);
+
+    const tagsOf = async () =>
+      Object.fromEntries(
+        groupOf(await sandbox.snapshot(), 'capstan-env-feature-6')?.tags.map((x) => [x.Key, x.Value]) ?? [],
+      );
+    const before = Date.parse((await tagsOf())['capstan:expires-at'] ?? '');
+    await tc.click('U0ALICE', warning, EXTEND_ACTION, 'feature-6');
+    const extended = await waitFor(() =>
+      tc.fake
+        .messagesIn('C0NOTICES')
+        .find((m) => m.thread_ts === warning.ts && /now expires at/.test(messageText(m))),
+    );
+    expect(messageText(extended)).toContain('`feature-6` now expires at');
+    expect(Date.parse((await tagsOf())['capstan:expires-at'] ?? '') - before).toBe(4 * 3_600_000);
+
+    // Expired: the sweep deletes it through the same job as /env delete, and leaves prod alone.
+    await sandbox.call('AutoScaling', 'CreateOrUpdateTags', {
+      Tags: [
+        {
+          ResourceId: 'capstan-env-feature-6',
+          ResourceType: 'auto-scaling-group',
+          Key: 'capstan:expires-at',
+          Value: new Date(Date.now() - 60_000).toISOString(),
+          PropagateAtLaunch: true,
+        },
+      ],
+    });
+    await waitFor(async () => groupOf(await sandbox.snapshot(), 'capstan-env-feature-6') === undefined, {
+      timeoutMs: 20_000,
+    });
+    await waitFor(() =>
+      tc.fake.messagesIn('C0NOTICES').some((m) => /Environment `feature-6` is deleted/.test(messageText(m))),
+    );
+    expect(liveInstances(await sandbox.snapshot(), 'prod-web')).toHaveLength(3);
   });
 });

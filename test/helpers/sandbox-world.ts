@@ -10,7 +10,7 @@ import { waitFor } from './wait-for.js';
 export const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
 
 export const CONFIG = `
-slack: { approvalsChannel: C0APPROVALS }
+slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
 aws: { region: eu-west-1 }
 defaultBlueprint: web
 blueprints:

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { type Config, readConfig } from '../../src/config.js';
 import {
   defaultVersion,
+  expiryActionFor,
   groupNameFor,
   planEnvironment,
   resolveEnvironment,
@@ -140,5 +141,21 @@ describe('load balancer', () => {
       since: '2026-11-22T01:00:00.000Z',
       reason: 'kernel / patch',
     });
+  });
+});
+
+describe('expiry', () => {
+  const at = '2026-11-22T10:00:00.000Z';
+  const t = Date.parse(at);
+  it('warns within the hour before, once per expiry, and deletes after', () => {
+    expect(expiryActionFor({ [TAG.expiresAt]: at }, t - 2 * 3_600_000)).toBe('none');
+    expect(expiryActionFor({ [TAG.expiresAt]: at }, t - 30 * 60_000)).toBe('warn');
+    expect(expiryActionFor({ [TAG.expiresAt]: at, [TAG.expiryWarned]: at }, t - 30 * 60_000)).toBe('none');
+    expect(
+      expiryActionFor({ [TAG.expiresAt]: at, [TAG.expiryWarned]: '2026-11-22T06:00:00.000Z' }, t - 1),
+    ).toBe('warn');
+    expect(expiryActionFor({ [TAG.expiresAt]: at }, t)).toBe('delete');
+    expect(expiryActionFor({}, t)).toBe('none');
+    expect(expiryActionFor({ [TAG.expiresAt]: 'soon' }, t)).toBe('none');
   });
 });

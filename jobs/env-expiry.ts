@@ -1,0 +1,90 @@
+/**
+ * Expiry: `env.expiry-sweep` runs on a schedule (once per interval however many workers there are),
+ * warns each owner an hour before their environment expires with an "Extend 4h" button, and deletes
+ * expired environments through the same job as `/env delete`. `env.extend` moves an expiry.
+ */
+import type { Job } from 'bullmq';
+import { describeGroup, findGroupsByTag, tagGroup } from '../src/aws/autoscaling.js';
+import type { EnvExtend } from '../src/commands/index.js';
+import { allPlacements, expiryActionFor, resolveEnvironment, TAG } from '../src/domain/env.js';
+import { ErrorCode, UserError } from '../src/errors.js';
+import { ruleFor } from '../src/policy/index.js';
+import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobProducer } from '../src/queue/producer.js';
+import type { JobContext } from '../src/queue/worker.js';
+import { renderExpiryWarning } from '../src/slack/blocks/expiry.js';
+import type { SlackNotifier } from '../src/slack/notifier.js';
+import type { EnvJobDeps } from './env-create.js';
+
+/** What the expiry jobs need. */
+export interface ExpiryDeps extends EnvJobDeps {
+  producer: JobProducer;
+  notifier: SlackNotifier;
+}
+
+/** Runs `env.expiry-sweep`. */
+export async function envExpirySweepJob(_job: Job<JobData>, deps: ExpiryDeps): Promise<JobResult> {
+  const now = Date.now();
+  const notices = deps.config.file.slack.notificationsChannel;
+  let warned = 0;
+  let deleting = 0;
+  for (const placement of allPlacements(deps.config)) {
+    const { autoScaling } = deps.aws.clients(placement);
+    for (const group of await findGroupsByTag(autoScaling, TAG.env)) {
+      const name = group.tags[TAG.env] ?? '';
+      const owner = group.tags[TAG.owner] ?? '';
+      const expiresAt = group.tags[TAG.expiresAt] ?? '';
+      const channel = notices ?? owner;
+      const action = expiryActionFor(group.tags, now);
+      if (action === 'warn' && channel) {
+        const { text, blocks } = renderExpiryWarning({ env: name, owner, expiresAt });
+        await deps.notifier.post({ channel, text, blocks });
+        await tagGroup(autoScaling, group.name, { [TAG.expiryWarned]: expiresAt });
+        warned += 1;
+      } else if (action === 'delete' && group.status === undefined && channel) {
+        if (ruleFor(deps.config.file, { kind: 'environment', name }).rule.protected) continue;
+        // One deletion per expiry, however many sweeps see it: the job id comes from the expiry.
+        await deps.producer.enqueue(
+          'env.delete',
+          { kind: 'env.delete', name },
+          {
+            requestId: `expiry:${name}:${expiresAt}`,
+            userId: owner || 'capstan',
+            channelId: channel,
+            text: `/env delete ${name} (expired ${expiresAt})`,
+            source: 'schedule',
+            receivedAt: now,
+          },
+        );
+        deleting += 1;
+      }
+    }
+  }
+  return { outcome: 'done', summary: `${warned} warned, ${deleting} expired and being deleted` };
+}
+
+/** Runs `env.extend`. */
+export async function envExtendJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+  const { name, byMs } = job.data.command as EnvExtend;
+  await ctx.reporter.step('Find the environment');
+  const env = resolveEnvironment(deps.config, name, undefined);
+  const { autoScaling } = deps.aws.clients(env.placement, job.data.request.userId);
+  const group = await describeGroup(autoScaling, env.groupName);
+  if (!group)
+    throw new UserError(
+      `There is no environment \`${name}\`. \`/env list\` shows the ones that exist.`,
+      ErrorCode.NotFound,
+    );
+  const current = group.tags[TAG.expiresAt];
+  if (!current) throw new UserError(`Environment \`${name}\` does not expire.`, ErrorCode.Conflict);
+  // Fixed at the first attempt, so a retry never extends twice.
+  const next =
+    (ctx.checkpoints.next as string | undefined) ??
+    new Date(Math.max(Date.parse(current), Date.now()) + byMs).toISOString();
+  if (!ctx.checkpoints.next) await ctx.checkpoint('next', next);
+  await ctx.betweenSteps();
+
+  await ctx.reporter.step('Move the expiry');
+  await tagGroup(autoScaling, group.name, { [TAG.expiresAt]: next, [TAG.expiryWarned]: '' }, true);
+  return { outcome: 'done', summary: `\`${name}\` now expires at ${next} (was ${current}).` };
+}
