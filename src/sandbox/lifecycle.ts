@@ -222,13 +222,16 @@ export function launchInstances(
     const placement = choosePlacement(world, group, [...active, ...launched]);
     const id = nextId(world, 'i');
     const subnet = placement.subnetId ? world.subnets[placement.subnetId] : undefined;
-    let privateIp: string;
+    let subnetIp: string;
     if (subnet) {
-      privateIp = hostAddress(subnet.cidr, 4 + subnet.allocated);
+      subnetIp = hostAddress(subnet.cidr, 4 + subnet.allocated);
       subnet.allocated += 1;
     } else {
-      privateIp = hostAddress('10.0.0.0/16', 4 + world.seq);
+      subnetIp = hostAddress('10.0.0.0/16', 4 + world.seq);
     }
+    // Sandbox instances live on this machine: their address is a loopback one (the subnet address's
+    // low 24 bits under 127/8), so anything Capstan probes on them — health URLs — stays here.
+    const privateIp = `127.${subnetIp.split('.').slice(1).join('.')}`;
     const tags = new Map<string, string>();
     for (const t of templateTags) tags.set(t.Key, t.Value);
     for (const t of group.tags) if (t.PropagateAtLaunch) tags.set(t.Key, t.Value);

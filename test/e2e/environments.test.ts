@@ -2,13 +2,21 @@
  * Environments and load balancer end to end: signed Slack request → job → the AWS sandbox beneath
  * the real SDK clients → Slack messages, with assertions on the sandbox's state.
  */
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import type { TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
-import { finished, groupOf, liveInstances, startOnSandbox, TG } from '../helpers/sandbox-world.js';
+import {
+  finished,
+  groupOf,
+  HEALTH_PORT,
+  liveInstances,
+  startOnSandbox,
+  TG,
+} from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 let t: TestCapstan | undefined;
@@ -132,13 +140,53 @@ describe('load balancer', () => {
     expect(status).toContain('*In service* (2)');
     expect(status).toMatch(new RegExp(`\`${id}\` since \\S+ by <@U0ALICE> — kernel patch`));
 
-    await tc.slash('/lb', 'enable prod');
-    const enabled = await finished(tc, '/lb enable prod');
-    expect(enabled).toContain(`\`${id}\` is back in service and healthy.`);
+    // The blueprint's health URL answers on the instance's own address (a loopback one in the sandbox).
+    const ip = after.instances[id]?.privateIp ?? '';
+    expect(ip).toMatch(/^127\./);
+    const probes: string[] = [];
+    const server = createServer((req, res) => {
+      probes.push(`${req.socket.localAddress} ${req.url}`);
+      res.writeHead(probes.length < 3 ? 503 : 200).end();
+    });
+    await new Promise<void>((resolve) => server.listen(HEALTH_PORT, ip, resolve));
+    try {
+      await tc.slash('/lb', 'enable prod');
+      const enabled = await finished(tc, '/lb enable prod');
+      expect(enabled).toContain(`\`${id}\` is back in service and healthy.`);
+      // Success was reported only after the health URL answered 200.
+      expect(probes.length).toBeGreaterThanOrEqual(3);
+      expect(probes.every((p) => p === `${ip} /health`)).toBe(true);
+    } finally {
+      server.close();
+    }
     after = await sandbox.snapshot();
     expect(after.instances[id]?.lifecycle).toBe('InService');
     expect(groupOf(after, 'prod-web')?.desired).toBe(3);
     expect(groupOf(after, 'prod-web')?.suspended).toEqual([]);
+  });
+});
+
+describe('the last instance in service', () => {
+  it('asks an approver before taking the last in-service instance out, then does it', async () => {
+    const { tc, sandbox } = await start();
+    await tc.slash('/env', 'create feature-7 --size 1');
+    await finished(tc, '/env create feature-7 --size 1');
+    const reply = await tc.slash('/lb', 'disable feature-7');
+    // Not a protected environment: policy lets it through; the job sees it would empty the load balancer.
+    expect(JSON.parse(reply.body).text).toContain('Queued as job');
+    const asked = await finished(tc, '/lb disable feature-7', /needs approval/);
+    expect(asked).toContain(
+      'This would take the last in-service instance of `feature-7` out of its load balancer',
+    );
+    let world = await sandbox.snapshot();
+    expect(liveInstances(world, 'capstan-env-feature-7').map((i) => i.lifecycle)).toEqual(['InService']);
+
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
+    const approvalId = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
+    await tc.click('U0CAROL', request, APPROVE_ACTION, approvalId);
+    await finished(tc, '/lb disable feature-7', /out of the load balancer \(Standby\)/);
+    world = await sandbox.snapshot();
+    expect(liveInstances(world, 'capstan-env-feature-7').map((i) => i.lifecycle)).toEqual(['Standby']);
   });
 });
 

@@ -9,6 +9,9 @@ import { waitFor } from './wait-for.js';
 
 export const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
 
+/** Port of the health URL the blueprint names; tests serve it on instances' (loopback) addresses. */
+export const HEALTH_PORT = 18080;
+
 export const CONFIG = `
 slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
 aws: { region: eu-west-1 }
@@ -20,6 +23,7 @@ blueprints:
     targetGroups: [${TG}]
     size: { min: 0, max: 4, desired: 2 }
     ttl: 8h
+    healthUrl: 'http://{ip}:${HEALTH_PORT}/health'
 environments:
   prod: { blueprint: web, asgName: prod-web }
 roles:

@@ -206,7 +206,7 @@ describe('Auto Scaling group lifecycle', () => {
       expect(i.State?.Name).toBe('running');
       expect(i.ImageId).toBe('ami-0aaaaaaaaaaaaaaa1');
       expect(i.InstanceType).toBe('t3.small');
-      expect(i.PrivateIpAddress).toMatch(/^10\.20\.[12]\.\d+$/);
+      expect(i.PrivateIpAddress).toMatch(/^127\.20\.[12]\.\d+$/);
       expect(i.LaunchTime).toBeInstanceOf(Date);
       const tags = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key, t.Value]));
       expect(tags).toMatchObject({ env: 'a', app: 'web', 'aws:autoscaling:groupName': name });
