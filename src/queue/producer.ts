@@ -18,6 +18,8 @@ if KEYS[2] then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2)) end
 if first then return 1 else return 0 end
 `;
 
+const INTAKE_COMMAND = 'capstanIntake';
+
 /** How long a request id is remembered for de-duplication; Slack retries within minutes. */
 const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 
@@ -35,6 +37,7 @@ export class JobProducer {
     // script onto each MULTI it starts: the queue gets a connection of its own, so the intake
     // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly.
     this.queueConnection = redis.duplicate();
+    if (!(INTAKE_COMMAND in redis)) redis.defineCommand(INTAKE_COMMAND, { lua: INTAKE_SCRIPT });
     this.queue = new Queue<JobData>(QUEUE_NAME, {
       connection: this.queueConnection,
       prefix,
@@ -64,13 +67,7 @@ export class JobProducer {
     const jobId = jobIdFor(request.requestId);
     const marker = `${this.prefix}:intake:${jobId}`;
     const keys = opts.audit ? [marker, opts.audit.stream] : [marker];
-    const first = await this.redis.eval(
-      INTAKE_SCRIPT,
-      keys.length,
-      ...keys,
-      String(INTAKE_TTL_SECONDS),
-      ...(opts.audit?.fields ?? []),
-    );
+    const first = await this.intake(keys, [String(INTAKE_TTL_SECONDS), ...(opts.audit?.fields ?? [])]);
     // Added on repeats too: if a crash came between the marker and the add, the repeat repairs it.
     await this.queue.add(
       name,
@@ -78,6 +75,13 @@ export class JobProducer {
       { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
     );
     return { jobId, duplicate: first !== 1 };
+  }
+
+  /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */
+  private intake(keys: string[], args: string[]): Promise<unknown> {
+    const run = (this.redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[INTAKE_COMMAND];
+    if (!run) throw new Error('the intake script is not defined on this connection');
+    return run.call(this.redis, String(keys.length), ...keys, ...args);
   }
 
   /** Stops the queue's connections. */
