@@ -4,8 +4,9 @@
  */
 import type { Job } from 'bullmq';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
-import { describePlan } from '../src/domain/plan.js';
+import { lookUpPlan } from '../src/domain/plan.js';
 import { describeTarget, targetOf } from '../src/policy/index.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobProducer } from '../src/queue/producer.js';
@@ -17,6 +18,7 @@ import type { SlackNotifier } from '../src/slack/notifier.js';
 /** What the approval request job needs. */
 export interface ApprovalRequestDeps {
   config: Config;
+  aws: AwsClientFactory;
   approvals: ApprovalStore;
   notifier: SlackNotifier;
   producer: JobProducer;
@@ -33,7 +35,7 @@ export async function approvalRequestJob(
   const id = String(job.id);
 
   await ctx.reporter.step('Work out what will change');
-  const plan = describePlan(command);
+  const plan = await lookUpPlan(command, deps, request.userId);
   await ctx.betweenSteps();
 
   await ctx.reporter.step('Ask for approval');

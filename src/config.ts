@@ -289,7 +289,9 @@ export const configFileSchema = z
         r,
       ]),
     ];
-    if (rules.some(([, rule]) => rule.protected) && !(policy.approverRole in file.roles)) {
+    const anyProtected =
+      rules.some(([, rule]) => rule.protected) || Object.values(file.blueprints).some((b) => b.protected);
+    if (anyProtected && !(policy.approverRole in file.roles)) {
       ctx.addIssue({
         code: 'custom',
         path: ['policy', 'approverRole'],

@@ -126,6 +126,12 @@ export function ruleFor(file: ConfigFile, target: Target): ResolvedRule {
     const sectionName = target.kind === 'environment' ? 'environments' : 'databases';
     const section = target.kind === 'environment' ? policy.environments : policy.databases;
     layers.push([`policy.${sectionName}.*`, section['*']]);
+    // A declared environment built from a protected blueprint is protected unless its own rule says otherwise.
+    const blueprintName =
+      target.kind === 'environment' ? file.environments[target.name]?.blueprint : undefined;
+    if (blueprintName && file.blueprints[blueprintName]?.protected) {
+      layers.push([`blueprints.${blueprintName}`, { protected: true }]);
+    }
     layers.push([`policy.${sectionName}.${target.name}`, section[target.name]]);
   }
   const allow: Record<string, string[]> = {};

@@ -79,7 +79,9 @@ export class JobProducer {
 
   /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */
   private intake(keys: string[], args: string[]): Promise<unknown> {
-    const run = (this.redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[INTAKE_COMMAND];
+    const run = (this.redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
+      INTAKE_COMMAND
+    ];
     if (!run) throw new Error('the intake script is not defined on this connection');
     return run.call(this.redis, String(keys.length), ...keys, ...args);
   }

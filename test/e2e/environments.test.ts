@@ -114,7 +114,9 @@ describe('load balancer', () => {
     const reply = await tc.slash('/lb', `disable prod --instance ${id} --reason "kernel patch"`);
     expect(JSON.parse(reply.body).text).toContain('needs an approval from role `approvers`');
     const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
-    expect(messageText(request)).toContain(`put ${id} of environment prod into Standby`);
+    expect(messageText(request)).toContain(
+      `put ${id} of group prod-web into Standby: 2 of 3 in-service instance(s) stay in service`,
+    );
     const approvalId = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     await tc.click('U0CAROL', request, APPROVE_ACTION, approvalId);
     const done = await finished(
@@ -163,6 +165,24 @@ describe('load balancer', () => {
     expect(after.instances[id]?.lifecycle).toBe('InService');
     expect(groupOf(after, 'prod-web')?.desired).toBe(3);
     expect(groupOf(after, 'prod-web')?.suspended).toEqual([]);
+  });
+});
+
+describe('approval plans', () => {
+  it('shows approvers exactly what a delete will change, looked up read-only', async () => {
+    const { tc, sandbox } = await start();
+    const ids = liveInstances(await sandbox.snapshot(), 'prod-web').map((i) => i.id);
+    expect(JSON.parse((await tc.slash('/env', 'delete prod')).body).text).toContain('needs an approval');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
+    const text = messageText(request);
+    expect(text).toContain('delete Auto Scaling group prod-web with 3 instance(s) (');
+    expect(text).toContain('and 0 launch template(s) Capstan made for it');
+    for (const id of ids) expect(text).toContain(id);
+    expect(text).toContain('leave nothing tagged capstan:env=prod');
+    // Nothing changed while waiting for a decision.
+    expect(
+      liveInstances(await sandbox.snapshot(), 'prod-web').filter((i) => i.lifecycle === 'InService'),
+    ).toHaveLength(3);
   });
 });
 

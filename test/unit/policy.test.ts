@@ -202,3 +202,22 @@ describe('policy configuration', () => {
     expect(result.success).toBe(false);
   });
 });
+
+describe('protected blueprints', () => {
+  it('protects a declared environment built from a protected blueprint', () => {
+    const withBlueprint = configFileSchema.parse({
+      roles: { engineers: { users: ['U0ALICE'] }, approvers: { users: ['U0CAROL'] } },
+      blueprints: {
+        web: { launchTemplate: { name: 'web-lt' }, subnets: ['subnet-0abc12345'], protected: true },
+      },
+      environments: { live: { blueprint: 'web' } },
+    });
+    expect(authorize(withBlueprint, alice, { kind: 'env.delete', name: 'live' }, 'C0OPS')).toMatchObject({
+      allowed: true,
+      approval: { role: 'approvers', rule: 'blueprints.web.protected' },
+    });
+    expect(
+      authorize(withBlueprint, alice, { kind: 'env.delete', name: 'other' }, 'C0OPS'),
+    ).not.toHaveProperty('approval');
+  });
+});
