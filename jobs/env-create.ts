@@ -12,7 +12,7 @@ import { targetHealth } from '../src/aws/elbv2.js';
 import type { EnvCreate } from '../src/commands/index.js';
 import type { Config } from '../src/config.js';
 import { countStates, type EnvironmentPlan, planEnvironment, TAG } from '../src/domain/env.js';
-import { waitUntil } from '../src/domain/wait.js';
+import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
@@ -31,10 +31,9 @@ export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: Env
 
   await reporter.step('Check the blueprint');
   // The plan is fixed at the first attempt (its version and expiry must not move on a retry).
-  const plan =
-    (ctx.checkpoints.plan as EnvironmentPlan | undefined) ??
-    planEnvironment(deps.config, command, job.data.request.userId, new Date(job.timestamp));
-  if (!ctx.checkpoints.plan) await ctx.checkpoint('plan', plan);
+  const plan = await ctx.remember<EnvironmentPlan>('plan', () =>
+    planEnvironment(deps.config, command, job.data.request.userId, new Date(job.timestamp)),
+  );
   const { autoScaling, ec2, elbv2 } = deps.aws.clients(plan.placement, job.data.request.userId);
   const existing = await describeGroup(autoScaling, plan.groupName);
   if (existing && existing.tags[TAG.job] !== jobId) {
@@ -127,9 +126,7 @@ export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: Env
     },
     {
       what: `${plan.size} instance(s) of ${plan.name} to be InService`,
-      timeoutMs: deps.config.waits.timeoutMs,
-      intervalMs: deps.config.waits.pollIntervalMs,
-      between: () => ctx.betweenSteps(),
+      ...jobWaits(deps.config.waits, () => ctx.betweenSteps()),
     },
   );
 

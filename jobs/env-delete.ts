@@ -14,7 +14,7 @@ import {
 import { deleteLaunchTemplate, findInstancesByTag, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
 import type { EnvDelete } from '../src/commands/index.js';
 import { resolveEnvironment, TAG } from '../src/domain/env.js';
-import { waitUntil } from '../src/domain/wait.js';
+import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
@@ -26,11 +26,7 @@ export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: Env
   const { reporter } = ctx;
   const env = resolveEnvironment(deps.config, name, undefined);
   const { autoScaling, ec2 } = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = {
-    timeoutMs: deps.config.waits.timeoutMs,
-    intervalMs: deps.config.waits.pollIntervalMs,
-    between: () => ctx.betweenSteps(),
-  };
+  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
 
   await reporter.step('Find the environment');
   const group = await describeGroup(autoScaling, env.groupName);

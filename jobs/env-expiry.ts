@@ -78,10 +78,9 @@ export async function envExtendJob(job: Job<JobData>, ctx: JobContext, deps: Env
   const current = group.tags[TAG.expiresAt];
   if (!current) throw new UserError(`Environment \`${name}\` does not expire.`, ErrorCode.Conflict);
   // Fixed at the first attempt, so a retry never extends twice.
-  const next =
-    (ctx.checkpoints.next as string | undefined) ??
-    new Date(Math.max(Date.parse(current), Date.now()) + byMs).toISOString();
-  if (!ctx.checkpoints.next) await ctx.checkpoint('next', next);
+  const next = await ctx.remember('next', () =>
+    new Date(Math.max(Date.parse(current), Date.now()) + byMs).toISOString(),
+  );
   await ctx.betweenSteps();
 
   await ctx.reporter.step('Move the expiry');

@@ -19,7 +19,7 @@ import { targetHealth } from '../src/aws/elbv2.js';
 import type { LbDisable, LbEnable, LbStatus } from '../src/commands/index.js';
 import { type EnvironmentRef, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import { healthUrlFor, processesToSuspend, standbyNote } from '../src/domain/lb.js';
-import { waitUntil } from '../src/domain/wait.js';
+import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobProducer } from '../src/queue/producer.js';
@@ -57,22 +57,17 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
   const { reporter } = ctx;
   const env = resolveEnvironment(deps.config, command.env, undefined);
   const clients = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = {
-    timeoutMs: deps.config.waits.timeoutMs,
-    intervalMs: deps.config.waits.pollIntervalMs,
-    between: () => ctx.betweenSteps(),
-  };
+  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
 
   await reporter.step('Find the instances');
   const group = await groupOf(env, clients);
   if (command.instanceId) checkInstance(group, env.name, command.instanceId);
   // The instances this job takes out, fixed at the first attempt.
-  const targets =
-    (ctx.checkpoints.targets as string[] | undefined) ??
+  const targets = await ctx.remember('targets', () =>
     group.instances
       .filter((i) => i.lifecycle === 'InService' && (!command.instanceId || i.id === command.instanceId))
-      .map((i) => i.id);
-  if (!ctx.checkpoints.targets) await ctx.checkpoint('targets', targets);
+      .map((i) => i.id),
+  );
   if (targets.length === 0) {
     return {
       outcome: 'done',
@@ -108,8 +103,7 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
   await ctx.betweenSteps();
 
   await reporter.step('Suspend the processes that would replace or add instances');
-  const suspendedBefore = (ctx.checkpoints.suspendedBefore as string[] | undefined) ?? group.suspended;
-  if (!ctx.checkpoints.suspendedBefore) await ctx.checkpoint('suspendedBefore', suspendedBefore);
+  const suspendedBefore = await ctx.remember('suspendedBefore', () => group.suspended);
   const mine = processesToSuspend(suspendedBefore);
   const recorded = (group.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean);
   await suspendProcesses(clients.autoScaling, group.name, mine);
@@ -157,21 +151,16 @@ export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJo
   const { reporter } = ctx;
   const env = resolveEnvironment(deps.config, command.env, undefined);
   const clients = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = {
-    timeoutMs: deps.config.waits.timeoutMs,
-    intervalMs: deps.config.waits.pollIntervalMs,
-    between: () => ctx.betweenSteps(),
-  };
+  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
 
   await reporter.step('Find the instances in Standby');
   const group = await groupOf(env, clients);
   if (command.instanceId) checkInstance(group, env.name, command.instanceId);
-  const targets =
-    (ctx.checkpoints.targets as string[] | undefined) ??
+  const targets = await ctx.remember('targets', () =>
     group.instances
       .filter((i) => i.lifecycle === 'Standby' && (!command.instanceId || i.id === command.instanceId))
-      .map((i) => i.id);
-  if (!ctx.checkpoints.targets) await ctx.checkpoint('targets', targets);
+      .map((i) => i.id),
+  );
   reporter.progress(targets.length > 0 ? targets.join(', ') : 'none');
   await ctx.betweenSteps();
 

@@ -31,3 +31,11 @@ export async function waitUntil<T>(check: () => Promise<T | undefined>, opts: Wa
     interval = Math.min(Math.round(interval * 1.5), opts.maxIntervalMs ?? 15_000);
   }
 }
+
+/** The waits of a job: the configured polling and limit, with the job's checkpoint between polls. */
+export function jobWaits(
+  waits: { pollIntervalMs: number; timeoutMs: number },
+  between: () => Promise<void>,
+): Omit<WaitOptions, 'what'> {
+  return { timeoutMs: waits.timeoutMs, intervalMs: waits.pollIntervalMs, between };
+}

@@ -34,6 +34,11 @@ export interface JobContext {
   /** Records that a step finished, with what later steps need from it. */
   checkpoint(key: string, value: unknown): Promise<void>;
   /**
+   * The value an earlier attempt settled under `key`, or `compute()`'s, checkpointed now: decisions
+   * a retried job must not take again differently (a plan, the instances it acts on).
+   */
+  remember<T>(key: string, compute: () => T | Promise<T>): Promise<T>;
+  /**
    * Call between steps: when the worker is shutting down, returns the job to the queue (it resumes
    * at its first unfinished step on another worker) instead of starting the next step; when someone
    * cancelled the job, throws {@link CancelledError} so the processor cleans up and stops.
@@ -225,6 +230,12 @@ async function runJob(
       signal,
       checkpoints: job.data.checkpoints,
       checkpoint,
+      async remember<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
+        if (key in job.data.checkpoints) return job.data.checkpoints[key] as T;
+        const value = await compute();
+        await checkpoint(key, value);
+        return value;
+      },
       workerId,
       async betweenSteps() {
         if (job.id && (await opts.jobsAdmin.cancelRequested(job.id))) throw new CancelledError();
