@@ -24,6 +24,7 @@ import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
 import { createSandbox } from './sandbox/index.js';
+import { pitrExtension } from './sandbox/pitr/index.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
@@ -79,7 +80,9 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
     const aws = createAwsClientFactory(
-      config.aws.mode === 'sandbox' ? { sandbox: createSandbox({ redis, prefix: config.queuePrefix }) } : {},
+      config.aws.mode === 'sandbox'
+        ? { sandbox: createSandbox({ redis, prefix: config.queuePrefix, extensions: [pitrExtension()] }) }
+        : {},
     );
     closers.push(async () => aws.destroy());
     const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
