@@ -7,6 +7,8 @@ const lock = 'package-lock.json';
 const marker = 'node_modules/.package-lock.json';
 const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
 if (stale) {
-  process.stderr.write('capstan: installing npm dependencies (npm ci)…\n');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  process.stderr.write('capstan: installing npm dependencies…\n');
+  // `npm install` with the lock file, not `npm ci`: the npm here leaves other platforms' optional
+  // packages out of the lock file, which `npm ci` then refuses as out of sync.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
