@@ -14,6 +14,7 @@ import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
+import { rdsRestoreJob } from './rds-restore.js';
 
 /** What processors need from the composition root. */
 export interface JobDeps {
@@ -38,6 +39,7 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'lb.disable': (job, ctx) => lbDisableJob(job, ctx, deps),
     'lb.enable': (job, ctx) => lbEnableJob(job, ctx, deps),
     'lb.status': (job, ctx) => lbStatusJob(job, ctx, deps),
+    'rds.restore-table': (job, ctx) => rdsRestoreJob(job, ctx, deps),
     'approval.request': (job, ctx) => approvalRequestJob(job, ctx, deps),
     'approval.expire': (job) => approvalExpireJob(job, deps),
   };

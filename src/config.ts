@@ -201,6 +201,24 @@ const blueprintSchema = z
     message: 'a blueprint needs launchTemplate, or both ami and instanceType',
   });
 
+/** A database Capstan may restore tables of, and how to reach it. */
+const databaseSchema = z
+  .object({
+    ...awsPlacement,
+    /** The MySQL user Capstan connects as (to the live instance and to temporary restores). */
+    user: z.string().min(1).max(80),
+    /** The environment variable holding that user's password (the password never goes in this file). */
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as ORDERS_DB_PASSWORD'),
+    /** TLS to the database: `require` (verified against the system CAs) or `off` (only for local servers). */
+    tls: z.enum(['require', 'off']).default('require'),
+    /** Instance class of the temporary restore (default: the source's). */
+    restoreInstanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.t3.medium').optional(),
+  })
+  .strict();
+
+/** A validated database entry. */
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+
 /** A validated blueprint. */
 export type Blueprint = z.infer<typeof blueprintSchema>;
 
@@ -237,6 +255,8 @@ export const configFileSchema = z
       .default({}),
     /** The blueprint `/env create` uses without --blueprint. */
     defaultBlueprint: z.string().optional(),
+    /** DB instance identifier → how to reach it, for `/rds` commands. */
+    databases: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier'), databaseSchema).default({}),
     /** Environments that exist outside Capstan (e.g. prod), by name: their blueprint and placement. */
     environments: z
       .record(
@@ -393,6 +413,8 @@ export interface Config {
   /** How often environments are checked for expiry. */
   expirySweepMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Database passwords by DB instance, read from the variables the file names (never logged). */
+  databasePasswords: Record<string, string>;
   configPath?: string;
   file: ConfigFile;
 }
@@ -426,6 +448,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const file = e.CAPSTAN_CONFIG ? readConfigFile(e.CAPSTAN_CONFIG, problems) : configFileSchema.parse({});
   if (problems.length > 0 || !file) throw new ConfigError(problems);
 
+  const databasePasswords: Record<string, string> = {};
+  for (const [id, db] of Object.entries(file.databases)) {
+    const password = env[db.passwordEnv];
+    if (password) databasePasswords[id] = password;
+    else problems.push(`${db.passwordEnv}: the password of database ${id} (databases.${id}.passwordEnv) is not set`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
   const local = !e.SLACK_BOT_TOKEN;
   const mode: SlackMode = local ? 'local' : e.SLACK_APP_TOKEN ? 'socket' : 'http';
   return {
@@ -454,6 +484,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waits: { pollIntervalMs: e.CAPSTAN_POLL_INTERVAL_MS, timeoutMs: e.CAPSTAN_WAIT_TIMEOUT_MS },
     expirySweepMs: e.CAPSTAN_EXPIRY_SWEEP_MS,
     logLevel: e.LOG_LEVEL,
+    databasePasswords,
     ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),
     file,
   };

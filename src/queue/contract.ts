@@ -21,6 +21,7 @@ export const JOB_NAMES = [
   'lb.disable',
   'lb.enable',
   'lb.status',
+  'rds.restore-table',
   'approval.request',
   'approval.expire',
 ] as const;

@@ -1,0 +1,423 @@
+/**
+ * The MySQL data layer against two real mariadbd servers: copy (parallel ranges, composite key, no key), resume
+ * after an interruption, checksums, diff, identifier injection and secret-free errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import {
+  type CopyCheckpoint,
+  CopyInterruptedError,
+  compareTables,
+  copyTable,
+  diffTables,
+  exactRowCount,
+  type MysqlConnection,
+  openConnection,
+  quoteIdent,
+  tableChecksum,
+} from '../../src/mysql/index.js';
+import { freePort, type MariaDbService, startMariaDb } from '../helpers/services.js';
+
+const DB = 'capstan_mysql_test';
+const ROWS = 1200;
+
+let srcSvc: MariaDbService;
+let dstSvc: MariaDbService;
+let src: MysqlConnection;
+let dst: MysqlConnection;
+const opts = (svc: MariaDbService) => ({
+  host: '127.0.0.1',
+  port: svc.port,
+  user: svc.user,
+  password: svc.password,
+});
+
+const COLUMNS = `
+  n INT NULL,
+  name VARCHAR(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NULL,
+  body TEXT CHARACTER SET utf8mb4 NULL,
+  bin BINARY(4) NULL,
+  vb VARBINARY(32) NULL,
+  bl BLOB NULL,
+  doc JSON NULL,
+  at DATETIME(6) NULL,
+  amount DECIMAL(30,10) NULL,
+  big BIGINT UNSIGNED NULL,
+  gen INT AS (n * 2) VIRTUAL,
+  gens VARCHAR(120) CHARACTER SET utf8mb4 AS (CONCAT(name, '!')) PERSISTENT`;
+
+/** Deterministic row values (every 7th row mostly NULL). */
+function values(i: number): unknown[] {
+  if (i % 7 === 0) return [null, null, null, null, null, null, null, null, null, null];
+  const bytes = Buffer.from([i & 0xff, 0, (i >> 8) & 0xff, 0x5c]);
+  return [
+    i - 600,
+    `name ${i} 🚀 ünïcødé '"\\ %_`,
+    `text ${'x'.repeat(i % 50)} 👩‍👩‍👧 ${i}\n\ttab`,
+    bytes,
+    Buffer.concat([bytes, Buffer.from([0x27, 0x22, 0x00, 0xff])]),
+    Buffer.alloc(i % 300, i & 0xff),
+    JSON.stringify({ i, s: `é${i}`, a: [1, 2.5, null], nested: { ok: i % 2 === 0 } }),
+    `2024-0${(i % 9) + 1}-1${i % 10} 12:34:56.${String(i * 37)
+      .padStart(6, '0')
+      .slice(-6)}`,
+    `${i % 2 ? '-' : ''}${i % 100}12345678901234567.${String(i).padStart(10, '0')}`,
+    (18446744073709551615n - BigInt(i)).toString(),
+  ];
+}
+const DATA_COLS = 'n, name, body, bin, vb, bl, doc, at, amount, big';
+
+async function fill(
+  conn: MysqlConnection,
+  table: string,
+  keyed: 'int' | 'composite' | 'none',
+): Promise<void> {
+  for (let start = 1; start <= ROWS; start += 200) {
+    const rows: unknown[][] = [];
+    for (let i = start; i < start + 200 && i <= ROWS; i++) {
+      // Scatter integer ids (gaps, negatives) so range splitting is exercised.
+      const key = keyed === 'int' ? [i * 13 - 5000] : keyed === 'composite' ? [`k${i % 5}`, i] : [];
+      rows.push([...key, ...values(i)]);
+      if (keyed === 'none' && i % 100 === 0) rows.push([...values(i)]); // duplicate rows
+    }
+    const cols =
+      keyed === 'int' ? `id, ${DATA_COLS}` : keyed === 'composite' ? `grp, seq, ${DATA_COLS}` : DATA_COLS;
+    await conn.query(`INSERT INTO ${DB}.${table} (${cols}) VALUES ?`, [rows]);
+  }
+}
+
+async function allRows(conn: MysqlConnection, table: string): Promise<unknown[]> {
+  const [cols] = await conn.query<import('mysql2/promise').RowDataPacket[]>(
+    'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [DB, table],
+  );
+  const list = cols.map((r) => `\`${r.c}\``).join(', ');
+  const [rows] = await conn.query({
+    sql: `SELECT ${list} FROM ${DB}.${table} ORDER BY ${list}`,
+    rowsAsArray: true,
+  });
+  return rows as unknown[];
+}
+
+beforeAll(async () => {
+  // One after the other: concurrent first-time initialisations (mariadb-install-db) can collide in /tmp.
+  srcSvc = await startMariaDb({ port: await freePort(), name: 'mysqltest-src' });
+  dstSvc = await startMariaDb({ port: await freePort(), name: 'mysqltest-dst' });
+  src = await openConnection(opts(srcSvc));
+  dst = await openConnection(opts(dstSvc));
+  for (const c of [src, dst]) {
+    await c.query(`DROP DATABASE IF EXISTS ${DB}`);
+    await c.query(`CREATE DATABASE ${DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  }
+  await src.query(`CREATE TABLE ${DB}.t_int (id BIGINT NOT NULL, ${COLUMNS}, PRIMARY KEY (id), KEY (n))`);
+  await src.query(
+    `CREATE TABLE ${DB}.t_comp (grp VARCHAR(20) CHARACTER SET utf8mb4 NOT NULL, seq INT NOT NULL, ${COLUMNS}, PRIMARY KEY (grp, seq))`,
+  );
+  await src.query(`CREATE TABLE ${DB}.t_nokey (${COLUMNS})`);
+  await fill(src, 't_int', 'int');
+  await fill(src, 't_comp', 'composite');
+  await fill(src, 't_nokey', 'none');
+}, 120_000);
+
+afterAll(async () => {
+  await src?.end();
+  await dst?.end();
+  await Promise.all([srcSvc?.stop({ purge: true }), dstSvc?.stop({ purge: true })]);
+});
+
+describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
+  const sfx = method === 'insert' ? '_i' : '_l';
+  it('copies a single-integer-key table in parallel ranges, bit for bit', async () => {
+    const progress: number[] = [];
+    const result = await copyTable({
+      method,
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_int',
+      targetTable: `t_int_copy${sfx}`,
+      ranges: 4,
+      batchRows: 100,
+      onProgress: (p) => {
+        progress.push(p.rowsCopied);
+      },
+    });
+    expect(result.rowsCopied).toBe(ROWS);
+    expect(result.method).toBe(method);
+    expect(result.checkpoint.ranges).toHaveLength(4);
+    expect(result.checkpoint.done).toBe(true);
+    expect(JSON.parse(JSON.stringify(result.checkpoint))).toEqual(result.checkpoint);
+    expect(progress.at(-1)).toBe(ROWS);
+    expect(await allRows(dst, `t_int_copy${sfx}`)).toEqual(await allRows(src, 't_int'));
+    const cmp = await compareTables(
+      { conn: src, schema: DB, table: 't_int' },
+      { conn: dst, schema: DB, table: `t_int_copy${sfx}` },
+    );
+    expect(cmp).toEqual({ equal: true, count: [ROWS, ROWS], mismatchedRanges: [] });
+    // The definition is the same (generated columns computed by the target).
+    const [[a]] = (await src.query({
+      sql: `SHOW CREATE TABLE ${DB}.t_int`,
+      rowsAsArray: true,
+    })) as unknown as [[string[]]];
+    const [[b]] = (await dst.query({
+      sql: `SHOW CREATE TABLE ${DB}.t_int_copy${sfx}`,
+      rowsAsArray: true,
+    })) as unknown as [[string[]]];
+    expect(b?.[1]?.replace(`t_int_copy${sfx}`, 't_int')).toBe(a?.[1]);
+  });
+
+  it('copies a composite-key table and a table without a key', async () => {
+    for (const table of ['t_comp', 't_nokey']) {
+      const result = await copyTable({
+        method,
+        source: opts(srcSvc),
+        target: opts(dstSvc),
+        schema: DB,
+        table,
+        targetTable: `${table}_copy${sfx}`,
+        batchRows: 150,
+      });
+      expect(result.rowsCopied).toBe(await exactRowCount(src, DB, table));
+      expect(await allRows(dst, `${table}_copy${sfx}`)).toEqual(await allRows(src, table));
+      const [a, b] = await Promise.all([
+        tableChecksum(src, DB, table),
+        tableChecksum(dst, DB, `${table}_copy${sfx}`),
+      ]);
+      expect(b.ranges.map((r) => r.sum)).toEqual(a.ranges.map((r) => r.sum));
+      expect(b.count).toBe(a.count);
+    }
+  });
+
+  it('never overwrites an existing table', async () => {
+    await dst.query(`CREATE TABLE ${DB}.occupied${sfx} (id INT PRIMARY KEY)`);
+    await expect(
+      copyTable({
+        method,
+        source: src,
+        target: dst,
+        schema: DB,
+        table: 't_int',
+        targetTable: `occupied${sfx}`,
+      }),
+    ).rejects.toThrow(/already exists/);
+    expect(await exactRowCount(dst, DB, `occupied${sfx}`)).toBe(0);
+  });
+
+  it('resumes after being killed mid-copy without duplicating rows (even from a stale checkpoint)', async () => {
+    const seen: CopyCheckpoint[] = [];
+    let interrupted: CopyInterruptedError | undefined;
+    try {
+      await copyTable({
+        method,
+        source: opts(srcSvc),
+        target: opts(dstSvc),
+        schema: DB,
+        table: 't_int',
+        targetTable: `t_int_resume${sfx}`,
+        ranges: 3,
+        batchRows: 50,
+        maxBatches: 7,
+        onProgress: (p) => {
+          seen.push(p.checkpoint);
+        },
+      });
+    } catch (error) {
+      interrupted = error as CopyInterruptedError;
+    }
+    expect(interrupted).toBeInstanceOf(CopyInterruptedError);
+    const partial = await exactRowCount(dst, DB, `t_int_resume${sfx}`);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(ROWS);
+    // Resume from an older checkpoint than the last one (as if the last update was lost with the worker).
+    const stale = seen[1] as CopyCheckpoint;
+    expect(stale.created).toBe(true);
+    const result = await copyTable({
+      method,
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_int',
+      targetTable: `t_int_resume${sfx}`,
+      ranges: 3,
+      batchRows: 50,
+      checkpoint: JSON.parse(JSON.stringify(stale)) as CopyCheckpoint,
+    });
+    expect(result.checkpoint.done).toBe(true);
+    expect(await exactRowCount(dst, DB, `t_int_resume${sfx}`)).toBe(ROWS);
+    expect(await allRows(dst, `t_int_resume${sfx}`)).toEqual(await allRows(src, 't_int'));
+    const cmp = await compareTables(
+      { conn: src, schema: DB, table: 't_int' },
+      { conn: dst, schema: DB, table: `t_int_resume${sfx}` },
+    );
+    expect(cmp.equal).toBe(true);
+  });
+
+  it('resumes an aborted copy of a table without a key (starts that table again)', async () => {
+    const controller = new AbortController();
+    let checkpoint: CopyCheckpoint | undefined;
+    await expect(
+      copyTable({
+        method,
+        source: opts(srcSvc),
+        target: opts(dstSvc),
+        schema: DB,
+        table: 't_nokey',
+        targetTable: `t_nokey_resume${sfx}`,
+        batchRows: 100,
+        signal: controller.signal,
+        onProgress: (p) => {
+          checkpoint = p.checkpoint;
+          if (p.rowsCopied >= 300) controller.abort();
+        },
+      }),
+    ).rejects.toBeInstanceOf(CopyInterruptedError);
+    expect(checkpoint?.created).toBe(true);
+    const result = await copyTable({
+      method,
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_nokey',
+      targetTable: `t_nokey_resume${sfx}`,
+      batchRows: 100,
+      checkpoint,
+    });
+    const total = await exactRowCount(src, DB, 't_nokey');
+    expect(result.rowsCopied).toBe(total);
+    expect(await allRows(dst, `t_nokey_resume${sfx}`)).toEqual(await allRows(src, 't_nokey'));
+  });
+});
+
+describe('compareTables and diffTables', () => {
+  it('reports a corrupted copy as a mismatch in one range', async () => {
+    await copyTable({ source: src, target: dst, schema: DB, table: 't_int', targetTable: 't_int_bad' });
+    await dst.query(`UPDATE ${DB}.t_int_bad SET amount = amount + 0.0000000001 WHERE id = ?`, [
+      500 * 13 - 5000,
+    ]);
+    const cmp = await compareTables(
+      { conn: src, schema: DB, table: 't_int' },
+      { conn: dst, schema: DB, table: 't_int_bad' },
+      { ranges: 8 },
+    );
+    expect(cmp.equal).toBe(false);
+    expect(cmp.count).toEqual([ROWS, ROWS]);
+    expect(cmp.mismatchedRanges).toHaveLength(1);
+    // A NULL turned into an empty string is a difference too.
+    await dst.query(`UPDATE ${DB}.t_int_bad SET amount = amount - 0.0000000001 WHERE id = ?`, [
+      500 * 13 - 5000,
+    ]);
+    expect(
+      (
+        await compareTables(
+          { conn: src, schema: DB, table: 't_int' },
+          { conn: dst, schema: DB, table: 't_int_bad' },
+        )
+      ).equal,
+    ).toBe(true);
+    await dst.query(`UPDATE ${DB}.t_int_bad SET name = '' WHERE id = ?`, [7 * 13 - 5000]);
+    expect(
+      (
+        await compareTables(
+          { conn: src, schema: DB, table: 't_int' },
+          { conn: dst, schema: DB, table: 't_int_bad' },
+        )
+      ).equal,
+    ).toBe(false);
+  });
+
+  it('diffs by key: deleted, inserted and changed rows with sample keys', async () => {
+    for (const [table, copy] of [
+      ['t_int', 't_int_live'],
+      ['t_comp', 't_comp_live'],
+    ] as const) {
+      await copyTable({ source: src, target: dst, schema: DB, table, targetTable: copy });
+    }
+    // t_int: ids are i*13-5000. Delete 3, update 2, insert 4 on the "live" side.
+    const id = (i: number) => String(i * 13 - 5000);
+    await dst.query(`DELETE FROM ${DB}.t_int_live WHERE id IN (?)`, [[id(1), id(600), id(1200)]]);
+    await dst.query(`UPDATE ${DB}.t_int_live SET body = 'changed' WHERE id IN (?)`, [[id(2), id(900)]]);
+    await dst.query(
+      `INSERT INTO ${DB}.t_int_live (id, n) VALUES (-999999, 1), (1, 2), (2, 3), (9999999, NULL)`,
+    );
+    const d = await diffTables(
+      { conn: src, schema: DB, table: 't_int' },
+      { conn: dst, schema: DB, table: 't_int_live' },
+      { batchRows: 100, samples: 10 },
+    );
+    expect(d.onlyInRestored).toEqual({ count: 3, samples: [[id(1)], [id(600)], [id(1200)]] });
+    expect(d.onlyInLive).toEqual({ count: 4, samples: [['-999999'], ['1'], ['2'], ['9999999']] });
+    expect(d.changed).toEqual({ count: 2, samples: [[id(2)], [id(900)]] });
+    expect(d.same).toBe(ROWS - 5);
+
+    await dst.query(`DELETE FROM ${DB}.t_comp_live WHERE grp = 'k1' AND seq IN (1, 11)`);
+    await dst.query(`UPDATE ${DB}.t_comp_live SET bl = NULL WHERE grp = 'k3' AND seq = 3`);
+    await dst.query(`INSERT INTO ${DB}.t_comp_live (grp, seq) VALUES ('a', 1), ('k9', 1)`);
+    const c = await diffTables(
+      { conn: src, schema: DB, table: 't_comp' },
+      { conn: dst, schema: DB, table: 't_comp_live' },
+      { batchRows: 7, samples: 2 },
+    );
+    expect(c.onlyInRestored).toEqual({
+      count: 2,
+      samples: [
+        ['k1', 1],
+        ['k1', 11],
+      ],
+    });
+    expect(c.onlyInLive).toEqual({
+      count: 2,
+      samples: [
+        ['a', 1],
+        ['k9', 1],
+      ],
+    });
+    expect(c.changed).toEqual({ count: 1, samples: [['k3', 3]] });
+  });
+});
+
+describe('safety', () => {
+  const evil = 'x`; DROP TABLE y; --';
+
+  it('refuses identifier injection before any query', async () => {
+    const calls: string[] = [];
+    const spy = {
+      query: async (sql: unknown) => {
+        calls.push(String(sql));
+        throw new Error('no query expected');
+      },
+    } as unknown as MysqlConnection;
+    expect(() => quoteIdent(evil)).toThrow(UserError);
+    await expect(
+      copyTable({ source: spy, target: spy, schema: DB, table: evil, targetTable: 'ok' }),
+    ).rejects.toThrow(UserError);
+    await expect(
+      copyTable({ source: spy, target: spy, schema: DB, table: 't_int', targetTable: evil }),
+    ).rejects.toThrow(UserError);
+    await expect(tableChecksum(spy, evil, 't')).rejects.toThrow(UserError);
+    await expect(
+      diffTables({ conn: spy, schema: DB, table: 't' }, { conn: spy, schema: DB, table: evil }),
+    ).rejects.toThrow(UserError);
+    await expect(tableChecksum(spy, DB, 't', { pk: [evil] })).rejects.toThrow(UserError);
+    await expect(
+      compareTables(
+        { conn: spy, schema: DB, table: 't' },
+        { conn: spy, schema: DB, table: 'u' },
+        { columns: [evil] },
+      ),
+    ).rejects.toThrow(UserError);
+    expect(calls).toEqual([]);
+    // And the real servers still have everything.
+    expect(await exactRowCount(src, DB, 't_int')).toBe(ROWS);
+  });
+
+  it('never puts the password in an error message', async () => {
+    const password = 'S3cret-Passw0rd!xyz';
+    const error = await openConnection({ ...opts(srcSvc), user: 'nobody_here', password }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as Error).message)).not.toContain(password);
+    expect(JSON.stringify(error)).not.toContain(password);
+    expect(String((error as Error).stack)).not.toContain(password);
+  });
+});
