@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<Benchma
     describe: 'Slack slash-command ack latency: Capstan web process vs a bare Bolt app',
     load: () => import('./ack.js'),
   },
+  restore: { describe: 'Table copy: Capstan vs mariadb-dump | mariadb', load: () => import('./restore.js') },
 };
 
 function usage(): string {

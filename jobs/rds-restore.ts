@@ -5,7 +5,12 @@
  */
 import { type Job, WaitingError } from 'bullmq';
 import type { AwsClients } from '../src/aws/clients.js';
-import { type DbInstance, deleteDbInstance, describeDbInstance, restoreToPointInTime } from '../src/aws/rds.js';
+import {
+  type DbInstance,
+  deleteDbInstance,
+  describeDbInstance,
+  restoreToPointInTime,
+} from '../src/aws/rds.js';
 import type { RdsRestoreTable } from '../src/commands/index.js';
 import {
   beforeRestoreTableName,
@@ -39,7 +44,8 @@ import type { EnvJobDeps } from './env-create.js';
 const ENGINES = new Set(['mysql', 'mariadb']);
 
 function connectionFor(db: DatabaseRef, instance: DbInstance, database?: string): ConnectionOptions {
-  if (!instance.endpoint) throw new UserError(`Instance \`${instance.id}\` has no endpoint yet (status ${instance.status}).`);
+  if (!instance.endpoint)
+    throw new UserError(`Instance \`${instance.id}\` has no endpoint yet (status ${instance.status}).`);
   return {
     host: instance.endpoint.address,
     port: instance.endpoint.port,
@@ -50,7 +56,10 @@ function connectionFor(db: DatabaseRef, instance: DbInstance, database?: string)
   };
 }
 
-async function withConnection<T>(options: ConnectionOptions, use: (conn: MysqlConnection) => Promise<T>): Promise<T> {
+async function withConnection<T>(
+  options: ConnectionOptions,
+  use: (conn: MysqlConnection) => Promise<T>,
+): Promise<T> {
   const conn = await openConnection(options);
   try {
     return await use(conn);
@@ -60,7 +69,11 @@ async function withConnection<T>(options: ConnectionOptions, use: (conn: MysqlCo
 }
 
 /** Runs `rds.restore-table`. */
-export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+export async function rdsRestoreJob(
+  job: Job<JobData>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
   const command = job.data.command as RdsRestoreTable;
   const { reporter } = ctx;
   const at = new Date(command.at);
@@ -73,9 +86,12 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
   try {
     await reporter.step('Check the instance, the time and the table');
     const source = await describeDbInstance(clients.rds, command.dbInstance);
-    if (!source) throw new UserError(`There is no DB instance \`${command.dbInstance}\`.`, ErrorCode.NotFound);
+    if (!source)
+      throw new UserError(`There is no DB instance \`${command.dbInstance}\`.`, ErrorCode.NotFound);
     if (!ENGINES.has(source.engine)) {
-      throw new UserError(`\`${command.dbInstance}\` runs ${source.engine || 'an unknown engine'}; table restores are for MySQL.`);
+      throw new UserError(
+        `\`${command.dbInstance}\` runs ${source.engine || 'an unknown engine'}; table restores are for MySQL.`,
+      );
     }
     const windowProblem = restoreWindowProblem(at, source.createdAt, source.latestRestorableTime);
     if (windowProblem) throw new UserError(`Cannot restore to that moment: ${windowProblem}.`);
@@ -87,13 +103,20 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
     await withConnection(live, async (conn) => {
       const liveExists = await tableExists(conn, command.schema, command.table);
       if (!liveExists && command.mode !== 'side-table') {
-        throw new UserError(`There is no table \`${command.schema}.${command.table}\` in the live database to ${command.mode === 'replace' ? 'replace' : 'merge into'}; use --mode side-table.`);
+        throw new UserError(
+          `There is no table \`${command.schema}.${command.table}\` in the live database to ${command.mode === 'replace' ? 'replace' : 'merge into'}; use --mode side-table.`,
+        );
       }
       if (!ctx.checkpoints.copy && (await tableExists(conn, command.schema, names.restored))) {
-        throw new UserError(`\`${command.schema}.${names.restored}\` already exists; Capstan never overwrites a table. Rename or drop it first.`, ErrorCode.Conflict);
+        throw new UserError(
+          `\`${command.schema}.${names.restored}\` already exists; Capstan never overwrites a table. Rename or drop it first.`,
+          ErrorCode.Conflict,
+        );
       }
     });
-    reporter.progress(`${source.engine} ${source.instanceClass}, restorable until ${source.latestRestorableTime?.toISOString()}`);
+    reporter.progress(
+      `${source.engine} ${source.instanceClass}, restorable until ${source.latestRestorableTime?.toISOString()}`,
+    );
     await ctx.betweenSteps();
 
     await reporter.step('Restore a temporary instance');
@@ -110,7 +133,9 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
     const temp = await waitUntil(
       async () => {
         const t = await describeDbInstance(clients.rds, tempId);
-        reporter.progress(`${tempId}: ${t?.status ?? 'not visible yet'}, ${Math.round((Date.now() - started) / 1000)} s`);
+        reporter.progress(
+          `${tempId}: ${t?.status ?? 'not visible yet'}, ${Math.round((Date.now() - started) / 1000)} s`,
+        );
         return t?.status === 'available' ? t : undefined;
       },
       { what: `${tempId} to be available`, ...wait },
@@ -127,7 +152,9 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
       targetTable: names.restored,
       ...(ctx.checkpoints.copy ? { checkpoint: ctx.checkpoints.copy as CopyCheckpoint } : {}),
       onProgress: async (p) => {
-        reporter.progress(`${p.rowsCopied} of ~${p.approximateRows} rows (${p.rangesDone}/${p.rangesTotal} ranges)`);
+        reporter.progress(
+          `${p.rowsCopied} of ~${p.approximateRows} rows (${p.rangesDone}/${p.rangesTotal} ranges)`,
+        );
         await ctx.checkpoint('copy', p.checkpoint);
       },
       signal: ctx.signal,
@@ -153,9 +180,16 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
         await ctx.betweenSteps();
 
         if (!(await tableExists(liveConn, command.schema, command.table))) return;
-        const key = await getKey(liveConn, command.schema, names.restored, await getColumns(liveConn, command.schema, names.restored));
+        const key = await getKey(
+          liveConn,
+          command.schema,
+          names.restored,
+          await getColumns(liveConn, command.schema, names.restored),
+        );
         if (key.columns.length === 0) {
-          reporter.info('The table has no primary or unique key, so rows cannot be matched to show what differs.');
+          reporter.info(
+            'The table has no primary or unique key, so rows cannot be matched to show what differs.',
+          );
           return;
         }
         await reporter.step('Compare with the live table');
@@ -163,15 +197,22 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
           { conn: liveConn, schema: command.schema, table: names.restored },
           { conn: liveConn, schema: command.schema, table: command.table },
         );
-        const sample = (keys: unknown[][]) => (keys.length > 0 ? ` (e.g. ${keys.map((k) => JSON.stringify(k.length === 1 ? k[0] : k)).join(', ')})` : '');
-        reporter.info(`${diff.onlyInRestored.count} row(s) deleted since${sample(diff.onlyInRestored.samples)}`);
+        const sample = (keys: unknown[][]) =>
+          keys.length > 0
+            ? ` (e.g. ${keys.map((k) => JSON.stringify(k.length === 1 ? k[0] : k)).join(', ')})`
+            : '';
+        reporter.info(
+          `${diff.onlyInRestored.count} row(s) deleted since${sample(diff.onlyInRestored.samples)}`,
+        );
         reporter.info(`${diff.onlyInLive.count} row(s) inserted since${sample(diff.onlyInLive.samples)}`);
         reporter.info(`${diff.changed.count} row(s) changed since${sample(diff.changed.samples)}`);
         await ctx.betweenSteps();
 
         if (command.mode === 'merge-missing') {
           await reporter.step('Put back the rows missing from the live table');
-          counts.merged = await ctx.remember('merged', () => mergeMissing(liveConn, command, names.restored, key.columns));
+          counts.merged = await ctx.remember('merged', () =>
+            mergeMissing(liveConn, command, names.restored, key.columns),
+          );
         } else if (command.mode === 'replace') {
           await reporter.step('Swap the restored table in');
           await ctx.remember('replaced', () => swapIn(liveConn, command, names));
@@ -189,8 +230,15 @@ export async function rdsRestoreJob(job: Job<JobData>, ctx: JobContext, deps: En
 }
 
 /** Inserts exactly the restored rows whose key is missing from the live table, in one transaction. */
-async function mergeMissing(conn: MysqlConnection, command: RdsRestoreTable, restored: string, key: string[]): Promise<number> {
-  const columns = (await getColumns(conn, command.schema, command.table)).filter((c) => !c.generated).map((c) => quoteIdent(c.name));
+async function mergeMissing(
+  conn: MysqlConnection,
+  command: RdsRestoreTable,
+  restored: string,
+  key: string[],
+): Promise<number> {
+  const columns = (await getColumns(conn, command.schema, command.table))
+    .filter((c) => !c.generated)
+    .map((c) => quoteIdent(c.name));
   const match = key.map((k) => `l.${quoteIdent(k)} <=> r.${quoteIdent(k)}`).join(' AND ');
   await conn.beginTransaction();
   try {
@@ -208,7 +256,11 @@ async function mergeMissing(conn: MysqlConnection, command: RdsRestoreTable, res
 }
 
 /** `RENAME TABLE live → before, restored → live` in one atomic statement; nothing is dropped. */
-async function swapIn(conn: MysqlConnection, command: RdsRestoreTable, names: { restored: string; before: string }): Promise<true> {
+async function swapIn(
+  conn: MysqlConnection,
+  command: RdsRestoreTable,
+  names: { restored: string; before: string },
+): Promise<true> {
   if (await tableExists(conn, command.schema, names.before)) return true;
   await conn.query(
     `RENAME TABLE ${qualified(command.schema, command.table)} TO ${qualified(command.schema, names.before)}, ` +
@@ -217,7 +269,12 @@ async function swapIn(conn: MysqlConnection, command: RdsRestoreTable, names: { 
   return true;
 }
 
-async function deleteTemporary(clients: AwsClients, tempId: string, ctx: JobContext, wait: ReturnType<typeof jobWaits>): Promise<void> {
+async function deleteTemporary(
+  clients: AwsClients,
+  tempId: string,
+  ctx: JobContext,
+  wait: ReturnType<typeof jobWaits>,
+): Promise<void> {
   const existing = await describeDbInstance(clients.rds, tempId).catch(() => undefined);
   if (!existing) return;
   await ctx.reporter.step(`Delete the temporary instance ${tempId}`);

@@ -208,11 +208,16 @@ const databaseSchema = z
     /** The MySQL user Capstan connects as (to the live instance and to temporary restores). */
     user: z.string().min(1).max(80),
     /** The environment variable holding that user's password (the password never goes in this file). */
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as ORDERS_DB_PASSWORD'),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as ORDERS_DB_PASSWORD'),
     /** TLS to the database: `require` (verified against the system CAs) or `off` (only for local servers). */
     tls: z.enum(['require', 'off']).default('require'),
     /** Instance class of the temporary restore (default: the source's). */
-    restoreInstanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.t3.medium').optional(),
+    restoreInstanceClass: z
+      .string()
+      .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.t3.medium')
+      .optional(),
   })
   .strict();
 
@@ -256,7 +261,9 @@ export const configFileSchema = z
     /** The blueprint `/env create` uses without --blueprint. */
     defaultBlueprint: z.string().optional(),
     /** DB instance identifier → how to reach it, for `/rds` commands. */
-    databases: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier'), databaseSchema).default({}),
+    databases: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier'), databaseSchema)
+      .default({}),
     /** Environments that exist outside Capstan (e.g. prod), by name: their blueprint and placement. */
     environments: z
       .record(
@@ -452,7 +459,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [id, db] of Object.entries(file.databases)) {
     const password = env[db.passwordEnv];
     if (password) databasePasswords[id] = password;
-    else problems.push(`${db.passwordEnv}: the password of database ${id} (databases.${id}.passwordEnv) is not set`);
+    else
+      problems.push(
+        `${db.passwordEnv}: the password of database ${id} (databases.${id}.passwordEnv) is not set`,
+      );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -32,7 +32,9 @@ export async function describeDbInstance(client: RDSClient, id: string): Promise
       engine: db.Engine ?? '',
       status: db.DBInstanceStatus ?? 'unknown',
       instanceClass: db.DBInstanceClass ?? '',
-      ...(db.Endpoint?.Address && db.Endpoint.Port ? { endpoint: { address: db.Endpoint.Address, port: db.Endpoint.Port } } : {}),
+      ...(db.Endpoint?.Address && db.Endpoint.Port
+        ? { endpoint: { address: db.Endpoint.Address, port: db.Endpoint.Port } }
+        : {}),
       ...(db.DBSubnetGroup?.DBSubnetGroupName ? { subnetGroup: db.DBSubnetGroup.DBSubnetGroupName } : {}),
       securityGroups: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
       ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime } : {}),
@@ -40,7 +42,8 @@ export async function describeDbInstance(client: RDSClient, id: string): Promise
       tags: Object.fromEntries((db.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     };
   } catch (error) {
-    if (error instanceof DBInstanceNotFoundFault || (error as Error).name === 'DBInstanceNotFound') return undefined;
+    if (error instanceof DBInstanceNotFoundFault || (error as Error).name === 'DBInstanceNotFound')
+      return undefined;
     throw error;
   }
 }
@@ -48,7 +51,13 @@ export async function describeDbInstance(client: RDSClient, id: string): Promise
 /** Starts restoring `source` as it was at `at` into a new, private, single-AZ instance `target`. */
 export async function restoreToPointInTime(
   client: RDSClient,
-  input: { source: DbInstance; target: string; at: Date; instanceClass?: string; tags: Record<string, string> },
+  input: {
+    source: DbInstance;
+    target: string;
+    at: Date;
+    instanceClass?: string;
+    tags: Record<string, string>;
+  },
 ): Promise<void> {
   await client.send(
     new RestoreDBInstanceToPointInTimeCommand({
@@ -69,5 +78,11 @@ export async function restoreToPointInTime(
 
 /** Deletes an instance without a final snapshot. */
 export async function deleteDbInstance(client: RDSClient, id: string): Promise<void> {
-  await client.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+  await client.send(
+    new DeleteDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      SkipFinalSnapshot: true,
+      DeleteAutomatedBackups: true,
+    }),
+  );
 }

@@ -28,7 +28,12 @@ export function resolveDatabase(config: Config, id: string): DatabaseRef {
   const region = db.region ?? config.file.aws.region ?? config.aws.region;
   if (!region) throw new UserError(`No AWS region is configured for database \`${id}\`.`);
   const roleArn = db.roleArn ?? config.file.aws.roleArn;
-  return { id, config: db, placement: roleArn ? { region, roleArn } : { region }, password: config.databasePasswords[id] ?? '' };
+  return {
+    id,
+    config: db,
+    placement: roleArn ? { region, roleArn } : { region },
+    password: config.databasePasswords[id] ?? '',
+  };
 }
 
 function stamp(at: Date): string {
@@ -53,14 +58,25 @@ export function beforeRestoreTableName(table: string, now: Date): string {
  * (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBInstanceToPointInTime.html).
  */
 export function temporaryInstanceId(table: string, jobId: string): string {
-  const slug = table.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'table';
-  const short = jobId.replace(/[^a-z0-9]/gi, '').slice(-6).toLowerCase();
+  const slug =
+    table
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'table';
+  const short = jobId
+    .replace(/[^a-z0-9]/gi, '')
+    .slice(-6)
+    .toLowerCase();
   const head = `capstan-restore-${slug}`.slice(0, 63 - short.length - 1).replace(/-+$/, '');
   return `${head}-${short}`;
 }
 
 /** Why `at` cannot be restored to, or undefined when it can. */
-export function restoreWindowProblem(at: Date, earliest: Date | undefined, latest: Date | undefined): string | undefined {
+export function restoreWindowProblem(
+  at: Date,
+  earliest: Date | undefined,
+  latest: Date | undefined,
+): string | undefined {
   if (!earliest || !latest) return 'the instance has no restorable window (are automated backups on?)';
   if (at < earliest || at > latest) {
     return `${at.toISOString()} is outside the restorable window of this instance: ${earliest.toISOString()} to ${latest.toISOString()}`;

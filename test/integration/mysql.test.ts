@@ -188,6 +188,38 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     }
   });
 
+  it('copies a table without binary columns (latin1 and utf8mb4 text, NULLs) exactly', async () => {
+    await src.query(
+      `CREATE TABLE IF NOT EXISTS ${DB}.t_text (id INT NOT NULL PRIMARY KEY, l VARCHAR(50) CHARACTER SET latin1 NULL,
+         u TEXT CHARACTER SET utf8mb4 NULL, at DATETIME(6) NULL, d DECIMAL(12,3) NULL, e ENUM('a','b c') NULL)`,
+    );
+    await src.query(`INSERT IGNORE INTO ${DB}.t_text VALUES ?`, [
+      Array.from({ length: 300 }, (_, i) =>
+        i % 5 === 0
+          ? [i, null, null, null, null, null]
+          : [
+              i,
+              `café ñ ${i}\t\\N \\`,
+              `🦀 ${i}\n"'\\`,
+              '2025-12-31 23:59:59.000001',
+              `-${i}.125`,
+              i % 2 ? 'a' : 'b c',
+            ],
+      ),
+    ]);
+    const result = await copyTable({
+      method,
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_text',
+      targetTable: `t_text${sfx}`,
+      batchRows: 64,
+    });
+    expect(result.method).toBe(method);
+    expect(await allRows(dst, `t_text${sfx}`)).toEqual(await allRows(src, 't_text'));
+  });
+
   it('never overwrites an existing table', async () => {
     await dst.query(`CREATE TABLE ${DB}.occupied${sfx} (id INT PRIMARY KEY)`);
     await expect(
