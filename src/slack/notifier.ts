@@ -30,8 +30,6 @@ export interface SlackNotifier {
   post(message: OutgoingMessage): Promise<{ ts: string }>;
   /** Replaces the text and blocks of the message `ts`. */
   update(message: Omit<OutgoingMessage, 'threadTs'> & { ts: string }): Promise<void>;
-  /** A message only `user` sees. */
-  ephemeral(message: OutgoingMessage & { user: string }): Promise<void>;
   /** Uploads a file. */
   upload(file: OutgoingFile): Promise<void>;
   /** A link to a message, for pointing one thread at another. */
@@ -73,15 +71,6 @@ export function createSlackNotifier(client: WebClient): SlackNotifier {
     },
     async update({ channel, ts, text, blocks }) {
       await client.chat.update({ channel, ts, text, ...(blocks ? { blocks } : {}) });
-    },
-    async ephemeral({ channel, user, text, blocks, threadTs }) {
-      await client.chat.postEphemeral({
-        channel,
-        user,
-        text,
-        ...(blocks ? { blocks } : {}),
-        ...(threadTs ? { thread_ts: threadTs } : {}),
-      });
     },
     async permalink(channel, ts) {
       const res = await client.chat.getPermalink({ channel, message_ts: ts });

@@ -93,14 +93,6 @@ export class JobReporter {
     await this.changed(true);
   }
 
-  /** Records a step a previous attempt already finished, so a resumed job shows it as done. */
-  async skipped(name: string, detail: string): Promise<void> {
-    this.completeRunning('done');
-    const at = this.now();
-    this.snapshot.state.steps.push({ name, state: 'skipped', startedAt: at, endedAt: at, detail });
-    await this.changed(true);
-  }
-
   /** Sets the detail of the running step (e.g. "2 of 3 instances InService"). */
   progress(detail: string): void {
     const running = this.snapshot.state.steps.findLast((s) => s.state === 'running');

@@ -5,7 +5,7 @@
 import type { KnownBlock } from '@slack/web-api';
 
 /** The state of one step of a job. */
-export type StepState = 'running' | 'done' | 'failed' | 'skipped';
+export type StepState = 'running' | 'done' | 'failed';
 
 /** One step, as the job reported it. */
 export interface ProgressStep {
@@ -52,7 +52,6 @@ const STEP_ICON: Record<StepState, string> = {
   running: ':arrow_forward:',
   done: ':heavy_check_mark:',
   failed: ':x:',
-  skipped: ':fast_forward:',
 };
 
 // Slack rejects a section whose text exceeds 3,000 characters and messages over 50 blocks
