@@ -165,15 +165,11 @@ function rowBytes(row: readonly unknown[]): number {
   return n;
 }
 
+/** Integer and fixed-point types: their text form is plain digits, sign and point. */
+const NUMERIC_TYPES = ['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric'];
+
 const LOAD_DATA_TYPES = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'decimal',
-  'numeric',
+  ...NUMERIC_TYPES,
   'char',
   'varchar',
   'tinytext',
@@ -226,21 +222,7 @@ export function loadDataSql(target: string, columns: readonly ColumnInfo[]): str
 }
 
 /** Types whose text form is digits, signs, `.`, `-`, `:` and spaces only. */
-const PLAIN_TYPES = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'decimal',
-  'numeric',
-  'date',
-  'datetime',
-  'timestamp',
-  'time',
-  'year',
-]);
+const PLAIN_TYPES = new Set([...NUMERIC_TYPES, 'date', 'datetime', 'timestamp', 'time', 'year']);
 
 const TAB = Buffer.from('\t');
 const NL = Buffer.from('\n');
