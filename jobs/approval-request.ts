@@ -31,7 +31,8 @@ export async function approvalRequestJob(
   deps: ApprovalRequestDeps,
 ): Promise<JobResult> {
   const { command, request, ask } = job.data;
-  if (!ask) throw new Error('approval.request job without the approval policy asked for');
+  if (!ask || !command)
+    throw new Error('approval.request job without the command and the approval policy asked for');
   const id = String(job.id);
 
   await ctx.reporter.step('Work out what will change');

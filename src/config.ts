@@ -260,6 +260,14 @@ export const configFileSchema = z
       .default({}),
     /** The blueprint `/env create` uses without --blueprint. */
     defaultBlueprint: z.string().optional(),
+    /** Table restores. */
+    restore: z
+      .object({
+        /** A temporary restore instance older than this is deleted by the janitor (a job lost it). */
+        temporaryMaxAge: duration.default(24 * 3_600_000),
+      })
+      .strict()
+      .default({ temporaryMaxAge: 24 * 3_600_000 }),
     /** DB instance identifier → how to reach it, for `/rds` commands. */
     databases: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier'), databaseSchema)
@@ -393,6 +401,7 @@ const envSchema = z.object({
   CAPSTAN_POLL_INTERVAL_MS: positiveInt.default(2_000),
   CAPSTAN_WAIT_TIMEOUT_MS: positiveInt.default(20 * 60_000),
   CAPSTAN_EXPIRY_SWEEP_MS: positiveInt.default(5 * 60_000),
+  CAPSTAN_JANITOR_MS: positiveInt.default(15 * 60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AWS_REGION: z.string().optional(),
 });
@@ -419,6 +428,8 @@ export interface Config {
   waits: { pollIntervalMs: number; timeoutMs: number };
   /** How often environments are checked for expiry. */
   expirySweepMs: number;
+  /** How often leftover temporary restore instances are looked for. */
+  janitorMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Database passwords by DB instance, read from the variables the file names (never logged). */
   databasePasswords: Record<string, string>;
@@ -493,6 +504,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reporter: { minUpdateIntervalMs: e.CAPSTAN_REPORTER_INTERVAL_MS },
     waits: { pollIntervalMs: e.CAPSTAN_POLL_INTERVAL_MS, timeoutMs: e.CAPSTAN_WAIT_TIMEOUT_MS },
     expirySweepMs: e.CAPSTAN_EXPIRY_SWEEP_MS,
+    janitorMs: e.CAPSTAN_JANITOR_MS,
     logLevel: e.LOG_LEVEL,
     databasePasswords,
     ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),

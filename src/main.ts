@@ -107,22 +107,25 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     });
     const host = workerHost;
     closers.push(() => host.stop());
-    // One sweep per interval however many workers there are (a BullMQ job scheduler); only when
-    // there can be environments. Not awaited: start-up does not wait on Redis for it.
-    if (Object.keys(config.file.blueprints).length > 0) {
+    // Scheduled checks run once per interval however many workers there are (BullMQ job
+    // schedulers), only when there is something to check. Not awaited: start-up does not wait on Redis.
+    const schedule = (name: 'env.expiry-sweep' | 'rds.janitor', every: number) =>
       producer.queue
         .upsertJobScheduler(
-          'env.expiry-sweep',
-          { every: config.expirySweepMs },
+          name,
+          { every },
           {
-            name: 'env.expiry-sweep',
+            name,
             data: {
-              command: { kind: 'env.list' },
+              command: {
+                kind: name === 'rds.janitor' ? 'rds.io-credits' : 'env.list',
+                ...(name === 'rds.janitor' ? { dbInstance: '*', hours: 0 } : {}),
+              } as never,
               request: {
-                requestId: 'env.expiry-sweep',
+                requestId: name,
                 userId: 'capstan',
                 channelId: '',
-                text: 'expiry sweep',
+                text: name,
                 source: 'schedule',
                 receivedAt: 0,
               },
@@ -130,8 +133,10 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
             },
           },
         )
-        .catch((err: unknown) => logger.error({ err }, 'could not schedule the expiry sweep'));
-    }
+        .catch((err: unknown) => logger.error({ err, name }, 'could not schedule a check'));
+    if (Object.keys(config.file.blueprints).length > 0)
+      void schedule('env.expiry-sweep', config.expirySweepMs);
+    if (Object.keys(config.file.databases).length > 0) void schedule('rds.janitor', config.janitorMs);
   }
 
   let web: WebApp | undefined;

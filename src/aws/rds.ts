@@ -1,8 +1,10 @@
 /** RDS, thinly: DB instances and point-in-time restores. */
 import {
+  type DBInstance,
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
+  paginateDescribeDBInstances,
   type RDSClient,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
@@ -26,26 +28,38 @@ export async function describeDbInstance(client: RDSClient, id: string): Promise
   try {
     const out = await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
     const db = out.DBInstances?.[0];
-    if (!db) return undefined;
-    return {
-      id: db.DBInstanceIdentifier ?? id,
-      engine: db.Engine ?? '',
-      status: db.DBInstanceStatus ?? 'unknown',
-      instanceClass: db.DBInstanceClass ?? '',
-      ...(db.Endpoint?.Address && db.Endpoint.Port
-        ? { endpoint: { address: db.Endpoint.Address, port: db.Endpoint.Port } }
-        : {}),
-      ...(db.DBSubnetGroup?.DBSubnetGroupName ? { subnetGroup: db.DBSubnetGroup.DBSubnetGroupName } : {}),
-      securityGroups: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
-      ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime } : {}),
-      ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime } : {}),
-      tags: Object.fromEntries((db.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
-    };
+    return db ? toDbInstance(db) : undefined;
   } catch (error) {
     if (error instanceof DBInstanceNotFoundFault || (error as Error).name === 'DBInstanceNotFound')
       return undefined;
     throw error;
   }
+}
+
+/** Every DB instance in the account and region, across all pages. */
+export async function listDbInstances(client: RDSClient): Promise<DbInstance[]> {
+  const found: DbInstance[] = [];
+  for await (const page of paginateDescribeDBInstances({ client, pageSize: 100 }, {})) {
+    for (const db of page.DBInstances ?? []) found.push(toDbInstance(db));
+  }
+  return found;
+}
+
+function toDbInstance(db: DBInstance): DbInstance {
+  return {
+    id: db.DBInstanceIdentifier ?? '',
+    engine: db.Engine ?? '',
+    status: db.DBInstanceStatus ?? 'unknown',
+    instanceClass: db.DBInstanceClass ?? '',
+    ...(db.Endpoint?.Address && db.Endpoint.Port
+      ? { endpoint: { address: db.Endpoint.Address, port: db.Endpoint.Port } }
+      : {}),
+    ...(db.DBSubnetGroup?.DBSubnetGroupName ? { subnetGroup: db.DBSubnetGroup.DBSubnetGroupName } : {}),
+    securityGroups: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
+    ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime } : {}),
+    ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime } : {}),
+    tags: Object.fromEntries((db.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
+  };
 }
 
 /** Starts restoring `source` as it was at `at` into a new, private, single-AZ instance `target`. */

@@ -22,12 +22,17 @@ export const JOB_NAMES = [
   'lb.enable',
   'lb.status',
   'rds.restore-table',
+  'rds.janitor',
   'approval.request',
   'approval.expire',
 ] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
-export const SILENT_JOBS: ReadonlySet<string> = new Set(['approval.expire', 'env.expiry-sweep']);
+export const SILENT_JOBS: ReadonlySet<string> = new Set([
+  'approval.expire',
+  'env.expiry-sweep',
+  'rds.janitor',
+]);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -71,7 +76,8 @@ export interface ApprovalAsk {
 
 /** A job's data. */
 export interface JobData<C extends Command = Command> {
-  command: C;
+  /** What was asked for; absent for Capstan's own scheduled checks. */
+  command?: C;
   request: JobRequest;
   checkpoints: Checkpoints;
   approval?: JobApproval;

@@ -185,7 +185,8 @@ async function runJob(
   };
 
   // A command job holds its target's lock while it runs (approval and timer jobs do not).
-  const lockTarget = job.name === job.data.command.kind ? lockTargetOf(job.data.command) : undefined;
+  const { command } = job.data;
+  const lockTarget = command && job.name === command.kind ? lockTargetOf(command) : undefined;
   const holder = {
     jobId: String(job.id),
     userId: job.data.request.userId,

@@ -20,7 +20,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const password = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
 const CONFIG = `
-slack: { approvalsChannel: C0APPROVALS }
+slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
 aws: { region: eu-west-1 }
 roles:
   engineers: { users: [U0ALICE] }
@@ -49,7 +49,12 @@ async function temporaryInstances(): Promise<string[]> {
 beforeAll(async () => {
   tc = await startTestCapstan({
     configYaml: CONFIG,
-    env: { CAPSTAN_AWS: 'sandbox', CAPSTAN_POLL_INTERVAL_MS: '100', TEST_DB_PASSWORD: password },
+    env: {
+      CAPSTAN_AWS: 'sandbox',
+      CAPSTAN_POLL_INTERVAL_MS: '100',
+      CAPSTAN_JANITOR_MS: '500',
+      TEST_DB_PASSWORD: password,
+    },
   });
   sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix, extensions: [pitrExtension()] });
   await sandbox.setTiming({ dbCreate: 300, dbDelete: 300, restorableLag: 300 });
@@ -157,4 +162,28 @@ describe('/rds restore-table', () => {
     const replaceMessages = tc.fake.messagesIn('C0OPS').filter((m) => /--mode replace/.test(messageText(m)));
     expect(replaceMessages.some((m) => /failed in/.test(messageText(m)))).toBe(false);
   }, 120_000);
+
+  it('the janitor deletes a temporary instance a lost job left behind, and says so', async () => {
+    await sandbox.seed({
+      dbInstances: [
+        {
+          id: 'capstan-restore-old-abc123',
+          tags: { 'capstan:temporary': 'true', 'capstan:job': 'jlost0000001' },
+          createdAt: '-2d',
+        },
+      ],
+    });
+    await waitFor(
+      async () => (await sandbox.snapshot()).dbInstances['capstan-restore-old-abc123'] === undefined,
+      { timeoutMs: 20_000 },
+    );
+    const notice = await waitFor(() =>
+      tc.fake.messagesIn('C0NOTICES').find((m) => /capstan-restore-old-abc123/.test(messageText(m))),
+    );
+    expect(messageText(notice)).toContain(
+      'Deleted leftover temporary restore instance `capstan-restore-old-abc123` (job `jlost0000001`',
+    );
+    // The live instance is never touched.
+    expect((await sandbox.snapshot()).dbInstances['orders-db']).toBeDefined();
+  });
 });
