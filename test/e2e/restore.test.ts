@@ -186,4 +186,21 @@ describe('/rds restore-table', () => {
     // The live instance is never touched.
     expect((await sandbox.snapshot()).dbInstances['orders-db']).toBeDefined();
   });
+
+  it('refuses identifier injection before anything runs', async () => {
+    const jobsBefore = (await tc.jobsOf('rds.restore-table')).length;
+    const rowsBefore = (await rows('billing')).length;
+    for (const text of [
+      'restore-table orders-db "shop.billing; DROP TABLE shop.billing" --at "15m ago"',
+      'restore-table orders-db shop.`billing` --at "15m ago"',
+      "restore-table orders-db shop.billing' OR '1'='1 --at \"15m ago\"",
+      'restore-table "orders-db --at x" shop.billing --at "15m ago"',
+    ]) {
+      const reply = JSON.parse((await tc.slash('/rds', text)).body) as { text: string };
+      expect(reply.text).toMatch(/^:warning: /);
+      expect(reply.text).toContain('Usage:');
+    }
+    expect(await tc.jobsOf('rds.restore-table')).toHaveLength(jobsBefore);
+    expect(await rows('billing')).toHaveLength(rowsBefore);
+  });
 });
