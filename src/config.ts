@@ -389,6 +389,7 @@ const envSchema = z.object({
     .default('redis://127.0.0.1:6379'),
   CAPSTAN_CONFIG: z.string().min(1).optional(),
   CAPSTAN_AWS: z.enum(['sandbox', 'aws']).optional(),
+  CAPSTAN_SANDBOX_SEED: z.string().min(1).optional(),
   CAPSTAN_QUEUE_PREFIX: z
     .string()
     .regex(/^\{[a-z0-9_-]+\}$/, 'a Redis hash tag such as {capstan}, so every key lands in one cluster slot')
@@ -421,7 +422,7 @@ export interface Config {
   http: { port: number; host: string };
   redisUrl: string;
   queuePrefix: string;
-  aws: { mode: 'sandbox' | 'aws'; region?: string };
+  aws: { mode: 'sandbox' | 'aws'; region?: string; sandboxSeed?: string };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
   reporter: { minUpdateIntervalMs: number };
   /** How often long AWS transitions are polled, and how long they may take. */
@@ -494,6 +495,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     aws: {
       mode: e.CAPSTAN_AWS ?? (local ? 'sandbox' : 'aws'),
       ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
+      ...(e.CAPSTAN_SANDBOX_SEED ? { sandboxSeed: e.CAPSTAN_SANDBOX_SEED } : {}),
     },
     worker: {
       concurrency: e.CAPSTAN_WORKER_CONCURRENCY,

@@ -79,11 +79,13 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
 
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
-    const aws = createAwsClientFactory(
+    const sandbox =
       config.aws.mode === 'sandbox'
-        ? { sandbox: createSandbox({ redis, prefix: config.queuePrefix, extensions: [pitrExtension()] }) }
-        : {},
-    );
+        ? createSandbox({ redis, prefix: config.queuePrefix, extensions: [pitrExtension()] })
+        : undefined;
+    // Seeding is idempotent: every worker may seed the same file at start-up.
+    if (sandbox && config.aws.sandboxSeed) await sandbox.loadSeedFile(config.aws.sandboxSeed);
+    const aws = createAwsClientFactory(sandbox ? { sandbox } : {});
     closers.push(async () => aws.destroy());
     const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
     workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
