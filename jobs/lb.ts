@@ -51,22 +51,43 @@ function checkInstance(group: Group, env: string, id: string): void {
   }
 }
 
+/**
+ * The first step of both jobs: the environment, its clients and waits, and the instances in
+ * `lifecycle` the job acts on (all of them, or the one named), fixed at the first attempt.
+ */
+async function findTargets(
+  job: Job<JobData>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  command: { env: string; instanceId?: string },
+  lifecycle: 'InService' | 'Standby',
+  step: string,
+) {
+  const env = resolveEnvironment(deps.config, command.env, undefined);
+  const clients = deps.aws.clients(env.placement, job.data.request.userId);
+  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
+  await ctx.reporter.step(step);
+  const group = await groupOf(env, clients);
+  if (command.instanceId) checkInstance(group, env.name, command.instanceId);
+  const targets = await ctx.remember('targets', () =>
+    group.instances
+      .filter((i) => i.lifecycle === lifecycle && (!command.instanceId || i.id === command.instanceId))
+      .map((i) => i.id),
+  );
+  return { env, clients, wait, group, targets };
+}
+
 /** Runs `lb.disable`. */
 export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJobDeps): Promise<JobResult> {
   const command = job.data.command as LbDisable;
   const { reporter } = ctx;
-  const env = resolveEnvironment(deps.config, command.env, undefined);
-  const clients = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
-
-  await reporter.step('Find the instances');
-  const group = await groupOf(env, clients);
-  if (command.instanceId) checkInstance(group, env.name, command.instanceId);
-  // The instances this job takes out, fixed at the first attempt.
-  const targets = await ctx.remember('targets', () =>
-    group.instances
-      .filter((i) => i.lifecycle === 'InService' && (!command.instanceId || i.id === command.instanceId))
-      .map((i) => i.id),
+  const { env, clients, wait, group, targets } = await findTargets(
+    job,
+    ctx,
+    deps,
+    command,
+    'InService',
+    'Find the instances',
   );
   if (targets.length === 0) {
     return {
@@ -149,17 +170,13 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
 export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJobDeps): Promise<JobResult> {
   const command = job.data.command as LbEnable;
   const { reporter } = ctx;
-  const env = resolveEnvironment(deps.config, command.env, undefined);
-  const clients = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
-
-  await reporter.step('Find the instances in Standby');
-  const group = await groupOf(env, clients);
-  if (command.instanceId) checkInstance(group, env.name, command.instanceId);
-  const targets = await ctx.remember('targets', () =>
-    group.instances
-      .filter((i) => i.lifecycle === 'Standby' && (!command.instanceId || i.id === command.instanceId))
-      .map((i) => i.id),
+  const { env, clients, wait, group, targets } = await findTargets(
+    job,
+    ctx,
+    deps,
+    command,
+    'Standby',
+    'Find the instances in Standby',
   );
   reporter.progress(targets.length > 0 ? targets.join(', ') : 'none');
   await ctx.betweenSteps();

@@ -175,13 +175,19 @@ function targetsOf(input: {
   });
 }
 
-function registerTargets(ctx: CallContext, input: RegisterTargetsCommandInput): Out<object> {
-  const { world, now, timing } = ctx;
-  const tg = findGroup(world, input.TargetGroupArn);
+/** The target group and targets a (de)registration names, refusing ids that are not instances. */
+function knownTargets(ctx: CallContext, input: RegisterTargetsCommandInput | DeregisterTargetsCommandInput) {
+  const tg = findGroup(ctx.world, input.TargetGroupArn);
   const targets = targetsOf(input);
-  const invalid = targets.filter((t) => !world.instances[t.Id]).map((t) => `'${t.Id}'`);
+  const invalid = targets.filter((t) => !ctx.world.instances[t.Id]).map((t) => `'${t.Id}'`);
   if (invalid.length > 0)
     throw elbError('InvalidTarget', `The following targets are not valid instances: ${invalid.join(', ')}`);
+  return { tg, targets };
+}
+
+function registerTargets(ctx: CallContext, input: RegisterTargetsCommandInput): Out<object> {
+  const { world, now, timing } = ctx;
+  const { tg, targets } = knownTargets(ctx, input);
   const notRunning = targets
     .filter((t) => {
       const s = world.instances[t.Id]?.state;
@@ -199,12 +205,8 @@ function registerTargets(ctx: CallContext, input: RegisterTargetsCommandInput): 
 }
 
 function deregisterTargets(ctx: CallContext, input: DeregisterTargetsCommandInput): Out<object> {
-  const { world, now, timing } = ctx;
-  const tg = findGroup(world, input.TargetGroupArn);
-  const targets = targetsOf(input);
-  const invalid = targets.filter((t) => !world.instances[t.Id]).map((t) => `'${t.Id}'`);
-  if (invalid.length > 0)
-    throw elbError('InvalidTarget', `The following targets are not valid instances: ${invalid.join(', ')}`);
+  const { now, timing } = ctx;
+  const { tg, targets } = knownTargets(ctx, input);
   for (const t of targets) deregisterTarget(tg, t.Id, t.Port ?? tg.port, now, timing);
   return {};
 }
