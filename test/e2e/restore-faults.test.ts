@@ -1,0 +1,228 @@
+/**
+ * Point-in-time table restore under faults, end to end: the worker is killed in the middle of the
+ * copy (another worker resumes it: no duplicate rows, one temporary instance, deleted at the end),
+ * and the restored data changes under the copy (the checksums disagree: the job fails, the live
+ * table is untouched, the temporary instance is deleted).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { Queue } from 'bullmq';
+import mysql from 'mysql2/promise';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CopyCheckpoint } from '../../src/mysql/index.js';
+import { QUEUE_NAME } from '../../src/queue/contract.js';
+import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import {
+  createBackedDbInstance,
+  destroyServer,
+  pitrExtension,
+  restoredServerName,
+} from '../../src/sandbox/pitr/index.js';
+import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
+import { messageText } from '../helpers/fake-slack.js';
+import { finished } from '../helpers/sandbox-world.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const password = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
+const ROWS = 120_000;
+const CONFIG = `
+aws: { region: eu-west-1 }
+roles:
+  engineers: { users: [U0ALICE] }
+databases:
+  ledger-db: { user: root, passwordEnv: TEST_DB_PASSWORD, tls: 'off' }
+`;
+
+let tc: TestCapstan;
+let sandbox: Sandbox;
+let live: mysql.Connection;
+let noted = '';
+/** Count and checksum of the table as it was at `noted`. */
+let before = { count: 0, checksum: '' };
+const workers: ChildProcess[] = [];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function fingerprint(conn: mysql.Connection, table: string) {
+  const [rows] = await conn.query(
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids, BIT_XOR(CRC32(CONCAT_WS('#', id, account, amount, memo))) AS x FROM shop.\`${table}\``,
+  );
+  const [r] = rows as Array<{ n: number; ids: number; x: string }>;
+  return { count: Number(r?.n), distinct: Number(r?.ids), checksum: String(r?.x) };
+}
+
+async function tablesLike(pattern: string): Promise<string[]> {
+  const [rows] = await live.query('SHOW TABLES FROM shop LIKE ?', [pattern]);
+  return (rows as Array<Record<string, string>>).map((r) => Object.values(r)[0] ?? '');
+}
+
+/** The copy checkpoint of the one restore job, as the job's data holds it now. */
+async function copyCheckpoint(): Promise<CopyCheckpoint | undefined> {
+  const q = new Queue(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
+  try {
+    const jobs = await q.getJobs(['active', 'wait', 'delayed', 'prioritized']);
+    const job = jobs.find((j) => j?.name === 'rds.restore-table');
+    return job?.data?.checkpoints?.copy as CopyCheckpoint | undefined;
+  } finally {
+    await q.close();
+  }
+}
+
+/** Watches the sandbox for temporary restore instances until stopped; returns every id it saw. */
+function watchTemporaryInstances(): { stop(): Promise<Set<string>> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const world = await sandbox.snapshot();
+      for (const id of Object.keys(world.dbInstances)) if (id.startsWith('capstan-restore-')) seen.add(id);
+      await sleep(100);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+async function temporaryInstances(): Promise<string[]> {
+  const world = await sandbox.snapshot();
+  return Object.keys(world.dbInstances).filter((id) => id.startsWith('capstan-restore-'));
+}
+
+function exited(child: ChildProcess): Promise<unknown> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
+}
+
+beforeAll(async () => {
+  tc = await startTestCapstan({
+    role: 'web',
+    configYaml: CONFIG,
+    env: {
+      CAPSTAN_AWS: 'sandbox',
+      CAPSTAN_POLL_INTERVAL_MS: '100',
+      CAPSTAN_JOB_LOCK_MS: '2000',
+      CAPSTAN_STALLED_INTERVAL_MS: '1000',
+      TEST_DB_PASSWORD: password,
+    },
+  });
+  sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix, extensions: [pitrExtension()] });
+  await sandbox.setTiming({ dbCreate: 300, dbDelete: 300, restorableLag: 300 });
+  const { server } = await createBackedDbInstance(sandbox, { id: 'ledger-db', engine: 'mysql' });
+  live = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password });
+  await live.query('CREATE DATABASE shop');
+  await live.query(
+    'CREATE TABLE shop.ledger (id INT PRIMARY KEY, account VARCHAR(40) NOT NULL, amount DECIMAL(12,2), memo VARCHAR(200) CHARACTER SET utf8mb4)',
+  );
+  // ROWS rows, written in a few large statements (the binary log replays them into the restore).
+  for (let start = 1; start <= ROWS; start += 20_000) {
+    await live.query(
+      `INSERT INTO shop.ledger
+       SELECT seq, CONCAT('acct-', seq MOD 977), seq / 100, CONCAT('entry ', seq, ' ', REPEAT('✓', seq MOD 50))
+       FROM shop.seq_${start}_to_${Math.min(ROWS, start + 19_999)}`,
+    );
+  }
+  before = await fingerprint(live, 'ledger');
+  // Binary-log times have whole seconds: keep the noted moment clear of both sides.
+  await sleep(1_200);
+  noted = new Date().toISOString();
+  await sleep(1_200);
+  await live.query('DELETE FROM shop.ledger WHERE id MOD 1000 = 7');
+  await live.query("UPDATE shop.ledger SET memo = 'changed' WHERE id MOD 1000 = 8");
+}, 180_000);
+
+afterEach(async () => {
+  for (const w of workers.splice(0)) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+});
+
+afterAll(async () => {
+  await live?.end().catch(() => undefined);
+  await tc?.stop();
+  await destroyServer(restoredServerName('ledger-db')).catch(() => undefined);
+});
+
+describe('/rds restore-table under faults', () => {
+  it('a worker killed during the copy: another resumes it, no duplicate rows, one temporary instance, deleted', async () => {
+    const first = tc.spawnWorker();
+    workers.push(first);
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table ledger-db shop.ledger --at ${noted}`;
+    await tc.slash('/rds', `restore-table ledger-db shop.ledger --at ${noted}`);
+
+    // Kill the worker once part of the table is in, and not all of it.
+    const partial = await waitFor(
+      async () => {
+        const cp = await copyCheckpoint();
+        return cp && cp.rowsCopied > 0 && !cp.done ? cp : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 10 },
+    );
+    first.kill('SIGKILL');
+    await exited(first);
+    expect(partial.rowsCopied).toBeLessThan(ROWS);
+
+    const second = tc.spawnWorker();
+    workers.push(second);
+    const outcome = await finished(tc, text, undefined, 120_000);
+    const seen = await watch.stop();
+
+    expect(outcome).toContain('Restored `shop.ledger` as it was at');
+    expect(outcome).toContain(`${ROWS} rows in \`shop.ledger__restored_`);
+    expect(outcome).toContain(`resumed on worker`);
+    const [restored] = await tablesLike('ledger__restored_%');
+    expect(restored).toBeDefined();
+    const copy = await fingerprint(live, restored ?? '');
+    // Exactly the rows as they were: none lost, none twice.
+    expect(copy).toEqual({ count: before.count, distinct: before.count, checksum: before.checksum });
+    // One temporary instance for the whole job, whichever worker ran it, and it is gone.
+    expect([...seen]).toHaveLength(1);
+    expect(await temporaryInstances()).toEqual([]);
+    // One progress message for the job (edited in place by both workers), ending in the outcome.
+    const progress = tc.fake
+      .messagesIn('C0OPS')
+      .filter((m) => m.thread_ts && m.thread_ts !== m.ts && messageText(m).includes(`${text}*`));
+    expect(progress).toHaveLength(1);
+    await live.query(`DROP TABLE shop.\`${restored}\``);
+  }, 240_000);
+
+  it('a checksum mismatch fails the job, leaves the live table untouched, and deletes the temporary instance', async () => {
+    const worker = tc.spawnWorker();
+    workers.push(worker);
+    const liveBefore = await fingerprint(live, 'ledger');
+    const text = `/rds restore-table ledger-db shop.ledger --at ${noted} --mode merge-missing`;
+    await tc.slash('/rds', `restore-table ledger-db shop.ledger --at ${noted} --mode merge-missing`);
+
+    // Once the first range has copied row 1, change row 1 on the restored instance: the copy now
+    // holds a row the restored instance no longer has, as a faulty copy would.
+    await waitFor(
+      async () => {
+        const cp = await copyCheckpoint();
+        return cp && !cp.done && (cp.ranges[0]?.rows ?? 0) > 0 ? cp : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 10 },
+    );
+    const [tempId] = await temporaryInstances();
+    const temp = (await sandbox.snapshot()).dbInstances[tempId ?? ''];
+    const endpoint = temp?.endpoint;
+    expect(endpoint).toBeDefined();
+    const tempConn = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: endpoint?.port ?? 0,
+      user: 'root',
+      password,
+    });
+    await tempConn.query("UPDATE shop.ledger SET memo = 'tampered' WHERE id = 1");
+    await tempConn.end();
+
+    const outcome = await finished(tc, text, /failed/, 120_000);
+    expect(outcome).toContain('The copy does not match the restored instance');
+    expect(outcome).toContain('The live table was not touched');
+    // Nothing merged: the live table is exactly as it was.
+    expect(await fingerprint(live, 'ledger')).toEqual(liveBefore);
+    await waitFor(async () => (await temporaryInstances()).length === 0, { timeoutMs: 30_000 });
+    for (const t of await tablesLike('ledger__restored_%')) await live.query(`DROP TABLE shop.\`${t}\``);
+  }, 240_000);
+});
