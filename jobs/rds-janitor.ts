@@ -4,7 +4,7 @@
  */
 import type { Job } from 'bullmq';
 import { deleteDbInstance, listDbInstances } from '../src/aws/rds.js';
-import { resolveDatabase } from '../src/domain/restore.js';
+import { resolveDatabase } from '../src/domain/database.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
 import type { EnvJobDeps } from './env-create.js';

@@ -5,17 +5,11 @@
  */
 import { type Job, WaitingError } from 'bullmq';
 import type { AwsClients } from '../src/aws/clients.js';
-import {
-  type DbInstance,
-  deleteDbInstance,
-  describeDbInstance,
-  restoreToPointInTime,
-} from '../src/aws/rds.js';
+import { deleteDbInstance, describeDbInstance, restoreToPointInTime } from '../src/aws/rds.js';
 import type { RdsRestoreTable } from '../src/commands/index.js';
+import { connectionOptions, resolveDatabase } from '../src/domain/database.js';
 import {
   beforeRestoreTableName,
-  type DatabaseRef,
-  resolveDatabase,
   restoredTableName,
   restoreOutcome,
   restoreWindowProblem,
@@ -42,19 +36,6 @@ import type { JobContext } from '../src/queue/worker.js';
 import type { EnvJobDeps } from './env-create.js';
 
 const ENGINES = new Set(['mysql', 'mariadb']);
-
-function connectionFor(db: DatabaseRef, instance: DbInstance, database?: string): ConnectionOptions {
-  if (!instance.endpoint)
-    throw new UserError(`Instance \`${instance.id}\` has no endpoint yet (status ${instance.status}).`);
-  return {
-    host: instance.endpoint.address,
-    port: instance.endpoint.port,
-    user: db.config.user,
-    password: db.password,
-    ...(database ? { database } : {}),
-    ...(db.config.tls === 'require' ? { ssl: true } : {}),
-  };
-}
 
 async function withConnection<T>(
   options: ConnectionOptions,
@@ -99,7 +80,7 @@ export async function rdsRestoreJob(
       restored: restoredTableName(command.table, at),
       before: beforeRestoreTableName(command.table, new Date()),
     }));
-    const live = connectionFor(db, source);
+    const live = await connectionOptions(db, clients, source);
     await withConnection(live, async (conn) => {
       const liveExists = await tableExists(conn, command.schema, command.table);
       if (!liveExists && command.mode !== 'side-table') {
@@ -143,7 +124,7 @@ export async function rdsRestoreJob(
     await ctx.betweenSteps();
 
     await reporter.step(`Copy the table into ${command.schema}.${names.restored}`);
-    const tempOptions = connectionFor(db, temp, command.schema);
+    const tempOptions = await connectionOptions(db, clients, temp, command.schema);
     const copy = await copyTable({
       source: tempOptions,
       target: live,

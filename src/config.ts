@@ -207,10 +207,24 @@ const databaseSchema = z
     ...awsPlacement,
     /** The MySQL user Capstan connects as (to the live instance and to temporary restores). */
     user: z.string().min(1).max(80),
-    /** The environment variable holding that user's password (the password never goes in this file). */
+    /**
+     * How Capstan gets that user's password — exactly one of: `passwordEnv`, the environment variable holding it;
+     * `secret`, a Secrets Manager secret (name or ARN) whose value is the password or JSON with `password` (and
+     * optionally `username`), as RDS-managed secrets are; `iamAuth: true`, an RDS IAM auth token made from Capstan's
+     * AWS identity for each connection (needs TLS). The password itself never goes in this file.
+     */
     passwordEnv: z
       .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as ORDERS_DB_PASSWORD'),
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name such as ORDERS_DB_PASSWORD')
+      .optional(),
+    secret: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/,
+        'a Secrets Manager secret name or ARN',
+      )
+      .optional(),
+    iamAuth: z.boolean().optional(),
     /** TLS to the database: `require` (verified against the system CAs) or `off` (only for local servers). */
     tls: z.enum(['require', 'off']).default('require'),
     /** Instance class of the temporary restore (default: the source's). */
@@ -219,7 +233,14 @@ const databaseSchema = z
       .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, 'an instance class such as db.t3.medium')
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => [d.passwordEnv, d.secret, d.iamAuth].filter(Boolean).length === 1, {
+    message: 'say how to get the password: exactly one of passwordEnv, secret or iamAuth: true',
+  })
+  .refine((d) => !d.iamAuth || d.tls === 'require', {
+    message: 'iamAuth sends the token in clear text, so it needs tls: require',
+    path: ['tls'],
+  });
 
 /** A validated database entry. */
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
@@ -469,6 +490,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const databasePasswords: Record<string, string> = {};
   for (const [id, db] of Object.entries(file.databases)) {
+    if (!db.passwordEnv) continue;
     const password = env[db.passwordEnv];
     if (password) databasePasswords[id] = password;
     else

@@ -10,6 +10,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
 /** Where a resource lives. */
@@ -26,12 +27,19 @@ export interface AwsClients {
   elbv2: ElasticLoadBalancingV2Client;
   rds: RDSClient;
   cloudWatch: CloudWatchClient;
+  secrets: SecretsManagerClient;
 }
 
 /** Something that can sit beneath a client (the sandbox). */
 export interface ClientAttacher {
   attach<
-    T extends AutoScalingClient | EC2Client | ElasticLoadBalancingV2Client | RDSClient | CloudWatchClient,
+    T extends
+      | AutoScalingClient
+      | EC2Client
+      | ElasticLoadBalancingV2Client
+      | RDSClient
+      | CloudWatchClient
+      | SecretsManagerClient,
   >(client: T): T;
 }
 
@@ -91,6 +99,7 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
       elbv2: new ElasticLoadBalancingV2Client(config),
       rds: new RDSClient(config),
       cloudWatch: new CloudWatchClient(config),
+      secrets: new SecretsManagerClient(config),
     };
     if (sandbox) {
       sandbox.attach(clients.autoScaling);
@@ -98,6 +107,7 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
       sandbox.attach(clients.elbv2);
       sandbox.attach(clients.rds);
       sandbox.attach(clients.cloudWatch);
+      sandbox.attach(clients.secrets);
     }
     return clients;
   };

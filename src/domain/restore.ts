@@ -1,40 +1,8 @@
 /**
- * Point-in-time table restore (pure parts): which database, what the temporary instance and the
- * restored table are called, whether a moment can be restored to, and what to tell people.
+ * Point-in-time table restore (pure parts): what the temporary instance and the restored table are
+ * called, whether a moment can be restored to, and what to tell people.
  */
-import type { AwsPlacement } from '../aws/clients.js';
 import type { RdsRestoreTable } from '../commands/index.js';
-import type { Config, DatabaseConfig } from '../config.js';
-import { ErrorCode, UserError } from '../errors.js';
-
-/** A configured database, with where it lives and its password. */
-export interface DatabaseRef {
-  id: string;
-  config: DatabaseConfig;
-  placement: AwsPlacement;
-  password: string;
-}
-
-/** The database `/rds` commands name, or a UserError listing the configured ones. */
-export function resolveDatabase(config: Config, id: string): DatabaseRef {
-  const db = config.file.databases[id];
-  if (!db) {
-    const known = Object.keys(config.file.databases);
-    throw new UserError(
-      `Capstan does not know database \`${id}\`. ${known.length > 0 ? `Configured: ${known.map((k) => `\`${k}\``).join(', ')}.` : 'No databases are configured (`databases:` in the config file).'}`,
-      ErrorCode.NotFound,
-    );
-  }
-  const region = db.region ?? config.file.aws.region ?? config.aws.region;
-  if (!region) throw new UserError(`No AWS region is configured for database \`${id}\`.`);
-  const roleArn = db.roleArn ?? config.file.aws.roleArn;
-  return {
-    id,
-    config: db,
-    placement: roleArn ? { region, roleArn } : { region },
-    password: config.databasePasswords[id] ?? '',
-  };
-}
 
 function stamp(at: Date): string {
   return at.toISOString().slice(0, 16).replace(/[-:T]/g, '');

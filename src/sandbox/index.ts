@@ -20,6 +20,7 @@ import { drawFault, validateFaults } from './faults.js';
 import { advanceWorld, reconcileAll, worldNow } from './lifecycle.js';
 import { attachTo, type SandboxAttachable } from './middleware.js';
 import { rdsHandlers } from './rds.js';
+import { secretsHandlers } from './secrets.js';
 import { applySeed, parseSeed, readSeedFile, type SandboxSeed } from './seed.js';
 import { WorldStore } from './store.js';
 import { effectiveTiming, type FaultSettings, type SandboxTiming, type World } from './world.js';
@@ -46,6 +47,7 @@ export {
   findDbInstance,
   latestRestorableTime,
 } from './rds.js';
+export { putSecret } from './secrets.js';
 export { applySeed, parseSeed, readSeedFile, type SandboxSeed, SandboxSeedError } from './seed.js';
 export { SandboxContentionError, WorldStore } from './store.js';
 export * from './world.js';
@@ -57,6 +59,7 @@ export const HANDLERS: Record<ServiceId, HandlerTable> = {
   ElasticLoadBalancingV2: elbv2Handlers,
   RDS: rdsHandlers,
   CloudWatch: cloudWatchHandlers,
+  SecretsManager: secretsHandlers,
 };
 
 export interface SandboxOptions {

@@ -14,6 +14,7 @@ export const CLIENT_SERVICES: Record<string, ServiceId> = {
   ElasticLoadBalancingV2Client: 'ElasticLoadBalancingV2',
   RDSClient: 'RDS',
   CloudWatchClient: 'CloudWatch',
+  SecretsManagerClient: 'SecretsManager',
 };
 
 export const MIDDLEWARE_NAME = 'capstanSandbox';

@@ -14,6 +14,7 @@ import type { CallContext } from './context.js';
 import { addLaunchTemplate, addTemplateVersion } from './ec2.js';
 import { groupMembers, reconcileGroup } from './lifecycle.js';
 import { addDbInstance } from './rds.js';
+import { putSecret } from './secrets.js';
 import { parseTime } from './util.js';
 import type { LaunchTemplateData, SandboxTiming, World } from './world.js';
 import { nextHex } from './world.js';
@@ -171,6 +172,17 @@ export const seedSchema = z
             status: z.enum(['creating', 'available', 'stopped']).optional(),
             createdAt: time.optional(),
             extension: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** Secrets Manager secrets: `value` is stored as the SecretString (an object is stored as its JSON). */
+    secrets: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            value: z.union([z.string(), z.record(z.string(), z.unknown())]),
           })
           .strict(),
       )
@@ -369,6 +381,12 @@ export function applySeed(
   }
 
   for (const m of seed.metrics ?? []) putSeries(world, m, now);
+
+  for (const secret of seed.secrets ?? []) {
+    if (world.secrets?.[secret.name]) continue;
+    const value = typeof secret.value === 'string' ? secret.value : JSON.stringify(secret.value);
+    seedStep(`secrets ${secret.name}`, () => putSecret(world, secret.name, value, now));
+  }
 }
 
 /** Runs one seeding step, naming the seeded resource in any error (a bad subnet, template, size…). */

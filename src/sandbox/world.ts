@@ -312,6 +312,17 @@ export interface World {
   dbInstances: Record<string, DbInstanceState>;
   dbSnapshots: Record<string, DbSnapshotState>;
   metrics: MetricSeries[];
+  /** Secrets Manager secrets by name (absent in worlds saved before secrets were emulated). */
+  secrets?: Record<string, SecretState>;
+}
+
+/** A Secrets Manager secret: one current string version. */
+export interface SecretState {
+  name: string;
+  arn: string;
+  secretString: string;
+  versionId: string;
+  createdAt: number;
 }
 
 export function emptyWorld(salt = 'sandbox'): World {
@@ -335,6 +346,7 @@ export function emptyWorld(salt = 'sandbox'): World {
     dbInstances: {},
     dbSnapshots: {},
     metrics: [],
+    secrets: {},
   };
 }
 

