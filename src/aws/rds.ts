@@ -20,6 +20,15 @@ export interface DbInstance {
   securityGroups: string[];
   createdAt?: Date;
   latestRestorableTime?: Date;
+  /** Storage: `gp2`, `gp3`, `io1`, `io2`, `standard`… */
+  storageType?: string;
+  allocatedGiB?: number;
+  /** Provisioned IOPS (io1/io2, and gp3 when set above its baseline). */
+  iops?: number;
+  /** Provisioned storage throughput in MiB/s (gp3). */
+  throughputMiBps?: number;
+  /** The instance this one replicates from, when it is a read replica. */
+  replicaOf?: string;
   tags: Record<string, string>;
 }
 
@@ -58,6 +67,13 @@ function toDbInstance(db: DBInstance): DbInstance {
     securityGroups: (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId ?? '').filter(Boolean),
     ...(db.InstanceCreateTime ? { createdAt: db.InstanceCreateTime } : {}),
     ...(db.LatestRestorableTime ? { latestRestorableTime: db.LatestRestorableTime } : {}),
+    ...(db.StorageType ? { storageType: db.StorageType } : {}),
+    ...(db.AllocatedStorage ? { allocatedGiB: db.AllocatedStorage } : {}),
+    ...(db.Iops ? { iops: db.Iops } : {}),
+    ...(db.StorageThroughput ? { throughputMiBps: db.StorageThroughput } : {}),
+    ...(db.ReadReplicaSourceDBInstanceIdentifier
+      ? { replicaOf: db.ReadReplicaSourceDBInstanceIdentifier }
+      : {}),
     tags: Object.fromEntries((db.TagList ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
   };
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, type ProgressState, renderProgress } from '../../src/slack/blocks/progress.js';
+import {
+  formatDuration,
+  type ProgressState,
+  renderProgress,
+  sections,
+} from '../../src/slack/blocks/progress.js';
 
 const base: ProgressState = {
   title: '/ops ping',
@@ -37,6 +42,20 @@ describe('renderProgress', () => {
     for (const block of renderProgress(long, 2_000).blocks) {
       if (block.type === 'section' && block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
     }
+  });
+
+  it('spreads a long report over several sections, cut between paragraphs, nothing lost', () => {
+    const paragraphs = Array.from({ length: 6 }, (_, i) => `*Part ${i}*\n${`line ${i} `.repeat(120)}`);
+    const report = paragraphs.join('\n\n');
+    const parts = sections(report);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) {
+      expect(p.length).toBeLessThanOrEqual(3000);
+      expect(p.startsWith('*Part ')).toBe(true);
+    }
+    expect(parts.join('\n\n')).toBe(report);
+    // Past eight sections the rest is clipped, so the message stays far under 50 blocks.
+    expect(sections('y'.repeat(100_000))).toHaveLength(8);
   });
 });
 

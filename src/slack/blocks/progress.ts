@@ -74,6 +74,27 @@ function clip(text: string, max = MAX_SECTION_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/** Most sections one outcome may take (a report); the message stays well under Slack's 50 blocks. */
+const MAX_OUTCOME_SECTIONS = 8;
+
+/**
+ * A long outcome (a report) as sections of at most 3,000 characters, cut between paragraphs, else
+ * between lines; whatever is past the last section allowed is clipped.
+ */
+export function sections(text: string): string[] {
+  const parts: string[] = [];
+  let rest = text;
+  while (rest.length > MAX_SECTION_TEXT && parts.length < MAX_OUTCOME_SECTIONS - 1) {
+    const window = rest.slice(0, MAX_SECTION_TEXT);
+    const cut = [window.lastIndexOf('\n\n'), window.lastIndexOf('\n')].find((i) => i > MAX_SECTION_TEXT / 3);
+    const at = cut ?? MAX_SECTION_TEXT;
+    parts.push(rest.slice(0, at));
+    rest = rest.slice(at).replace(/^\n+/, '');
+  }
+  parts.push(clip(rest));
+  return parts;
+}
+
 /** The status line, e.g. `✅ done in 1.2 s` (also the notification text). */
 export function statusLine(state: ProgressState, now: number): string {
   const since = state.startedAt ?? state.queuedAt;
@@ -105,7 +126,8 @@ export function renderProgress(state: ProgressState, now: number): { text: strin
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n')) } });
   }
   if (state.outcome) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(state.outcome) } });
+    for (const part of sections(state.outcome))
+      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: part } });
   }
   blocks.push({
     type: 'context',
