@@ -4,6 +4,8 @@ import { register as registerActions } from './actions/index.js';
 import { register as registerCommands } from './commands/index.js';
 import type { HandlerDeps } from './deps.js';
 import { register as registerEvents } from './events/index.js';
+import { register as registerShortcuts } from './shortcuts/index.js';
+import { register as registerViews } from './views/index.js';
 
 export type { HandlerDeps } from './deps.js';
 
@@ -12,4 +14,6 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   registerCommands(app, deps);
   registerActions(app, deps);
   registerEvents(app, deps);
+  registerShortcuts(app, deps);
+  registerViews(app, deps);
 }

@@ -201,6 +201,33 @@ const blueprintSchema = z
     message: 'a blueprint needs launchTemplate, or both ami and instanceType',
   });
 
+/**
+ * Storage prices in USD per month, Single-AZ (Multi-AZ doubles them). The defaults are us-east-1 RDS
+ * for MySQL list prices as of 2026 (https://aws.amazon.com/rds/mysql/pricing/) — configurable, and
+ * worth checking for your region and engine.
+ */
+export const storagePricesSchema = z.object({
+  gp2PerGiBMonth: z.number().nonnegative().default(0.115).describe('gp2 storage, per GiB-month'),
+  gp3PerGiBMonth: z.number().nonnegative().default(0.115).describe('gp3 storage, per GiB-month'),
+  gp3PerIopsMonth: z
+    .number()
+    .nonnegative()
+    .default(0.02)
+    .describe('gp3 IOPS provisioned above the included baseline, per IOPS-month'),
+  gp3PerMiBpsMonth: z
+    .number()
+    .nonnegative()
+    .default(0.08)
+    .describe('gp3 throughput provisioned above the included baseline, per MiB/s-month'),
+  io1PerGiBMonth: z.number().nonnegative().default(0.125).describe('io1 storage, per GiB-month'),
+  io1PerIopsMonth: z.number().nonnegative().default(0.1).describe('io1 provisioned IOPS, per IOPS-month'),
+  io2PerGiBMonth: z.number().nonnegative().default(0.125).describe('io2 storage, per GiB-month'),
+  io2PerIopsMonth: z.number().nonnegative().default(0.1).describe('io2 provisioned IOPS, per IOPS-month'),
+});
+
+/** Storage prices, every field filled. */
+export type StoragePrices = z.output<typeof storagePricesSchema>;
+
 /** A database Capstan may restore tables of, and how to reach it. */
 const databaseSchema = z
   .object({
@@ -289,6 +316,11 @@ export const configFileSchema = z
       })
       .strict()
       .default({ temporaryMaxAge: 24 * 3_600_000 }),
+    /** IO-credit investigations (`/rds io-credits`): the storage prices its cost comparisons use. */
+    ioCredits: z
+      .object({ prices: storagePricesSchema.default(storagePricesSchema.parse({})) })
+      .strict()
+      .default({ prices: storagePricesSchema.parse({}) }),
     /** DB instance identifier → how to reach it, for `/rds` commands. */
     databases: z
       .record(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier'), databaseSchema)

@@ -1,6 +1,6 @@
 /**
  * Builders for requests the way Slack sends them to an app: documented payload shapes for slash commands,
- * block_actions, message shortcuts and `app_mention` events, signed with the app's signing secret
+ * block_actions, message shortcuts, view submissions and `app_mention` events, signed with the app's signing secret
  * (https://api.slack.com/authentication/verifying-requests-from-slack).
  */
 import { Buffer } from 'node:buffer';
@@ -256,6 +256,56 @@ export function messageShortcutBody(options: MessageShortcutOptions): string {
     response_url: options.responseUrl ?? hookUrl('app', teamId),
     message_ts: options.messageTs,
     message,
+  };
+  return payloadBody(payload);
+}
+
+/** Options for {@link viewSubmissionBody}. */
+export interface ViewSubmissionOptions {
+  userId: string;
+  /** The view as `views.open` answered it (a `FakeView` fits: its bookkeeping fields are left out). */
+  view: { id: string };
+  /**
+   * `view.state.values`: block id → action id → the input's state, e.g.
+   * `{ 'restore.table': { 'restore.table': { type: 'plain_text_input', value: 'billing' } } }`.
+   */
+  values: Record<string, Record<string, Record<string, unknown>>>;
+  /** Default: a fresh {@link fakeTriggerId}. */
+  triggerId?: string;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+  /** Default: `defaultUserName(userId)`. */
+  userName?: string;
+}
+
+/**
+ * The body Slack POSTs when a user submits a modal: `payload=<json>` urlencoded with a
+ * `view_submission` payload (https://api.slack.com/reference/interaction-payloads/views#view_submission).
+ * The app answers in the HTTP response: empty to close the view, or a `response_action`.
+ */
+export function viewSubmissionBody(options: ViewSubmissionOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const userName = options.userName ?? defaultUserName(options.userId);
+  const { user: _user, open: _open, ...view } = options.view as Record<string, unknown>;
+  const payload = {
+    type: 'view_submission',
+    team: { id: teamId, domain: FAKE_TEAM_DOMAIN },
+    user: { id: options.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: FAKE_APP_ID,
+    token: FAKE_VERIFICATION_TOKEN,
+    trigger_id: options.triggerId ?? fakeTriggerId(),
+    view: {
+      team_id: teamId,
+      type: 'modal',
+      app_id: FAKE_APP_ID,
+      app_installed_team_id: teamId,
+      bot_id: FAKE_BOT_ID,
+      ...view,
+      state: { values: options.values },
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
   };
   return payloadBody(payload);
 }

@@ -66,7 +66,7 @@ export interface FakeCall {
   method: string;
   /**
    * Decoded arguments, query string and body merged, without `token`. Form-encoded values stay strings, except that
-   * `blocks`, `attachments`, `files` and `metadata` holding JSON text are parsed.
+   * `blocks`, `attachments`, `files`, `metadata` and `view` holding JSON text are parsed.
    */
   args: Record<string, unknown>;
   /** `Date.now()` when the request arrived. */
@@ -204,6 +204,37 @@ export interface FakeResponse {
   at: number;
 }
 
+/**
+ * A modal view as the fake keeps it: Slack's view object (as `views.open`, `views.update` and
+ * `views.push` answer it, https://api.slack.com/reference/surfaces/views) plus whom it is shown to.
+ */
+export interface FakeView {
+  id: string;
+  team_id: string;
+  type: 'modal';
+  title: JsonObject;
+  submit: JsonObject | null;
+  close: JsonObject | null;
+  blocks: JsonObject[];
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  state: { values: Record<string, Record<string, JsonObject>> };
+  /** Changes with every update; `views.update` with a stale `hash` fails with `hash_conflict`. */
+  hash: string;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+  root_view_id: string;
+  previous_view_id: string | null;
+  app_id: string;
+  app_installed_team_id: string;
+  bot_id: string;
+  /** The user it is shown to: the one whose interaction issued the trigger (not part of Slack's object). */
+  user: string;
+  /** Whether it is still on the user's screen (not part of Slack's object). */
+  open: boolean;
+}
+
 /** Context handed to a custom method handler. */
 export interface FakeHandlerContext {
   fake: FakeSlack;
@@ -252,9 +283,17 @@ interface ParsedRequest {
   error?: string;
 }
 
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata', 'view']);
 const MAX_TEXT_LENGTH = 40_000;
 const MAX_BLOCKS = 50;
+// Modal limits (https://api.slack.com/reference/surfaces/views) and the trigger's life and stack depth
+// (https://api.slack.com/surfaces/modals#lifecycle, https://api.slack.com/interactivity/handling#modal_responses).
+const MAX_VIEW_BLOCKS = 100;
+const MAX_VIEW_TITLE = 24;
+const MAX_PRIVATE_METADATA = 3000;
+const MAX_VIEW_STACK = 3;
+/** How long a trigger id may be exchanged for a view, in milliseconds. */
+export const TRIGGER_LIFETIME_MS = 3000;
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
@@ -326,6 +365,10 @@ export class FakeSlack {
   #origin = '';
   #lastTsMicros = 0;
   #fileSeq = 0;
+  #viewSeq = 0;
+  #triggerSeq = 0;
+  readonly #triggers = new Map<string, { user: string; issuedAt: number; exchanged: boolean }>();
+  readonly #views: FakeView[] = [];
   #closed: Promise<void> | undefined;
 
   private constructor(options: FakeSlackOptions) {
@@ -400,6 +443,65 @@ export class FakeSlack {
     return this.messages.find((m) => m.channel === channel && m.ts === ts);
   }
 
+  /**
+   * A message posted by a person (not the bot), as if typed in Slack's client: the incident message a
+   * shortcut is used on, say. Returns it as stored.
+   */
+  postAsUser(user: string, channel: string, text: string, threadTs?: string): FakeMessage {
+    const message: FakeMessage = {
+      channel,
+      ts: this.#nextTs(),
+      text,
+      user,
+      updates: 0,
+      history: [{ text, at: Date.now() }],
+    };
+    if (threadTs) message.thread_ts = threadTs;
+    this.messages.push(message);
+    this.events.emit('message', message, 'posted');
+    return message;
+  }
+
+  /**
+   * A trigger id for an interaction of `user`, as Slack puts in the payload it sends the app. Only
+   * issued triggers open views: each one once (`exchanged_trigger_id` after), within
+   * {@link TRIGGER_LIFETIME_MS} (`expired_trigger_id` after); an id never issued is `expired_trigger_id` too.
+   */
+  issueTrigger(user: string, triggerId?: string): string {
+    this.#triggerSeq += 1;
+    const id =
+      triggerId ??
+      `${13_345_224_609 + this.#triggerSeq}.738474920.${this.#triggerSeq.toString(16).padStart(32, '0')}`;
+    this.#triggers.set(id, { user, issuedAt: Date.now(), exchanged: false });
+    return id;
+  }
+
+  /** Every view opened or pushed (for `user`, if given), oldest first, each as it is now. */
+  viewsOpened(user?: string): FakeView[] {
+    return this.#views.filter((v) => user === undefined || v.user === user);
+  }
+
+  /** The views on `user`'s screen: the modal stack, root first (empty when no modal is open). */
+  openViews(user: string): FakeView[] {
+    return this.#views.filter((v) => v.user === user && v.open);
+  }
+
+  /** The view with this id, open or not. */
+  findView(id: string): FakeView | undefined {
+    return this.#views.find((v) => v.id === id);
+  }
+
+  /**
+   * Closes view `id` and any pushed on top of it, as Slack does when a submission is acked without a
+   * `response_action` (`clear` closes the whole stack: pass the root id).
+   */
+  closeView(id: string): void {
+    const view = this.findView(id);
+    if (!view) return;
+    const stack = this.openViews(view.user);
+    for (const v of stack.slice(stack.indexOf(view))) v.open = false;
+  }
+
   /** POSTs received at `responseUrl(id)`, in arrival order. */
   responsesFor(id: string): FakeResponse[] {
     return this.responses.filter((r) => r.id === id);
@@ -470,6 +572,8 @@ export class FakeSlack {
     this.ephemerals.length = 0;
     this.files.length = 0;
     this.responses.length = 0;
+    this.#views.length = 0;
+    this.#triggers.clear();
     this.clearFaults();
     this.#delays.clear();
     this.#handlers.clear();
@@ -629,9 +733,75 @@ export class FakeSlack {
         return ok200(this.#getUploadUrl(args));
       case 'files.completeUploadExternal':
         return ok200(this.#completeUpload(args));
+      case 'views.open':
+        return ok200(this.#openView(args, 'open'));
+      case 'views.push':
+        return ok200(this.#openView(args, 'push'));
+      case 'views.update':
+        return ok200(this.#updateView(args));
       default:
         return ok200({ ok: false, error: 'unknown_method' });
     }
+  }
+
+  /** Exchanges the trigger of `args` for its user, or names Slack's error. */
+  #exchangeTrigger(args: JsonObject): { user: string } | { error: string } {
+    const id = str(args.trigger_id) ?? str(args.interactivity_pointer);
+    if (!id) return { error: 'invalid_arguments' };
+    const trigger = this.#triggers.get(id);
+    if (!trigger || Date.now() - trigger.issuedAt > TRIGGER_LIFETIME_MS)
+      return { error: 'expired_trigger_id' };
+    if (trigger.exchanged) return { error: 'exchanged_trigger_id' };
+    trigger.exchanged = true;
+    return { user: trigger.user };
+  }
+
+  #openView(args: JsonObject, how: 'open' | 'push'): JsonObject {
+    const content = viewContent(args.view);
+    if ('error' in content) return { ok: false, error: content.error };
+    const trigger = this.#exchangeTrigger(args);
+    if ('error' in trigger) return { ok: false, error: trigger.error };
+    const stack = this.openViews(trigger.user);
+    const top = stack.at(-1);
+    if (how === 'push' && !top) return { ok: false, error: 'not_found' };
+    if (how === 'push' && stack.length >= MAX_VIEW_STACK) return { ok: false, error: 'push_limit_reached' };
+    if (content.external_id && this.#views.some((v) => v.external_id === content.external_id)) {
+      return { ok: false, error: 'duplicate_external_id' };
+    }
+    // A new modal replaces whatever the user had open; a pushed view goes on top of it.
+    if (how === 'open') for (const v of stack) v.open = false;
+    this.#viewSeq += 1;
+    const id = `V0${String(this.#viewSeq).padStart(9, '0')}`;
+    const view: FakeView = {
+      id,
+      team_id: FAKE_TEAM_ID,
+      ...content,
+      hash: viewHash(this.#viewSeq),
+      root_view_id: how === 'push' && stack[0] ? stack[0].id : id,
+      previous_view_id: how === 'push' && top ? top.id : null,
+      app_id: FAKE_APP_ID,
+      app_installed_team_id: FAKE_TEAM_ID,
+      bot_id: FAKE_BOT_ID,
+      user: trigger.user,
+      open: true,
+    };
+    this.#views.push(view);
+    return { ok: true, view: wireView(view) };
+  }
+
+  #updateView(args: JsonObject): JsonObject {
+    const content = viewContent(args.view);
+    if ('error' in content) return { ok: false, error: content.error };
+    const id = str(args.view_id);
+    const externalId = str(args.external_id);
+    if (!id && !externalId) return { ok: false, error: 'invalid_arguments' };
+    const view = this.#views.find((v) => (id ? v.id === id : v.external_id === externalId));
+    if (!view) return { ok: false, error: 'not_found' };
+    const hash = str(args.hash);
+    if (hash && hash !== view.hash) return { ok: false, error: 'hash_conflict' };
+    this.#viewSeq += 1;
+    Object.assign(view, content, { hash: viewHash(this.#viewSeq) });
+    return { ok: true, view: wireView(view) };
   }
 
   #wireMessage(message: FakeMessage): JsonObject {
@@ -987,6 +1157,60 @@ function messageContent(args: JsonObject): MessageContent {
     if (args.attachments.length > 0) out.attachments = args.attachments;
   }
   return out;
+}
+
+type ViewContent = Pick<
+  FakeView,
+  | 'type'
+  | 'title'
+  | 'submit'
+  | 'close'
+  | 'blocks'
+  | 'private_metadata'
+  | 'callback_id'
+  | 'external_id'
+  | 'state'
+  | 'clear_on_close'
+  | 'notify_on_close'
+>;
+
+/** Validates a `view` argument the way `views.*` methods do (only modals); Slack's `invalid_arguments` otherwise. */
+function viewContent(view: unknown): ViewContent | { error: string } {
+  const invalid = { error: 'invalid_arguments' };
+  if (!isObject(view) || view.type !== 'modal') return invalid;
+  const { title, submit, close, blocks } = view;
+  const plainText = (v: unknown, max: number): v is JsonObject =>
+    isObject(v) && v.type === 'plain_text' && typeof v.text === 'string' && v.text.length <= max;
+  if (!plainText(title, MAX_VIEW_TITLE)) return invalid;
+  if (submit !== undefined && !plainText(submit, MAX_VIEW_TITLE)) return invalid;
+  if (close !== undefined && !plainText(close, MAX_VIEW_TITLE)) return invalid;
+  if (!Array.isArray(blocks) || blocks.length > MAX_VIEW_BLOCKS || !blocks.every(isObject)) return invalid;
+  const metadata = view.private_metadata ?? '';
+  if (typeof metadata !== 'string' || metadata.length > MAX_PRIVATE_METADATA) return invalid;
+  return {
+    type: 'modal',
+    title,
+    submit: submit ?? null,
+    close: close ?? null,
+    blocks: structuredClone(blocks),
+    private_metadata: metadata,
+    callback_id: typeof view.callback_id === 'string' ? view.callback_id : '',
+    external_id: typeof view.external_id === 'string' ? view.external_id : '',
+    state: { values: {} },
+    clear_on_close: view.clear_on_close === true,
+    notify_on_close: view.notify_on_close === true,
+  };
+}
+
+/** A view hash shaped like Slack's (`1569362015.55b5e41b`). */
+function viewHash(seq: number): string {
+  return `${Math.floor(Date.now() / 1000)}.${seq.toString(16).padStart(8, '0')}`;
+}
+
+/** The view as Slack answers it: without the fake's own bookkeeping. */
+function wireView(view: FakeView): JsonObject {
+  const { user: _user, open: _open, ...wire } = view;
+  return structuredClone(wire);
 }
 
 function defaultUser(id: string): FakeUser {

@@ -15,12 +15,15 @@ import { inject } from 'vitest';
 import { type Config, readConfig } from '../../src/config.js';
 import { type Capstan, type Role, startCapstan } from '../../src/main.js';
 import { QUEUE_NAME } from '../../src/queue/contract.js';
-import { type FakeMessage, type FakeSlack, startFakeSlack } from './fake-slack.js';
+import { type FakeMessage, type FakeSlack, type FakeView, startFakeSlack } from './fake-slack.js';
 import {
   blockActionsBody,
+  messageShortcutBody,
   postToSlackEndpoint,
   type SlackEndpointResult,
   slashCommandBody,
+  type ViewSubmissionOptions,
+  viewSubmissionBody,
 } from './signed-request.js';
 
 /** The signing secret test requests are signed with. */
@@ -40,6 +43,14 @@ export interface TestCapstan {
   baseUrl: string;
   /** Clicks a button on a message, as user `userId`, like Slack does. */
   click(userId: string, message: FakeMessage, actionId: string, value: string): Promise<SlackEndpointResult>;
+  /** Uses message shortcut `callbackId` on `message`, as user `userId`, like Slack does (trigger issued by the fake). */
+  shortcut(userId: string, message: FakeMessage, callbackId: string): Promise<SlackEndpointResult>;
+  /** Submits `view` with `values`, as user `userId`; a plain ack closes it in the fake, as in Slack. */
+  submitView(
+    userId: string,
+    view: FakeView,
+    values: ViewSubmissionOptions['values'],
+  ): Promise<SlackEndpointResult>;
   /** Sends a signed slash command, like Slack does. */
   slash(
     command: string,
@@ -128,6 +139,25 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
         message,
       });
       return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+    },
+    shortcut(userId, message, callbackId) {
+      const body = messageShortcutBody({
+        userId,
+        callbackId,
+        channelId: message.channel,
+        messageTs: message.ts,
+        messageText: message.text,
+        ...(message.user ? { messageUserId: message.user } : {}),
+        ...(message.thread_ts ? { threadTs: message.thread_ts } : {}),
+        triggerId: fake.issueTrigger(userId),
+      });
+      return postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+    },
+    async submitView(userId, view, values) {
+      const body = viewSubmissionBody({ userId, view, values, triggerId: fake.issueTrigger(userId) });
+      const result = await postToSlackEndpoint(eventsUrl, body, { secret: TEST_SIGNING_SECRET });
+      if (result.status === 200 && result.body.trim() === '') fake.closeView(view.id);
+      return result;
     },
     async jobsOf(name) {
       const q = new Queue(QUEUE_NAME, { connection: redis, prefix });

@@ -1,0 +1,441 @@
+import { describe, expect, it } from 'vitest';
+import {
+  applicableCredits,
+  balanceForecast,
+  defaultStoragePrices,
+  formatDuration,
+  gp2BaselineIops,
+  hasBurstableEbs,
+  hasCpuCredits,
+  type InstanceStorage,
+  investigateIoCredits,
+  lastHitZero,
+  monthlyStorageCost,
+  observedIops,
+  type Point,
+  percentile,
+  recommendStorage,
+  smallestGp2Covering,
+  storagePricesSchema,
+  storageProfile,
+  timeToEmpty,
+  timeToFull,
+  totalIops,
+} from '../../src/domain/io-credits.js';
+
+const H = 3_600_000;
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+/** A series every `stepMin` minutes over the last `hours`, value from hours relative to NOW (≤ 0). */
+function series(f: (h: number) => number, hours = 24, stepMin = 5): Point[] {
+  const out: Point[] = [];
+  for (let t = NOW - hours * H; t <= NOW; t += stepMin * 60_000) out.push({ t, v: f((t - NOW) / H) });
+  return out;
+}
+
+const gp2_100: InstanceStorage = {
+  id: 'orders-db',
+  engine: 'mysql',
+  instanceClass: 'db.m5.large',
+  storageType: 'gp2',
+  allocatedGiB: 100,
+};
+
+describe('storageProfile: gp2 (RDS "General Purpose SSD storage")', () => {
+  it('gives 3 IOPS per GiB: 100 GiB → 300 IOPS, bursting to 3,000 from a 5.4-million-credit bucket', () => {
+    const p = storageProfile(gp2_100);
+    expect(p.baselineIops).toBe(300);
+    expect(p.burstIops).toBe(3_000);
+    expect(p.bucketCredits).toBe(5_400_000);
+    expect(p.volumes).toBe(1);
+    expect(p.burstMatters).toBe(true);
+  });
+
+  it('floors the baseline at 100 IOPS: 33 GiB → 100, 20 GiB → 100', () => {
+    expect(storageProfile({ ...gp2_100, allocatedGiB: 33 }).baselineIops).toBe(100);
+    expect(storageProfile({ ...gp2_100, allocatedGiB: 20 }).baselineIops).toBe(100);
+    expect(storageProfile({ ...gp2_100, allocatedGiB: 34 }).baselineIops).toBe(102);
+  });
+
+  it('caps one volume at 16,000 IOPS (SQL Server, never striped): 6,000 GiB → 16,000', () => {
+    const p = storageProfile({ ...gp2_100, engine: 'sqlserver-se', allocatedGiB: 6_000 });
+    expect(p.volumes).toBe(1);
+    expect(p.baselineIops).toBe(16_000);
+    expect(p.burstMatters).toBe(false);
+    expect(p.bucketCredits).toBeUndefined();
+  });
+
+  it('stripes MySQL from 400 GiB over 4 volumes: 6,000 GiB → 4 × 4,500 = 18,000 IOPS, no burst', () => {
+    const p = storageProfile({ ...gp2_100, allocatedGiB: 6_000 });
+    expect(p.volumes).toBe(4);
+    expect(p.baselineIops).toBe(18_000);
+    expect(p.burstMatters).toBe(false);
+    expect(gp2BaselineIops('mysql', 30_000)).toBe(64_000);
+  });
+
+  it('at 400 GiB striped: baseline unchanged (1,200), burst and bucket four times one volume', () => {
+    const p = storageProfile({ ...gp2_100, allocatedGiB: 400 });
+    expect(p.volumes).toBe(4);
+    expect(p.baselineIops).toBe(1_200);
+    expect(p.burstIops).toBe(12_000);
+    expect(p.bucketCredits).toBe(21_600_000);
+    expect(storageProfile({ ...gp2_100, allocatedGiB: 399 }).volumes).toBe(1);
+    // Oracle stripes from 200 GiB.
+    expect(storageProfile({ ...gp2_100, engine: 'oracle-ee', allocatedGiB: 200 }).volumes).toBe(4);
+  });
+
+  it('says burst does not matter once the baseline reaches the ceiling: 1,000 GiB on one volume', () => {
+    const p = storageProfile({ ...gp2_100, engine: 'sqlserver-ex', allocatedGiB: 1_000 });
+    expect(p.baselineIops).toBe(3_000);
+    expect(p.burstMatters).toBe(false);
+  });
+});
+
+describe('storageProfile: gp3, io1, others', () => {
+  it('gp3 under 400 GiB: 3,000 IOPS / 125 MiB/s; from 400 GiB: 12,000 / 500; provisioned above that', () => {
+    const small = storageProfile({ ...gp2_100, storageType: 'gp3', iops: 3000, throughputMiBps: 125 });
+    expect([small.baselineIops, small.throughputMiBps, small.burstMatters]).toEqual([3_000, 125, false]);
+    const big = storageProfile({ ...gp2_100, storageType: 'gp3', allocatedGiB: 400 });
+    expect([big.baselineIops, big.throughputMiBps]).toEqual([12_000, 500]);
+    const provisioned = storageProfile({ ...gp2_100, storageType: 'gp3', allocatedGiB: 500, iops: 20_000 });
+    expect(provisioned.baselineIops).toBe(20_000);
+    const sqlserver = storageProfile({
+      ...gp2_100,
+      engine: 'sqlserver-se',
+      storageType: 'gp3',
+      allocatedGiB: 1_000,
+    });
+    expect(sqlserver.baselineIops).toBe(3_000);
+  });
+
+  it('io1/io2: the provisioned IOPS; aurora: no model', () => {
+    expect(storageProfile({ ...gp2_100, storageType: 'io1', iops: 5_000 }).baselineIops).toBe(5_000);
+    expect(storageProfile({ ...gp2_100, storageType: 'io2', iops: 8_000 }).baselineIops).toBe(8_000);
+    const aurora = storageProfile({ ...gp2_100, storageType: 'aurora' });
+    expect(aurora.storageType).toBe('other');
+    expect(aurora.baselineIops).toBeUndefined();
+  });
+});
+
+describe('burst arithmetic (RDS "I/O credits and burst performance")', () => {
+  it('a full bucket at 3,000 IOPS on 100 GiB lasts 5,400,000 / (3,000 − 300) = 2,000 s', () => {
+    expect(timeToEmpty(100, 5_400_000, 3_000 - 300)).toBe(2_000);
+  });
+
+  it('matches the documented table: 250 GiB lasts 2,400 s, 500 GiB 3,600 s at 3,000 IOPS', () => {
+    expect(timeToEmpty(100, 5_400_000, 3_000 - gp2BaselineIops('mysql', 250))).toBe(2_400);
+    expect(timeToEmpty(100, 5_400_000, 3_000 - gp2BaselineIops('sqlserver-se', 500))).toBe(3_600);
+    // MySQL stripes 500 GiB over 4 volumes: 21.6 million credits at 12,000 − 1,500 IOPS.
+    const striped = storageProfile({ ...gp2_100, allocatedGiB: 500 });
+    const seconds = timeToEmpty(100, striped.bucketCredits as number, (striped.burstIops as number) - 1_500);
+    expect(seconds).toBeCloseTo(21_600_000 / 10_500);
+  });
+
+  it('refills an empty 100 GiB bucket at idle in 5,400,000 / 300 = 18,000 s; half-full at 200 IOPS in 27,000 s', () => {
+    expect(timeToFull(0, 5_400_000, 300)).toBe(18_000);
+    expect(timeToFull(50, 5_400_000, 300 - 200)).toBe(27_000);
+    expect(timeToFull(100, 5_400_000, 300)).toBe(0);
+    expect(timeToFull(50, 5_400_000, -5)).toBeUndefined();
+  });
+
+  it('time to empty from a partial balance: 40% at a 200 credits/s drain → 10,800 s', () => {
+    expect(timeToEmpty(40, 5_400_000, 200)).toBe(10_800);
+    expect(timeToEmpty(40, 5_400_000, 0)).toBeUndefined();
+  });
+});
+
+describe('observed IOPS', () => {
+  it('percentiles interpolate between ranks', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBeCloseTo(50.5);
+    expect(percentile(values, 95)).toBeCloseTo(95.05);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([7], 95)).toBe(7);
+    expect(percentile([], 95)).toBeNaN();
+    expect(percentile([30, 10, 20], 50)).toBe(20);
+  });
+
+  it('adds ReadIOPS and WriteIOPS aligned by timestamp, dropping half-reported periods', () => {
+    const read = [
+      { t: 3, v: 30 },
+      { t: 1, v: 10 },
+      { t: 2, v: 20 },
+    ];
+    const write = [
+      { t: 1, v: 1 },
+      { t: 3, v: 3 },
+    ];
+    expect(totalIops(read, write)).toEqual([
+      { t: 1, v: 11 },
+      { t: 3, v: 33 },
+    ]);
+    expect(totalIops(read, [])).toHaveLength(3);
+    expect(totalIops(undefined, write)).toEqual(write);
+  });
+
+  it('p50/p95/max over the window and the mean of the last hour', () => {
+    // 24 h at 5-min steps = 289 points: 200 IOPS except the last 2 hours (24 points) at 800.
+    const o = observedIops(series((h) => (h > -2 ? 800 : 200)));
+    expect(o?.points).toBe(289);
+    expect(o?.p50).toBe(200);
+    expect(o?.max).toBe(800);
+    expect(o?.recent).toBe(800);
+    expect(o?.p95).toBe(800); // rank 0.95 × 288 = 273.6 falls among the top 24
+    expect(o?.mean).toBeCloseTo((265 * 200 + 24 * 800) / 289);
+    // 12 points at 800 (the last hour) sit above the 95th rank: p95 stays 200.
+    expect(observedIops(series((h) => (h > -1 ? 800 : 200)))?.p95).toBe(200);
+    expect(observedIops([])).toBeUndefined();
+  });
+});
+
+describe('balance series', () => {
+  it('finds when the balance last ran out and when it recovered', () => {
+    const s = series((h) => (h > -5 && h <= -3 ? 0 : 50));
+    const zero = lastHitZero(s);
+    expect(zero?.at).toBe(NOW - 5 * H + 5 * 60_000);
+    expect(zero?.recoveredAt).toBe(NOW - 3 * H + 5 * 60_000);
+    expect(lastHitZero(series(() => 50))).toBeUndefined();
+    const still = lastHitZero(series((h) => (h >= -2 ? 0 : 10)));
+    expect(still).toEqual({ at: NOW - 2 * H });
+  });
+
+  it('forecasts any balance by its recent linear trend: 42% falling 6%/h reaches zero in 7 h', () => {
+    const f = balanceForecast(series((h) => 42 - 6 * h, 3));
+    expect(f?.current).toBeCloseTo(42);
+    expect(f?.slopePerHour).toBeCloseTo(-6);
+    expect(((f?.zeroAt as number) - NOW) / H).toBeCloseTo(7);
+    expect(f?.empty).toBe(false);
+    const rising = balanceForecast(series((h) => 50 + 2 * h, 3));
+    expect(rising?.zeroAt).toBeUndefined();
+  });
+});
+
+describe('instance-level credits', () => {
+  it('knows which classes have CPU credits and burstable EBS bandwidth', () => {
+    expect(hasCpuCredits('db.t3.medium')).toBe(true);
+    expect(hasCpuCredits('db.t4g.large')).toBe(true);
+    expect(hasCpuCredits('db.m5.large')).toBe(false);
+    expect(hasBurstableEbs('db.t3.micro')).toBe(true);
+    expect(hasBurstableEbs('db.r5.2xlarge')).toBe(true);
+    expect(hasBurstableEbs('db.r5.4xlarge')).toBe(false);
+    expect(hasBurstableEbs('db.m6i.4xlarge')).toBe(true);
+    expect(hasBurstableEbs('db.r6g.8xlarge')).toBe(false);
+    expect(applicableCredits({ ...gp2_100, instanceClass: 'db.t3.medium' })).toEqual([
+      'BurstBalance',
+      'EBSIOBalance%',
+      'EBSByteBalance%',
+      'CPUCreditBalance',
+    ]);
+    expect(applicableCredits({ ...gp2_100, storageType: 'gp3', instanceClass: 'db.r5.8xlarge' })).toEqual([]);
+  });
+});
+
+describe('investigateIoCredits: the three stories', () => {
+  it('exhausted: "credits exhausted 3 h ago; throttled to 300 IOPS baseline; observed p95 690 IOPS"', () => {
+    const r = investigateIoCredits({
+      instance: gp2_100,
+      series: {
+        // Drained from 100% at 26%/h until 3 h ago, empty since; IOPS fall to the baseline.
+        BurstBalance: series((h) => (h < -3 ? Math.min(100, Math.max(0, 26 * (-3 - h))) : 0)),
+        ReadIOPS: series((h) => (h < -3 ? 600 : 260)),
+        WriteIOPS: series((h) => (h < -3 ? 90 : 40)),
+      },
+      now: NOW,
+    });
+    expect(r.severity).toBe('critical');
+    expect(r.verdict).toBe(
+      'credits exhausted 3 h ago; throttled to 300 IOPS baseline; observed p95 690 IOPS',
+    );
+    expect(r.forecast?.direction).toBe('empty');
+    expect(r.forecast?.lastHitZero?.at).toBe(NOW - 3 * H);
+    expect(r.targetIops).toBe(828);
+    const gp2 = r.recommendations.find((x) => x.kind === 'gp2-size');
+    expect(gp2?.allocatedGiB).toBe(276);
+    expect(gp2?.baselineIops).toBe(828);
+    expect(gp2?.monthlyCostUsd).toBeCloseTo(276 * 0.115);
+    expect(gp2?.monthlyCostDeltaUsd).toBeCloseTo(176 * 0.115);
+    const gp3 = r.recommendations.find((x) => x.kind === 'gp3');
+    expect(gp3?.allocatedGiB).toBe(100);
+    expect(gp3?.baselineIops).toBe(3_000);
+    expect(gp3?.monthlyCostDeltaUsd).toBeCloseTo(0);
+    const io1 = r.recommendations.find((x) => x.kind === 'provisioned-iops');
+    expect([io1?.provisionedIops, io1?.allocatedGiB]).toEqual([1_000, 100]);
+    expect(io1?.monthlyCostUsd).toBeCloseTo(100 * 0.125 + 1_000 * 0.1);
+    expect(r.facts.join('\n')).toMatch(/p95 690 IOPS \+ 20% headroom = 828 IOPS/);
+  });
+
+  it('draining: 40% at 500 IOPS on a 300 baseline drains 200 credits/s: "falling ~13%/h: empty in about 3 h"', () => {
+    const r = investigateIoCredits({
+      instance: gp2_100,
+      series: {
+        BurstBalance: series((h) => 40 - (40 / 3) * h, 3),
+        TotalIOPS: series(() => 500, 3),
+      },
+      now: NOW,
+    });
+    expect(r.severity).toBe('warning');
+    expect(r.forecast?.basis).toBe('iops');
+    expect(r.forecast?.netCreditsPerSecond).toBe(200);
+    expect(r.forecast?.percentPerHour).toBeCloseTo(-13.333);
+    expect(r.forecast?.timeToEmptySeconds).toBe(10_800);
+    expect(r.forecast?.emptyAt).toBe(NOW + 3 * H);
+    expect(r.verdict).toBe('credits at 40% and falling ~13%/h: empty in about 3 h');
+    expect(r.recommendations.map((x) => x.kind)).toEqual(['gp2-size', 'gp3', 'provisioned-iops']);
+    expect(r.recommendations[0]?.allocatedGiB).toBe(200); // 500 × 1.2 = 600 IOPS = 200 GiB
+  });
+
+  it('draining with no IOPS data falls back to the BurstBalance trend: 42% at −6%/h → about 7 h', () => {
+    const r = investigateIoCredits({
+      instance: gp2_100,
+      series: { BurstBalance: series((h) => 42 - 6 * h, 3) },
+      now: NOW,
+    });
+    expect(r.forecast?.basis).toBe('trend');
+    expect(r.forecast?.timeToEmptySeconds).toBeCloseTo(7 * 3600, -1);
+    expect(r.verdict).toBe('credits at 42% and falling ~6%/h: empty in about 7 h');
+    expect(r.recommendations).toEqual([]); // nothing observed to size for
+  });
+
+  it('refilling after a past exhaustion: healthy, with when it last ran out', () => {
+    const r = investigateIoCredits({
+      instance: gp2_100,
+      series: {
+        BurstBalance: series((h) => (h < -6 ? 0 : Math.min(100, 2 * (h + 6))), 12),
+        TotalIOPS: series((h) => (h < -6 ? 300 : 100), 12),
+      },
+      now: NOW,
+    });
+    expect(r.severity).toBe('ok');
+    expect(r.forecast?.direction).toBe('refilling');
+    // 200 credits/s into the 88% missing of 5.4 million: 0.88 × 27,000 s ≈ 6.6 h.
+    expect(r.forecast?.timeToFullSeconds).toBeCloseTo(0.88 * 27_000, -1);
+    expect(r.verdict).toMatch(/^credits at 12% and refilling ~13%\/h: full in about 7 h; baseline 300 IOPS/);
+    expect(r.facts.join('\n')).toMatch(/credits last ran out 12 h ago, for 6 h/);
+    // While empty it was pinned at its 300 baseline: p95 300 + 20% = 360 is above it, so it still advises.
+    expect(r.recommendations.find((x) => x.kind === 'gp2-size')?.allocatedGiB).toBe(120);
+  });
+
+  it('gp3 covered: "no burst credits on gp3: baseline 3,000 IOPS covers observed p95 420"', () => {
+    const r = investigateIoCredits({
+      instance: { ...gp2_100, storageType: 'gp3', iops: 3_000, throughputMiBps: 125 },
+      // One point in ten at 420, the rest at 300: p95 420.
+      series: { TotalIOPS: series(() => 300).map((p, i) => (i % 10 === 0 ? { ...p, v: 420 } : p)) },
+      now: NOW,
+    });
+    expect(r.severity).toBe('ok');
+    expect(r.verdict).toBe('no burst credits on gp3: baseline 3,000 IOPS covers observed p95 420');
+    expect(r.forecast).toBeUndefined();
+    expect(r.recommendations).toEqual([]);
+    expect(r.credits.map((c) => c.kind)).toEqual(['EBSIOBalance%', 'EBSByteBalance%']);
+  });
+
+  it('gp3 saturated under 400 GiB: grow to 400 GiB for 12,000 included, or provision io1', () => {
+    const r = investigateIoCredits({
+      instance: { ...gp2_100, storageType: 'gp3', allocatedGiB: 200 },
+      series: { TotalIOPS: series(() => 2_950) },
+      now: NOW,
+    });
+    expect(r.severity).toBe('warning');
+    expect(r.verdict).toBe(
+      'no burst credits on gp3: baseline 3,000 IOPS; observed p95 2,950 IOPS is 98% of it: storage IOPS are the limit',
+    );
+    const gp3 = r.recommendations.find((x) => x.kind === 'gp3');
+    expect([gp3?.allocatedGiB, gp3?.baselineIops, gp3?.provisionedIops]).toEqual([400, 12_000, undefined]);
+    expect(gp3?.monthlyCostDeltaUsd).toBeCloseTo(200 * 0.115);
+    const gp2 = r.recommendations.find((x) => x.kind === 'gp2-size');
+    expect(gp2?.allocatedGiB).toBe(1_180); // 2,950 × 1.2 = 3,540 IOPS
+    const io1 = r.recommendations.find((x) => x.kind === 'provisioned-iops');
+    expect(io1?.provisionedIops).toBe(4_000);
+  });
+
+  it('io1: the provisioned IOPS are the story', () => {
+    const r = investigateIoCredits({
+      instance: { ...gp2_100, storageType: 'io1', iops: 5_000 },
+      series: { TotalIOPS: series(() => 1_200) },
+      now: NOW,
+    });
+    expect(r.verdict).toBe('no burst credits on io1: 5,000 provisioned IOPS cover observed p95 1,200');
+    expect(r.currentMonthlyCostUsd).toBeCloseTo(100 * 0.125 + 5_000 * 0.1);
+  });
+
+  it('adds an exhausted instance credit to the verdict', () => {
+    const r = investigateIoCredits({
+      instance: { ...gp2_100, storageType: 'gp3', instanceClass: 'db.t3.medium' },
+      series: {
+        TotalIOPS: series(() => 400),
+        'EBSIOBalance%': series((h) => Math.max(0, -2 * (h + 2))),
+        CPUCreditBalance: series((h) => 576 + 10 * h),
+      },
+      now: NOW,
+    });
+    expect(r.severity).toBe('critical');
+    expect(r.verdict).toBe(
+      'no burst credits on gp3: baseline 3,000 IOPS covers observed p95 400; instance EBS I/O credits (EBSIOBalance%): exhausted 2 h ago — EBS bandwidth is held to the instance class baseline',
+    );
+    const cpu = r.credits.find((c) => c.kind === 'CPUCreditBalance');
+    expect(cpu?.summary).toBe('CPU credits (CPUCreditBalance): 576 credits, rising');
+  });
+});
+
+describe('prices and recommendations', () => {
+  it('defaults to the documented list prices and accepts partial overrides', () => {
+    expect(defaultStoragePrices).toMatchObject({
+      gp2PerGiBMonth: 0.115,
+      gp3PerGiBMonth: 0.115,
+      gp3PerIopsMonth: 0.02,
+      gp3PerMiBpsMonth: 0.08,
+      io1PerGiBMonth: 0.125,
+      io1PerIopsMonth: 0.1,
+    });
+    expect(storagePricesSchema.parse({ gp2PerGiBMonth: 0.2 }).gp2PerGiBMonth).toBe(0.2);
+    expect(storagePricesSchema.safeParse({ gp2PerGiBMonth: -1 }).success).toBe(false);
+    const r = investigateIoCredits({
+      instance: gp2_100,
+      series: {},
+      now: NOW,
+      prices: { gp2PerGiBMonth: 0.2 },
+    });
+    expect(r.currentMonthlyCostUsd).toBeCloseTo(20);
+  });
+
+  it('prices gp3 above its included IOPS and throughput, and doubles Multi-AZ', () => {
+    const gp3 = {
+      engine: 'mysql',
+      storageType: 'gp3',
+      allocatedGiB: 500,
+      iops: 15_000,
+      throughputMiBps: 600,
+    };
+    expect(monthlyStorageCost(gp3)).toBeCloseTo(500 * 0.115 + 3_000 * 0.02 + 100 * 0.08);
+    expect(monthlyStorageCost({ ...gp3, multiAz: true })).toBeCloseTo(
+      2 * (500 * 0.115 + 3_000 * 0.02 + 100 * 0.08),
+    );
+    expect(monthlyStorageCost({ engine: 'mysql', storageType: 'aurora', allocatedGiB: 10 })).toBeUndefined();
+  });
+
+  it('sizes gp2 to the smallest allocation that covers the target, never shrinking', () => {
+    expect(smallestGp2Covering('mysql', 828, 100)).toBe(276);
+    expect(smallestGp2Covering('mysql', 100, 100)).toBe(100);
+    expect(smallestGp2Covering('mysql', 50, 5)).toBe(20);
+    expect(smallestGp2Covering('mysql', 70_000, 100)).toBeUndefined();
+    expect(smallestGp2Covering('sqlserver-se', 20_000, 100)).toBeUndefined();
+  });
+
+  it('gp3 beyond 12,000 IOPS provisions the difference', () => {
+    const recs = recommendStorage({ ...gp2_100, allocatedGiB: 500 }, 15_000);
+    const gp3 = recs.find((x) => x.kind === 'gp3');
+    expect([gp3?.allocatedGiB, gp3?.provisionedIops]).toEqual([500, 15_000]);
+    expect(gp3?.monthlyCostUsd).toBeCloseTo(500 * 0.115 + 3_000 * 0.02);
+    const gp2 = recs.find((x) => x.kind === 'gp2-size');
+    expect(gp2?.allocatedGiB).toBe(5_000);
+  });
+});
+
+describe('formatDuration', () => {
+  it('rounds for people', () => {
+    expect(formatDuration(45_000)).toBe('45 s');
+    expect(formatDuration(12 * 60_000)).toBe('12 min');
+    expect(formatDuration(7 * H)).toBe('7 h');
+    expect(formatDuration(72 * H)).toBe('3 days');
+  });
+});
