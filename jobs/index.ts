@@ -14,6 +14,7 @@ import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
+import { rdsIoCreditsJob } from './rds-io-credits.js';
 import { rdsJanitorJob } from './rds-janitor.js';
 import { rdsRestoreJob } from './rds-restore.js';
 
@@ -41,6 +42,7 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'lb.enable': (job, ctx) => lbEnableJob(job, ctx, deps),
     'lb.status': (job, ctx) => lbStatusJob(job, ctx, deps),
     'rds.restore-table': (job, ctx) => rdsRestoreJob(job, ctx, deps),
+    'rds.io-credits': (job, ctx) => rdsIoCreditsJob(job, ctx, deps),
     'rds.janitor': (job) => rdsJanitorJob(job, deps),
     'approval.request': (job, ctx) => approvalRequestJob(job, ctx, deps),
     'approval.expire': (job) => approvalExpireJob(job, deps),

@@ -119,10 +119,6 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
           {
             name,
             data: {
-              command: {
-                kind: name === 'rds.janitor' ? 'rds.io-credits' : 'env.list',
-                ...(name === 'rds.janitor' ? { dbInstance: '*', hours: 0 } : {}),
-              } as never,
               request: {
                 requestId: name,
                 userId: 'capstan',

@@ -22,6 +22,7 @@ export const JOB_NAMES = [
   'lb.enable',
   'lb.status',
   'rds.restore-table',
+  'rds.io-credits',
   'rds.janitor',
   'approval.request',
   'approval.expire',

@@ -1,0 +1,203 @@
+/**
+ * `/rds io-credits` end to end: a gp2 instance whose burst credits drained while one frequent
+ * query scanned a table for want of an index (a real mariadbd with performance_schema on behind a
+ * sandbox instance whose CloudWatch holds the series) → verdict, forecast, cause, recommendations
+ * and a chart in the thread; gp3 and io1 instances get their own story; an unknown instance and an
+ * unreachable database get a clear message and whatever part of the report could still be made.
+ */
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/local/services.js';
+import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { createBackedDbInstance, destroyServer } from '../../src/sandbox/pitr/index.js';
+import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
+import { finished } from '../helpers/sandbox-world.js';
+
+const password = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
+const SERVER = 'iocredits-ledger-db';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+let tc: TestCapstan;
+let sandbox: Sandbox;
+let live: mysql.Connection;
+
+/** Points every 5 minutes over the last 24 h, valued by `f(hoursAgo)`. */
+function day(f: (hoursAgo: number) => number): { t: number; v: number }[] {
+  const now = Date.now();
+  const points: { t: number; v: number }[] = [];
+  for (let t = now - 24 * HOUR; t <= now; t += 5 * MIN) points.push({ t, v: f((now - t) / HOUR) });
+  return points;
+}
+
+function rdsSeries(id: string, metricName: string, points: { t: number; v: number }[]) {
+  return { namespace: 'AWS/RDS', metricName, dimensions: { DBInstanceIdentifier: id }, points };
+}
+
+beforeAll(async () => {
+  const closed = await freePort();
+  tc = await startTestCapstan({
+    configYaml: `
+aws: { region: eu-west-1 }
+roles:
+  engineers: { users: [U0ALICE] }
+databases:
+  ledger-db: { user: root, passwordEnv: TEST_DB_PASSWORD, tls: 'off' }
+  ghost-db: { user: root, passwordEnv: TEST_DB_PASSWORD, tls: 'off' }
+ioCredits:
+  prices: { gp2PerGiBMonth: 0.1, gp3PerGiBMonth: 0.08 }
+`,
+    env: { CAPSTAN_AWS: 'sandbox', TEST_DB_PASSWORD: password },
+  });
+  sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix });
+  const { server } = await createBackedDbInstance(sandbox, {
+    id: 'ledger-db',
+    engine: 'mysql',
+    instanceClass: 'db.m5.large',
+    storageType: 'gp2',
+    allocatedStorage: 100,
+    server: { name: SERVER },
+  });
+  await sandbox.seed({
+    dbInstances: [
+      { id: 'catalog-db', engine: 'mysql', storageType: 'gp3', allocatedStorage: 200 },
+      { id: 'archive-db', engine: 'mysql', storageType: 'io1', allocatedStorage: 200, iops: 2000 },
+      // Configured, but nothing listens at its endpoint.
+      {
+        id: 'ghost-db',
+        engine: 'mysql',
+        storageType: 'gp2',
+        allocatedStorage: 50,
+        endpoint: { address: '127.0.0.1', port: closed },
+      },
+    ],
+  });
+  // gp2 100 GiB: baseline 300 IOPS. Read IOPS crept up and drained the bucket, empty for the last 3 h.
+  const read = (h: number) => (h > 3 ? 600 : 240);
+  const write = (h: number) => (h > 3 ? 90 : 60);
+  await sandbox.putMetricData([
+    rdsSeries(
+      'ledger-db',
+      'BurstBalance',
+      day((h) => (h > 3 ? Math.min(100, ((h - 3) / 21) * 100) : 0)),
+    ),
+    rdsSeries('ledger-db', 'ReadIOPS', day(read)),
+    rdsSeries('ledger-db', 'WriteIOPS', day(write)),
+    rdsSeries(
+      'catalog-db',
+      'ReadIOPS',
+      day(() => 380),
+    ),
+    rdsSeries(
+      'catalog-db',
+      'WriteIOPS',
+      day(() => 40),
+    ),
+    rdsSeries(
+      'archive-db',
+      'ReadIOPS',
+      day(() => 1500),
+    ),
+    rdsSeries(
+      'archive-db',
+      'WriteIOPS',
+      day(() => 300),
+    ),
+    rdsSeries(
+      'ghost-db',
+      'BurstBalance',
+      day(() => 100),
+    ),
+    rdsSeries(
+      'ghost-db',
+      'ReadIOPS',
+      day(() => 50),
+    ),
+  ]);
+
+  // The workload: ordinary indexed lookups, and one frequent query scanning `orders` by an unindexed column.
+  live = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password });
+  await live.query('CREATE DATABASE shop');
+  await live.query(
+    'CREATE TABLE shop.orders (id INT PRIMARY KEY, customer_email VARCHAR(80), total DECIMAL(10,2))',
+  );
+  await live.query('CREATE TABLE shop.customers (id INT PRIMARY KEY, email VARCHAR(80), KEY (email))');
+  await live.query(
+    "INSERT INTO shop.orders SELECT seq, CONCAT('c', seq MOD 5000, '@example.com'), seq / 10 FROM shop.seq_1_to_20000",
+  );
+  await live.query(
+    "INSERT INTO shop.customers SELECT seq, CONCAT('c', seq, '@example.com') FROM shop.seq_1_to_5000",
+  );
+  await live.query('TRUNCATE performance_schema.events_statements_summary_by_digest');
+  for (let i = 0; i < 60; i++) {
+    await live.query('SELECT id, total FROM shop.orders WHERE customer_email = ?', [`c${i}@example.com`]);
+    await live.query('SELECT id FROM shop.customers WHERE email = ?', [`c${i}@example.com`]);
+    await live.query('SELECT total FROM shop.orders WHERE id = ?', [i + 1]);
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await live?.end().catch(() => undefined);
+  await tc?.stop();
+  await destroyServer(SERVER).catch(() => undefined);
+});
+
+describe('/rds io-credits', () => {
+  it('finds the exhausted credits, the query that burns them, what to change, and draws the chart', async () => {
+    await tc.slash('/rds', 'io-credits ledger-db');
+    const report = await finished(tc, '/rds io-credits ledger-db', undefined, 60_000);
+    expect(report).toContain('done in');
+    // Verdict first.
+    expect(report).toMatch(/ledger-db: credits exhausted 3 h ago; throttled to 300 IOPS baseline/);
+    expect(report).toMatch(/observed p95 69\d IOPS/);
+    // The cause in the database: the scanning statement and its table, with the index as a hypothesis.
+    expect(report).toMatch(/Likely cause: `SELECT .*customer_email.*` scanning `orders`/);
+    expect(report).toContain('ran 60 times, examining 20,000 rows per call');
+    expect(report).toMatch(
+      /\*Query or index\* \(a hypothesis to check first\): .*index on orders\(customer_email\)/,
+    );
+    // What to change, with numbers: a gp2 size whose baseline covers p95 + 20 %, gp3 and its cost.
+    expect(report).toMatch(/\*What to change\*/);
+    expect(report).toMatch(/gp2/);
+    expect(report).toMatch(/gp3/);
+    expect(report).toMatch(/\$\d/);
+    // The chart, uploaded into the same thread.
+    const chart = tc.fake.files.find((f) => f.filename === 'ledger-db-io-credits.png');
+    expect(chart?.completed).toBe(true);
+    expect(chart?.bytes?.subarray(1, 4).toString()).toBe('PNG');
+    const progress = tc.fake
+      .messagesIn('C0OPS')
+      .find((m) => m.thread_ts && m.thread_ts !== m.ts && /io-credits ledger-db/.test(JSON.stringify(m)));
+    expect(chart?.thread_ts).toBe(progress?.thread_ts);
+  }, 90_000);
+
+  it('tells the gp3 story, and says the statements were not read for an unconfigured database', async () => {
+    await tc.slash('/rds', 'io-credits catalog-db');
+    const report = await finished(tc, '/rds io-credits catalog-db', undefined, 30_000);
+    expect(report).toMatch(/no burst credits on gp3: baseline 3,000 IOPS covers observed p95 420/);
+    expect(report).toContain('`catalog-db` is not under `databases:` in the config file');
+  });
+
+  it('tells the provisioned IOPS story for io1', async () => {
+    await tc.slash('/rds', 'io-credits archive-db --hours 12');
+    const report = await finished(tc, '/rds io-credits archive-db --hours 12', undefined, 30_000);
+    expect(report).toMatch(/io1/);
+    expect(report).toMatch(/2,000 (provisioned )?IOPS/);
+    expect(report).not.toMatch(/credits exhausted/);
+  });
+
+  it('names an unknown instance clearly', async () => {
+    await tc.slash('/rds', 'io-credits nosuch-db');
+    const text = await finished(tc, '/rds io-credits nosuch-db', /failed/, 30_000);
+    expect(text).toContain('There is no DB instance `nosuch-db` in eu-west-1');
+  });
+
+  it('still reports the AWS side when the database cannot be reached', async () => {
+    await tc.slash('/rds', 'io-credits ghost-db');
+    const report = await finished(tc, '/rds io-credits ghost-db', undefined, 60_000);
+    expect(report).toContain('done in');
+    expect(report).toMatch(/The database could not be asked \(.*\): no statements in this report/);
+    expect(report).not.toContain(password === '' ? '\u0000' : password);
+    expect(report).toMatch(/baseline/);
+  }, 90_000);
+});
