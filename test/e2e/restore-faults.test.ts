@@ -112,7 +112,9 @@ beforeAll(async () => {
   });
   sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix, extensions: [pitrExtension()] });
   await sandbox.setTiming({ dbCreate: 300, dbDelete: 300, restorableLag: 300 });
-  await sandbox.seed({ secrets: [{ name: 'prod/ledger-db/capstan', value: { username: 'root', password } }] });
+  await sandbox.seed({
+    secrets: [{ name: 'prod/ledger-db/capstan', value: { username: 'root', password } }],
+  });
   const { server } = await createBackedDbInstance(sandbox, { id: 'ledger-db', engine: 'mysql' });
   live = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password });
   await live.query('CREATE DATABASE shop');
