@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AuditLog } from '../src/audit/index.js';
 import type { Config } from '../src/config.js';
+import type { AlertStore } from '../src/domain/alerts/store.js';
 import type { Metrics } from '../src/observability/metrics.js';
 import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { TargetLocks } from '../src/queue/locks.js';
@@ -20,4 +21,6 @@ export interface HandlerDeps {
   audit: AuditLog;
   jobsAdmin: JobsAdmin;
   directory: GroupDirectory;
+  /** Status alerts (acknowledge, snooze). */
+  alerts: AlertStore;
 }

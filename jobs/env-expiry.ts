@@ -60,7 +60,11 @@ export async function envExpirySweepJob(_job: Job<JobData>, deps: ExpiryDeps): P
       }
     }
   }
-  return { outcome: 'done', summary: `${warned} warned, ${deleting} expired and being deleted` };
+  return {
+    outcome: 'done',
+    summary: `${warned} warned, ${deleting} expired and being deleted`,
+    ...(warned === 0 && deleting === 0 ? { quiet: true } : {}),
+  };
 }
 
 /** Runs `env.extend`. */

@@ -3,9 +3,11 @@ import type { Redis } from 'ioredis';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
+import { AlertStore } from '../src/domain/alerts/store.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { ProcessorMap } from '../src/queue/worker.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
+import { alertsCheckJob } from './alerts-check.js';
 import { approvalExpireJob } from './approval-expire.js';
 import { approvalRequestJob } from './approval-request.js';
 import { envCreateJob } from './env-create.js';
@@ -30,6 +32,7 @@ export interface JobDeps {
 
 /** The processors, bound to their dependencies. */
 export function createProcessors(deps: JobDeps): ProcessorMap {
+  const alerts = new AlertStore(deps.redis, deps.config.queuePrefix);
   return {
     'ops.ping': (job, ctx) => pingJob(job, ctx, deps),
     'env.create': (job, ctx) => envCreateJob(job, ctx, deps),
@@ -46,5 +49,6 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'rds.janitor': (job) => rdsJanitorJob(job, deps),
     'approval.request': (job, ctx) => approvalRequestJob(job, ctx, deps),
     'approval.expire': (job) => approvalExpireJob(job, deps),
+    'alerts.check': (job) => alertsCheckJob(job, { ...deps, alerts }),
   };
 }

@@ -44,5 +44,6 @@ export async function rdsJanitorJob(_job: Job<JobData>, deps: JanitorDeps): Prom
   return {
     outcome: 'done',
     summary: deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'nothing left over',
+    ...(deleted.length === 0 ? { quiet: true } : {}),
   };
 }

@@ -275,6 +275,164 @@ export type DatabaseConfig = z.infer<typeof databaseSchema>;
 /** A validated blueprint. */
 export type Blueprint = z.infer<typeof blueprintSchema>;
 
+// ── Alerts ──────────────────────────────────────────────────────────────────────────────────
+
+/** The scheduled checks that raise alerts, by the name the YAML uses under `alerts.checks`. */
+export const ALERT_CHECKS = [
+  'burstBalance',
+  'rdsStatus',
+  'replicaLag',
+  'inService',
+  'unhealthy',
+  'standby',
+  'expiry',
+  'failedJobs',
+  'temporaryRestores',
+] as const;
+
+/** A check's name. */
+export type AlertCheckName = (typeof ALERT_CHECKS)[number];
+
+/** Like `duration`, and also seconds (`30s`), so tests and demos can run checks quickly. */
+const alertDuration = z
+  .string()
+  .regex(/^\d+[smhd]$/, 'a duration such as 30s, 10m, 4h or 2d')
+  .transform(
+    (text) =>
+      Number(text.slice(0, -1)) *
+      { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 's' | 'm' | 'h' | 'd'],
+  );
+
+const percent = z.number().min(0).max(100);
+
+/** What every check has: whether it runs, and how often (default: every `CAPSTAN_ALERTS_CHECK_MS`). */
+const checkBase = { enabled: z.boolean().default(true), interval: alertDuration.optional() };
+
+const alertChecksSchema = z
+  .object({
+    /** RDS `BurstBalance` (gp2 / burstable storage): below `warn` or `critical` percent, or projected empty soon. */
+    burstBalance: z
+      .object({
+        ...checkBase,
+        warn: percent.default(30),
+        critical: percent.default(10),
+        /** Warn when the forecast says the balance reaches zero within this many hours. */
+        projectedEmptyHours: z.number().positive().max(168).default(6),
+      })
+      .strict()
+      .refine((c) => c.critical <= c.warn, 'critical must not be above warn')
+      .default({ enabled: true, warn: 30, critical: 10, projectedEmptyHours: 6 }),
+    /** DB instance status other than `available` for longer than `grace`. */
+    rdsStatus: z
+      .object({ ...checkBase, grace: alertDuration.default(10 * 60_000) })
+      .strict()
+      .default({ enabled: true, grace: 10 * 60_000 }),
+    /** `ReplicaLag` of read replicas above `warnSeconds` / `criticalSeconds`. */
+    replicaLag: z
+      .object({
+        ...checkBase,
+        warnSeconds: z.number().positive().default(300),
+        criticalSeconds: z.number().positive().default(1800),
+      })
+      .strict()
+      .refine((c) => c.warnSeconds <= c.criticalSeconds, 'warnSeconds must not be above criticalSeconds')
+      .default({ enabled: true, warnSeconds: 300, criticalSeconds: 1800 }),
+    /** Fewer InService instances than desired for longer than `grace`. */
+    inService: z
+      .object({ ...checkBase, grace: alertDuration.default(10 * 60_000) })
+      .strict()
+      .default({ enabled: true, grace: 10 * 60_000 }),
+    /** Instances Auto Scaling reports Unhealthy for longer than `grace`. */
+    unhealthy: z
+      .object({ ...checkBase, grace: alertDuration.default(5 * 60_000) })
+      .strict()
+      .default({ enabled: true, grace: 5 * 60_000 }),
+    /** Instances left in Standby longer than `maxAge` (someone forgot `/lb enable`). */
+    standby: z
+      .object({ ...checkBase, maxAge: alertDuration.default(4 * 3_600_000) })
+      .strict()
+      .default({ enabled: true, maxAge: 4 * 3_600_000 }),
+    /** Environments that expire within `within`. */
+    expiry: z
+      .object({ ...checkBase, within: alertDuration.default(2 * 3_600_000) })
+      .strict()
+      .default({ enabled: true, within: 2 * 3_600_000 }),
+    /** Capstan's own jobs that failed within `window`. */
+    failedJobs: z
+      .object({ ...checkBase, window: alertDuration.default(3_600_000) })
+      .strict()
+      .default({ enabled: true, window: 3_600_000 }),
+    /** Temporary restore instances older than `restore.temporaryMaxAge` (the janitor could not delete them). */
+    temporaryRestores: z.object(checkBase).strict().default({ enabled: true }),
+  })
+  .strict();
+
+/** Where an alert goes and who may act on it. */
+const alertRouteTarget = {
+  /** Channel to post into (default: `alerts.default.channel`, then `slack.notificationsChannel`). */
+  channel: slackChannelId.optional(),
+  /** Reported at this severity whatever the check found (e.g. `warning` for staging: never pages). */
+  severity: z.enum(['warning', 'critical']).optional(),
+  /** A user group mentioned on critical alerts and their re-notifications. */
+  oncall: slackGroupId.optional(),
+  /** Roles whose members may acknowledge and snooze (`everyone` for anyone; default: anyone holding a Capstan role). */
+  roles: z.array(z.union([roleName, z.literal(EVERYONE)])).optional(),
+};
+
+const alertRouteSchema = z
+  .object({
+    /** Which alerts the route takes; every field given must match (none: every alert). */
+    match: z
+      .object({
+        check: z
+          .union([z.enum(ALERT_CHECKS), z.array(z.enum(ALERT_CHECKS)).min(1)])
+          .transform((c) => (Array.isArray(c) ? c : [c]))
+          .optional(),
+        environment: z.string().min(1).optional(),
+        database: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    ...alertRouteTarget,
+  })
+  .strict();
+
+/** The `alerts` section: scheduled checks, their thresholds, and where alerts go. */
+export const alertsSchema = z
+  .object({
+    /** True when the section is present, unless it says otherwise; absent: no checks run. */
+    enabled: z.boolean().default(true),
+    /** A condition must stay clear this long before its alert resolves (no flapping). */
+    quietPeriod: alertDuration.default(10 * 60_000),
+    /** An unacknowledged critical alert is re-notified in its thread after this long, and again after as long. */
+    renotifyAfter: alertDuration.default(30 * 60_000),
+    /** Extra DB instances to watch besides those under `databases` (in the default AWS placement). */
+    databases: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier')).default([]),
+    checks: alertChecksSchema.default(alertChecksSchema.parse({})),
+    /** First matching route wins; then `default`. */
+    routes: z.array(alertRouteSchema).default([]),
+    default: z.object(alertRouteTarget).strict().default({}),
+  })
+  .strict();
+
+/** The validated `alerts` section. */
+export type AlertsConfig = z.infer<typeof alertsSchema>;
+
+/** An alert route as configured. */
+export type AlertRouteConfig = z.infer<typeof alertRouteSchema>;
+
+/** Every role an alert route names, with where, so the file check can report unknown ones. */
+export function alertRouteRoles(alerts: AlertsConfig): Array<[(string | number)[], string]> {
+  const named: Array<[(string | number)[], string]> = [];
+  alerts.routes.forEach((route, i) => {
+    for (const [j, role] of (route.roles ?? []).entries())
+      named.push([['alerts', 'routes', i, 'roles', j], role]);
+  });
+  for (const [j, role] of (alerts.default.roles ?? []).entries())
+    named.push([['alerts', 'default', 'roles', j], role]);
+  return named;
+}
+
 /** The YAML file's schema. Sections for later capabilities are added here as they land. */
 export const configFileSchema = z
   .object({
@@ -334,6 +492,8 @@ export const configFileSchema = z
           .strict(),
       )
       .default({}),
+    /** Scheduled checks and alert routing; absent: no checks run. */
+    alerts: alertsSchema.default(alertsSchema.parse({ enabled: false })),
   })
   .strict()
   .superRefine((file, ctx) => {
@@ -348,6 +508,7 @@ export const configFileSchema = z
         });
       }
     };
+    for (const [path, role] of alertRouteRoles(file.alerts)) check(role, path);
     const blueprintNames = Object.keys(file.blueprints);
     if (file.defaultBlueprint && !(file.defaultBlueprint in file.blueprints)) {
       ctx.addIssue({
@@ -456,6 +617,7 @@ const envSchema = z.object({
   CAPSTAN_WAIT_TIMEOUT_MS: positiveInt.default(20 * 60_000),
   CAPSTAN_EXPIRY_SWEEP_MS: positiveInt.default(5 * 60_000),
   CAPSTAN_JANITOR_MS: positiveInt.default(15 * 60_000),
+  CAPSTAN_ALERTS_CHECK_MS: positiveInt.default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AWS_REGION: z.string().optional(),
 });
@@ -484,6 +646,8 @@ export interface Config {
   expirySweepMs: number;
   /** How often leftover temporary restore instances are looked for. */
   janitorMs: number;
+  /** How often the alert checks run (each check may ask for less often in the file). */
+  alertsCheckMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Database passwords by DB instance, read from the variables the file names (never logged). */
   databasePasswords: Record<string, string>;
@@ -561,6 +725,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waits: { pollIntervalMs: e.CAPSTAN_POLL_INTERVAL_MS, timeoutMs: e.CAPSTAN_WAIT_TIMEOUT_MS },
     expirySweepMs: e.CAPSTAN_EXPIRY_SWEEP_MS,
     janitorMs: e.CAPSTAN_JANITOR_MS,
+    alertsCheckMs: e.CAPSTAN_ALERTS_CHECK_MS,
     logLevel: e.LOG_LEVEL,
     databasePasswords,
     ...(e.CAPSTAN_CONFIG ? { configPath: e.CAPSTAN_CONFIG } : {}),

@@ -13,6 +13,7 @@ import { ApprovalStore } from './approvals/store.js';
 import { AuditLog } from './audit/index.js';
 import { createAwsClientFactory } from './aws/clients.js';
 import { type Config, readConfig } from './config.js';
+import { AlertStore } from './domain/alerts/store.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { attachTerminal, prepareLocalMode } from './local/local-mode.js';
@@ -111,7 +112,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     closers.push(() => host.stop());
     // Scheduled checks run once per interval however many workers there are (BullMQ job
     // schedulers), only when there is something to check. Not awaited: start-up does not wait on Redis.
-    const schedule = (name: 'env.expiry-sweep' | 'rds.janitor', every: number) =>
+    const schedule = (name: 'env.expiry-sweep' | 'rds.janitor' | 'alerts.check', every: number) =>
       producer.queue
         .upsertJobScheduler(
           name,
@@ -135,6 +136,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     if (Object.keys(config.file.blueprints).length > 0)
       void schedule('env.expiry-sweep', config.expirySweepMs);
     if (Object.keys(config.file.databases).length > 0) void schedule('rds.janitor', config.janitorMs);
+    // Status alerts: only when the config file has an `alerts` section (each check keeps its own interval).
+    if (config.file.alerts.enabled) void schedule('alerts.check', config.alertsCheckMs);
   }
 
   let web: WebApp | undefined;
@@ -155,6 +158,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       audit,
       jobsAdmin,
       directory,
+      alerts: new AlertStore(redis, config.queuePrefix),
     };
     web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
     // Stop taking requests before anything else closes.

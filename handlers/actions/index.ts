@@ -1,7 +1,14 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
+import {
+  ALERT_ACK_ACTION,
+  ALERT_INVESTIGATE_ACTION,
+  ALERT_SNOOZE_1H_ACTION,
+  ALERT_SNOOZE_4H_ACTION,
+} from '../../src/slack/blocks/alert.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks/approval.js';
 import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import type { HandlerDeps } from '../deps.js';
+import { alertActionListener, alertInvestigateListener } from './alert.js';
 import { approvalActionListener } from './approval.js';
 import { envExtendActionListener } from './env-extend.js';
 
@@ -13,4 +20,9 @@ export function register(app: App, deps: HandlerDeps): void {
   );
   app.action<BlockButtonAction>(approval, approvalActionListener(deps));
   app.action<BlockButtonAction>(EXTEND_ACTION, envExtendActionListener(deps));
+  const alertButtons = new RegExp(
+    `^(${[ALERT_ACK_ACTION, ALERT_SNOOZE_1H_ACTION, ALERT_SNOOZE_4H_ACTION].map((a) => a.replace('.', '\\.')).join('|')})$`,
+  );
+  app.action<BlockButtonAction>(alertButtons, alertActionListener(deps));
+  app.action<BlockButtonAction>(ALERT_INVESTIGATE_ACTION, alertInvestigateListener(deps));
 }

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** What happened. */
-export type AuditKind = 'command' | 'approval' | 'job' | 'cancel';
+export type AuditKind = 'command' | 'approval' | 'job' | 'cancel' | 'alert';
 
 /** One audit entry, as appended. */
 export interface AuditEntry {

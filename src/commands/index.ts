@@ -11,7 +11,15 @@ export {
   usageOf,
 } from './help.js';
 export { closest, parseMention, parseSlashCommand } from './parse.js';
-export { type DurationResult, formatDuration, parseDuration, parseTime, type TimeResult } from './time.js';
+export {
+  type DurationResult,
+  formatDuration,
+  formatZonedTime,
+  offsetAt,
+  parseDuration,
+  parseTime,
+  type TimeResult,
+} from './time.js';
 export { type TokenizeResult, tokenize } from './tokenize.js';
 export type {
   Command,

@@ -245,8 +245,22 @@ function wallClockAt(ms: number, timeZone: string): number {
 }
 
 /** The zone's offset from UTC at instant `ms`, in ms (positive east of Greenwich). */
-function offsetAt(ms: number, timeZone: string): number {
+export function offsetAt(ms: number, timeZone: string): number {
   return wallClockAt(ms, timeZone) - ms;
+}
+
+/**
+ * `2026-11-22 04:59:59 +01:00`: instant `ms` (whole seconds) on the clock of `timeZone`, with the
+ * zone's offset at that instant. The offset keeps the fall-back hour unambiguous (an offset-less
+ * repeated time reads as the earlier instant); {@link parseTime} reads this form as is.
+ */
+export function formatZonedTime(ms: number, timeZone: string): string {
+  const offset = Math.round(offsetAt(ms, timeZone) / 60_000);
+  const wall = new Date(Math.floor(ms / 1000) * 1000 + offset * 60_000).toISOString();
+  const abs = Math.abs(offset);
+  const sign = offset < 0 ? '-' : '+';
+  const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${wall.slice(0, 10)} ${wall.slice(11, 19)} ${sign}${hhmm}`;
 }
 
 type Local =

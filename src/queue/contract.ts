@@ -26,6 +26,7 @@ export const JOB_NAMES = [
   'rds.janitor',
   'approval.request',
   'approval.expire',
+  'alerts.check',
 ] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
@@ -33,6 +34,7 @@ export const SILENT_JOBS: ReadonlySet<string> = new Set([
   'approval.expire',
   'env.expiry-sweep',
   'rds.janitor',
+  'alerts.check',
 ]);
 
 /** A job name. */
@@ -92,6 +94,8 @@ export interface JobData<C extends Command = Command> {
 export interface JobResult {
   outcome: 'done' | 'cancelled';
   summary: string;
+  /** A scheduled check that found nothing to do: no audit entry (it runs every few minutes). */
+  quiet?: boolean;
 }
 
 /**

@@ -255,7 +255,8 @@ async function runJob(
       else await reporter.done(result.summary);
     }
     await writes;
-    await finished(result.outcome, result.summary);
+    if (!result.quiet) await finished(result.outcome, result.summary);
+    else opts.metrics.jobs.inc({ name, outcome: result.outcome });
     log.info({ outcome: result.outcome }, 'job finished');
     return result;
   } catch (error) {

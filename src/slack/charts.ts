@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+import { offsetAt } from '../commands/index.js';
 
 /** One datapoint: `t` epoch milliseconds, `v` the value. */
 export interface ChartPoint {
@@ -108,35 +109,11 @@ function niceScale(wanted: number): { max: number; step: number } {
 const MINUTE = 60_000;
 const TICK_STEPS = [5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * MINUTE);
 
-/** The zone's offset from UTC at `t`, in milliseconds. */
-function zoneOffset(t: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(t));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  return asUtc - Math.floor(t / 1000) * 1000;
-}
-
 /** Tick times between from and to, on round local times, about 6–10 of them. */
 function timeTicks(from: number, to: number, timeZone: string): number[] {
   const span = Math.max(MINUTE, to - from);
   const step = TICK_STEPS.find((s) => span / s <= 10) ?? (TICK_STEPS[TICK_STEPS.length - 1] as number);
-  const offset = zoneOffset(from, timeZone);
+  const offset = offsetAt(from, timeZone);
   const ticks: number[] = [];
   for (let local = Math.ceil((from + offset) / step) * step; local - offset <= to; local += step) {
     ticks.push(local - offset);

@@ -8,7 +8,7 @@
  * characters; option text and description at most 75 characters; a static select at most 100 options.
  */
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/web-api';
-import type { RestoreMode } from '../../commands/index.js';
+import { formatZonedTime, type RestoreMode } from '../../commands/index.js';
 
 /** The shortcut's callback id (manifest.yml) and the modal's: one name for the whole flow. */
 export const RESTORE_SHORTCUT_CALLBACK = 'restore_table_before_message';
@@ -102,30 +102,6 @@ export function messageSecondMs(ts: string): number {
 /** The moment to restore to for a message posted at `ts`: one second before the second it was posted in. */
 export function restoreInstantFor(ts: string): number {
   return messageSecondMs(ts) - 1000;
-}
-
-/**
- * `2026-11-22 04:59:59 +01:00`: instant `ms` on the clock of `timeZone`, with the zone's offset at
- * that instant. The offset keeps the fall-back hour unambiguous (the grammar reads an offset-less
- * repeated time as the earlier instant); the grammar reads this form as is.
- */
-export function formatZonedTime(ms: number, timeZone: string): string {
-  const parts: Record<string, string> = {};
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'longOffset',
-  });
-  for (const part of format.formatToParts(new Date(ms))) parts[part.type] = part.value;
-  // `GMT+01:00`, or bare `GMT` for a zero offset.
-  const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, '').replace('\u2212', '-') || '+00:00';
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${offset}`;
 }
 
 /** The time the form starts with for a message posted at `ts`. */
