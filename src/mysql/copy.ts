@@ -307,8 +307,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     return conn;
   };
   try {
-    const src = await open(options.source);
-    const dst = await open(options.target);
+    const [src, dst] = await Promise.all([open(options.source), open(options.target)]);
     const info = await describeTable(src, schema, table);
     const key = info.key;
     const insertCols = info.columns.filter((c) => !c.generated);
@@ -495,9 +494,14 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         isConnection(options.source) || isConnection(options.target)
           ? 1
           : Math.min(pending.length, wantedRanges);
-      const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }];
-      for (let i = 1; i < parallel; i++)
-        workers.push({ src: await open(options.source), dst: await open(options.target) });
+      // The other ranges' connections, opened at once rather than one handshake after another.
+      const more = await Promise.all(
+        Array.from({ length: parallel - 1 }, async () => {
+          const [s, d] = await Promise.all([open(options.source), open(options.target)]);
+          return { src: s, dst: d };
+        }),
+      );
+      const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }, ...more];
       const queue = [...pending];
       await Promise.all(
         workers.map(async (w) => {
