@@ -306,8 +306,18 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     raw.add(conn);
     return conn;
   };
+  /** Opens several at once; waits for all (so every opened one is closed below) before failing. */
+  const openAll = async (sources: ConnectionSource[]): Promise<MysqlConnection[]> => {
+    const settled = await Promise.allSettled(sources.map(open));
+    const failure = settled.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<MysqlConnection>).value);
+  };
   try {
-    const [src, dst] = await Promise.all([open(options.source), open(options.target)]);
+    const [src, dst] = (await openAll([options.source, options.target])) as [
+      MysqlConnection,
+      MysqlConnection,
+    ];
     const info = await describeTable(src, schema, table);
     const key = info.key;
     const insertCols = info.columns.filter((c) => !c.generated);
@@ -495,13 +505,12 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
           ? 1
           : Math.min(pending.length, wantedRanges);
       // The other ranges' connections, opened at once rather than one handshake after another.
-      const more = await Promise.all(
-        Array.from({ length: parallel - 1 }, async () => {
-          const [s, d] = await Promise.all([open(options.source), open(options.target)]);
-          return { src: s, dst: d };
-        }),
+      const more = await openAll(
+        Array.from({ length: parallel - 1 }, () => [options.source, options.target]).flat(),
       );
-      const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }, ...more];
+      const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }];
+      for (let i = 0; i + 1 < more.length; i += 2)
+        workers.push({ src: more[i] as MysqlConnection, dst: more[i + 1] as MysqlConnection });
       const queue = [...pending];
       await Promise.all(
         workers.map(async (w) => {
