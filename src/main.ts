@@ -148,6 +148,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       groupIds: configuredGroupIds(config.file.roles),
       logger,
     });
+    // Not awaited: start-up does not wait on Slack; a group not loaded yet is fetched on first use.
+    void directory.warm();
     const deps: HandlerDeps = {
       config,
       producer,
