@@ -14,30 +14,37 @@ if (stale) {
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
 
-// pt-query-digest (Debian's percona-toolkit): the IO-statements integration test checks its ranking of the slow
-// query log against performance_schema's. Installed with apt-get when missing and we are root; anything else is a
-// warning, never a failure here (that test says itself what is missing).
+// Tools only the tests use (`node scripts/bootstrap.mjs --test`), installed with apt-get when missing and we are
+// root; anything else is a warning, never a failure here (the test that needs one says itself what is missing):
+// - pt-query-digest (percona-toolkit): the IO-statements test checks its ranking against performance_schema's;
+// - chromium (+ an emoji font for readable screenshots): the console's browser test drives it headless with
+//   playwright-core, which downloads no browser.
 const onPath = (name) =>
   (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, name)));
-if (!onPath('pt-query-digest')) {
-  if (process.getuid?.() === 0 && onPath('apt-get')) {
-    process.stderr.write('capstan: installing percona-toolkit (pt-query-digest)…\n');
-    try {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const quiet = { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 };
-      execFileSync('apt-get', ['update', '-qq'], quiet);
-      execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'percona-toolkit'], quiet);
-    } catch (error) {
-      const detail = String(error?.stderr ?? error?.message ?? error)
-        .trim()
-        .split('\n')
-        .slice(-2)
-        .join(' ');
-      process.stderr.write(`capstan: warning: could not install percona-toolkit: ${detail}\n`);
-    }
-  } else {
+function aptInstall(tool, packages) {
+  if (onPath(tool)) return;
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
     process.stderr.write(
-      'capstan: warning: pt-query-digest not found; install percona-toolkit (apt-get install percona-toolkit)\n',
+      `capstan: warning: ${tool} not found; install it (apt-get install ${packages.join(' ')})\n`,
     );
+    return;
   }
+  process.stderr.write(`capstan: installing ${packages.join(', ')} (for the tests)…\n`);
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const quiet = { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 };
+    execFileSync('apt-get', ['update', '-qq'], quiet);
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], quiet);
+  } catch (error) {
+    const detail = String(error?.stderr ?? error?.message ?? error)
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join(' ');
+    process.stderr.write(`capstan: warning: could not install ${packages.join(', ')}: ${detail}\n`);
+  }
+}
+if (process.argv.includes('--test')) {
+  aptInstall('pt-query-digest', ['percona-toolkit']);
+  aptInstall('chromium', ['chromium', 'fonts-noto-color-emoji']);
 }

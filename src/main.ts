@@ -16,7 +16,7 @@ import { type Config, readConfig } from './config.js';
 import { AlertStore } from './domain/alerts/store.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
-import { attachTerminal, prepareLocalMode } from './local/local-mode.js';
+import { LocalModeRefused, type LocalWorld, openLocalClients, prepareLocalMode } from './local/local-mode.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRedis } from './queue/connection.js';
@@ -226,29 +226,24 @@ async function cli(argv: string[]): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const local =
-    config.slack.mode === 'local' && role === 'start'
-      ? await prepareLocalMode(config, process.env, logger)
-      : undefined;
-  const capstan = await startCapstan(role, local?.config ?? config, logger);
-  let detachTerminal: (() => void) | undefined;
-  if (local) {
-    const eventsUrl = `http://127.0.0.1:${capstan.port}/slack/events`;
-    logger.info(
-      { url: eventsUrl, slackApi: local.config.slack.apiUrl },
-      'local mode: no Slack credentials set; listening on loopback only',
-    );
-    detachTerminal = attachTerminal({
-      slack: local.slack,
-      eventsUrl,
-      signingSecret: config.slack.signingSecret,
-    });
+  // Local mode (no Slack credentials): services, the demo world, the Slack stand-in, the console.
+  let local: LocalWorld | undefined;
+  if (config.slack.mode === 'local' && role === 'start') {
+    try {
+      local = await prepareLocalMode(config, process.env, logger);
+    } catch (error) {
+      if (!(error instanceof LocalModeRefused)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
   }
+  const capstan = await startCapstan(role, local?.config ?? config, logger);
+  const localClients = local ? await openLocalClients(local, { port: capstan.port, logger }) : undefined;
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    detachTerminal?.();
-    capstan
-      .stop()
+    Promise.resolve(localClients?.close())
+      .then(() => capstan.stop())
       .then(() => local?.stop())
       .then(
         () => {

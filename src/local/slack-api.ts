@@ -339,8 +339,22 @@ export function messageText(message: { text?: string; blocks?: unknown; attachme
  * {@link FakeSlack.reset}, so references to them stay valid.
  */
 export class FakeSlack {
-  /** Emits `message` (message, 'posted' | 'updated') whenever a message is posted or edited: local mode prints them. */
-  readonly events: EventEmitter<{ message: [FakeMessage, 'posted' | 'updated'] }> = new EventEmitter();
+  /**
+   * What changes in the fake's state, as it happens: local mode prints messages and the console
+   * streams everything to the browser.
+   * - `message` (message, 'posted' | 'updated'): a message posted (API or {@link FakeSlack.postAsUser}) or edited;
+   * - `deleted` (message): a message removed with `chat.delete`;
+   * - `ephemeral` (ephemeral): a `chat.postEphemeral`;
+   * - `view` (view, 'opened' | 'updated' | 'closed'): a modal opened or pushed, updated, or taken off the screen;
+   * - `file` (file): a file shared with `files.completeUploadExternal`.
+   */
+  readonly events: EventEmitter<{
+    message: [FakeMessage, 'posted' | 'updated'];
+    deleted: [FakeMessage];
+    ephemeral: [FakeEphemeral];
+    view: [FakeView, 'opened' | 'updated' | 'closed'];
+    file: [FakeUploadedFile];
+  }> = new EventEmitter();
   /** Every request received, in arrival order (including injected failures). */
   readonly calls: FakeCall[] = [];
   /** Every message posted with `chat.postMessage`, in post order; `chat.update` edits them in place. */
@@ -499,7 +513,10 @@ export class FakeSlack {
     const view = this.findView(id);
     if (!view) return;
     const stack = this.openViews(view.user);
-    for (const v of stack.slice(stack.indexOf(view))) v.open = false;
+    for (const v of stack.slice(stack.indexOf(view))) {
+      v.open = false;
+      this.events.emit('view', v, 'closed');
+    }
   }
 
   /** POSTs received at `responseUrl(id)`, in arrival order. */
@@ -769,7 +786,12 @@ export class FakeSlack {
       return { ok: false, error: 'duplicate_external_id' };
     }
     // A new modal replaces whatever the user had open; a pushed view goes on top of it.
-    if (how === 'open') for (const v of stack) v.open = false;
+    if (how === 'open') {
+      for (const v of stack) {
+        v.open = false;
+        this.events.emit('view', v, 'closed');
+      }
+    }
     this.#viewSeq += 1;
     const id = `V0${String(this.#viewSeq).padStart(9, '0')}`;
     const view: FakeView = {
@@ -786,6 +808,7 @@ export class FakeSlack {
       open: true,
     };
     this.#views.push(view);
+    this.events.emit('view', view, 'opened');
     return { ok: true, view: wireView(view) };
   }
 
@@ -801,6 +824,7 @@ export class FakeSlack {
     if (hash && hash !== view.hash) return { ok: false, error: 'hash_conflict' };
     this.#viewSeq += 1;
     Object.assign(view, content, { hash: viewHash(this.#viewSeq) });
+    this.events.emit('view', view, 'updated');
     return { ok: true, view: wireView(view) };
   }
 
@@ -896,7 +920,8 @@ export class FakeSlack {
     const ts = str(args.ts);
     const index = this.messages.findIndex((m) => m.channel === channel && m.ts === ts);
     if (index < 0) return { ok: false, error: 'message_not_found' };
-    this.messages.splice(index, 1);
+    const [deleted] = this.messages.splice(index, 1);
+    if (deleted) this.events.emit('deleted', deleted);
     return { ok: true, channel, ts };
   }
 
@@ -921,6 +946,7 @@ export class FakeSlack {
     if (content.blocks) ephemeral.blocks = content.blocks;
     if (content.attachments) ephemeral.attachments = content.attachments;
     this.ephemerals.push(ephemeral);
+    this.events.emit('ephemeral', ephemeral);
     return { ok: true, message_ts: ephemeral.ts };
   }
 
@@ -992,6 +1018,7 @@ export class FakeSlack {
       if (threadTs) file.thread_ts = threadTs;
       if (comment) file.initial_comment = comment;
       file.completed = true;
+      this.events.emit('file', file);
       const name = encodeURIComponent(file.filename);
       return {
         id: file.id,

@@ -1,0 +1,93 @@
+/**
+ * The demo world local mode runs on: the sandbox seeded with the `web` blueprint's resources and
+ * the protected `prod` environment (3 instances behind a target group), `orders-db` backed by a
+ * real MariaDB with a few hours of shop history, a draining `BurstBalance` for it, and a read
+ * workload whose full scans `/rds io-credits` can name. Idempotent: a second start reuses it.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createSandbox, WorldStore } from '../../sandbox/index.js';
+import { pitrExtension } from '../../sandbox/pitr/index.js';
+import { ioCreditHistory } from './io-credit-history.js';
+import { ensureOrdersDb, type OrdersDb, startShopWorkload } from './orders-db.js';
+import { demoAwsSeed, ORDERS_DB } from './world.js';
+
+export { ALLOW_AWS_VARIABLE, localAwsRefusal, realAwsSignals } from './aws-guard.js';
+export { DEMO_DB_SERVER, type DemoDbState, type OrdersDb } from './orders-db.js';
+export {
+  DEMO_CHANNELS,
+  DEMO_USERS,
+  type DemoChannel,
+  type DemoUser,
+  ORDERS_DB,
+  PROD_GROUP,
+} from './world.js';
+
+/** The demo configuration (YAML, beside this module in the source tree; read from there when built too). */
+export const DEMO_CONFIG_PATH: string = fileURLToPath(
+  new URL(
+    import.meta.url.includes('/dist/src/')
+      ? '../../../../src/local/demo/demo-config.yml'
+      : './demo-config.yml',
+    import.meta.url,
+  ),
+);
+
+/** The variable the demo configuration names for `orders-db`'s password. */
+export const DEMO_DB_PASSWORD_VARIABLE = 'CAPSTAN_DEMO_DB_PASSWORD';
+
+/** How long before start-up the demo's I/O credits began to drain. */
+const DRAIN_STARTED_HOURS_AGO = 6;
+const HOUR = 3_600_000;
+
+/** The demo world, running. */
+export interface DemoWorld {
+  ordersDb: OrdersDb;
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startDemoWorld}. */
+export interface DemoWorldOptions {
+  /** The Redis the sandbox world lives in (Capstan's own). */
+  redis: Redis;
+  /** Capstan's key prefix (the world is at `<prefix>:sandbox:world`). */
+  prefix: string;
+  logger: Logger;
+}
+
+/** Seeds the sandbox and builds (or reuses) `orders-db`; keeps its metrics and workload going until stopped. */
+export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWorld> {
+  const { redis, prefix, logger } = options;
+  const sandbox = createSandbox({ redis, prefix, extensions: [pitrExtension()] });
+  await sandbox.seed(demoAwsSeed());
+  const ordersDb = await ensureOrdersDb({ sandbox, store: new WorldStore(redis, prefix), logger });
+
+  // The last day of metrics is written again at every start (points on 5-minute marks replace
+  // the earlier ones), then extended as time passes, so the chart always ends now.
+  const world = await sandbox.snapshot();
+  const sandboxNow = () => Date.now() + world.clockOffsetMs;
+  const drainStartedAt = sandboxNow() - DRAIN_STARTED_HOURS_AGO * HOUR;
+  let written = sandboxNow();
+  await sandbox.putMetricData(
+    ioCreditHistory({ dbInstanceId: ORDERS_DB, from: written - 24 * HOUR, to: written, drainStartedAt }),
+  );
+  const metricsTimer = setInterval(() => {
+    const to = sandboxNow();
+    const from = written;
+    written = to;
+    sandbox
+      .putMetricData(ioCreditHistory({ dbInstanceId: ORDERS_DB, from, to, drainStartedAt }))
+      .catch((err: unknown) => logger.debug({ err }, 'demo metrics update failed'));
+  }, 60_000);
+  metricsTimer.unref();
+
+  const workload = await startShopWorkload(ordersDb.server, logger);
+  return {
+    ordersDb,
+    async stop() {
+      clearInterval(metricsTimer);
+      await workload.stop();
+    },
+  };
+}

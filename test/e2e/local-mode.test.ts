@@ -1,0 +1,271 @@
+/**
+ * Local mode end to end: `capstan start` as a child process with no Slack credentials builds the
+ * demo world (the sandbox over the tests' Redis under a private prefix, MariaDB from
+ * scripts/services in a private folder), says where its console is and that it listens on
+ * loopback only, answers signed requests like Slack's, restores a table to "30m ago" with the
+ * rows deleted 15 minutes ago back, refuses real AWS credentials unless told, and reuses the
+ * world on a second start.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LOCAL_SIGNING_SECRET } from '../../src/config.js';
+import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { freePort, SERVICES_SCRIPT } from '../helpers/services.js';
+import { postToSlackEndpoint, slashCommandBody } from '../helpers/signed-request.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+const PASSWORD = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
+
+/** A `capstan start` child process and what it has printed so far. */
+interface Running {
+  child: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+}
+
+const servicesDir = mkdtempSync(join(tmpdir(), 'capstan-local-'));
+const prefix = `{local-${randomBytes(3).toString('hex')}}`;
+let redis: Redis;
+let sandbox: Sandbox;
+let first: Running;
+let port: number;
+
+/** The environment of a clean machine with no Slack credentials, plus `extra`. */
+function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    REDIS_URL: inject('redisUrl'),
+    CAPSTAN_QUEUE_PREFIX: prefix,
+    CAPSTAN_SERVICES_DIR: servicesDir,
+    CAPSTAN_SHUTDOWN_GRACE_MS: '1000',
+    LOG_LEVEL: 'warn',
+    ...(process.env.CAPSTAN_MYSQL_ROOT_PASSWORD
+      ? { CAPSTAN_MYSQL_ROOT_PASSWORD: process.env.CAPSTAN_MYSQL_ROOT_PASSWORD }
+      : {}),
+    ...extra,
+  };
+}
+
+function startLocal(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString('utf8');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, out: () => out, err: () => err, exited };
+}
+
+async function stopLocal(running: Running | undefined): Promise<void> {
+  if (!running || running.child.exitCode !== null) return;
+  running.child.kill('SIGTERM');
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), 15_000);
+  await running.exited;
+  clearTimeout(timer);
+}
+
+/** Waits until the process has printed something matching `pattern` (after `from` characters). */
+function printed(running: Running, pattern: RegExp, timeoutMs = 60_000, from = 0): Promise<RegExpExecArray> {
+  return waitFor(() => pattern.exec(running.out().slice(from)) ?? undefined, {
+    timeoutMs,
+    intervalMs: 100,
+    message: `${pattern} in the output; stdout:\n${running.out().slice(-4000)}\nstderr:\n${running.err().slice(-4000)}`,
+  });
+}
+
+async function slash(command: string, text: string, userId = 'U0ALICE') {
+  const body = slashCommandBody({
+    command,
+    text,
+    userId,
+    userName: 'alice',
+    channelId: 'C0OPS',
+    channelName: 'ops',
+  });
+  return postToSlackEndpoint(`http://127.0.0.1:${port}/slack/events`, body, { secret: LOCAL_SIGNING_SECRET });
+}
+
+beforeAll(async () => {
+  redis = new Redis(inject('redisUrl'));
+  sandbox = createSandbox({ redis, prefix });
+  port = await freePort();
+  first = startLocal(cleanEnv({ PORT: String(port) }));
+  await printed(first, /In this terminal you are alice/, 80_000);
+}, 90_000);
+
+afterAll(async () => {
+  await stopLocal(first);
+  await run(SERVICES_SCRIPT, ['down', 'all', '--purge'], {
+    cwd: ROOT,
+    env: { ...process.env, CAPSTAN_SERVICES_DIR: servicesDir },
+  }).catch(() => undefined);
+  rmSync(servicesDir, { recursive: true, force: true });
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+}, 60_000);
+
+describe('npm start with nothing configured', () => {
+  it('says where its console is and that it listens on loopback only', async () => {
+    const out = first.out();
+    expect(out).toContain(`Listening on loopback only (127.0.0.1): http://127.0.0.1:${port}/slack/events`);
+    const consoleUrl = /Console: {2}(http:\/\/127\.0\.0\.1:\d+\/console)/.exec(out)?.[1] ?? '';
+    expect(consoleUrl).not.toBe('');
+    expect((await fetch(consoleUrl)).status).toBe(200);
+    expect(out).toContain('alice (U0ALICE, engineer), bob (U0BOB, engineer), carol (U0CAROL, approver)');
+    expect(out).toContain('#ops (C0OPS)');
+    // The database password is never printed.
+    expect(out + first.err()).not.toMatch(/mysql:\/\/root:[^@]+@|CAPSTAN_DEMO_DB_PASSWORD=/);
+  });
+
+  it('built the demo world: prod with 3 instances in service, orders-db answering, BurstBalance draining', async () => {
+    const world = await sandbox.snapshot();
+    const prod = Object.values(world.instances).filter((i) => i.group === 'prod-web');
+    expect(prod).toHaveLength(3);
+    expect(prod.every((i) => i.lifecycle === 'InService')).toBe(true);
+    const tg = Object.values(world.targetGroups).find((t) => t.name === 'web-tg');
+    expect(tg?.targets.filter((t) => t.state === 'healthy')).toHaveLength(3);
+
+    const db = world.dbInstances['orders-db'];
+    expect(db).toMatchObject({ status: 'available', storageType: 'gp2', allocatedStorage: 100 });
+    expect(db?.instanceClass).toBe('db.m5.large');
+    // The restorable window covers the history: the instance and its backup predate it.
+    expect(db?.createdAt).toBeLessThan(Date.now() - 4 * 3_600_000);
+    const live = await mysql.createConnection({
+      host: db?.endpoint.address,
+      port: db?.endpoint.port,
+      user: 'root',
+      password: PASSWORD,
+    });
+    try {
+      const [rows] = await live.query('SELECT COUNT(*) AS n FROM shop.billing');
+      expect(Number((rows as Array<{ n: number }>)[0]?.n)).toBeGreaterThan(500);
+      const [orders] = await live.query('SELECT COUNT(*) AS n FROM shop.orders');
+      expect(Number((orders as Array<{ n: number }>)[0]?.n)).toBeGreaterThan(20_000);
+    } finally {
+      await live.end();
+    }
+
+    const burst = world.metrics.find(
+      (s) => s.metricName === 'BurstBalance' && s.dimensions.some((d) => d.Value === 'orders-db'),
+    );
+    expect(burst?.points.length).toBeGreaterThan(200);
+    expect(burst?.points[0]?.v).toBe(100);
+    expect(burst?.points.at(-1)?.v).toBeLessThan(30);
+    const read = world.metrics.find((s) => s.metricName === 'ReadIOPS');
+    expect(read?.points.at(-1)?.v).toBeGreaterThan(300);
+  });
+
+  it('answers a signed /env list like Slack would get it, with prod', async () => {
+    const from = first.out().length;
+    const reply = await slash('/env', 'list');
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body).text).toContain('Queued as job');
+    const [line] = await printed(
+      first,
+      /done in [\d.]+ m?s — \*Environments\* \(1\)\n.*\*prod\*.*3\/3 in service/,
+      20_000,
+      from,
+    );
+    expect(line).toContain('*prod*');
+  });
+
+  it('restores shop.billing to 30m ago beside the live table, with the invoices deleted 15 minutes ago back', async () => {
+    const from = first.out().length;
+    const reply = await slash('/rds', 'restore-table orders-db shop.billing --at "30m ago"');
+    expect(JSON.parse(reply.body).text).toContain('Queued as job');
+    await printed(first, /Restored `shop\.billing` as it was at/, 60_000, from);
+    const report = first.out().slice(from);
+    expect(report).toContain('12 row(s) deleted since');
+    expect(report).toContain('4 row(s) changed since');
+
+    const db = (await sandbox.snapshot()).dbInstances['orders-db'];
+    const live = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: db?.endpoint.port,
+      user: 'root',
+      password: PASSWORD,
+    });
+    try {
+      const [tables] = await live.query("SHOW TABLES FROM shop LIKE 'billing__restored_%'");
+      const restored = Object.values((tables as Array<Record<string, string>>)[0] ?? {})[0] ?? '';
+      expect(restored).toMatch(/^billing__restored_\d{12}$/);
+      const [back] = await live.query(
+        `SELECT r.id, r.amount, r.note FROM shop.\`${restored}\` r LEFT JOIN shop.billing b ON b.id = r.id WHERE b.id IS NULL`,
+      );
+      const missing = back as Array<{ id: number; amount: string; note: string }>;
+      expect(missing).toHaveLength(12);
+      for (const row of missing) {
+        expect(Number(row.amount)).toBeGreaterThan(0);
+        expect(row.note).toBe(`invoice ${row.id} 🧾`);
+      }
+      const [zeroed] = await live.query(
+        `SELECT COUNT(*) AS n FROM shop.\`${restored}\` r JOIN shop.billing b ON b.id = r.id WHERE b.amount = 0 AND r.amount > 0`,
+      );
+      expect(Number((zeroed as Array<{ n: number }>)[0]?.n)).toBe(4);
+    } finally {
+      await live.end();
+    }
+    // The temporary instance is gone.
+    await waitFor(
+      async () =>
+        Object.keys((await sandbox.snapshot()).dbInstances).every((id) => !id.startsWith('capstan-restore-')),
+      { timeoutMs: 20_000 },
+    );
+  }, 90_000);
+});
+
+describe('real AWS credentials', () => {
+  it('refuses to start with AWS_ACCESS_KEY_ID set, naming it and the override, before starting anything', async () => {
+    const refused = startLocal(
+      cleanEnv({ PORT: String(await freePort()), AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' }),
+    );
+    const code = await refused.exited;
+    expect(code).not.toBe(0);
+    expect(refused.err()).toContain('AWS_ACCESS_KEY_ID is set');
+    expect(refused.err()).toContain('CAPSTAN_LOCAL_ALLOW_AWS=1');
+    expect(refused.err()).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(refused.out()).not.toContain('Listening');
+  }, 30_000);
+
+  it('starts with the override, and a second start reuses the demo world', async () => {
+    const before = (await sandbox.snapshot()).dbInstances['orders-db'];
+    await stopLocal(first);
+    const second = startLocal(
+      cleanEnv({
+        PORT: String(await freePort()),
+        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+        CAPSTAN_LOCAL_ALLOW_AWS: '1',
+      }),
+    );
+    try {
+      await printed(second, /In this terminal you are alice/, 60_000);
+      expect(second.out()).toContain(`MariaDB on 127.0.0.1:${before?.endpoint.port}, reused)`);
+      const after = (await sandbox.snapshot()).dbInstances['orders-db'];
+      expect(after?.createdAt).toBe(before?.createdAt);
+      expect(after?.extension).toEqual(before?.extension);
+    } finally {
+      await stopLocal(second);
+    }
+  }, 90_000);
+});
