@@ -131,7 +131,13 @@ describe('the demo configuration', () => {
     expect(config.file.blueprints.web).toBeDefined();
     expect(config.file.databases['orders-db']).toMatchObject({ user: 'root', tls: 'off' });
     expect(config.databasePasswords['orders-db']).toBe('pw');
-    expect(config.file.alerts.enabled).toBe(false);
+    // Alerts into #notices, quick enough to watch one open and resolve in a demo.
+    expect(config.file.alerts).toMatchObject({
+      enabled: true,
+      quietPeriod: 60_000,
+      default: { channel: 'C0NOTICES' },
+    });
+    expect(config.file.alerts.checks.standby.maxAge).toBe(120_000);
     expect(DEMO_USERS.map((u) => u.id)).toEqual(['U0ALICE', 'U0BOB', 'U0CAROL']);
   });
 });
