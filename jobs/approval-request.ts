@@ -40,6 +40,8 @@ export async function approvalRequestJob(
   await ctx.betweenSteps();
 
   await ctx.reporter.step('Ask for approval');
+  // The thread a slash command's request starts must exist before decisions can point into it.
+  await ctx.reporter.flush();
   const reason = 'reason' in command ? command.reason : undefined;
   const record = await deps.approvals.create({
     id,

@@ -94,6 +94,17 @@ export async function rdsRestoreJob(
           ErrorCode.Conflict,
         );
       }
+      // The old table's name is taken (an earlier replace within the same minute): the swap could not happen.
+      if (
+        command.mode === 'replace' &&
+        !ctx.checkpoints.copy &&
+        (await tableExists(conn, command.schema, names.before))
+      ) {
+        throw new UserError(
+          `\`${command.schema}.${names.before}\` already exists; Capstan never overwrites a table. Rename or drop it first.`,
+          ErrorCode.Conflict,
+        );
+      }
     });
     reporter.progress(
       `${source.engine} ${source.instanceClass}, restorable until ${source.latestRestorableTime?.toISOString()}`,
@@ -146,6 +157,15 @@ export async function rdsRestoreJob(
     const counts: { copied: number; merged?: number } = { copied: copy.rowsCopied };
     await withConnection(live, async (liveConn) =>
       withConnection(tempOptions, async (tempConn) => {
+        // Resumed after the swap (a worker died between the RENAME and its checkpoint, or after it):
+        // the verified copy is the live table now, and the restored name is gone.
+        if (
+          command.mode === 'replace' &&
+          (ctx.checkpoints.replaced || (await swapDone(liveConn, command, names)))
+        ) {
+          await ctx.remember('replaced', () => true);
+          return;
+        }
         await reporter.step('Verify the copy');
         const check = await compareTables(
           { conn: tempConn, schema: command.schema, table: command.table },
@@ -236,13 +256,32 @@ async function mergeMissing(
   }
 }
 
+/** Whether this job's swap has happened: the old table is kept under `before` and the restored name is free. */
+async function swapDone(
+  conn: MysqlConnection,
+  command: RdsRestoreTable,
+  names: { restored: string; before: string },
+): Promise<boolean> {
+  return (
+    (await tableExists(conn, command.schema, names.before)) &&
+    !(await tableExists(conn, command.schema, names.restored))
+  );
+}
+
 /** `RENAME TABLE live → before, restored → live` in one atomic statement; nothing is dropped. */
 async function swapIn(
   conn: MysqlConnection,
   command: RdsRestoreTable,
   names: { restored: string; before: string },
 ): Promise<true> {
-  if (await tableExists(conn, command.schema, names.before)) return true;
+  if (await tableExists(conn, command.schema, names.before)) {
+    // Swapped by an earlier attempt of this job: the restored table has become the live one.
+    if (!(await tableExists(conn, command.schema, names.restored))) return true;
+    throw new UserError(
+      `\`${command.schema}.${names.before}\` already exists, so the restored table could not be swapped in; it is kept as \`${command.schema}.${names.restored}\`. Rename or drop the old one and run the restore again.`,
+      ErrorCode.Conflict,
+    );
+  }
   await conn.query(
     `RENAME TABLE ${qualified(command.schema, command.table)} TO ${qualified(command.schema, names.before)}, ` +
       `${qualified(command.schema, names.restored)} TO ${qualified(command.schema, command.table)}`,

@@ -48,7 +48,10 @@ export class JobReporter {
   private readonly opts: ReporterOptions;
   private readonly now: () => number;
   private snapshot: ReporterSnapshot;
+  /** The state changed since Slack last got it. */
   private dirty = false;
+  /** Bumped on every change, so a delivery clears `dirty` only if nothing changed while it was sent. */
+  private version = 0;
   private timer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | undefined;
   private lastSentAt = Number.NEGATIVE_INFINITY;
@@ -70,7 +73,11 @@ export class JobReporter {
     return this.opts.threadTs ?? this.snapshot.rootTs;
   }
 
-  /** Marks the job running (idempotent) and waits until the progress message is in the thread. */
+  /**
+   * Marks the job running (idempotent) and starts delivering the progress message. It does not wait
+   * for Slack: while Slack is unreachable the job carries on and its message catches up when Slack
+   * is back (`flush`, `attach` and `finish` wait for it).
+   */
   async start(): Promise<void> {
     const state = this.snapshot.state;
     if (state.status === 'queued') {
@@ -78,7 +85,6 @@ export class JobReporter {
       state.startedAt = this.now();
     }
     await this.changed(true);
-    await this.flush();
   }
 
   /** Starts step `name`, completing the step before it. */
@@ -114,6 +120,8 @@ export class JobReporter {
 
   /** Uploads a file (e.g. a chart) into the job's thread. */
   async attach(file: Omit<OutgoingFile, 'channel' | 'threadTs'>): Promise<void> {
+    // The thread must exist first; waiting for delivery keeps this from racing a post in flight.
+    await this.flush();
     await this.ensureMessage();
     const threadTs = this.threadTs;
     await this.opts.notifier.upload({
@@ -186,6 +194,7 @@ export class JobReporter {
 
   private schedule(): void {
     this.dirty = true;
+    this.version += 1;
     if (this.timer || this.inflight || this.undeliverable) return;
     const wait = Math.max(0, this.lastSentAt + this.opts.minIntervalMs - this.now());
     this.timer = setTimeout(() => {
@@ -196,7 +205,6 @@ export class JobReporter {
 
   private sendNow(): void {
     if (!this.dirty) return;
-    this.dirty = false;
     this.inflight = this.deliver()
       .catch((error: unknown) => {
         const code = slackErrorCode(error);
@@ -204,7 +212,6 @@ export class JobReporter {
           this.undeliverable = true;
           this.opts.logger.warn({ channel: this.opts.channel, code }, 'progress message cannot be delivered');
         } else {
-          this.dirty = true;
           this.opts.logger.warn({ err: error }, 'progress update failed; will retry');
         }
       })
@@ -215,12 +222,23 @@ export class JobReporter {
       });
   }
 
+  /** The state as a message, and which change it shows. */
+  private render() {
+    return { ...renderProgress(this.snapshot.state, this.now()), version: this.version };
+  }
+
+  /** Slack has the state as of `version`: nothing left to send unless it changed since. */
+  private delivered(version: number): void {
+    if (this.version === version) this.dirty = false;
+  }
+
   private async deliver(): Promise<void> {
-    const { text, blocks } = renderProgress(this.snapshot.state, this.now());
+    const { text, blocks, version } = this.render();
     const messageTs = this.snapshot.messageTs;
     if (messageTs) {
       try {
         await this.opts.notifier.update({ channel: this.opts.channel, ts: messageTs, text, blocks });
+        this.delivered(version);
         return;
       } catch (error) {
         // The message was deleted by someone: post a new one rather than go silent.
@@ -240,10 +258,11 @@ export class JobReporter {
       await this.opts.persist(structuredClone(this.snapshot));
     }
     if (!this.snapshot.messageTs) {
-      const { text, blocks } = renderProgress(this.snapshot.state, this.now());
+      const { text, blocks, version } = this.render();
       const threadTs = this.threadTs;
       const posted = await notifier.post({ channel, text, blocks, ...(threadTs ? { threadTs } : {}) });
       this.snapshot.messageTs = posted.ts;
+      this.delivered(version);
       await this.opts.persist(structuredClone(this.snapshot));
     }
   }

@@ -79,6 +79,7 @@ describe('JobReporter', () => {
   it('retries transient 5xx answers and still delivers the final state', async () => {
     const r = reporter({ minIntervalMs: 0 });
     await r.start();
+    await r.flush();
     fake.failNext('chat.update', 2, { kind: 'http', status: 503 });
     await r.done('finished');
     const updates = fake.callsTo('chat.update');
@@ -118,6 +119,7 @@ describe('JobReporter', () => {
     fake.reset();
     const r = reporter({ minIntervalMs: 0 });
     await r.start();
+    await r.flush();
     fake.failNext('chat.update', 1, { kind: 'error', error: 'message_not_found' });
     await r.done('finished anyway');
     const replies = fake.messagesIn('C0OPS').filter((m) => m.thread_ts);
