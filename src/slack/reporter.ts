@@ -43,6 +43,9 @@ const UNDELIVERABLE = new Set([
   'account_inactive',
 ]);
 
+/** How long a job waits for its progress message to reach Slack before it goes on regardless. */
+const START_WAIT_MS = 3_000;
+
 /** Reports a job's progress into its Slack thread. */
 export class JobReporter {
   private readonly opts: ReporterOptions;
@@ -74,9 +77,9 @@ export class JobReporter {
   }
 
   /**
-   * Marks the job running (idempotent) and starts delivering the progress message. It does not wait
-   * for Slack: while Slack is unreachable the job carries on and its message catches up when Slack
-   * is back (`flush`, `attach` and `finish` wait for it).
+   * Marks the job running (idempotent) and delivers the progress message, waiting for Slack at most
+   * `START_WAIT_MS`: while Slack is unreachable the job carries on and its message catches up when
+   * Slack is back (`flush`, `attach` and `finish` wait for it).
    */
   async start(): Promise<void> {
     const state = this.snapshot.state;
@@ -85,6 +88,12 @@ export class JobReporter {
       state.startedAt = this.now();
     }
     await this.changed(true);
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, START_WAIT_MS);
+    });
+    await Promise.race([this.flush(), gaveUp]);
+    clearTimeout(timer);
   }
 
   /** Starts step `name`, completing the step before it. */

@@ -68,37 +68,63 @@ export function demoDbState(extension: Record<string, unknown> | undefined): Dem
 }
 
 /**
- * Dates the binary log `path` back to `epochSeconds`: rewrites the timestamp of its format
- * description event (the event right after the 4-byte magic) and the event's CRC32. MariaDB
- * computes that checksum with the "in use" flag cleared (the server clears the flag on close
- * without touching the checksum), so it is computed that way here. The server never rewrites these
- * bytes; it reads them back when it serves the log to `mariadb-binlog --read-from-remote-server`.
+ * Dates the binary log `path` back to `epochSeconds`: rewrites the timestamp of every event it holds
+ * so far (the format description, GTID list and binlog checkpoint events a new log starts with) and
+ * each event's CRC32. `mariadb-binlog --stop-datetime` stops at the first event at or after the time,
+ * these included, so a log opened now would replay nothing of a history dated earlier. MariaDB
+ * computes the format description's checksum with the "in use" flag cleared (the server clears the
+ * flag on close without touching the checksum), so it is computed that way here. The server never
+ * rewrites these bytes; it reads them back when it serves the log to `mariadb-binlog`.
  */
 export async function backdateBinlogStart(path: string, epochSeconds: number): Promise<void> {
   const FORMAT_DESCRIPTION_EVENT = 0x0f;
   const IN_USE_FLAG = 0x1;
   const CRC32_ALGORITHM = 1;
+  const HEADER = 19;
   const file = await open(path, 'r+');
   try {
-    const header = Buffer.alloc(4 + 19);
-    await file.read(header, 0, header.length, 0);
-    if (header.readUInt32BE(0) !== 0xfe62696e || header[4 + 4] !== FORMAT_DESCRIPTION_EVENT) {
+    const { size: fileSize } = await file.stat();
+    const first = Buffer.alloc(4 + HEADER);
+    await file.read(first, 0, first.length, 0);
+    if (first.readUInt32BE(0) !== 0xfe62696e || first[4 + 4] !== FORMAT_DESCRIPTION_EVENT) {
       throw new Error(`${path} does not start with a binary-log format description event`);
     }
-    const size = header.readUInt32LE(4 + 9);
-    const event = Buffer.alloc(size);
-    await file.read(event, 0, size, 4);
-    event.writeUInt32LE(epochSeconds, 0);
-    await file.write(event, 0, 4, 4);
-    // The byte before the checksum names its algorithm: 1 is CRC32 (the default), 0 none.
-    if (event[size - 5] === CRC32_ALGORITHM) {
-      const summed = Buffer.from(event.subarray(0, size - 4));
-      summed[17] = (summed[17] ?? 0) & ~IN_USE_FLAG;
-      event.writeUInt32LE(crc32(summed), size - 4);
-      await file.write(event, size - 4, 4, 4 + size - 4);
+    let checksummed = false;
+    for (let at = 4; at + HEADER <= fileSize; ) {
+      const header = Buffer.alloc(HEADER);
+      await file.read(header, 0, HEADER, at);
+      const size = header.readUInt32LE(9);
+      if (size < HEADER || at + size > fileSize) break;
+      const event = Buffer.alloc(size);
+      await file.read(event, 0, size, at);
+      const isFormat = event[4] === FORMAT_DESCRIPTION_EVENT;
+      // The byte before the format description's checksum names the algorithm: 1 is CRC32 (the default), 0 none.
+      if (isFormat) checksummed = event[size - 5] === CRC32_ALGORITHM;
+      event.writeUInt32LE(epochSeconds, 0);
+      if (checksummed) {
+        const summed = Buffer.from(event.subarray(0, size - 4));
+        if (isFormat) summed[17] = (summed[17] ?? 0) & ~IN_USE_FLAG;
+        event.writeUInt32LE(crc32(summed), size - 4);
+      }
+      await file.write(event, 0, size, at);
+      at += size;
     }
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * Waits (up to 10 s) until the server has written the binlog checkpoint event into the log a base
+ * backup just opened: it is written asynchronously, and one written after the back-dating would
+ * carry the real time and stop every replay there.
+ */
+async function binlogCheckpointWritten(conn: mysql.Connection, binlogFile: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const [rows] = await conn.query('SHOW BINLOG EVENTS IN ?', [binlogFile]);
+    if ((rows as Array<{ Event_type: string }>).some((r) => r.Event_type === 'Binlog_checkpoint')) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -229,6 +255,7 @@ async function buildShop(
   const backup = await takeBaseBackup(server);
   const [rows] = await conn.query('SELECT @@log_bin_basename AS base');
   const base = String((rows as Array<{ base: string }>)[0]?.base ?? '');
+  await binlogCheckpointWritten(conn, backup.binlogFile);
   await backdateBinlogStart(join(dirname(base), backup.binlogFile), backedUpAt);
 
   const history = planShopHistory({
