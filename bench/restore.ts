@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openConnection } from '../src/mysql/connection.js';
-import { copyTable } from '../src/mysql/copy.js';
+import { copyTable, DEFAULT_BATCH_ROWS } from '../src/mysql/copy.js';
 import { exactRowCount } from '../src/mysql/table.js';
 import { freePort, type MariaDbService, startMariaDb } from '../test/helpers/services.js';
 
@@ -133,7 +133,8 @@ export async function run(args: string[]): Promise<void> {
     options: {
       rows: { type: 'string', default: '1000000,100000' },
       ranges: { type: 'string', default: '4' },
-      batch: { type: 'string', default: '500' },
+      // What a restore job uses, unless told otherwise.
+      batch: { type: 'string', default: String(DEFAULT_BATCH_ROWS) },
     },
   });
   const sizes = (values.rows as string).split(',').map((s) => Number(s.trim()));
