@@ -267,9 +267,15 @@ describe('the console', () => {
       const image = page.locator('#thread-messages img.file-img');
       await image.waitFor();
       expect(await page.locator('#thread-messages .file-name').textContent()).toBe('BurstBalance, last 24 h');
-      await page.waitForFunction(
-        `(() => { const i = document.querySelector('#thread-messages img.file-img'); return i && i.complete && i.naturalWidth === 1; })()`,
-      );
+      // Locator waits, not string predicates: the page's CSP forbids the eval those need.
+      await expect
+        .poll(() =>
+          image.evaluate((el) => {
+            const img = el as unknown as { complete: boolean; naturalWidth: number };
+            return img.complete && img.naturalWidth === 1;
+          }),
+        )
+        .toBe(true);
       const src = (await image.getAttribute('src')) ?? '';
       const served = await fetch(new URL(src, consoleServer.url));
       expect(served.headers.get('content-type')).toBe('image/png');
@@ -334,9 +340,7 @@ describe('a restore from the console', () => {
       await modal.locator('[data-block-id="restore.table"] input').fill('billing; DROP TABLE x');
       await modal.locator('[data-submit-view]').click();
       const tableError = modal.locator('[data-error-for="restore.table"]');
-      await page.waitForFunction(
-        `/valid/.test(document.querySelector('[data-error-for="restore.table"]')?.textContent ?? '')`,
-      );
+      await tableError.filter({ hasText: /valid/ }).waitFor();
       expect(await tableError.textContent()).toContain('is not a valid');
       await page.screenshot({
         path: new URL('console-restore-form.png', ARTIFACTS).pathname,
