@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- restore [--rows 1000000,100000] [--ranges 4] [--batch 500]`
+ * `npm run bench -- restore [--rows 1000000,100000] [--ranges 4] [--batch 2000] [--commit 10000] [--repeat 3] [--profile DIR]`
  *
  * Copies a generated table (id BIGINT PK, three INTs, a VARCHAR(100), a ~128-byte TEXT, a DATETIME(6), a DECIMAL;
  * about 200 bytes a row) between two local mariadbd servers, once with Capstan's `copyTable` and once with
@@ -7,14 +7,17 @@
  * generated with `INSERT … SELECT` from MariaDB's sequence engine (`seq_1_to_N`).
  *
  * Capstan's copy runs in a child process (`node --import tsx bench/restore.ts --child …`) that reports its own peak
- * RSS (`process.resourceUsage().maxRSS`), so the figure is the copy's alone. Prints rows/s for both, the ratio
- * against the 1.5× target, and the peak RSS against the 200 MB target. Exits 0 whether targets are met or not.
+ * RSS (`process.resourceUsage().maxRSS`), so the figure is the copy's alone. Each size runs `--repeat` trials (dump,
+ * then Capstan, each after both servers have flushed their dirty pages) and reports each side's median trial: rows/s
+ * for both, the ratio against the 1.5× target, the peak RSS (highest of all trials) against the 200 MB target, and
+ * the CPU time the Capstan process and each mariadbd used. Exits 0 whether targets are met or not.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { openConnection } from '../src/mysql/connection.js';
-import { copyTable, DEFAULT_BATCH_ROWS } from '../src/mysql/copy.js';
+import { type MysqlConnection, openConnection } from '../src/mysql/connection.js';
+import { copyTable, DEFAULT_BATCH_ROWS, DEFAULT_COMMIT_ROWS } from '../src/mysql/copy.js';
 import { exactRowCount } from '../src/mysql/table.js';
 import { freePort, type MariaDbService, startMariaDb } from '../test/helpers/services.js';
 
@@ -45,6 +48,18 @@ interface ChildResult {
   cpuMs: number;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 where unreadable. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 interface Row {
   rows: number;
   sourceMb: number;
@@ -52,6 +67,10 @@ interface Row {
   capstanRssMb: number;
   capstanCpuMs: number;
   dumpMs: number;
+  /** CPU seconds the source and target mariadbd used during each copy. */
+  serverCpu: { capstan: [number, number]; dump: [number, number] };
+  /** Every trial's times (ms): Capstan, dump pipeline. */
+  trials?: Array<[number, number]>;
 }
 
 const conn = (svc: MariaDbService) => ({
@@ -72,6 +91,7 @@ async function child(argv: string[]): Promise<void> {
       target: { type: 'string' },
       ranges: { type: 'string' },
       batch: { type: 'string' },
+      commit: { type: 'string' },
     },
   });
   const password = process.env.BENCH_MYSQL_PWD ?? '';
@@ -90,6 +110,7 @@ async function child(argv: string[]): Promise<void> {
     targetTable: values.target as string,
     ranges: Number(values.ranges),
     batchRows: Number(values.batch),
+    commitRows: Number(values.commit),
   });
   const ms = performance.now() - started;
   const usage = process.resourceUsage();
@@ -100,6 +121,31 @@ async function child(argv: string[]): Promise<void> {
     cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/**
+ * Waits until InnoDB on this server has written its dirty pages (and purged old row versions), so a timed run does not
+ * pay for the previous one's background work: the dirty-page target is set to 0 until the pool is clean (or 120 s
+ * pass), then put back.
+ */
+async function settle(c: MysqlConnection): Promise<void> {
+  const [[pct]] = (await c.query('SELECT @@GLOBAL.innodb_max_dirty_pages_pct AS v')) as unknown as [
+    [{ v: string }],
+  ];
+  await c.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  try {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const [rows] = (await c.query(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_buffer_pool_pages_dirty', 'Innodb_history_list_length')",
+      )) as unknown as [Array<{ Variable_name: string; Value: string }>];
+      const pending = rows.reduce((n, r) => n + Number(r.Value), 0);
+      if (pending < 50 || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await c.query(`SET GLOBAL innodb_max_dirty_pages_pct = ${Number(pct?.v ?? 90)}`);
+  }
 }
 
 function runProcess(
@@ -135,8 +181,16 @@ export async function run(args: string[]): Promise<void> {
       ranges: { type: 'string', default: '4' },
       // What a restore job uses, unless told otherwise.
       batch: { type: 'string', default: String(DEFAULT_BATCH_ROWS) },
+      commit: { type: 'string', default: String(DEFAULT_COMMIT_ROWS) },
+      // Trials per size; each side's median is reported (a one-second run on a shared machine is noisy).
+      repeat: { type: 'string', default: '3' },
+      // Writes a V8 CPU profile of each Capstan copy into this folder (open it in Chrome's DevTools).
+      profile: { type: 'string' },
     },
   });
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1)
+    throw new Error(`--repeat: a positive integer, got ${values.repeat}`);
   const sizes = (values.rows as string).split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 1))
     throw new Error(`--rows: positive integers, got ${values.rows}`);
@@ -153,6 +207,13 @@ export async function run(args: string[]): Promise<void> {
       await d.query(`DROP DATABASE IF EXISTS ${db}`);
       await d.query(`CREATE DATABASE ${db}`);
     }
+    const pidOf = async (c: MysqlConnection): Promise<number | undefined> => {
+      const [[row]] = (await c.query('SELECT @@pid_file AS f')) as unknown as [[{ f: string }]];
+      const pid = Number((await readFile(row?.f ?? '', 'utf8').catch(() => '')).trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    };
+    const srcPid = await pidOf(s);
+    const dstPid = await pidOf(d);
     for (const n of sizes) {
       const table = `big_${n}`;
       process.stderr.write(`restore bench: generating ${n} rows on the source…\n`);
@@ -173,61 +234,100 @@ export async function run(args: string[]): Promise<void> {
       )) as unknown as [[{ mb: string }]];
       const sourceMb = Number(sizeRow?.mb ?? 0);
 
-      // The dump pipeline, into an identical empty table in another database.
-      await d.query(TABLE_DDL(table).replace(`${DB}.`, `${DUMP_DB}.`));
-      process.stderr.write(`restore bench: mariadb-dump | mariadb, ${n} rows…\n`);
       const env = { ...process.env, MYSQL_PWD: src.password };
-      const dump = await runProcess(
-        'bash',
-        [
-          '-c',
-          'set -o pipefail; mariadb-dump -h 127.0.0.1 -P "$1" -u root --single-transaction --no-create-info --quick "$3" "$4" | mariadb -h 127.0.0.1 -P "$2" -u root "$5"',
-          'dump',
-          String(src.port),
-          String(dst.port),
-          DB,
-          table,
-          DUMP_DB,
-        ],
-        env,
-      );
-      const dumped = await exactRowCount(d, DUMP_DB, table);
-      if (dumped !== n) throw new Error(`dump pipeline copied ${dumped} rows, expected ${n}`);
+      const serverCpu = async (): Promise<[number, number]> => [
+        await cpuSeconds(srcPid),
+        await cpuSeconds(dstPid),
+      ];
+      const since = (before: [number, number], after: [number, number]): [number, number] => [
+        after[0] - before[0],
+        after[1] - before[1],
+      ];
+      const trials: Array<Omit<Row, 'rows' | 'sourceMb'>> = [];
+      for (let trial = 1; trial <= repeat; trial++) {
+        // The dump pipeline, into an identical empty table in another database.
+        await d.query(`DROP TABLE IF EXISTS ${DUMP_DB}.${table}`);
+        await d.query(TABLE_DDL(table).replace(`${DB}.`, `${DUMP_DB}.`));
+        await d.query(`DROP TABLE IF EXISTS ${DB}.${table}__restored`);
+        process.stderr.write(
+          `restore bench: ${n} rows, trial ${trial}/${repeat}: waiting for both servers to flush…\n`,
+        );
+        await Promise.all([settle(s), settle(d)]);
+        process.stderr.write(`restore bench: mariadb-dump | mariadb, ${n} rows…\n`);
+        const dumpCpuBefore = await serverCpu();
+        const dump = await runProcess(
+          'bash',
+          [
+            '-c',
+            'set -o pipefail; mariadb-dump -h 127.0.0.1 -P "$1" -u root --single-transaction --no-create-info --quick "$3" "$4" | mariadb -h 127.0.0.1 -P "$2" -u root "$5"',
+            'dump',
+            String(src.port),
+            String(dst.port),
+            DB,
+            table,
+            DUMP_DB,
+          ],
+          env,
+        );
+        const dumpCpu = since(dumpCpuBefore, await serverCpu());
+        const dumped = await exactRowCount(d, DUMP_DB, table);
+        if (dumped !== n) throw new Error(`dump pipeline copied ${dumped} rows, expected ${n}`);
 
-      process.stderr.write(`restore bench: Capstan copyTable, ${n} rows…\n`);
-      const out = await runProcess(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          SELF,
-          '--child',
-          '--src',
-          String(src.port),
-          '--dst',
-          String(dst.port),
-          '--table',
-          table,
-          '--target',
-          `${table}__restored`,
-          '--ranges',
-          values.ranges as string,
-          '--batch',
-          values.batch as string,
-        ],
-        { ...process.env, BENCH_MYSQL_PWD: src.password },
-      );
-      const line = out.stdout.trim().split('\n').at(-1) ?? '';
-      const r = JSON.parse(line) as ChildResult;
-      const copied = await exactRowCount(d, DB, `${table}__restored`);
-      if (copied !== n || r.rows !== n) throw new Error(`Capstan copied ${copied} rows, expected ${n}`);
+        await Promise.all([settle(s), settle(d)]);
+        process.stderr.write(`restore bench: Capstan copyTable, ${n} rows…\n`);
+        const capstanCpuBefore = await serverCpu();
+        const out = await runProcess(
+          process.execPath,
+          [
+            ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
+            '--import',
+            'tsx',
+            SELF,
+            '--child',
+            '--src',
+            String(src.port),
+            '--dst',
+            String(dst.port),
+            '--table',
+            table,
+            '--target',
+            `${table}__restored`,
+            '--ranges',
+            values.ranges as string,
+            '--batch',
+            values.batch as string,
+            '--commit',
+            values.commit as string,
+          ],
+          { ...process.env, BENCH_MYSQL_PWD: src.password },
+        );
+        const capstanCpu = since(capstanCpuBefore, await serverCpu());
+        const line = out.stdout.trim().split('\n').at(-1) ?? '';
+        const r = JSON.parse(line) as ChildResult;
+        const copied = await exactRowCount(d, DB, `${table}__restored`);
+        if (copied !== n || r.rows !== n) throw new Error(`Capstan copied ${copied} rows, expected ${n}`);
+        trials.push({
+          capstanMs: r.ms,
+          capstanRssMb: r.maxRssKb / 1024,
+          capstanCpuMs: r.cpuMs,
+          dumpMs: dump.ms,
+          serverCpu: { capstan: capstanCpu, dump: dumpCpu },
+        });
+      }
+      // Each side's median trial (by time); the peak RSS is the highest of all trials.
+      const median = <T>(xs: T[], by: (x: T) => number): T =>
+        [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)] as T;
+      const mc = median(trials, (t) => t.capstanMs);
+      const md = median(trials, (t) => t.dumpMs);
       results.push({
         rows: n,
         sourceMb,
-        capstanMs: r.ms,
-        capstanRssMb: r.maxRssKb / 1024,
-        capstanCpuMs: r.cpuMs,
-        dumpMs: dump.ms,
+        capstanMs: mc.capstanMs,
+        capstanRssMb: Math.max(...trials.map((t) => t.capstanRssMb)),
+        capstanCpuMs: mc.capstanCpuMs,
+        dumpMs: md.dumpMs,
+        serverCpu: { capstan: mc.serverCpu.capstan, dump: md.serverCpu.dump },
+        trials: trials.map((t) => [t.capstanMs, t.dumpMs]),
       });
     }
     await s.end();
@@ -268,10 +368,25 @@ export async function run(args: string[]): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
   process.stdout.write(
-    `\nrestore: table copy between two local mariadbd servers (ranges=${values.ranges}, batch=${values.batch})\n`,
+    `\nrestore: table copy between two local mariadbd servers (ranges=${values.ranges}, batch=${values.batch}, commit=${values.commit}, median of ${repeat} trials)\n`,
   );
   process.stdout.write(`${row(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const l of lines) process.stdout.write(`${row(l)}\n`);
+  process.stdout.write(
+    `\nevery trial, s (capstan / dump|mariadb): each side's median is in the table above\n`,
+  );
+  for (const r of results) {
+    const cells = (r.trials ?? []).map(([c, dmp]) => `${fmt(c / 1000, 2)} / ${fmt(dmp / 1000, 2)}`);
+    process.stdout.write(`${fmt(r.rows).padStart(widths[0] as number)}  ${cells.join('   ')}\n`);
+  }
+  process.stdout.write('\nmariadbd CPU s during each copy (source + target): capstan vs dump|mariadb\n');
+  for (const r of results) {
+    const [cs, ct] = r.serverCpu.capstan;
+    const [ds, dt] = r.serverCpu.dump;
+    process.stdout.write(
+      `${fmt(r.rows).padStart(widths[0] as number)}  capstan ${fmt(cs, 2)} + ${fmt(ct, 2)}   dump ${fmt(ds, 2)} + ${fmt(dt, 2)}\n`,
+    );
+  }
   const worstRatio = Math.min(...results.map((r) => r.dumpMs / r.capstanMs));
   const peak = Math.max(...results.map((r) => r.capstanRssMb));
   process.stdout.write(

@@ -1,7 +1,9 @@
 /**
- * Copying one table between servers: same definition, rows streamed in key order by keyset pagination, the key
- * space of a single-integer key split into ranges copied in parallel, batched multi-row INSERTs, never the whole
- * table in memory, resumable from a plain-JSON checkpoint without duplicating rows.
+ * Copying one table between servers: same definition; the key space of a single-integer key split into ranges copied
+ * in parallel; each range streamed in key order (one query, paused while the writer catches up) and written in
+ * batches (LOAD DATA LOCAL, or multi-row INSERTs), several batches to a transaction; never the whole table in memory;
+ * resumable from a plain-JSON checkpoint without duplicating rows (a range restarts after the highest key the
+ * target holds).
  */
 import { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
@@ -27,10 +29,20 @@ export interface RangeCheckpoint {
 }
 
 /**
- * Rows per page and batch when the caller does not say (what a restore job uses). 1,000 copies faster but
- * peaks above 200 MB RSS on a 1,000,000-row table (`npm run bench -- restore --batch 1000`); 500 stays under.
+ * Rows per batch (one LOAD DATA or INSERT) when the caller does not say (what a restore job uses). Rows are streamed
+ * and turned into a batch's bytes as they arrive, so memory is a few batches per range whatever the table's size;
+ * `npm run bench -- restore --batch N --commit M` compares sizes (500/5,000 → 2,000/10,000 was ~1.2× faster).
  */
-export const DEFAULT_BATCH_ROWS = 500;
+export const DEFAULT_BATCH_ROWS = 2_000;
+
+/**
+ * Rows written per transaction on the target when the caller does not say: several batches share one commit (each
+ * commit waits for the redo log and binary log), while only a few batches at a time are held in memory.
+ */
+export const DEFAULT_COMMIT_ROWS = 10_000;
+
+/** Bytes per batch when the caller does not say: wide rows make smaller batches (memory stays bounded). */
+export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 
 /** Everything a retried job needs to resume a copy; plain JSON (store it in the job's data). */
 export interface CopyCheckpoint {
@@ -70,9 +82,15 @@ export interface CopyOptions {
   targetTable: string;
   /** Key ranges copied in parallel (single integer key only; default 4). */
   ranges?: number;
-  /** Rows per SELECT page and INSERT (default {@link DEFAULT_BATCH_ROWS}). */
+  /** Rows per batch written (default {@link DEFAULT_BATCH_ROWS}). */
   batchRows?: number;
-  /** Soft cap on one batch's bytes; pages shrink when rows are large (default 4 MiB). */
+  /**
+   * Rows per transaction on the target: batches are committed together once this many rows are written (default
+   * {@link DEFAULT_COMMIT_ROWS}; at most one batch when smaller than `batchRows`). Progress and the checkpoint only
+   * ever count committed rows.
+   */
+  commitRows?: number;
+  /** Soft cap on one batch's bytes: a batch ends early when its rows are large (default {@link DEFAULT_BATCH_BYTES}). */
   maxBatchBytes?: number;
   /** Resume from this checkpoint (as returned or reported earlier). */
   checkpoint?: CopyCheckpoint;
@@ -230,46 +248,210 @@ export function loadDataSql(target: string, columns: readonly ColumnInfo[]): str
 /** Types whose text form is digits, signs, `.`, `-`, `:` and spaces only. */
 const PLAIN_TYPES = new Set([...NUMERIC_TYPES, 'date', 'datetime', 'timestamp', 'time', 'year']);
 
-const TAB = Buffer.from('\t');
-const NL = Buffer.from('\n');
-const NULL_FIELD = Buffer.from('\\N');
+const TAB = 0x09;
+const NL = 0x0a;
+const BACKSLASH = 0x5c;
 
-/** Escapes one field for LOAD DATA (`\\`, tab, newline, NUL). */
-function escapeField(v: Buffer): Buffer {
-  if (v.indexOf(0x5c) === -1 && v.indexOf(0x09) === -1 && v.indexOf(0x0a) === -1 && v.indexOf(0x00) === -1)
-    return v;
-  const out = Buffer.allocUnsafe(v.length * 2);
-  let o = 0;
+/** True when a field holds a byte LOAD DATA needs escaped (`\\`, tab, newline, NUL). */
+function needsEscape(v: Buffer): boolean {
+  return v.indexOf(BACKSLASH) !== -1 || v.indexOf(TAB) !== -1 || v.indexOf(NL) !== -1 || v.indexOf(0) !== -1;
+}
+
+/** Writes `v` escaped for LOAD DATA into `out` at `o`; returns the new offset. */
+function writeEscaped(v: Buffer, out: Buffer, o: number): number {
   for (let i = 0; i < v.length; i++) {
     const b = v[i] as number;
-    if (b === 0x5c || b === 0x09 || b === 0x0a) {
-      out[o++] = 0x5c;
+    if (b === BACKSLASH || b === TAB || b === NL) {
+      out[o++] = BACKSLASH;
       out[o++] = b;
     } else if (b === 0x00) {
-      out[o++] = 0x5c;
+      out[o++] = BACKSLASH;
       out[o++] = 0x30; // \0
     } else out[o++] = b;
   }
-  return out.subarray(0, o);
+  return o;
 }
 
-/** One batch of raw rows (the first `n` fields of each) as LOAD DATA text; NULL as `\\N`. Pure. */
+/**
+ * Appends rows (raw field bytes) as LOAD DATA text to one growing buffer: `\\N` for NULL, tabs between fields,
+ * a newline after each row. `plain[i]` marks columns whose text can hold no tab, newline, backslash or NUL (numbers,
+ * dates), which are copied without a scan.
+ */
+export class TsvWriter {
+  private buf: Buffer;
+  private length = 0;
+  constructor(
+    private readonly n: number,
+    private readonly plain?: readonly boolean[],
+    capacity = 64 * 1024,
+  ) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Bytes written since the last {@link take}. */
+  get bytes(): number {
+    return this.length;
+  }
+
+  add(row: ReadonlyArray<Buffer | null>): void {
+    const { n, plain } = this;
+    let worst = n;
+    for (let i = 0; i < n; i++) {
+      const v = row[i];
+      worst += v === null || v === undefined ? 2 : plain?.[i] ? v.length : v.length * 2;
+    }
+    if (this.length + worst > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + worst));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    const out = this.buf;
+    let o = this.length;
+    for (let i = 0; i < n; i++) {
+      if (i > 0) out[o++] = TAB;
+      const v = row[i];
+      if (v === null || v === undefined) {
+        out[o++] = BACKSLASH;
+        out[o++] = 0x4e; // N
+      } else if (!plain?.[i] && needsEscape(v)) o = writeEscaped(v, out, o);
+      else {
+        out.set(v, o);
+        o += v.length;
+      }
+    }
+    out[o++] = NL;
+    this.length = o;
+  }
+
+  /** The text written so far; the writer starts again empty, in a buffer sized like this one. */
+  take(): Buffer {
+    const text = this.buf.subarray(0, this.length);
+    this.buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.ceil(this.length * 1.25)));
+    this.length = 0;
+    return text;
+  }
+}
+
+/** One batch of raw rows (the first `n` fields of each) as LOAD DATA text (see {@link TsvWriter}). Pure. */
 export function tsvBatch(
   rows: ReadonlyArray<ReadonlyArray<Buffer | null>>,
   n: number,
   plain?: readonly boolean[],
 ): Buffer {
-  const parts: Buffer[] = [];
-  for (const row of rows) {
-    for (let i = 0; i < n; i++) {
-      if (i > 0) parts.push(TAB);
-      const v = row[i];
-      // `plain[i]`: the column's text can hold no tab, newline, backslash or NUL (numbers, dates): no scan needed.
-      parts.push(v === null || v === undefined ? NULL_FIELD : plain?.[i] ? v : escapeField(v));
+  const writer = new TsvWriter(n, plain, 1024);
+  for (const row of rows) writer.add(row);
+  return writer.take();
+}
+
+/** A batch of rows read from the source, ready to write: LOAD DATA text or row values for an INSERT. */
+interface Batch {
+  count: number;
+  /** The last row (for its key). */
+  last: unknown[];
+  text?: Buffer;
+  rows?: unknown[][];
+}
+
+/**
+ * Reads one query's rows as batches of at most `maxRows` rows / about `maxBytes` bytes, while the caller writes the
+ * previous ones: at most two finished batches wait; beyond that the connection is paused (the server then waits on
+ * its socket), so memory stays a few batches whatever the table's size. Rows become LOAD DATA text as they arrive
+ * when `writer` is given (no row objects outlive their packet), else they are kept as values.
+ *
+ * Stopping early (`return()`, e.g. a `break` or a throw in a `for await`): the rest of the result is read and dropped
+ * when `drainOnStop` (a connection lent by the caller must be left usable), else left for the caller to destroy the
+ * connection.
+ */
+async function* batchesOf(
+  conn: CoreConnection,
+  query: { sql: string; values?: unknown[]; typeCast: unknown },
+  opts: { maxRows: number; maxBytes: number; writer?: TsvWriter; drainOnStop: boolean },
+): AsyncGenerator<Batch> {
+  const { maxRows, maxBytes, writer } = opts;
+  const ready: Batch[] = [];
+  let rows: unknown[][] = [];
+  let count = 0;
+  let bytes = 0;
+  let last: unknown[] | undefined;
+  let ended = false;
+  let failure: unknown;
+  let paused = false;
+  /** Stopped early: rows still arriving are dropped. */
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const seal = (): void => {
+    if (stopped || count === 0 || !last) return;
+    ready.push(writer ? { count, last, text: writer.take() } : { count, last, rows });
+    rows = [];
+    count = 0;
+    bytes = 0;
+    if (ready.length >= 2 && !paused) {
+      paused = true;
+      conn.pause();
     }
-    parts.push(NL);
+    notify();
+  };
+  const q = conn.query({ ...query, rowsAsArray: true } as Parameters<CoreConnection['query']>[0]);
+  q.on('result', (row: unknown) => {
+    if (stopped) return;
+    const r = row as unknown[];
+    if (writer) {
+      writer.add(r as Array<Buffer | null>);
+      bytes = writer.bytes;
+    } else {
+      rows.push(r);
+      bytes += rowBytes(r);
+    }
+    last = r;
+    count += 1;
+    if (count >= maxRows || bytes >= maxBytes) seal();
+  });
+  q.on('error', (error: unknown) => {
+    failure = error;
+    ended = true;
+    notify();
+  });
+  q.on('end', () => {
+    seal();
+    ended = true;
+    notify();
+  });
+  let complete = false;
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      const next = ready.shift();
+      if (next) {
+        if (paused && ready.length < 2) {
+          paused = false;
+          conn.resume();
+        }
+        yield next;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+    complete = true;
+  } finally {
+    stopped = true;
+    ready.length = 0;
+    if (!complete && !ended && opts.drainOnStop) {
+      // Read the rest and drop it: the connection is usable again once the result ends.
+      const done = new Promise<void>((resolve) => {
+        q.on('end', resolve);
+        q.on('error', () => resolve());
+      });
+      if (paused) conn.resume();
+      await done;
+    }
   }
-  return Buffer.concat(parts);
 }
 
 function isConnection(source: ConnectionSource): source is MysqlConnection {
@@ -286,7 +468,7 @@ function cloneCheckpoint(c: CopyCheckpoint): CopyCheckpoint {
  * unless resuming from a checkpoint that created it. Generated columns are not inserted (the server computes them).
  *
  * Resuming is exact for keyed tables: each range restarts after the highest key present in the target within that
- * range (each batch is one atomic INSERT), whatever the checkpoint says. A table without a usable key is copied in
+ * range (rows are committed in whole batches), whatever the checkpoint says. A table without a usable key is copied in
  * one streaming pass; resuming one empties the target table (which this copy created) and copies again.
  *
  * @throws CopyInterruptedError (with the checkpoint) when aborted or stopped by `maxBatches`
@@ -298,7 +480,8 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
   const srcName = qualified(schema, table);
   const dstName = qualified(targetSchema, targetTable);
   const batchRows = Math.max(1, Math.floor(options.batchRows ?? DEFAULT_BATCH_ROWS));
-  const maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
+  const commitRows = Math.max(batchRows, Math.floor(options.commitRows ?? DEFAULT_COMMIT_ROWS));
   const wantedRanges = Math.max(1, Math.floor(options.ranges ?? 4));
 
   const opened: MysqlConnection[] = [];
@@ -491,42 +674,39 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       conn: MysqlConnection,
     ): { typeCast: false | typeof rawCast | typeof exactTypeCast } =>
       method === 'load-data' ? { typeCast: raw.has(conn) ? false : rawCast } : { typeCast: exactTypeCast };
-    const insert = async (conn: MysqlConnection, rows: unknown[][]): Promise<void> => {
-      if (method === 'load-data') {
-        const data = tsvBatch(rows as Array<Array<Buffer | null>>, insertCols.length, plainCols);
-        await conn.query<ResultSetHeader>({ sql: loadSql, infileStreamFactory: () => Readable.from([data]) });
+    const write = async (conn: MysqlConnection, batch: Batch): Promise<void> => {
+      if (batch.text) {
+        const text = batch.text;
+        await conn.query<ResultSetHeader>({ sql: loadSql, infileStreamFactory: () => Readable.from([text]) });
         return;
       }
+      const rows = batch.rows ?? [];
       const values =
         selectCols.length === insertCols.length ? rows : rows.map((r) => r.slice(0, insertCols.length));
       await conn.query<ResultSetHeader>({ sql: insertSql, values: [values] });
     };
 
-    if (key.columns.length === 0) {
-      await copyWithoutKey();
-    } else {
-      const pending = cp.ranges.filter((r) => !r.done);
-      const parallel =
-        isConnection(options.source) || isConnection(options.target)
-          ? 1
-          : Math.min(pending.length, wantedRanges);
-      // The other ranges' connections, opened at once rather than one handshake after another.
-      const more = await openAll(
-        Array.from({ length: parallel - 1 }, () => [options.source, options.target]).flat(),
-      );
-      const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }];
-      for (let i = 0; i + 1 < more.length; i += 2)
-        workers.push({ src: more[i] as MysqlConnection, dst: more[i + 1] as MysqlConnection });
-      const queue = [...pending];
-      await Promise.all(
-        workers.map(async (w) => {
-          for (let r = queue.shift(); r; r = queue.shift()) {
-            if (shouldStop()) return;
-            await copyRange(w.src, w.dst, r);
-          }
-        }),
-      );
-    }
+    const pending = cp.ranges.filter((r) => !r.done);
+    const parallel =
+      key.columns.length === 0 || isConnection(options.source) || isConnection(options.target)
+        ? 1
+        : Math.min(pending.length, wantedRanges);
+    // The other ranges' connections, opened at once rather than one handshake after another.
+    const more = await openAll(
+      Array.from({ length: parallel - 1 }, () => [options.source, options.target]).flat(),
+    );
+    const workers: Array<{ src: MysqlConnection; dst: MysqlConnection }> = [{ src, dst }];
+    for (let i = 0; i + 1 < more.length; i += 2)
+      workers.push({ src: more[i] as MysqlConnection, dst: more[i + 1] as MysqlConnection });
+    const queue = [...pending];
+    await Promise.all(
+      workers.map(async (w) => {
+        for (let r = queue.shift(); r; r = queue.shift()) {
+          if (shouldStop()) return;
+          await copyRange(w.src, w.dst, r);
+        }
+      }),
+    );
 
     if (shouldStop() && !cp.ranges.every((r) => r.done)) {
       cp.rowsCopied = cp.ranges.reduce((n, r) => n + r.rows, 0);
@@ -545,104 +725,74 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       method,
     };
 
+    /**
+     * Copies one key range (or, for a table without a usable key, the whole table) in key order, streamed: batches
+     * of rows are written while the next are read, several batches to a transaction.
+     */
     async function copyRange(s: MysqlConnection, d: MysqlConnection, range: RangeCheckpoint): Promise<void> {
       const order = key.columns.map((c) => quoteIdent(c, 'column'));
-      // Resume after what the target really holds in this range (each INSERT is atomic).
-      {
-        const where = rangeWhere(key.columns, range, null);
+      let where: Fragment | undefined;
+      if (order.length > 0) {
+        // Resume after what the target really holds in this range (only whole transactions are ever there).
+        const held = rangeWhere(key.columns, range, null);
         const [rows] = await d.query<RowDataPacket[]>({
-          sql: `SELECT ${order.join(', ')} FROM ${dstName} WHERE ${where.sql} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`,
-          values: where.values,
+          sql: `SELECT ${order.join(', ')} FROM ${dstName} WHERE ${held.sql} ORDER BY ${order.map((o) => `${o} DESC`).join(', ')} LIMIT 1`,
+          values: held.values,
           rowsAsArray: true,
         });
         const top = rows[0] as unknown as unknown[] | undefined;
         range.last = top ? top.map(encodeKeyValue) : null;
+        where = rangeWhere(key.columns, range, range.last);
+      } else {
+        // No key to resume after: whatever an earlier attempt wrote (recorded or not) goes; the copy starts again.
+        if (options.checkpoint?.created) await d.query(`TRUNCATE TABLE ${dstName}`);
+        range.rows = 0;
+        range.last = null;
       }
-      let limit = batchRows;
-      const fetch = async (after: KeyValue[] | null): Promise<unknown[][]> => {
-        const where = rangeWhere(key.columns, range, after);
-        const [rows] = await s.query<RowDataPacket[]>({
-          sql: `SELECT ${columnList(selectCols.map((c) => c.name))} FROM ${srcName} WHERE ${where.sql} ORDER BY ${order.join(', ')} LIMIT ${limit}`,
-          values: where.values,
-          rowsAsArray: true,
-          ...readOptions(s),
-        });
-        return rows as unknown as unknown[][];
-      };
-      let next: Promise<unknown[][]> | null = fetch(range.last);
-      try {
-        while (next) {
-          const rows: unknown[][] = await next;
-          next = null;
-          if (rows.length === 0) break;
-          const last = rows[rows.length - 1] as unknown[];
-          const lastKey = readKey(last);
-          const full = rows.length >= limit;
-          let bytes = 0;
-          for (const r of rows) bytes += rowBytes(r);
-          if (bytes > maxBatchBytes) limit = Math.max(1, Math.floor((limit * maxBatchBytes) / bytes));
-          else if (limit < batchRows) limit = Math.min(batchRows, limit * 2);
-          // Read the next page while this one is written.
-          if (full && !shouldStop()) next = fetch(lastKey);
-          await insert(d, rows);
-          range.last = lastKey;
-          range.rows += rows.length;
-          batches += 1;
-          if (!full) break;
-          await report();
-          if (shouldStop()) {
-            await next?.catch(() => []);
-            return;
-          }
-          if (!next) next = fetch(lastKey);
-        }
-      } catch (error) {
-        await next?.catch(() => []);
-        throw error;
-      }
-      range.done = true;
-      await report();
-    }
-
-    async function copyWithoutKey(): Promise<void> {
-      const range = cp.ranges[0] as RangeCheckpoint;
-      // Resuming: whatever an earlier attempt wrote (recorded or not) goes; the copy starts again.
-      if (options.checkpoint?.created) await dst.query(`TRUNCATE TABLE ${dstName}`);
-      range.rows = 0;
-      range.last = null;
-      const stream = (src as unknown as { connection: CoreConnection }).connection
-        .query({
-          sql: `SELECT ${columnList(selectCols.map((c) => c.name))} FROM ${srcName}`,
-          rowsAsArray: true,
-          ...readOptions(src),
-        })
-        .stream({ highWaterMark: batchRows });
-      let batch: unknown[][] = [];
-      let bytes = 0;
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return;
-        await insert(dst, batch);
-        range.rows += batch.length;
-        batches += 1;
-        batch = [];
-        bytes = 0;
+      const select =
+        `SELECT ${columnList(selectCols.map((c) => c.name))} FROM ${srcName}` +
+        (where ? ` WHERE ${where.sql} ORDER BY ${order.join(', ')}` : '');
+      const incoming = batchesOf(
+        (s as unknown as { connection: CoreConnection }).connection,
+        { sql: select, ...(where ? { values: where.values } : {}), ...readOptions(s) },
+        {
+          maxRows: batchRows,
+          maxBytes: maxBatchBytes,
+          ...(method === 'load-data' ? { writer: new TsvWriter(insertCols.length, plainCols) } : {}),
+          // A connection lent by the caller must stay usable; ours are destroyed when the copy stops.
+          drainOnStop: !raw.has(s),
+        },
+      );
+      // Batches written in the open transaction, not yet counted in the checkpoint.
+      let open: { rows: number; last: KeyValue[] | null } | null = null;
+      const commit = async (): Promise<void> => {
+        if (!open) return;
+        await d.query('COMMIT');
+        range.last = open.last;
+        range.rows += open.rows;
+        open = null;
         await report();
       };
       try {
-        for await (const row of stream as AsyncIterable<unknown[]>) {
-          batch.push(row);
-          bytes += rowBytes(row);
-          if (batch.length >= batchRows || bytes >= maxBatchBytes) {
-            await flush();
-            if (shouldStop()) {
-              range.last = null;
-              return;
-            }
+        for await (const batch of incoming) {
+          if (!open) {
+            await d.query('START TRANSACTION');
+            open = { rows: 0, last: null };
           }
+          await write(d, batch);
+          open.rows += batch.count;
+          open.last = order.length > 0 ? readKey(batch.last) : null;
+          batches += 1;
+          const stopping = shouldStop();
+          if (open.rows >= commitRows || stopping) await commit();
+          if (stopping) return;
         }
-        await flush();
-      } finally {
-        stream.destroy();
+        await commit();
+      } catch (error) {
+        // The open transaction's batches were never counted; undo them (a connection of our own is destroyed
+        // anyway, one the caller lent us must not be left mid-transaction).
+        if (open) await d.query('ROLLBACK').catch(() => {});
+        throw error;
       }
       range.done = true;
       await report();

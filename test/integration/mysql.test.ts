@@ -296,6 +296,8 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
         table: 't_nokey',
         targetTable: `t_nokey_resume${sfx}`,
         batchRows: 100,
+        // Progress comes with each commit: one per batch here, so the abort lands mid-table.
+        commitRows: 100,
         signal: controller.signal,
         onProgress: (p) => {
           checkpoint = p.checkpoint;
