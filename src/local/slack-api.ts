@@ -746,6 +746,10 @@ export class FakeSlack {
       }
       case 'conversations.info':
         return ok200(this.#conversationsInfo(args));
+      case 'conversations.history':
+        return ok200(this.#conversationsHistory(args));
+      case 'conversations.replies':
+        return ok200(this.#conversationsReplies(args));
       case 'files.getUploadURLExternal':
         return ok200(this.#getUploadUrl(args));
       case 'files.completeUploadExternal':
@@ -849,9 +853,23 @@ export class FakeSlack {
     if (message.blocks) wire.blocks = message.blocks;
     if (message.attachments) wire.attachments = message.attachments;
     if (message.metadata !== undefined) wire.metadata = message.metadata;
-    if (message.thread_ts !== undefined) {
+    if (message.thread_ts !== undefined && message.thread_ts !== message.ts) {
       wire.thread_ts = message.thread_ts;
       wire.parent_user_id = this.findMessage(message.channel, message.thread_ts)?.user ?? FAKE_BOT_USER_ID;
+    } else {
+      // A parent carries its thread's summary, as Slack shows it in history.
+      const replies = this.threadReplies(message.channel, message.ts);
+      const latest = replies.at(-1);
+      if (latest) {
+        const users = [...new Set(replies.map((r) => r.user ?? FAKE_BOT_USER_ID))];
+        Object.assign(wire, {
+          thread_ts: message.ts,
+          reply_count: replies.length,
+          reply_users_count: users.length,
+          reply_users: users,
+          latest_reply: latest.ts,
+        });
+      }
     }
     if (message.updates > 0) {
       const editedAt = message.history.at(-1)?.at ?? Date.now();
@@ -867,6 +885,8 @@ export class FakeSlack {
     if ('error' in content) return { ok: false, error: content.error };
     if (content.text === undefined && !content.blocks && !content.attachments)
       return { ok: false, error: 'no_text' };
+    const metadataError = checkMetadata(args.metadata);
+    if (metadataError) return { ok: false, error: metadataError };
     const text = content.text ?? '';
     const message: FakeMessage = {
       channel,
@@ -898,6 +918,8 @@ export class FakeSlack {
     if (content.text === undefined && !('blocks' in args) && !('attachments' in args)) {
       return { ok: false, error: 'no_text' };
     }
+    const metadataError = checkMetadata(args.metadata);
+    if (metadataError) return { ok: false, error: metadataError };
     if (content.text !== undefined) message.text = content.text;
     // Per Slack docs, omitted blocks/attachments are retained and an empty array removes them.
     if ('blocks' in args) message.blocks = content.blocks;
@@ -964,6 +986,86 @@ export class FakeSlack {
     if (known) return { ok: true, channel: structuredClone(known) };
     if (CHANNEL_ID.test(id)) return { ok: true, channel: defaultChannel(id) };
     return { ok: false, error: 'channel_not_found' };
+  }
+
+  /**
+   * The conversation's top-level messages (thread replies left out), newest first, within
+   * `oldest`/`latest` (exclusive unless `inclusive`), `limit` per page with cursor pagination.
+   * Metadata only with `include_all_metadata`. https://docs.slack.dev/reference/methods/conversations.history
+   */
+  #conversationsHistory(args: JsonObject): JsonObject {
+    const channel = str(args.channel);
+    const denied = this.#readDenied(channel);
+    if (denied) return { ok: false, error: denied };
+    const window = timeWindow(args);
+    if ('error' in window) return { ok: false, error: window.error };
+    const topLevel = this.messages
+      .filter((m) => m.channel === channel && (m.thread_ts === undefined || m.thread_ts === m.ts))
+      .filter((m) => window.contains(m.ts))
+      .sort((a, b) => compareTs(b.ts, a.ts));
+    const page = paginate(topLevel, args, { defaultLimit: 100, maxLimit: 999, descending: true });
+    if ('error' in page) return { ok: false, error: page.error };
+    const metadata = truthy(args.include_all_metadata);
+    return {
+      ok: true,
+      messages: page.items.map((m) => this.#readMessage(m, metadata)),
+      has_more: page.nextCursor !== undefined,
+      pin_count: 0,
+      channel_actions_ts: null,
+      channel_actions_count: 0,
+      ...(page.nextCursor ? { response_metadata: { next_cursor: page.nextCursor } } : {}),
+    };
+  }
+
+  /**
+   * A thread: its parent first (on the first page, whatever the time window), then the replies
+   * oldest first within `oldest`/`latest`, `limit` per page with cursor pagination. `ts` may be the
+   * parent's or any reply's; a message without replies is answered alone. Metadata only with
+   * `include_all_metadata`. https://docs.slack.dev/reference/methods/conversations.replies
+   */
+  #conversationsReplies(args: JsonObject): JsonObject {
+    const channel = str(args.channel);
+    const denied = this.#readDenied(channel);
+    if (denied) return { ok: false, error: denied };
+    const asked = this.findMessage(channel ?? '', str(args.ts) ?? '');
+    if (!asked) return { ok: false, error: 'thread_not_found' };
+    const parent = asked.thread_ts ? this.findMessage(asked.channel, asked.thread_ts) : asked;
+    if (!parent) return { ok: false, error: 'thread_not_found' };
+    const window = timeWindow(args);
+    if ('error' in window) return { ok: false, error: window.error };
+    const replies = this.threadReplies(parent.channel, parent.ts)
+      .filter((m) => window.contains(m.ts))
+      .sort((a, b) => compareTs(a.ts, b.ts));
+    const first = str(args.cursor) === undefined;
+    const page = paginate(first ? [parent, ...replies] : replies, args, {
+      defaultLimit: 1000,
+      maxLimit: 1000,
+      descending: false,
+    });
+    if ('error' in page) return { ok: false, error: page.error };
+    const metadata = truthy(args.include_all_metadata);
+    return {
+      ok: true,
+      messages: page.items.map((m) => this.#readMessage(m, metadata)),
+      has_more: page.nextCursor !== undefined,
+      ...(page.nextCursor ? { response_metadata: { next_cursor: page.nextCursor } } : {}),
+    };
+  }
+
+  /** Why the bot may not read `channel`'s history, if it may not (Slack's error code). */
+  #readDenied(channel: string | undefined): string | undefined {
+    if (!channel || !CHANNEL_ID.test(channel)) return 'channel_not_found';
+    const info = this.#channels.get(channel);
+    // Slack hides private conversations the bot is not in; public ones it names.
+    if (info?.is_member === false) return info.is_private ? 'channel_not_found' : 'not_in_channel';
+    return undefined;
+  }
+
+  /** A message as the history methods answer it: with thread details, metadata only on request. */
+  #readMessage(message: FakeMessage, withMetadata: boolean): JsonObject {
+    const wire = this.#wireMessage(message);
+    if (!withMetadata) delete wire.metadata;
+    return wire;
   }
 
   #getUploadUrl(args: JsonObject): JsonObject {
@@ -1161,6 +1263,90 @@ async function readUpload(req: IncomingMessage, body: Buffer): Promise<{ bytes: 
   }
   const first = [...form.values()][0];
   return { bytes: Buffer.from(typeof first === 'string' ? first : '') };
+}
+
+/** Whether a boolean argument is set, as Slack reads them (`true`, `1`). */
+function truthy(value: unknown): boolean {
+  return value === true || value === 1 || value === 'true' || value === '1';
+}
+
+/** A Slack timestamp (`seconds[.micros]`) as microseconds, or undefined when it is not one. */
+function tsMicros(ts: string): bigint | undefined {
+  const match = /^(\d+)(?:\.(\d{0,6})\d*)?$/.exec(ts);
+  if (!match) return undefined;
+  return BigInt(match[1] ?? '0') * 1_000_000n + BigInt((match[2] ?? '').padEnd(6, '0'));
+}
+
+/** Orders two message timestamps. */
+function compareTs(a: string, b: string): number {
+  const x = tsMicros(a) ?? 0n;
+  const y = tsMicros(b) ?? 0n;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The `oldest`/`latest`/`inclusive` window of the history methods, or Slack's error for a bad bound. */
+function timeWindow(args: JsonObject): { contains: (ts: string) => boolean } | { error: string } {
+  const bound = (name: 'oldest' | 'latest'): bigint | undefined | { error: string } => {
+    const value = str(args[name]);
+    if (value === undefined) return undefined;
+    return tsMicros(value) ?? { error: `invalid_ts_${name}` };
+  };
+  const oldest = bound('oldest');
+  const latest = bound('latest');
+  if (typeof oldest === 'object') return oldest;
+  if (typeof latest === 'object') return latest;
+  const inclusive = truthy(args.inclusive);
+  return {
+    contains: (ts) => {
+      const at = tsMicros(ts) ?? 0n;
+      if (oldest !== undefined && (inclusive ? at < oldest : at <= oldest)) return false;
+      if (latest !== undefined && (inclusive ? at > latest : at >= latest)) return false;
+      return true;
+    },
+  };
+}
+
+/**
+ * One page of `items` (sorted by ts, newest first when `descending`) after `args.cursor`,
+ * `args.limit` long. The cursor is opaque to callers, as Slack's are: here base64 of
+ * `next_ts:<ts>`, the last ts answered, so messages posted or deleted between pages do not shift it.
+ */
+function paginate<T extends { ts: string }>(
+  items: T[],
+  args: JsonObject,
+  { defaultLimit, maxLimit, descending }: { defaultLimit: number; maxLimit: number; descending: boolean },
+): { items: T[]; nextCursor?: string } | { error: string } {
+  const requested = Number(args.limit ?? defaultLimit);
+  const limit =
+    Number.isFinite(requested) && requested > 0 ? Math.min(Math.floor(requested), maxLimit) : defaultLimit;
+  let rest = items;
+  const cursor = str(args.cursor);
+  if (cursor) {
+    const after = /^next_ts:(.+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'))?.[1];
+    if (!after || tsMicros(after) === undefined) return { error: 'invalid_cursor' };
+    rest = items.filter((m) => (descending ? compareTs(m.ts, after) < 0 : compareTs(m.ts, after) > 0));
+  }
+  const page = rest.slice(0, limit);
+  const last = page.at(-1);
+  if (rest.length <= limit || !last) return { items: page };
+  return { items: page, nextCursor: Buffer.from(`next_ts:${last.ts}`).toString('base64') };
+}
+
+/**
+ * Slack's check of a `metadata` argument (https://docs.slack.dev/messaging/message-metadata):
+ * JSON with a string `event_type` and an object `event_payload`; undefined when it passes.
+ */
+function checkMetadata(metadata: unknown): string | undefined {
+  if (metadata === undefined || metadata === '') return undefined;
+  if (!isObject(metadata)) return 'invalid_metadata_format';
+  if ('entities' in metadata && !('event_type' in metadata)) return undefined;
+  if (
+    typeof metadata.event_type !== 'string' ||
+    metadata.event_type === '' ||
+    !isObject(metadata.event_payload)
+  )
+    return 'invalid_metadata_schema';
+  return undefined;
 }
 
 type MessageContent =

@@ -160,6 +160,7 @@ async function runJob(
   const resumed = job.data.checkpoints.reporter?.messageTs !== undefined;
   const reporter = new JobReporter({
     notifier: opts.notifier,
+    jobId: String(job.id),
     channel: job.data.request.channelId,
     ...(job.data.request.threadTs ? { threadTs: job.data.request.threadTs } : {}),
     rootText: `<@${job.data.request.userId}> asked: \`${job.data.request.text}\``,

@@ -3,7 +3,7 @@
  * see Bolt. {@link createSlackNotifier} implements it over `@slack/web-api`'s WebClient, whose own
  * retry policy handles `ratelimited` (HTTP 429 + Retry-After) and transient HTTP failures.
  */
-import { type KnownBlock, WebClient } from '@slack/web-api';
+import { type KnownBlock, type MessageMetadata, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { toSlackLogger } from '../observability/logger.js';
 
@@ -13,6 +13,25 @@ export interface OutgoingMessage {
   text: string;
   blocks?: KnownBlock[];
   threadTs?: string;
+  /** Message metadata (https://docs.slack.dev/messaging/message-metadata), e.g. which job posted it. */
+  metadata?: MessageMetadata;
+}
+
+/** Where to look for messages by their metadata; see {@link SlackNotifier.findByMetadata}. */
+export interface MetadataQuery {
+  channel: string;
+  /** Look among the replies in this thread; absent: among the channel's top-level messages. */
+  threadTs?: string;
+  /** Only messages posted since this time (epoch seconds). */
+  oldest: number;
+  /** Only messages whose metadata has this `event_type`. */
+  eventType: string;
+}
+
+/** A message found by its metadata. */
+export interface FoundMessage {
+  ts: string;
+  metadata: MessageMetadata;
 }
 
 /** A file to upload into a channel or thread (e.g. a chart). */
@@ -34,6 +53,13 @@ export interface SlackNotifier {
   upload(file: OutgoingFile): Promise<void>;
   /** A link to a message, for pointing one thread at another. */
   permalink(channel: string, ts: string): Promise<string>;
+  /**
+   * Messages carrying metadata of `eventType` posted since `oldest`, oldest first: how a job resumed
+   * after a crash finds a message it posted but did not get to checkpoint (Slack has no idempotency
+   * key for chat.postMessage). Reads history: needs the channels:history / groups:history scopes.
+   * Optional: without it a resumed job posts again.
+   */
+  findByMetadata?(query: MetadataQuery): Promise<FoundMessage[]>;
 }
 
 /** Options for the Slack Web API client shared by the web and worker sides. */
@@ -54,15 +80,20 @@ export function createSlackClient({ token, apiUrl, logger }: SlackClientOptions)
   });
 }
 
+/** Messages per page, and pages at most, that {@link SlackNotifier.findByMetadata} reads. */
+const LOOKUP_PAGE = 200;
+const LOOKUP_PAGES = 5;
+
 /** The notifier over a WebClient. */
 export function createSlackNotifier(client: WebClient): SlackNotifier {
   return {
-    async post({ channel, text, blocks, threadTs }) {
+    async post({ channel, text, blocks, threadTs, metadata }) {
       const res = await client.chat.postMessage({
         channel,
         text,
         ...(blocks ? { blocks } : {}),
         ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(metadata ? { metadata } : {}),
         unfurl_links: false,
         unfurl_media: false,
       });
@@ -77,9 +108,46 @@ export function createSlackNotifier(client: WebClient): SlackNotifier {
       if (!res.permalink) throw new Error('chat.getPermalink returned no permalink');
       return res.permalink;
     },
+    async findByMetadata({ channel, threadTs, oldest, eventType }) {
+      // https://docs.slack.dev/reference/methods/conversations.history (newest first) and
+      // conversations.replies (the parent, then its replies oldest first); metadata only on request.
+      const found: FoundMessage[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < LOOKUP_PAGES; page++) {
+        const args = {
+          channel,
+          oldest: String(oldest),
+          include_all_metadata: true,
+          limit: LOOKUP_PAGE,
+          ...(cursor ? { cursor } : {}),
+        };
+        const res = threadTs
+          ? await client.conversations.replies({ ...args, ts: threadTs })
+          : await client.conversations.history(args);
+        for (const message of res.messages ?? []) {
+          const { ts, metadata } = message;
+          if (!ts || (threadTs && ts === threadTs) || metadata?.event_type !== eventType) continue;
+          const payload = (metadata.event_payload ?? {}) as MessageMetadata['event_payload'];
+          found.push({ ts, metadata: { event_type: eventType, event_payload: payload } });
+        }
+        cursor = res.response_metadata?.next_cursor;
+        if (!res.has_more || !cursor) break;
+      }
+      return found.sort((a, b) => compareTs(a.ts, b.ts));
+    },
     async upload({ channel, threadTs, filename, title, data }) {
       const destination = threadTs ? { channel_id: channel, thread_ts: threadTs } : { channel_id: channel };
       await client.files.uploadV2({ ...destination, filename, title, file: data });
     },
   };
+}
+
+/** Orders two Slack timestamps (`seconds.micros`) without the rounding of parsing them as numbers. */
+export function compareTs(a: string, b: string): number {
+  const [as = '', af = ''] = a.split('.');
+  const [bs = '', bf = ''] = b.split('.');
+  const key = (s: string, f: string) => `${s.padStart(12, '0')}.${f.padEnd(6, '0')}`;
+  const ka = key(as, af);
+  const kb = key(bs, bf);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

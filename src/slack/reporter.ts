@@ -7,22 +7,45 @@
  * the final state is always delivered by {@link JobReporter.finish}, which waits for it.
  * The message's `ts` and the progress state are checkpointed through `persist`, so a job resumed on
  * another worker keeps editing the same message.
+ *
+ * Slack has no idempotency key for chat.postMessage, so a worker killed after a post but before its
+ * `ts` was checkpointed would leave the next attempt posting the message again. So each post is
+ * preceded by a checkpointed intent (`posting`) and carries message metadata naming the job and the
+ * part (root or progress); an attempt that finds an intent without a `ts` first looks the message up
+ * (conversations.history for the root, conversations.replies for the progress reply) and adopts it.
+ * Only such resumes read history; if the lookup fails the reporter posts, as it did before.
  */
 import type { Logger } from 'pino';
 import { describeForUser } from '../errors.js';
 import { type JobStatus, type ProgressState, renderProgress, statusLine } from './blocks/progress.js';
-import type { OutgoingFile, SlackNotifier } from './notifier.js';
+import { compareTs, type OutgoingFile, type SlackNotifier } from './notifier.js';
+
+/** The two messages a reporter posts: the thread's root (slash commands only) and the progress reply. */
+export type ReporterPart = 'root' | 'progress';
 
 /** What a reporter checkpoints with its job. */
 export interface ReporterSnapshot {
   rootTs?: string;
   messageTs?: string;
+  /**
+   * Posts begun whose `ts` is not known yet, with when each was first tried (epoch seconds, just
+   * before the post): an attempt resumed with one set looks for the message before posting it.
+   */
+  posting?: Partial<Record<ReporterPart, number>>;
   state: ProgressState;
 }
+
+/** The `event_type` of the metadata on a job's messages; `event_payload` is `{ job, part }`. */
+export const JOB_MESSAGE_EVENT = 'capstan_job';
+
+/** How far before a recorded intent a lookup reaches back: room for the worker's clock to be off Slack's. */
+const LOOKUP_MARGIN_SEC = 60;
 
 /** How to build a reporter. */
 export interface ReporterOptions {
   notifier: SlackNotifier;
+  /** The job's id, put in the metadata of the messages it posts so a resumed attempt can find them. */
+  jobId: string;
   channel: string;
   /** The request's thread; when absent (a slash command) the reporter posts `rootText` to start one. */
   threadTs?: string;
@@ -262,18 +285,99 @@ export class JobReporter {
   private async ensureMessage(): Promise<void> {
     const { notifier, channel } = this.opts;
     if (!this.threadTs) {
-      const root = await notifier.post({ channel, text: this.opts.rootText });
+      const root = await this.postOnce('root', undefined, (metadata) =>
+        notifier.post({ channel, text: this.opts.rootText, metadata }),
+      );
       this.snapshot.rootTs = root.ts;
+      this.posted('root');
       await this.opts.persist(structuredClone(this.snapshot));
     }
     if (!this.snapshot.messageTs) {
       const { text, blocks, version } = this.render();
       const threadTs = this.threadTs;
-      const posted = await notifier.post({ channel, text, blocks, ...(threadTs ? { threadTs } : {}) });
-      this.snapshot.messageTs = posted.ts;
-      this.delivered(version);
+      const progress = await this.postOnce('progress', threadTs, (metadata) =>
+        notifier.post({ channel, text, blocks, metadata, ...(threadTs ? { threadTs } : {}) }),
+      );
+      this.snapshot.messageTs = progress.ts;
+      this.posted('progress');
+      if (!progress.found) this.delivered(version);
       await this.opts.persist(structuredClone(this.snapshot));
+      if (progress.found) {
+        // The message found shows the state the interrupted attempt posted: bring it up to date.
+        await notifier.update({ channel, ts: progress.ts, text, blocks });
+        this.delivered(version);
+      }
     }
+  }
+
+  /**
+   * Posts `part` at most once per job: when an earlier attempt began posting it (an intent without a
+   * `ts`), looks for that message first; otherwise checkpoints the intent, then posts with metadata
+   * naming the job and the part.
+   */
+  private async postOnce(
+    part: ReporterPart,
+    threadTs: string | undefined,
+    post: (metadata: { event_type: string; event_payload: { job: string; part: ReporterPart } }) => Promise<{
+      ts: string;
+    }>,
+  ): Promise<{ ts: string; found: boolean }> {
+    const since = this.snapshot.posting?.[part];
+    if (since !== undefined) {
+      const ts = await this.lookUp(part, since, threadTs);
+      if (ts) return { ts, found: true };
+    }
+    // Slack's clock, not the job's (`now` may be a test's): the lookup compares it with message ts.
+    // An earlier intent is kept, so a lookup after a further crash also covers that attempt's post.
+    this.snapshot.posting = { ...this.snapshot.posting, [part]: since ?? Math.floor(Date.now() / 1000) };
+    await this.opts.persist(structuredClone(this.snapshot));
+    const { ts } = await post({
+      event_type: JOB_MESSAGE_EVENT,
+      event_payload: { job: this.opts.jobId, part },
+    });
+    return { ts, found: false };
+  }
+
+  /** The `ts` of `part` as posted by an earlier attempt of this job since `since`, if Slack has it. */
+  private async lookUp(
+    part: ReporterPart,
+    since: number,
+    threadTs: string | undefined,
+  ): Promise<string | undefined> {
+    const { notifier, channel, jobId, logger } = this.opts;
+    if (!notifier.findByMetadata) return undefined;
+    try {
+      const found = await notifier.findByMetadata({
+        channel,
+        oldest: since - LOOKUP_MARGIN_SEC,
+        eventType: JOB_MESSAGE_EVENT,
+        ...(threadTs ? { threadTs } : {}),
+      });
+      const ts = found
+        .filter((m) => m.metadata.event_payload.job === jobId && m.metadata.event_payload.part === part)
+        .map((m) => m.ts)
+        .sort(compareTs)[0];
+      logger.info(
+        { part, found: ts !== undefined },
+        ts ? 'adopting the message an interrupted attempt posted' : 'an interrupted attempt posted nothing',
+      );
+      return ts;
+    } catch (error) {
+      // Missing history scopes, Slack unreachable…: post rather than go silent (a duplicate is possible).
+      logger.warn(
+        { part, code: slackErrorCode(error) ?? errorCode(error) },
+        'could not look for a message an interrupted attempt may have posted; posting it',
+      );
+      return undefined;
+    }
+  }
+
+  /** `part` has its `ts`: no intent left to resolve. */
+  private posted(part: ReporterPart): void {
+    const posting = this.snapshot.posting;
+    if (!posting) return;
+    delete posting[part];
+    if (Object.keys(posting).length === 0) delete this.snapshot.posting;
   }
 
   /** Appends the outcome to the root message Capstan posted, so the channel shows it at a glance. */
@@ -287,6 +391,12 @@ export class JobReporter {
       this.opts.logger.warn({ err: error }, 'could not update the request message');
     }
   }
+}
+
+/** The `code` of an error (e.g. the WebClient's `slack_webapi_request_error`), for logs. */
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** The `error` code of a Slack platform error (`ok: false`), if that is what `error` is. */

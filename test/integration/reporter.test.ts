@@ -1,13 +1,16 @@
 /**
  * The reporter against the real WebClient and the fake Slack Web API: coalescing, retries, the final
- * state always delivered, and resuming the same message from a checkpoint.
+ * state always delivered, resuming the same message from a checkpoint, and finding the message a
+ * worker posted but died before checkpointing.
  */
-import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProgressState } from '../../src/slack/blocks/progress.js';
 import { createSlackClient, createSlackNotifier } from '../../src/slack/notifier.js';
-import { JobReporter, type ReporterSnapshot } from '../../src/slack/reporter.js';
+import { JOB_MESSAGE_EVENT, JobReporter, type ReporterSnapshot } from '../../src/slack/reporter.js';
 import { type FakeSlack, messageText, startFakeSlack } from '../helpers/fake-slack.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const logger = pino({ level: 'silent' });
 let fake: FakeSlack;
@@ -33,21 +36,113 @@ function initialState(): ProgressState {
 }
 
 function reporter(
-  opts: { minIntervalMs?: number; snapshot?: ReporterSnapshot; saved?: ReporterSnapshot[] } = {},
+  opts: {
+    minIntervalMs?: number;
+    snapshot?: ReporterSnapshot;
+    saved?: ReporterSnapshot[];
+    /**
+     * The worker dies (SIGKILL) at the first checkpoint for which this is true: as it writes it (the
+     * write never lands), or with `landed`, right after the write landed.
+     */
+    diesAt?: (snapshot: ReporterSnapshot) => boolean;
+    landed?: boolean;
+    logger?: Logger;
+  } = {},
 ) {
-  const notifier = createSlackNotifier(createSlackClient({ token: 'xoxb-test', apiUrl: fake.url, logger }));
+  const log = opts.logger ?? logger;
+  const notifier = createSlackNotifier(
+    createSlackClient({ token: 'xoxb-test', apiUrl: fake.url, logger: log }),
+  );
   const saved = opts.saved ?? [];
+  let dead = false;
   return new JobReporter({
     notifier,
+    jobId: 'j1',
     channel: 'C0OPS',
     rootText: '<@U0ALICE> asked: `/ops ping`',
     snapshot: opts.snapshot ?? { state: initialState() },
     minIntervalMs: opts.minIntervalMs ?? 1000,
     persist: async (s) => {
-      saved.push(s);
+      // A dead worker does nothing more: its pending work never settles.
+      if (dead) return new Promise<void>(() => undefined);
+      dead = opts.diesAt?.(s) ?? false;
+      if (!dead || opts.landed) saved.push(s);
+      if (dead) return new Promise<void>(() => undefined);
     },
-    logger,
+    logger: log,
   });
+}
+
+/** Slack calls that read history; the normal path makes none. */
+function historyReads() {
+  return fake.calls.filter((c) => c.method.startsWith('conversations.'));
+}
+
+/**
+ * Runs a reporter until its worker dies at `diesAt` (see `reporter`), and returns the last checkpoint
+ * that reached Redis: what the job is retried from.
+ */
+async function killedAt(
+  diesAt: (snapshot: ReporterSnapshot) => boolean,
+  { landed = false } = {},
+): Promise<ReporterSnapshot> {
+  const saved: ReporterSnapshot[] = [];
+  let died = false;
+  const doomed = reporter({
+    minIntervalMs: 0,
+    saved,
+    landed,
+    diesAt: (s) => {
+      died = diesAt(s);
+      return died;
+    },
+  });
+  void doomed.start();
+  await waitFor(() => died, { message: 'the worker to reach its kill point' });
+  const checkpoint = saved.at(-1);
+  if (!checkpoint) throw new Error('nothing was checkpointed before the kill');
+  return checkpoint;
+}
+
+/** Finishes the job from `checkpoint` as a retried attempt on another worker would. */
+async function resume(checkpoint: ReporterSnapshot, opts: { logger?: Logger } = {}) {
+  const saved: ReporterSnapshot[] = [];
+  const r = reporter({ minIntervalMs: 0, snapshot: checkpoint, saved, ...opts });
+  r.info('resumed on another worker');
+  await r.start();
+  await r.step('Step two');
+  await r.done('all steps done');
+  return saved;
+}
+
+/** The root and progress messages in C0OPS; each must be there exactly once. */
+function theMessages() {
+  const roots = fake.messagesIn('C0OPS', { topLevelOnly: true });
+  const replies = fake.messagesIn('C0OPS').filter((m) => m.thread_ts && m.thread_ts !== m.ts);
+  expect(roots).toHaveLength(1);
+  expect(replies).toHaveLength(1);
+  expect(replies[0]?.thread_ts).toBe(roots[0]?.ts);
+  return { root: roots[0], reply: replies[0] };
+}
+
+/** A logger whose JSON lines the test can read. */
+function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const out: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      out.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    logger: pino({ level: 'info' }, sink),
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('JobReporter', () => {
@@ -107,6 +202,30 @@ describe('JobReporter', () => {
     expect(replies).toHaveLength(1);
     const text = messageText(replies[0] ?? {});
     expect(text).toMatch(/Step one[\s\S]*Step two[\s\S]*resumed on another worker[\s\S]*all steps done/);
+    // The checkpoint had both ts: nothing to look up.
+    expect(historyReads()).toEqual([]);
+  });
+
+  it('labels its posts with the job in message metadata, without reading any history', async () => {
+    const saved: ReporterSnapshot[] = [];
+    const r = reporter({ minIntervalMs: 0, saved });
+    await r.start();
+    await r.step('Step one');
+    await r.done('finished');
+    const posts = fake.callsTo('chat.postMessage');
+    expect(posts.map((c) => c.args.metadata)).toEqual([
+      { event_type: JOB_MESSAGE_EVENT, event_payload: { job: 'j1', part: 'root' } },
+      { event_type: JOB_MESSAGE_EVENT, event_payload: { job: 'j1', part: 'progress' } },
+    ]);
+    const { root, reply } = theMessages();
+    expect(root?.metadata).toEqual(posts[0]?.args.metadata);
+    expect(reply?.metadata).toEqual(posts[1]?.args.metadata);
+    expect(historyReads()).toEqual([]);
+    // Each post was announced before it was made and settled once its ts was checkpointed.
+    expect(saved.some((s) => s.posting?.root !== undefined && s.rootTs === undefined)).toBe(true);
+    expect(saved.some((s) => s.posting?.progress !== undefined && s.messageTs === undefined)).toBe(true);
+    expect(saved.at(-1)?.posting).toBeUndefined();
+    expect(saved.at(-1)).toMatchObject({ rootTs: root?.ts, messageTs: reply?.ts });
   });
 
   it('gives up quietly on a channel it cannot post in, and posts anew when its message was deleted', async () => {
@@ -125,5 +244,90 @@ describe('JobReporter', () => {
     const replies = fake.messagesIn('C0OPS').filter((m) => m.thread_ts);
     expect(replies).toHaveLength(2);
     expect(messageText(replies[1] ?? {})).toContain('finished anyway');
+  });
+});
+
+describe('JobReporter resumed after its worker died between a post and its checkpoint', () => {
+  it('adopts the thread root the dead worker posted instead of starting a second thread', async () => {
+    // The kill lands as the root's ts is checkpointed: Slack has the root, Redis only the intent.
+    const checkpoint = await killedAt((s) => s.rootTs !== undefined);
+    expect(checkpoint.rootTs).toBeUndefined();
+    expect(checkpoint.posting?.root).toBeTypeOf('number');
+    expect(fake.messagesIn('C0OPS')).toHaveLength(1);
+
+    const saved = await resume(checkpoint);
+    const { root, reply } = theMessages();
+    expect(root?.text).toContain('done in'); // the outcome is appended to the adopted root
+    expect(messageText(reply ?? {})).toMatch(/Step two[\s\S]*resumed on another worker[\s\S]*all steps done/);
+    const lookups = fake.callsTo('conversations.history');
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]?.args).toMatchObject({ channel: 'C0OPS', include_all_metadata: 'true' });
+    expect(Number(lookups[0]?.args.oldest)).toBeLessThan(Number(root?.ts));
+    expect(fake.callsTo('conversations.replies')).toHaveLength(0);
+    expect(fake.callsTo('chat.postMessage')).toHaveLength(2); // the dead worker's root, then the progress
+    expect(saved.at(-1)).toMatchObject({ rootTs: root?.ts, messageTs: reply?.ts });
+    expect(saved.at(-1)?.posting).toBeUndefined();
+  });
+
+  it('adopts the progress reply the dead worker posted and brings it up to date', async () => {
+    const checkpoint = await killedAt((s) => s.messageTs !== undefined);
+    expect(checkpoint.rootTs).toBeDefined();
+    expect(checkpoint.messageTs).toBeUndefined();
+    expect(checkpoint.posting?.progress).toBeTypeOf('number');
+    expect(fake.messagesIn('C0OPS')).toHaveLength(2);
+
+    await resume(checkpoint);
+    const { reply } = theMessages();
+    expect(messageText(reply ?? {})).toMatch(/Step two[\s\S]*resumed on another worker[\s\S]*all steps done/);
+    const lookups = fake.callsTo('conversations.replies');
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]?.args).toMatchObject({
+      channel: 'C0OPS',
+      ts: checkpoint.rootTs,
+      include_all_metadata: 'true',
+    });
+    expect(fake.callsTo('conversations.history')).toHaveLength(0);
+    expect(fake.callsTo('chat.postMessage')).toHaveLength(2);
+  });
+
+  it('posts when the dead worker announced a post but never made it', async () => {
+    // The kill lands right after the intent reached Redis, before chat.postMessage.
+    const checkpoint = await killedAt((s) => s.posting?.root !== undefined, { landed: true });
+    expect(checkpoint.posting?.root).toBeTypeOf('number');
+    expect(fake.messages).toHaveLength(0);
+
+    await resume(checkpoint);
+    theMessages();
+    expect(fake.callsTo('conversations.history')).toHaveLength(1);
+    expect(fake.callsTo('chat.postMessage')).toHaveLength(2);
+  });
+
+  it('adopts only its own job’s message', async () => {
+    const checkpoint = await killedAt((s) => s.rootTs !== undefined);
+    // Another job's root, posted meanwhile with the same part, carries its own job id.
+    const client = createSlackClient({ token: 'xoxb-test', apiUrl: fake.url, logger });
+    await client.chat.postMessage({
+      channel: 'C0OPS',
+      text: 'another job',
+      metadata: { event_type: JOB_MESSAGE_EVENT, event_payload: { job: 'j2', part: 'root' } },
+    });
+    await resume(checkpoint);
+    const roots = fake.messagesIn('C0OPS', { topLevelOnly: true });
+    expect(roots).toHaveLength(2);
+    expect(roots[0]?.text).toMatch(/asked: `\/ops ping` — .*done in/);
+    expect(roots[1]?.text).toBe('another job');
+    expect(fake.threadReplies('C0OPS', roots[0]?.ts ?? '')).toHaveLength(1);
+    expect(fake.threadReplies('C0OPS', roots[1]?.ts ?? '')).toHaveLength(0);
+  });
+
+  it('falls back to posting, with a warning and no secrets, when it may not read history', async () => {
+    const checkpoint = await killedAt((s) => s.posting?.root !== undefined, { landed: true });
+    fake.failNext('conversations.history', 1, { kind: 'error', error: 'missing_scope' });
+    const { logger: capturing, lines } = capturingLogger();
+    await resume(checkpoint, { logger: capturing });
+    theMessages();
+    const warning = lines().find((l) => l.level === 40 && String(l.msg).includes('could not look'));
+    expect(warning).toMatchObject({ part: 'root', code: 'missing_scope' });
+    expect(JSON.stringify(lines())).not.toContain('xoxb-test');
   });
 });

@@ -203,6 +203,139 @@ describe('fake Slack Web API', () => {
     expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(500);
     expect(fake.responses).toHaveLength(1);
   });
+
+  it('stores message metadata and answers it from conversations.history only when asked', async () => {
+    const client = clientFor(fake);
+    const metadata = { event_type: 'capstan_job', event_payload: { job: 'j1', part: 'root' } };
+    const first = await client.chat.postMessage({ channel: CHANNEL, text: 'first', metadata });
+    expect(first.message?.metadata).toEqual(metadata);
+    expect(fake.findMessage(CHANNEL, first.ts ?? '')?.metadata).toEqual(metadata);
+    const reply = await client.chat.postMessage({
+      channel: CHANNEL,
+      thread_ts: first.ts ?? '',
+      text: 'reply',
+    });
+    const second = await client.chat.postMessage({ channel: CHANNEL, text: 'second' });
+    await client.chat.postMessage({ channel: 'C0ELSE', text: 'elsewhere' });
+
+    // Top-level messages only, newest first; metadata only with include_all_metadata.
+    const plain = await client.conversations.history({ channel: CHANNEL });
+    expect(plain).toMatchObject({ ok: true, has_more: false });
+    expect(plain.messages?.map((m) => m.text)).toEqual(['second', 'first']);
+    expect(plain.messages?.[1]?.metadata).toBeUndefined();
+    expect(plain.messages?.[1]).toMatchObject({
+      thread_ts: first.ts,
+      reply_count: 1,
+      latest_reply: reply.ts,
+    });
+    const full = await client.conversations.history({ channel: CHANNEL, include_all_metadata: true });
+    expect(full.messages?.[1]?.metadata).toEqual(metadata);
+
+    // oldest/latest are exclusive unless inclusive.
+    const since = await client.conversations.history({ channel: CHANNEL, oldest: first.ts ?? '' });
+    expect(since.messages?.map((m) => m.text)).toEqual(['second']);
+    const inclusive = await client.conversations.history({
+      channel: CHANNEL,
+      oldest: first.ts ?? '',
+      latest: second.ts ?? '',
+      inclusive: true,
+    });
+    expect(inclusive.messages?.map((m) => m.text)).toEqual(['second', 'first']);
+    const before = await client.conversations.history({ channel: CHANNEL, latest: second.ts ?? '' });
+    expect(before.messages?.map((m) => m.text)).toEqual(['first']);
+    const wholeSeconds = await client.conversations.history({
+      channel: CHANNEL,
+      oldest: String(Math.floor(Number(first.ts)) - 60),
+    });
+    expect(wholeSeconds.messages).toHaveLength(2);
+
+    // Cursor pagination.
+    const page1 = await client.conversations.history({ channel: CHANNEL, limit: 1 });
+    expect(page1.messages?.map((m) => m.text)).toEqual(['second']);
+    expect(page1.has_more).toBe(true);
+    const cursor = page1.response_metadata?.next_cursor ?? '';
+    expect(cursor).not.toBe('');
+    const page2 = await client.conversations.history({ channel: CHANNEL, limit: 1, cursor });
+    expect(page2.messages?.map((m) => m.text)).toEqual(['first']);
+    expect(page2.has_more).toBe(false);
+    expect(page2.response_metadata?.next_cursor ?? '').toBe('');
+
+    await expect(
+      client.conversations.history({ channel: CHANNEL, cursor: 'bm9wZQ==' }),
+    ).rejects.toMatchObject({
+      data: { error: 'invalid_cursor' },
+    });
+    await expect(
+      client.conversations.history({ channel: CHANNEL, oldest: 'yesterday' }),
+    ).rejects.toMatchObject({
+      data: { error: 'invalid_ts_oldest' },
+    });
+    await expect(client.conversations.history({ channel: 'nope' })).rejects.toMatchObject({
+      data: { error: 'channel_not_found' },
+    });
+    fake.setChannel('C0OUTSIDE', { is_member: false });
+    await expect(client.conversations.history({ channel: 'C0OUTSIDE' })).rejects.toMatchObject({
+      data: { error: 'not_in_channel' },
+    });
+  });
+
+  it('answers a thread from conversations.replies, parent first, with metadata when asked', async () => {
+    const client = clientFor(fake);
+    const parent = await client.chat.postMessage({ channel: CHANNEL, text: 'parent' });
+    const parentTs = parent.ts ?? '';
+    const metadata = { event_type: 'capstan_job', event_payload: { job: 'j1', part: 'progress' } };
+    const r1 = await client.chat.postMessage({ channel: CHANNEL, thread_ts: parentTs, text: 'r1', metadata });
+    const r2 = await client.chat.postMessage({ channel: CHANNEL, thread_ts: parentTs, text: 'r2' });
+
+    const thread = await client.conversations.replies({ channel: CHANNEL, ts: parentTs });
+    expect(thread.messages?.map((m) => m.text)).toEqual(['parent', 'r1', 'r2']);
+    expect(thread.messages?.[1]).toMatchObject({ thread_ts: parentTs, parent_user_id: FAKE_BOT_USER_ID });
+    expect(thread.messages?.[1]?.metadata).toBeUndefined();
+    const withMetadata = await client.conversations.replies({
+      channel: CHANNEL,
+      ts: parentTs,
+      include_all_metadata: true,
+    });
+    expect(withMetadata.messages?.[1]?.metadata).toEqual(metadata);
+
+    // The parent comes first whatever the window; a reply's ts names its whole thread.
+    const since = await client.conversations.replies({
+      channel: CHANNEL,
+      ts: r1.ts ?? '',
+      oldest: r1.ts ?? '',
+    });
+    expect(since.messages?.map((m) => m.text)).toEqual(['parent', 'r2']);
+
+    const page1 = await client.conversations.replies({ channel: CHANNEL, ts: parentTs, limit: 2 });
+    expect(page1.messages?.map((m) => m.text)).toEqual(['parent', 'r1']);
+    expect(page1.has_more).toBe(true);
+    const page2 = await client.conversations.replies({
+      channel: CHANNEL,
+      ts: parentTs,
+      limit: 2,
+      cursor: page1.response_metadata?.next_cursor ?? '',
+    });
+    expect(page2.messages?.map((m) => m.ts)).toEqual([r2.ts]);
+    expect(page2.has_more).toBe(false);
+
+    const alone = await client.chat.postMessage({ channel: CHANNEL, text: 'alone' });
+    const single = await client.conversations.replies({ channel: CHANNEL, ts: alone.ts ?? '' });
+    expect(single.messages?.map((m) => m.text)).toEqual(['alone']);
+    await expect(client.conversations.replies({ channel: CHANNEL, ts: '1.000001' })).rejects.toMatchObject({
+      data: { error: 'thread_not_found' },
+    });
+  });
+
+  it('refuses malformed message metadata as Slack does', async () => {
+    const client = clientFor(fake);
+    await expect(
+      client.apiCall('chat.postMessage', { channel: CHANNEL, text: 'x', metadata: '{not json' }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_metadata_format' } });
+    await expect(
+      client.apiCall('chat.postMessage', { channel: CHANNEL, text: 'x', metadata: { event_payload: {} } }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_metadata_schema' } });
+    expect(fake.messages).toHaveLength(0);
+  });
 });
 
 describe('signed Slack requests', () => {
