@@ -8,6 +8,7 @@ import {
   enterStandby,
   exitStandby,
   type Group,
+  resizeGroup,
   resumeProcesses,
   suspendProcesses,
   tagGroup,
@@ -18,7 +19,17 @@ import { privateAddresses } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
 import type { LbDisable, LbEnable, LbStatus } from '../src/commands/index.js';
 import { type EnvironmentRef, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
-import { healthUrlFor, processesToSuspend, standbyNote } from '../src/domain/lb.js';
+import {
+  healthUrlFor,
+  isValidationError,
+  LB_MIN_SIZE_TAG,
+  minSizeNote,
+  processesToSuspend,
+  recordedMinSize,
+  type StandbySizing,
+  standbyNote,
+  standbySizing,
+} from '../src/domain/lb.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
@@ -77,6 +88,89 @@ async function findTargets(
   return { env, clients, wait, group, targets };
 }
 
+function idList(ids: readonly string[]): string {
+  return ids.map((id) => `\`${id}\``).join(', ');
+}
+
+/** What one disable changes before its instances are in Standby, for undoing it when AWS refuses. */
+interface DisableChanges {
+  targets: string[];
+  /** The processes this disable suspends, and the lb-suspended tag's processes before it. */
+  mine: string[];
+  recorded: string[];
+  sizing: StandbySizing;
+}
+
+/**
+ * Auto Scaling refused the standby (a ValidationError: retrying will not help). When none of the
+ * instances got as far as Standby, puts back what this disable changed; either way the answer says
+ * what Auto Scaling said and what is left, so nothing stays suspended or lowered unannounced.
+ */
+async function refusedStandby(
+  env: EnvironmentRef,
+  clients: AwsClients,
+  changes: DisableChanges,
+  error: Error,
+): Promise<UserError> {
+  const { targets, mine, recorded, sizing } = changes;
+  const head = `Auto Scaling refused to put ${idList(targets)} of \`${env.name}\` in Standby: ${error.message}`;
+  const lowered = sizing.min < sizing.currentMin;
+  const leftovers = [
+    ...(mine.length > 0 ? [`${mine.join(', ')} suspended`] : []),
+    ...(lowered ? [`MinSize ${sizing.min} (was ${sizing.currentMin})`] : []),
+  ];
+  const enable = `\`/lb enable ${env.name}\` puts back what \`/lb disable\` changed`;
+  let moved: string[] = [];
+  try {
+    const g = await groupOf(env, clients);
+    moved = targets.filter((id) => {
+      const lifecycle = g.instances.find((i) => i.id === id)?.lifecycle ?? '';
+      return lifecycle === 'EnteringStandby' || lifecycle.startsWith('Standby');
+    });
+    if (moved.length === 0) {
+      await untagGroup(
+        clients.autoScaling,
+        g.name,
+        targets.map((id) => `${TAG.standbyPrefix}${id}`).filter((key) => key in g.tags),
+      );
+      const undone: string[] = [];
+      let minLeft = '';
+      if (lowered && g.min < sizing.currentMin) {
+        if (g.desired >= sizing.currentMin) {
+          await resizeGroup(clients.autoScaling, g.name, { min: sizing.currentMin });
+          undone.push(`MinSize back to ${sizing.currentMin}`);
+          if (!sizing.recorded && LB_MIN_SIZE_TAG in g.tags)
+            await untagGroup(clients.autoScaling, g.name, [LB_MIN_SIZE_TAG]);
+        } else {
+          minLeft = ` MinSize is left at ${g.min} (was ${sizing.currentMin}); ${enable}.`;
+        }
+      } else if (!sizing.recorded && LB_MIN_SIZE_TAG in g.tags && g.min >= sizing.currentMin) {
+        await untagGroup(clients.autoScaling, g.name, [LB_MIN_SIZE_TAG]);
+      }
+      const resume = mine.filter((p) => g.suspended.includes(p));
+      if (resume.length > 0) {
+        await resumeProcesses(clients.autoScaling, g.name, resume);
+        undone.push(`resumed ${resume.join(', ')}`);
+      }
+      if (recorded.length > 0) {
+        await tagGroup(clients.autoScaling, g.name, { [TAG.lbSuspended]: recorded.join(',') });
+      } else if (TAG.lbSuspended in g.tags) {
+        await untagGroup(clients.autoScaling, g.name, [TAG.lbSuspended]);
+      }
+      return new UserError(
+        `${head}\nNothing was taken out of the load balancer${undone.length > 0 ? `, and what this job had changed is undone (${undone.join('; ')})` : ''}.${minLeft}`,
+        ErrorCode.Conflict,
+        { cause: error },
+      );
+    }
+  } catch {
+    // Could not look or undo: say what may be left.
+  }
+  const still = leftovers.length > 0 ? ` Left as it is: ${leftovers.join('; ')}.` : '';
+  const some = moved.length > 0 ? ` ${idList(moved)} did go to Standby.` : '';
+  return new UserError(`${head}${some}${still} ${enable}.`, ErrorCode.Conflict, { cause: error });
+}
+
 /** Runs `lb.disable`. */
 export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJobDeps): Promise<JobResult> {
   const command = job.data.command as LbDisable;
@@ -89,12 +183,30 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
     'InService',
     'Find the instances',
   );
+  if (group.status) {
+    throw new UserError(
+      `The Auto Scaling group of \`${env.name}\` is being deleted (${group.status}); nothing was changed.`,
+      ErrorCode.Conflict,
+    );
+  }
   if (targets.length === 0) {
     return {
       outcome: 'done',
       summary: `Nothing to do: ${command.instanceId ? `\`${command.instanceId}\` is` : 'no instance of the environment is'} in service.`,
     };
   }
+  // Worked out once, before anything changes: a retry after a crash uses the first attempt's sizes
+  // (the group's may already be lowered by then), and an impossible standby changes nothing.
+  const sizing = await ctx.remember('standbySizing', () => {
+    const s = standbySizing(group, targets.length);
+    if (typeof s === 'string')
+      throw new UserError(
+        `Cannot put ${idList(targets)} of \`${env.name}\` in Standby: ${s}. Nothing was changed.`,
+        ErrorCode.Conflict,
+      );
+    return s;
+  });
+  const note = minSizeNote(sizing);
   const remaining = group.instances.filter(
     (i) => i.lifecycle === 'InService' && !targets.includes(i.id),
   ).length;
@@ -117,40 +229,60 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
     );
     return {
       outcome: 'done',
-      summary: `:raised_hand: This would take the last in-service instance of \`${env.name}\` out of its load balancer, so it needs approval from role \`${policy.approverRole}\` first (request \`${jobId}\`). Nothing was changed.`,
+      summary: `:raised_hand: This would take the last in-service instance of \`${env.name}\` out of its load balancer${note ? ` (${note})` : ''}, so it needs approval from role \`${policy.approverRole}\` first (request \`${jobId}\`). Nothing was changed.`,
     };
   }
-  reporter.progress(`${targets.join(', ')}; ${remaining} stay in service`);
+  reporter.progress(`${targets.join(', ')}; ${remaining} stay in service${note ? `; ${note}` : ''}`);
   await ctx.betweenSteps();
 
   await reporter.step('Suspend the processes that would replace or add instances');
   const suspendedBefore = await ctx.remember('suspendedBefore', () => group.suspended);
   const mine = processesToSuspend(suspendedBefore);
-  const recorded = (group.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean);
-  await suspendProcesses(clients.autoScaling, group.name, mine);
-  await tagGroup(clients.autoScaling, group.name, {
-    [TAG.lbSuspended]: [...new Set([...recorded, ...mine])].join(','),
-  });
-  reporter.progress(mine.length > 0 ? mine.join(', ') : 'already suspended');
-  await ctx.betweenSteps();
+  const recorded = await ctx.remember('lbSuspendedBefore', () =>
+    (group.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean),
+  );
+  const changes: DisableChanges = { targets, mine, recorded, sizing };
+  try {
+    await suspendProcesses(clients.autoScaling, group.name, mine);
+    await tagGroup(clients.autoScaling, group.name, {
+      [TAG.lbSuspended]: [...new Set([...recorded, ...mine])].join(','),
+    });
+    reporter.progress(mine.length > 0 ? mine.join(', ') : 'already suspended');
+    await ctx.betweenSteps();
 
-  await reporter.step('Put the instances in Standby');
-  const now = new Date();
-  await tagGroup(
-    clients.autoScaling,
-    group.name,
-    Object.fromEntries(
-      targets.map((id) => [
-        `${TAG.standbyPrefix}${id}`,
-        standbyNote(job.data.request.userId, now, command.reason),
-      ]),
-    ),
-  );
-  const current = await groupOf(env, clients);
-  const toMove = targets.filter(
-    (id) => current.instances.find((i) => i.id === id)?.lifecycle === 'InService',
-  );
-  if (toMove.length > 0) await enterStandby(clients.autoScaling, group.name, toMove);
+    if (sizing.min < sizing.currentMin) {
+      // AWS keeps desired capacity ≥ MinSize: lower MinSize for the standby, original recorded first.
+      await reporter.step('Lower MinSize while the instances are in Standby');
+      const now = await groupOf(env, clients);
+      if (recordedMinSize(now.tags) === undefined) {
+        await tagGroup(clients.autoScaling, group.name, { [LB_MIN_SIZE_TAG]: String(sizing.originalMin) });
+      }
+      if (now.min > sizing.min) await resizeGroup(clients.autoScaling, group.name, { min: sizing.min });
+      reporter.progress(note ?? `MinSize ${sizing.currentMin} → ${sizing.min}`);
+      await ctx.betweenSteps();
+    }
+
+    await reporter.step('Put the instances in Standby');
+    const now = new Date();
+    await tagGroup(
+      clients.autoScaling,
+      group.name,
+      Object.fromEntries(
+        targets.map((id) => [
+          `${TAG.standbyPrefix}${id}`,
+          standbyNote(job.data.request.userId, now, command.reason),
+        ]),
+      ),
+    );
+    const current = await groupOf(env, clients);
+    const toMove = targets.filter(
+      (id) => current.instances.find((i) => i.id === id)?.lifecycle === 'InService',
+    );
+    if (toMove.length > 0) await enterStandby(clients.autoScaling, group.name, toMove);
+  } catch (error) {
+    if (isValidationError(error)) throw await refusedStandby(env, clients, changes, error);
+    throw error;
+  }
   await waitUntil(
     async () => {
       const g = await groupOf(env, clients);
@@ -162,7 +294,7 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
   );
   return {
     outcome: 'done',
-    summary: `${targets.map((id) => `\`${id}\``).join(', ')} ${targets.length === 1 ? 'is' : 'are'} out of the load balancer (Standby)${command.reason ? ` — ${command.reason}` : ''}. \`/lb enable ${env.name}\` puts ${targets.length === 1 ? 'it' : 'them'} back.`,
+    summary: `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} out of the load balancer (Standby)${command.reason ? ` — ${command.reason}` : ''}.${note ? ` ${note}.` : ''} \`/lb enable ${env.name}\` puts ${targets.length === 1 ? 'it' : 'them'} back.`,
   };
 }
 
@@ -187,7 +319,23 @@ export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJo
     const toMove = targets.filter(
       (id) => current.instances.find((i) => i.id === id)?.lifecycle === 'Standby',
     );
-    if (toMove.length > 0) await exitStandby(clients.autoScaling, group.name, toMove);
+    // ExitStandby raises desired capacity by one per instance; AWS refuses above MaxSize.
+    if (current.desired + toMove.length > current.max) {
+      throw new UserError(
+        `Cannot return ${idList(toMove)} of \`${env.name}\` to service: that would take the desired capacity of ${current.name} from ${current.desired} to ${current.desired + toMove.length}, above its MaxSize ${current.max}. Raise MaxSize first; nothing was changed.`,
+        ErrorCode.Conflict,
+      );
+    }
+    try {
+      if (toMove.length > 0) await exitStandby(clients.autoScaling, group.name, toMove);
+    } catch (error) {
+      if (!isValidationError(error)) throw error;
+      throw new UserError(
+        `Auto Scaling refused to return ${idList(toMove)} of \`${env.name}\` to service: ${error.message}`,
+        ErrorCode.Conflict,
+        { cause: error },
+      );
+    }
     await ctx.betweenSteps();
 
     await reporter.step('Wait until in service and healthy');
@@ -218,28 +366,53 @@ export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJo
     await ctx.betweenSteps();
   }
 
-  await reporter.step('Resume the processes /lb disable suspended');
+  await reporter.step('Resume the processes and MinSize /lb disable changed');
   const after = await groupOf(env, clients);
   const stillStandby = after.instances.filter((i) => i.lifecycle === 'Standby').length;
   const ours = (after.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean);
-  await untagGroup(
-    clients.autoScaling,
-    after.name,
-    targets.map((id) => `${TAG.standbyPrefix}${id}`),
-  );
+  const minBefore = recordedMinSize(after.tags);
+  // The notes of the instances returned, and of any other that is no longer in Standby.
+  const notes = Object.keys(after.tags).filter((key) => {
+    if (!key.startsWith(TAG.standbyPrefix)) return false;
+    const id = key.slice(TAG.standbyPrefix.length);
+    const lifecycle = after.instances.find((i) => i.id === id)?.lifecycle;
+    return targets.includes(id) || (lifecycle !== 'Standby' && lifecycle !== 'EnteringStandby');
+  });
+  await untagGroup(clients.autoScaling, after.name, notes);
+  let minSize = '';
   if (stillStandby === 0) {
     await resumeProcesses(clients.autoScaling, after.name, ours);
-    await untagGroup(clients.autoScaling, after.name, ours.length > 0 ? [TAG.lbSuspended] : []);
-    reporter.progress(ours.length > 0 ? ours.join(', ') : 'none were suspended by Capstan');
+    if (minBefore !== undefined) {
+      // Restored once every instance is back (in service and healthy): the original, as recorded.
+      try {
+        if (after.min !== minBefore) await resizeGroup(clients.autoScaling, after.name, { min: minBefore });
+        await untagGroup(clients.autoScaling, after.name, [LB_MIN_SIZE_TAG]);
+        minSize = `MinSize back to ${minBefore}${after.desired < minBefore ? ` (desired capacity raised from ${after.desired} to meet it)` : ''}`;
+      } catch (error) {
+        if (!isValidationError(error)) throw error;
+        reporter.warn(
+          `MinSize could not be put back to ${minBefore} (it is ${after.min}): ${error.message}. \`/lb enable ${env.name}\` tries again.`,
+        );
+      }
+    }
+    await untagGroup(clients.autoScaling, after.name, TAG.lbSuspended in after.tags ? [TAG.lbSuspended] : []);
+    reporter.progress(
+      [ours.length > 0 ? ours.join(', ') : 'none were suspended by Capstan', minSize]
+        .filter(Boolean)
+        .join('; '),
+    );
   } else {
-    reporter.progress(`kept suspended: ${stillStandby} instance(s) are still in Standby`);
+    reporter.progress(
+      `kept suspended${minBefore !== undefined ? ` and MinSize at ${after.min} (was ${minBefore})` : ''}: ${stillStandby} instance(s) are still in Standby`,
+    );
   }
   return {
     outcome: 'done',
     summary:
-      targets.length > 0
-        ? `${targets.map((id) => `\`${id}\``).join(', ')} ${targets.length === 1 ? 'is' : 'are'} back in service and healthy.`
-        : `Nothing was in Standby in \`${env.name}\`; everything is in service.`,
+      (targets.length > 0
+        ? `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} back in service and healthy.`
+        : `Nothing was in Standby in \`${env.name}\`; everything is in service.`) +
+      (minSize ? ` ${minSize}.` : ''),
   };
 }
 
@@ -278,5 +451,8 @@ export async function lbStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJ
     }),
   ];
   if (group.suspended.length > 0) lines.push(`Suspended processes: ${group.suspended.join(', ')}`);
+  const minBefore = recordedMinSize(group.tags);
+  if (minBefore !== undefined && minBefore !== group.min)
+    lines.push(`MinSize ${group.min} while in standby (${minBefore} restored on \`/lb enable\`)`);
   return { outcome: 'done', summary: `*${env.name}* load balancer\n${lines.join('\n')}` };
 }

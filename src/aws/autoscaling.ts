@@ -147,20 +147,39 @@ export async function tagGroup(
   );
 }
 
-/** Moves instances to Standby: out of the load balancer, and (decrementing desired) not replaced. */
-export async function enterStandby(client: AutoScalingClient, name: string, ids: string[]): Promise<void> {
-  await client.send(
-    new EnterStandbyCommand({
-      AutoScalingGroupName: name,
-      InstanceIds: ids,
-      ShouldDecrementDesiredCapacity: true,
-    }),
-  );
+/** EnterStandby and ExitStandby take at most this many instances per call. */
+const STANDBY_BATCH = 20;
+
+function batches(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += STANDBY_BATCH) out.push(ids.slice(i, i + STANDBY_BATCH));
+  return out;
 }
 
-/** Returns instances from Standby to service. */
+/**
+ * Moves instances to Standby: out of the load balancer, and (decrementing desired) not replaced.
+ * AWS refuses (ValidationError) when the desired capacity would fall below MinSize.
+ */
+export async function enterStandby(client: AutoScalingClient, name: string, ids: string[]): Promise<void> {
+  for (const batch of batches(ids)) {
+    await client.send(
+      new EnterStandbyCommand({
+        AutoScalingGroupName: name,
+        InstanceIds: batch,
+        ShouldDecrementDesiredCapacity: true,
+      }),
+    );
+  }
+}
+
+/**
+ * Returns instances from Standby to service (incrementing desired). AWS refuses (ValidationError)
+ * when the desired capacity would rise above MaxSize.
+ */
 export async function exitStandby(client: AutoScalingClient, name: string, ids: string[]): Promise<void> {
-  await client.send(new ExitStandbyCommand({ AutoScalingGroupName: name, InstanceIds: ids }));
+  for (const batch of batches(ids)) {
+    await client.send(new ExitStandbyCommand({ AutoScalingGroupName: name, InstanceIds: batch }));
+  }
 }
 
 /** Suspends Auto Scaling processes. */

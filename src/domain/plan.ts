@@ -9,6 +9,7 @@ import type { Command } from '../commands/index.js';
 import type { Config } from '../config.js';
 import { describeForUser } from '../errors.js';
 import { resolveEnvironment, TAG } from './env.js';
+import { minSizeNote, standbySizing } from './lb.js';
 
 /** The plan of `command`, one line per change. */
 export function describePlan(command: Command): string[] {
@@ -80,9 +81,12 @@ export async function lookUpPlan(
     }
     if (command.kind === 'lb.disable') {
       const targets = command.instanceId ? [command.instanceId] : inService;
+      const sizing = standbySizing(group, targets.filter((i) => inService.includes(i)).length);
+      const minSize = typeof sizing === 'string' ? `cannot be done: ${sizing}` : minSizeNote(sizing);
       return [
         `put ${ids(targets)} of group ${group.name} into Standby: ${inService.filter((i) => !targets.includes(i)).length} of ${inService.length} in-service instance(s) stay in service`,
         ...base.slice(1),
+        ...(minSize ? [minSize] : []),
       ];
     }
     return [

@@ -749,6 +749,9 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         range.rows = 0;
         range.last = null;
       }
+      // The server gives up on a client that reads nothing for net_write_timeout (default 60 s): while the target is
+      // slow (locks, a busy live database) the stream can stay paused longer than that.
+      await s.query('SET SESSION net_write_timeout = 3600');
       const select =
         `SELECT ${columnList(selectCols.map((c) => c.name))} FROM ${srcName}` +
         (where ? ` WHERE ${where.sql} ORDER BY ${order.join(', ')}` : '');
