@@ -2,37 +2,26 @@
  * What every drill stands on: a real Capstan (web in this process, workers as child processes that
  * can be killed), the fake Slack Web API, a Redis (the caller's, or a private one), and the
  * sandbox beneath the workers' SDK clients. Free of vitest, so `npm run drill` and the CI tests in
- * `test/drills` run the same code.
+ * `test/drills` run the same code; the running of Capstan itself is the tests' own
+ * (`test/helpers/run-capstan.ts`).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Job, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
-import { type Config, readConfig } from '../../src/config.js';
 import { freePort, type RedisService, startRedis } from '../../src/local/services.js';
-import {
-  blockActionsBody,
-  postToSlackEndpoint,
-  type SlackEndpointResult,
-  slashCommandBody,
-} from '../../src/local/signed-request.js';
-import { type FakeMessage, type FakeSlack, messageText, startFakeSlack } from '../../src/local/slack-api.js';
-import { type Capstan, type Role, startCapstan } from '../../src/main.js';
-import { type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
+import { type FakeMessage, messageText, startFakeSlack } from '../../src/local/slack-api.js';
+import type { Role } from '../../src/main.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { pitrExtension } from '../../src/sandbox/pitr/index.js';
+import {
+  type CapstanProcess,
+  type RunningCapstan,
+  runCapstan,
+  type SlackRequests,
+  slackRequests,
+} from '../../test/helpers/run-capstan.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 
 /** The signing secret drill requests are signed with. */
 export const DRILL_SIGNING_SECRET = 'drill-signing-secret-0123456789';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** What one drill reports: a row of the printed table. */
 export interface DrillResult {
@@ -57,48 +46,23 @@ export interface DrillOptions {
   log?: (line: string) => void;
 }
 
-/** A worker process started by a drill. */
-export interface WorkerProcess {
-  proc: ChildProcess;
-  readonly pid: number;
-  /** Resolves when the process has exited (however). */
-  exited: Promise<void>;
-  /** SIGKILL, and wait for the exit. */
-  kill(): Promise<void>;
-  /** The tail of what it printed. */
-  output(): string;
+/** A worker (or web) process started by a drill. */
+export type WorkerProcess = CapstanProcess;
+
+/** Another `capstan web` process, and signed requests to it. */
+export interface WebProcess extends SlackRequests {
+  worker: WorkerProcess;
+  eventsUrl: string;
 }
 
 /** A Capstan under drill and what it talks to. */
-export interface DrillWorld {
-  capstan: Capstan;
-  config: Config;
-  env: Record<string, string>;
-  fake: FakeSlack;
-  /** The drill's own connection. */
-  redis: Redis;
+export interface DrillWorld extends RunningCapstan {
   redisUrl: string;
-  prefix: string;
-  eventsUrl: string;
-  baseUrl: string;
   sandbox: Sandbox;
-  /** Sends a signed slash command as `userId` (default U0ALICE) in `channelId` (default C0OPS). */
-  slash(
-    command: string,
-    text: string,
-    opts?: { userId?: string; channelId?: string; triggerId?: string },
-  ): Promise<SlackEndpointResult>;
-  /** Clicks a button on `message` as `userId`. */
-  click(userId: string, message: FakeMessage, actionId: string, value: string): Promise<SlackEndpointResult>;
-  /** A queue handle on the drill's connection (closed by `stop`). */
-  queue: Queue<JobData>;
-  /** Jobs named `name` in any state. */
-  jobsNamed(name: string): Promise<Job<JobData>[]>;
   /** Starts `capstan worker` as a child process with the same configuration. */
   spawnWorker(extraEnv?: Record<string, string>): WorkerProcess;
-  /** Starts another `capstan web` process; resolves with its events URL once it answers /health. */
-  spawnWeb(extraEnv?: Record<string, string>): Promise<{ worker: WorkerProcess; eventsUrl: string }>;
-  stop(): Promise<void>;
+  /** Starts another `capstan web` process; resolves once it answers /health. */
+  spawnWeb(extraEnv?: Record<string, string>): Promise<WebProcess>;
 }
 
 /** Options for {@link startDrillWorld}. */
@@ -116,121 +80,39 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
     : await startRedis(await freePort());
   const redisUrl = options.redisUrl ?? ownRedis?.url ?? '';
   const fake = await startFakeSlack();
-  const prefix = `{drill-${randomBytes(4).toString('hex')}}`;
-  const dir = mkdtempSync(join(tmpdir(), 'capstan-drill-'));
-  const configPath = join(dir, 'capstan.yml');
-  writeFileSync(configPath, options.configYaml);
-  const env: Record<string, string> = {
-    SLACK_BOT_TOKEN: 'xoxb-drill-0000-secret',
-    SLACK_SIGNING_SECRET: DRILL_SIGNING_SECRET,
-    SLACK_API_URL: fake.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    REDIS_URL: redisUrl,
-    CAPSTAN_QUEUE_PREFIX: prefix,
-    CAPSTAN_CONFIG: configPath,
-    CAPSTAN_AWS: 'sandbox',
-    CAPSTAN_REPORTER_INTERVAL_MS: '50',
-    CAPSTAN_POLL_INTERVAL_MS: '100',
-    CAPSTAN_WAIT_TIMEOUT_MS: '60000',
-    CAPSTAN_JOB_LOCK_MS: '2000',
-    CAPSTAN_STALLED_INTERVAL_MS: '1000',
-    CAPSTAN_SHUTDOWN_GRACE_MS: '5000',
-    LOG_LEVEL: process.env.CAPSTAN_DRILL_LOG_LEVEL ?? 'silent',
-    ...options.env,
-  };
-  const config = readConfig(env);
-  const capstan = await startCapstan(
-    options.role ?? 'web',
-    config,
-    pino({ level: env.LOG_LEVEL ?? 'silent' }),
-  );
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const running = await runCapstan({
+    role: options.role ?? 'web',
+    fake,
+    redisUrl,
+    prefix: `{drill-${randomBytes(4).toString('hex')}}`,
+    botToken: 'xoxb-drill-0000-secret',
+    signingSecret: DRILL_SIGNING_SECRET,
+    configYaml: options.configYaml,
+    logLevel: process.env.CAPSTAN_DRILL_LOG_LEVEL ?? 'silent',
+    env: {
+      CAPSTAN_AWS: 'sandbox',
+      CAPSTAN_POLL_INTERVAL_MS: '100',
+      CAPSTAN_WAIT_TIMEOUT_MS: '60000',
+      CAPSTAN_JOB_LOCK_MS: '2000',
+      ...options.env,
+    },
+    // The drill's connection rides out a Redis restart.
+    redisOptions: { maxRetriesPerRequest: null },
+  });
+  const { redis, prefix } = running;
   redis.on('error', () => undefined);
   const sandbox = createSandbox({ redis, prefix, extensions: [pitrExtension()] });
-  const baseUrl = `http://127.0.0.1:${capstan.port}`;
-  const eventsUrl = `${baseUrl}/slack/events`;
-  const queue = new Queue<JobData>(QUEUE_NAME, { connection: redis, prefix });
-  queue.on('error', () => undefined);
-  const children: WorkerProcess[] = [];
-
-  const start = (args: string[], extraEnv: Record<string, string>): WorkerProcess => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, PORT: '0', ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let tail = '';
-    const keep = (chunk: Buffer) => {
-      tail = (tail + chunk.toString()).slice(-20_000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    // For digging into a failed drill: CAPSTAN_DRILL_DEBUG_DIR=<dir> keeps every child's whole output.
-    const debugDir = process.env.CAPSTAN_DRILL_DEBUG_DIR;
-    if (debugDir) {
-      const file = createWriteStream(join(debugDir, `${args[0]}-${proc.pid}.log`));
-      proc.stdout?.pipe(file);
-      proc.stderr?.pipe(file);
-    }
-    const exited = proc.exitCode !== null ? Promise.resolve() : once(proc, 'exit').then(() => undefined);
-    const child: WorkerProcess = {
-      proc,
-      pid: proc.pid ?? 0,
-      exited,
-      async kill() {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-        await exited;
-      },
-      output: () => tail,
-    };
-    children.push(child);
-    return child;
-  };
 
   return {
-    capstan,
-    config,
-    env,
-    fake,
-    redis,
+    ...running,
     redisUrl,
-    prefix,
-    eventsUrl,
-    baseUrl,
     sandbox,
-    queue,
-    slash(command, text, opts = {}) {
-      const body = slashCommandBody({
-        command,
-        text,
-        userId: opts.userId ?? 'U0ALICE',
-        channelId: opts.channelId ?? 'C0OPS',
-        ...(opts.triggerId ? { triggerId: opts.triggerId } : {}),
-      });
-      return postToSlackEndpoint(eventsUrl, body, { secret: DRILL_SIGNING_SECRET });
-    },
-    click(userId, message, actionId, value) {
-      const body = blockActionsBody({
-        userId,
-        actionId,
-        value,
-        channelId: message.channel,
-        messageTs: message.ts,
-        message,
-      });
-      return postToSlackEndpoint(eventsUrl, body, { secret: DRILL_SIGNING_SECRET });
-    },
-    async jobsNamed(name) {
-      const jobs = await queue.getJobs(['wait', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
-      return jobs.filter((j): j is Job<JobData> => j?.name === name);
-    },
     spawnWorker(extraEnv = {}) {
-      return start(['worker'], extraEnv);
+      return running.spawn(['worker'], extraEnv);
     },
     async spawnWeb(extraEnv = {}) {
       const port = await freePort();
-      const worker = start(['web'], { ...extraEnv, PORT: String(port) });
+      const worker = running.spawn(['web'], { ...extraEnv, PORT: String(port) });
       const base = `http://127.0.0.1:${port}`;
       await waitFor(
         async () => {
@@ -239,15 +121,11 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
         },
         { timeoutMs: 60_000, intervalMs: 100, message: 'a web process to answer /health' },
       );
-      return { worker, eventsUrl: `${base}/slack/events` };
+      const eventsUrl = `${base}/slack/events`;
+      return { worker, eventsUrl, ...slackRequests(eventsUrl, DRILL_SIGNING_SECRET, fake) };
     },
     async stop() {
-      await Promise.allSettled(children.map((c) => c.kill()));
-      await capstan.stop();
-      await queue.close().catch(() => undefined);
-      const keys = await redis.keys(`${prefix}*`).catch(() => [] as string[]);
-      if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
-      redis.disconnect();
+      await running.stop();
       await fake.close();
       await ownRedis?.stop({ purge: true });
     },

@@ -10,12 +10,7 @@
  * Prints ack p50/p99, job throughput and Slack Web API calls per job.
  */
 import type { Job } from 'bullmq';
-import {
-  blockActionsBody,
-  fakeTriggerId,
-  postToSlackEndpoint,
-  slashCommandBody,
-} from '../../src/local/signed-request.js';
+import { fakeTriggerId } from '../../src/local/signed-request.js';
 import { messageText } from '../../src/local/slack-api.js';
 import type { JobData } from '../../src/queue/contract.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks/approval.js';
@@ -23,7 +18,6 @@ import { waitFor } from '../../test/helpers/wait-for.js';
 import {
   attempt,
   check,
-  DRILL_SIGNING_SECRET,
   type DrillOptions,
   type DrillResult,
   quantile,
@@ -31,7 +25,7 @@ import {
   startDrillWorld,
   workerAttached,
 } from './harness.js';
-import { DB_PASSWORD, TG } from './world.js';
+import { DB_PASSWORD, drillConfig, drillSeed, liveInstances } from './world.js';
 
 /** Options of {@link loadDrill}. */
 export interface LoadDrillOptions extends DrillOptions {
@@ -48,30 +42,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The load drill's configuration: `users` as engineers, `stage` and a protected `prod`. */
 export function loadConfig(users: string[]): string {
-  return `
-slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
-aws: { region: eu-west-1 }
-defaultBlueprint: drill
-blueprints:
-  drill:
-    ami: ami-0abc12345
-    instanceType: t3.small
-    subnets: [subnet-0aaa11111, subnet-0bbb22222]
-    targetGroups: [${TG}]
-    size: { min: 0, max: 4, desired: 2 }
-    ttl: 8h
-environments:
-  stage: { blueprint: drill, asgName: stage-web }
-  prod: { blueprint: drill, asgName: prod-web }
-roles:
-  engineers: { users: [${users.join(', ')}] }
-  approvers: { users: [U0APPR1, U0APPR2] }
-policy:
-  environments:
-    prod: { protected: true }
-databases:
-  orders-db: { user: root, passwordEnv: DRILL_DB_PASSWORD, tls: 'off' }
-`;
+  return drillConfig({ engineers: users, approvers: ['U0APPR1', 'U0APPR2'], prod: true });
 }
 
 /** What one simulated command does. */
@@ -150,54 +121,11 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
   let runs = 0;
   let passed = 0;
   try {
-    await sandbox.seed({
-      timing: {
-        instanceLaunch: 300,
-        healthCheck: 200,
-        standby: 200,
-        exitStandby: 300,
-        terminate: 200,
-        asgDelete: 200,
-        deregistration: 200,
-      },
-      subnets: [
-        {
-          id: 'subnet-0aaa11111',
-          vpcId: 'vpc-0123abcd',
-          availabilityZone: 'eu-west-1a',
-          cidr: '10.0.1.0/24',
-        },
-        {
-          id: 'subnet-0bbb22222',
-          vpcId: 'vpc-0123abcd',
-          availabilityZone: 'eu-west-1b',
-          cidr: '10.0.2.0/24',
-        },
-      ],
-      launchTemplates: [
-        { name: 'stage-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] },
-      ],
-      targetGroups: [{ name: 'drill-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-      // min 0: with min 1, an approved `/lb disable` of the last in-service instance fails (Capstan
-      // does not lower MinSize before EnterStandby); the kill drill keeps min 1 on `stage`.
-      autoScalingGroups: ['stage', 'prod'].map((env) => ({
-        name: `${env}-web`,
-        launchTemplate: 'stage-lt',
-        min: 0,
-        max: 4,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': env },
-        healthCheckType: 'ELB' as const,
-        ready: true,
-      })),
-    });
+    // min 0: with min 1, an approved `/lb disable` of the last in-service instance fails (Capstan
+    // does not lower MinSize before EnterStandby); the kill drill keeps min 1 on `stage`.
+    await sandbox.seed(drillSeed({ environments: ['stage', 'prod'], min: 0 }));
     const snapshot = await sandbox.snapshot();
-    const idsOf = (g: string) =>
-      Object.values(snapshot.instances)
-        .filter((x) => x.group === g && x.state !== 'terminated')
-        .map((x) => x.id);
+    const idsOf = (g: string) => liveInstances(snapshot, g).map((x) => x.id);
     const stageIds = idsOf('stage-web');
     const prodIds = idsOf('prod-web');
 
@@ -220,18 +148,12 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
           if (/Approved|Rejected|Expired/.test(messageText(m))) continue;
           const approve = k++ % 3 !== 2;
           decided.set(id, approve ? 'approved' : 'rejected');
-          const web = webs[k % 2];
-          const result = await postToSlackEndpoint(
-            web?.eventsUrl ?? world.eventsUrl,
-            blockActionsBody({
-              userId: k % 2 === 0 ? 'U0APPR1' : 'U0APPR2',
-              actionId: approve ? APPROVE_ACTION : REJECT_ACTION,
-              value: id,
-              channelId: m.channel,
-              messageTs: m.ts,
-              message: m,
-            }),
-            { secret: DRILL_SIGNING_SECRET },
+          const web = webs[k % 2] ?? world;
+          const result = await web.click(
+            k % 2 === 0 ? 'U0APPR1' : 'U0APPR2',
+            m,
+            approve ? APPROVE_ACTION : REJECT_ACTION,
+            id,
           );
           if (result.status !== 200) failures.push(`approval click on ${id}: HTTP ${result.status}`);
           if (result.ms > ACK_DEADLINE_MS)
@@ -249,12 +171,15 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
     })).sort((a, b) => a.at - b.at);
     const mine = new Map<string, string[]>();
     const sendOne = async (user: string, command: string, text: string, triggerId: string, retry = false) => {
-      const web = webs[randomInt(0, 1)];
-      const body = slashCommandBody({ command, text, userId: user, channelId: 'C0OPS', triggerId });
-      const result = await postToSlackEndpoint(web?.eventsUrl ?? '', body, {
-        secret: DRILL_SIGNING_SECRET,
-        ...(retry ? { headers: { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' } } : {}),
-      }).catch((error: Error) => ({ status: 0, body: error.message, ms: Number.NaN, headers: {} }));
+      const web = webs[randomInt(0, 1)] ?? world;
+      const result = await web
+        .slash(command, text, {
+          userId: user,
+          channelId: 'C0OPS',
+          triggerId,
+          ...(retry ? { headers: { 'X-Slack-Retry-Num': '1', 'X-Slack-Retry-Reason': 'http_timeout' } } : {}),
+        })
+        .catch((error: Error) => ({ status: 0, body: error.message, ms: Number.NaN, headers: {} }));
       const reply = result.body;
       const s: Sent = {
         user,

@@ -22,7 +22,7 @@ import {
   workerAttached,
 } from './harness.js';
 import { loadConfig } from './load.js';
-import { DB_PASSWORD, liveInstances, TG } from './world.js';
+import { DB_PASSWORD, drillSeed, liveInstances, TIMING } from './world.js';
 
 /** Runs the drill: `count` restarts. The drill always uses a Redis of its own (`redisUrl` is ignored). */
 export async function redisRestartDrill(options: DrillOptions): Promise<DrillResult> {
@@ -48,47 +48,14 @@ export async function redisRestartDrill(options: DrillOptions): Promise<DrillRes
   });
   const { sandbox, fake } = world;
   try {
-    await sandbox.seed({
-      timing: {
-        instanceLaunch: 3_000,
-        healthCheck: 200,
-        standby: 200,
-        exitStandby: 300,
-        terminate: 200,
-        asgDelete: 200,
-        deregistration: 200,
-      },
-      subnets: [
-        {
-          id: 'subnet-0aaa11111',
-          vpcId: 'vpc-0123abcd',
-          availabilityZone: 'eu-west-1a',
-          cidr: '10.0.1.0/24',
-        },
-        {
-          id: 'subnet-0bbb22222',
-          vpcId: 'vpc-0123abcd',
-          availabilityZone: 'eu-west-1b',
-          cidr: '10.0.2.0/24',
-        },
-      ],
-      launchTemplates: [
-        { name: 'stage-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] },
-      ],
-      targetGroups: [{ name: 'drill-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-      autoScalingGroups: ['stage', 'prod'].map((env) => ({
-        name: `${env}-web`,
-        launchTemplate: 'stage-lt',
+    await sandbox.seed(
+      drillSeed({
+        environments: ['stage', 'prod'],
         min: 0,
         max: 6,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': env },
-        healthCheckType: 'ELB' as const,
-        ready: true,
-      })),
-    });
+        timing: { ...TIMING, instanceLaunch: 3_000 },
+      }),
+    );
     world.spawnWorker();
     world.spawnWorker();
     await workerAttached(world);

@@ -2,21 +2,38 @@
  * The sandbox account most drills act on: a blueprint `drill` that makes its own launch template
  * (so a duplicate would show), an unprotected environment `stage` (group `stage-web`, 3 instances
  * behind a target group), and optionally `orders-db`, a sandbox DB instance backed by a real
- * `mariadbd` (binary log on) holding `shop.billing`.
+ * `mariadbd` (binary log on) holding `shop.billing`. The seed is the tests' world's
+ * (`test/helpers/world.ts`) under the drills' names.
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
+import type { SandboxSeed } from '../../src/sandbox/index.js';
 import { createBackedDbInstance, destroyServer } from '../../src/sandbox/pitr/index.js';
-import type { World } from '../../src/sandbox/world.js';
+import { TIMING, type WorldSeedOptions, worldSeed } from '../../test/helpers/world.js';
 import { type DrillWorld, startDrillWorld } from './harness.js';
+
+export { liveInstances, TIMING } from '../../test/helpers/world.js';
 
 export const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/drill-tg/0123456789abcdef';
 
 /** The live server's root password (scripts/services). */
 export const DB_PASSWORD = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
 
-/** The drills' configuration. */
-export const DRILL_CONFIG = `
+/** Options for {@link drillConfig}. */
+export interface DrillConfigOptions {
+  /** Default U0ALICE and U0BOB. */
+  engineers?: readonly string[];
+  /** Default U0CAROL and U0DAVE. */
+  approvers?: readonly string[];
+  /** Also a protected environment `prod` (group `prod-web`). */
+  prod?: boolean;
+}
+
+/** The drills' configuration: blueprint `drill`, environment `stage`, database `orders-db`. */
+export function drillConfig(options: DrillConfigOptions = {}): string {
+  const engineers = options.engineers ?? ['U0ALICE', 'U0BOB'];
+  const approvers = options.approvers ?? ['U0CAROL', 'U0DAVE'];
+  return `
 slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
 aws: { region: eu-west-1 }
 defaultBlueprint: drill
@@ -30,12 +47,24 @@ blueprints:
     ttl: 8h
 environments:
   stage: { blueprint: drill, asgName: stage-web }
-roles:
-  engineers: { users: [U0ALICE, U0BOB] }
-  approvers: { users: [U0CAROL, U0DAVE] }
-databases:
+${options.prod ? '  prod: { blueprint: drill, asgName: prod-web }\n' : ''}roles:
+  engineers: { users: [${engineers.join(', ')}] }
+  approvers: { users: [${approvers.join(', ')}] }
+${options.prod ? 'policy:\n  environments:\n    prod: { protected: true }\n' : ''}databases:
   orders-db: { user: root, passwordEnv: DRILL_DB_PASSWORD, tls: 'off' }
 `;
+}
+
+/** The drills' configuration as most drills use it. */
+export const DRILL_CONFIG = drillConfig();
+
+/**
+ * The drills' sandbox account: groups `<env>-web` of 3 instances launching from `stage-lt`, behind
+ * the `drill-tg` target group.
+ */
+export function drillSeed(options: Omit<WorldSeedOptions, 'launchTemplate' | 'targetGroup'>): SandboxSeed {
+  return worldSeed({ launchTemplate: 'stage-lt', targetGroup: { name: 'drill-tg', arn: TG }, ...options });
+}
 
 /** Rows of `shop.billing` as they were at the moment restores go back to. */
 export const BILLING_ROWS = 2_000;
@@ -78,42 +107,12 @@ export async function startAccountWorld(options: {
     env: { DRILL_DB_PASSWORD: DB_PASSWORD, ...options.env },
   });
   const { sandbox } = world;
-  await sandbox.seed({
-    timing: {
-      instanceLaunch: 300,
-      healthCheck: 200,
-      standby: 200,
-      exitStandby: 300,
-      terminate: 200,
-      asgDelete: 200,
-      deregistration: 200,
-      dbCreate: 300,
-      dbDelete: 300,
-      restorableLag: 300,
-    },
-    subnets: [
-      { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
-      { id: 'subnet-0bbb22222', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1b', cidr: '10.0.2.0/24' },
-    ],
-    launchTemplates: [
-      { name: 'stage-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] },
-    ],
-    targetGroups: [{ name: 'drill-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-    autoScalingGroups: [
-      {
-        name: 'stage-web',
-        launchTemplate: 'stage-lt',
-        min: 1,
-        max: 4,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': 'stage' },
-        healthCheckType: 'ELB',
-        ready: true,
-      },
-    ],
-  });
+  await sandbox.seed(
+    drillSeed({
+      environments: ['stage'],
+      timing: { ...TIMING, dbCreate: 300, dbDelete: 300, restorableLag: 300 },
+    }),
+  );
   const empty: Fingerprint = { count: 0, distinct: 0, checksum: '' };
   const expected = { original: empty, damaged: empty, merged: empty };
   if (!options.database) {
@@ -203,11 +202,6 @@ export async function startAccountWorld(options: {
       await destroyServer(serverName).catch(() => undefined);
     },
   };
-}
-
-/** Non-terminated instances of `group`. */
-export function liveInstances(world: World, group: string) {
-  return Object.values(world.instances).filter((i) => i.group === group && i.state !== 'terminated');
 }
 
 /** Every resource id seen while watching the sandbox: to show nothing was made twice. */

@@ -4,14 +4,9 @@
  * after the quiet period; Acknowledge / Snooze / Investigate through signed Slack requests; several
  * worker processes and restarts.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/main.js';
-import { JOB_NAMES, type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
+import { JOB_NAMES } from '../../src/queue/contract.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import {
   ALERT_ACK_ACTION,
@@ -20,9 +15,10 @@ import {
 } from '../../src/slack/blocks/alert.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { type FakeMessage, messageText } from '../helpers/fake-slack.js';
+import { writeTempFile } from '../helpers/run-capstan.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { WEB_TG as TG, worldSeed } from '../helpers/world.js';
 
-const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
 const QUIET_MS = 2_000;
 
 const CONFIG = `
@@ -58,28 +54,14 @@ alerts:
 const BASE = Math.floor(Date.now() / 60_000) * 60_000 - 50 * 60_000;
 let minute = 0;
 
+/** The tests' world (`prod-web` on EC2 health checks) with `orders-db` and its BurstBalance. */
 function seedFile(): string {
   const seed = {
-    timing: { instanceLaunch: 300, healthCheck: 200, standby: 200, exitStandby: 300, terminate: 200 },
-    subnets: [
-      { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
-    ],
-    launchTemplates: [{ name: 'web-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] }],
-    targetGroups: [{ name: 'web-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-    autoScalingGroups: [
-      {
-        name: 'prod-web',
-        launchTemplate: 'web-lt',
-        min: 1,
-        max: 4,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': 'prod' },
-        healthCheckType: 'EC2',
-        ready: true,
-      },
-    ],
+    ...worldSeed({
+      environments: ['prod'],
+      healthCheckType: 'EC2',
+      timing: { instanceLaunch: 300, healthCheck: 200, standby: 200, exitStandby: 300, terminate: 200 },
+    }),
     dbInstances: [{ id: 'orders-db', allocatedStorage: 100, storageType: 'gp2' }],
     metrics: [
       {
@@ -91,10 +73,7 @@ function seedFile(): string {
       },
     ],
   };
-  const dir = mkdtempSync(join(tmpdir(), 'capstan-alerts-seed-'));
-  const path = join(dir, 'seed.json');
-  writeFileSync(path, JSON.stringify(seed));
-  return path;
+  return writeTempFile('capstan-alerts-seed-', 'seed.json', JSON.stringify(seed));
 }
 
 let t: TestCapstan | undefined;
@@ -246,14 +225,9 @@ describe('status alerts', () => {
     if ((JOB_NAMES as readonly string[]).includes('rds.io-credits')) {
       expect(answer.text).toContain('Queued as job');
       const jobId = await waitFor(async () => (await tc.jobsOf('rds.io-credits'))[0]);
-      const queue = new Queue<JobData>(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
-      try {
-        const job = await queue.getJob(jobId);
-        expect(job?.data.command).toMatchObject({ kind: 'rds.io-credits', dbInstance: 'orders-db' });
-        expect(job?.data.request).toMatchObject({ userId: 'U0DBA', channelId: 'C0DBA', threadTs: alert.ts });
-      } finally {
-        await queue.close();
-      }
+      const job = await tc.queue.getJob(jobId);
+      expect(job?.data.command).toMatchObject({ kind: 'rds.io-credits', dbInstance: 'orders-db' });
+      expect(job?.data.request).toMatchObject({ userId: 'U0DBA', channelId: 'C0DBA', threadTs: alert.ts });
     } else {
       // TODO(lead): once the `rds.io-credits` job is in JOB_NAMES, the branch above checks it was
       // enqueued in the alert's thread; until then intake answers that it is not available yet.
@@ -291,20 +265,15 @@ describe('status alerts', () => {
 
   it('several worker processes post one message per alert; restarts lose neither the message nor the resolution', async () => {
     const { tc, sandbox } = await start('web');
-    const exited = (child: ChildProcess) =>
-      new Promise<void>((resolve) =>
-        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
-      );
-    const a = tc.spawnWorker();
-    const b = tc.spawnWorker();
+    const a = tc.spawn(['worker']);
+    const b = tc.spawn(['worker']);
     await setBurstBalance(sandbox, 25);
     const alert = await alertMessage(tc, 'C0DBA', /RDS burst balance/, 30_000);
     await waitFor(() => seenCount(alertsIn(tc, 'C0DBA')[0] as FakeMessage) >= 5, { timeoutMs: 15_000 });
     expect(alertsIn(tc, 'C0DBA')).toHaveLength(1);
 
     // One worker dies: the other carries on with the same message.
-    a.kill('SIGKILL');
-    await exited(a);
+    await a.kill();
     const before = seenCount(alertsIn(tc, 'C0DBA')[0] as FakeMessage);
     await waitFor(() => seenCount(alertsIn(tc, 'C0DBA')[0] as FakeMessage) >= before + 3, {
       timeoutMs: 15_000,
@@ -316,8 +285,7 @@ describe('status alerts', () => {
     await waitFor(() => /Clearing/.test(messageText(alertsIn(tc, 'C0DBA')[0] as FakeMessage)), {
       timeoutMs: 15_000,
     });
-    b.kill('SIGKILL');
-    await exited(b);
+    await b.kill();
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS + 500));
     expect(messageText(alertsIn(tc, 'C0DBA')[0] as FakeMessage)).not.toMatch(/Resolved/);
     tc.spawnWorker();

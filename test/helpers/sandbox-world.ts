@@ -1,13 +1,18 @@
 /**
  * The sandbox world the environment and load balancer tests run against: a blueprint `web` with a
- * launch template and a target group, and a protected `prod` environment with 3 instances.
+ * launch template and a target group, and a protected `prod` environment with 3 instances (the
+ * seed is `./world.js`'s, shared with the drills).
  */
 import { createSandbox, type Sandbox, type World } from '../../src/sandbox/index.js';
 import { startTestCapstan, type TestCapstan } from './capstan.js';
 import { messageText } from './fake-slack.js';
 import { waitFor } from './wait-for.js';
+import { WEB_TG, worldSeed } from './world.js';
 
-export const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef';
+export { liveInstances } from './world.js';
+
+/** The target group of the `web` blueprint, which `prod-web` is behind. */
+export const TG = WEB_TG;
 
 /** Port of the health URL the blueprint names; tests serve it on instances' (loopback) addresses. */
 export const HEALTH_PORT = 18080;
@@ -48,37 +53,7 @@ export async function startOnSandbox(
     },
   });
   const sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix });
-  await sandbox.seed({
-    timing: {
-      instanceLaunch: 300,
-      healthCheck: 200,
-      standby: 200,
-      exitStandby: 300,
-      terminate: 200,
-      asgDelete: 200,
-      deregistration: 200,
-    },
-    subnets: [
-      { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
-      { id: 'subnet-0bbb22222', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1b', cidr: '10.0.2.0/24' },
-    ],
-    launchTemplates: [{ name: 'web-lt', versions: [{ imageId: 'ami-0abc12345', instanceType: 't3.small' }] }],
-    targetGroups: [{ name: 'web-tg', arn: TG, port: 8080, vpcId: 'vpc-0123abcd' }],
-    autoScalingGroups: [
-      {
-        name: 'prod-web',
-        launchTemplate: 'web-lt',
-        min: 1,
-        max: 4,
-        desired: 3,
-        subnets: ['subnet-0aaa11111'],
-        targetGroups: [TG],
-        tags: { 'capstan:env': 'prod' },
-        healthCheckType: 'ELB',
-        ready: true,
-      },
-    ],
-  });
+  await sandbox.seed(worldSeed({ environments: ['prod'] }));
   return { tc, sandbox };
 }
 
@@ -114,9 +89,4 @@ export async function finished(
 /** A group of the sandbox world. */
 export function groupOf(world: World, name: string) {
   return world.groups[name];
-}
-
-/** A group's instances that are not terminated. */
-export function liveInstances(world: World, group: string) {
-  return Object.values(world.instances).filter((i) => i.group === group && i.state !== 'terminated');
 }
