@@ -8,6 +8,7 @@
  * run), no duplicate rows, the temporary restore instance deleted, one progress message, final.
  */
 import type { Job } from 'bullmq';
+import { LB_MIN_SIZE_TAG } from '../../src/domain/lb.js';
 import { messageText } from '../../src/local/slack-api.js';
 import type { JobData } from '../../src/queue/contract.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
@@ -53,6 +54,14 @@ interface RunOutcome {
   durationMs: number;
 }
 
+/** `stage-web`'s MinSize in this drill: its desired capacity, so `/lb disable` must lower it. */
+const STAGE_MIN = 3;
+
+/** The MinSize `/lb disable` recorded on a group (the tag Capstan keeps until enable restores it). */
+function recordedMin(g: { tags: Array<{ Key: string; Value: string }> } | undefined): string | undefined {
+  return g?.tags.find((t) => t.Key === LB_MIN_SIZE_TAG)?.Value;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the drill; see the file comment. */
@@ -63,6 +72,8 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Dril
   const account = await startAccountWorld({
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     database: needsDb,
+    // `stage-web` at its MinSize (3 of 3): every standby must lower MinSize, and every enable put it back.
+    min: STAGE_MIN,
   });
   const { world } = account;
   const failures: string[] = [];
@@ -360,6 +371,9 @@ async function checkOutcome(account: AccountWorld, kind: KillKind, c: OutcomeCon
       check(c.after.instances[id]?.lifecycle === 'Standby', `${id} is ${c.after.instances[id]?.lifecycle}`);
       const g = c.after.groups['stage-web'];
       check(g?.desired === 2, `stage-web desired ${g?.desired} (want 2)`);
+      check(g?.min === STAGE_MIN - 1, `stage-web MinSize ${g?.min} (want ${STAGE_MIN - 1} while in standby)`);
+      check(recordedMin(g) === String(STAGE_MIN), `recorded MinSize ${recordedMin(g)} (want ${STAGE_MIN})`);
+      check(/MinSize 3 → 2/.test(c.final), `no MinSize note: ${c.final}`);
       check(
         (g?.suspended ?? [])
           .map((p) => p.name)
@@ -380,6 +394,8 @@ async function checkOutcome(account: AccountWorld, kind: KillKind, c: OutcomeCon
       );
       const g = c.after.groups['stage-web'];
       check(g?.desired === 3, `stage-web desired ${g?.desired} (want 3)`);
+      check(g?.min === STAGE_MIN, `stage-web MinSize ${g?.min} (want ${STAGE_MIN} back)`);
+      check(recordedMin(g) === undefined, `MinSize tag left: ${recordedMin(g)}`);
       check(
         (g?.suspended ?? []).length === 0,
         `still suspended: ${g?.suspended.map((p) => p.name).join(', ')}`,

@@ -121,9 +121,8 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
   let runs = 0;
   let passed = 0;
   try {
-    // min 0: with min 1, an approved `/lb disable` of the last in-service instance fails (Capstan
-    // does not lower MinSize before EnterStandby); the kill drill keeps min 1 on `stage`.
-    await sandbox.seed(drillSeed({ environments: ['stage', 'prod'], min: 0 }));
+    // MinSize 1: an approved `/lb disable` of the last in-service instances lowers it for the standby.
+    await sandbox.seed(drillSeed({ environments: ['stage', 'prod'] }));
     const snapshot = await sandbox.snapshot();
     const idsOf = (g: string) => liveInstances(snapshot, g).map((x) => x.id);
     const stageIds = idsOf('stage-web');

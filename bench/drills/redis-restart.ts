@@ -51,7 +51,6 @@ export async function redisRestartDrill(options: DrillOptions): Promise<DrillRes
     await sandbox.seed(
       drillSeed({
         environments: ['stage', 'prod'],
-        min: 0,
         max: 6,
         timing: { ...TIMING, instanceLaunch: 3_000 },
       }),

@@ -100,6 +100,8 @@ export async function startAccountWorld(options: {
   redisUrl?: string;
   database?: boolean;
   env?: Record<string, string>;
+  /** `stage-web`'s MinSize (default the seed's, 1). */
+  min?: number;
 }): Promise<AccountWorld> {
   const world = await startDrillWorld({
     configYaml: DRILL_CONFIG,
@@ -110,6 +112,7 @@ export async function startAccountWorld(options: {
   await sandbox.seed(
     drillSeed({
       environments: ['stage'],
+      ...(options.min !== undefined ? { min: options.min } : {}),
       timing: { ...TIMING, dbCreate: 300, dbDelete: 300, restorableLag: 300 },
     }),
   );
