@@ -297,7 +297,7 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
   const failures: string[] = [];
-  const byKind = new Map<string, { sent: number; wrong: number }>();
+  const byKind = new Map<string, { sent: number; wrong: number; ms: number[] }>();
   const latencies: number[] = [];
   let passed = 0;
   let runs = 0;
@@ -319,8 +319,9 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       }
       latencies.push(performance.now() - started);
       const why = status === 0 ? text : c.verdict(status, text);
-      const stats = byKind.get(c.kind) ?? { sent: 0, wrong: 0 };
+      const stats = byKind.get(c.kind) ?? { sent: 0, wrong: 0, ms: [] };
       stats.sent += 1;
+      stats.ms.push(performance.now() - started);
       runs += 1;
       if (why) {
         stats.wrong += 1;
@@ -371,6 +372,12 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       figures: {
         'answers right, by kind': kinds,
         'latency p50/p99/max': `${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms`,
+        'slowest kinds (p99)': [...byKind.entries()]
+          .map(([k, st]) => [k, quantile(st.ms, 0.99)] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([k, ms]) => `${k} ${ms.toFixed(1)} ms`)
+          .join('; '),
         'audit entries written': String(audited),
       },
       failures,

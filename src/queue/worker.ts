@@ -157,7 +157,8 @@ async function runJob(
     return writes;
   };
 
-  const resumed = job.data.checkpoints.reporter?.messageTs !== undefined;
+  // An earlier attempt got as far as reporting (even if it died before its message's ts was kept).
+  const resumed = job.data.checkpoints.reporter !== undefined;
   const reporter = new JobReporter({
     notifier: opts.notifier,
     jobId: String(job.id),
