@@ -13,14 +13,10 @@
  *      that time (from four hours ago to now, in order);
  *   3. the instance is added with its creation and base backup dated just before the history, so
  *      the restorable window covers it.
- * `mariadb-binlog --stop-datetime` also stops at the binary log's format description event (the
- * first event it reads) when that event is newer than the time asked for, and that event is
- * stamped with the real time the log was opened. So step 1 dates it back too
- * ({@link backdateBinlogStart}), as if the log had been opened when the base backup is said to be.
+ * The replay stops at the first transaction stamped at or after the time asked for, whatever the
+ * time of the events the log starts with (src/sandbox/pitr/mariadb.ts), so the back-dated history
+ * replays although the log itself was opened now.
  */
-import { open } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Sandbox, WorldStore } from '../../sandbox/index.js';
@@ -65,67 +61,6 @@ export interface OrdersDb {
 export function demoDbState(extension: Record<string, unknown> | undefined): DemoDbState | undefined {
   const demo = extension?.demo as DemoDbState | undefined;
   return demo && typeof demo.historyTo === 'number' ? demo : undefined;
-}
-
-/**
- * Dates the binary log `path` back to `epochSeconds`: rewrites the timestamp of every event it holds
- * so far (the format description, GTID list and binlog checkpoint events a new log starts with) and
- * each event's CRC32. `mariadb-binlog --stop-datetime` stops at the first event at or after the time,
- * these included, so a log opened now would replay nothing of a history dated earlier. MariaDB
- * computes the format description's checksum with the "in use" flag cleared (the server clears the
- * flag on close without touching the checksum), so it is computed that way here. The server never
- * rewrites these bytes; it reads them back when it serves the log to `mariadb-binlog`.
- */
-export async function backdateBinlogStart(path: string, epochSeconds: number): Promise<void> {
-  const FORMAT_DESCRIPTION_EVENT = 0x0f;
-  const IN_USE_FLAG = 0x1;
-  const CRC32_ALGORITHM = 1;
-  const HEADER = 19;
-  const file = await open(path, 'r+');
-  try {
-    const { size: fileSize } = await file.stat();
-    const first = Buffer.alloc(4 + HEADER);
-    await file.read(first, 0, first.length, 0);
-    if (first.readUInt32BE(0) !== 0xfe62696e || first[4 + 4] !== FORMAT_DESCRIPTION_EVENT) {
-      throw new Error(`${path} does not start with a binary-log format description event`);
-    }
-    let checksummed = false;
-    for (let at = 4; at + HEADER <= fileSize; ) {
-      const header = Buffer.alloc(HEADER);
-      await file.read(header, 0, HEADER, at);
-      const size = header.readUInt32LE(9);
-      if (size < HEADER || at + size > fileSize) break;
-      const event = Buffer.alloc(size);
-      await file.read(event, 0, size, at);
-      const isFormat = event[4] === FORMAT_DESCRIPTION_EVENT;
-      // The byte before the format description's checksum names the algorithm: 1 is CRC32 (the default), 0 none.
-      if (isFormat) checksummed = event[size - 5] === CRC32_ALGORITHM;
-      event.writeUInt32LE(epochSeconds, 0);
-      if (checksummed) {
-        const summed = Buffer.from(event.subarray(0, size - 4));
-        if (isFormat) summed[17] = (summed[17] ?? 0) & ~IN_USE_FLAG;
-        event.writeUInt32LE(crc32(summed), size - 4);
-      }
-      await file.write(event, 0, size, at);
-      at += size;
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/**
- * Waits (up to 10 s) until the server has written the binlog checkpoint event into the log a base
- * backup just opened: it is written asynchronously, and one written after the back-dating would
- * carry the real time and stop every replay there.
- */
-async function binlogCheckpointWritten(conn: mysql.Connection, binlogFile: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const [rows] = await conn.query('SHOW BINLOG EVENTS IN ?', [binlogFile]);
-    if ((rows as Array<{ Event_type: string }>).some((r) => r.Event_type === 'Binlog_checkpoint')) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 async function connect(server: BackingServer): Promise<mysql.Connection> {
@@ -239,7 +174,7 @@ export async function ensureOrdersDb(options: EnsureOrdersDbOptions): Promise<Or
   }
 }
 
-/** Writes schema, older data, base backup and history; returns the (backdated) backup and the demo state. */
+/** Writes schema, older data, base backup and history; returns the backup (dated as said) and the demo state. */
 async function buildShop(
   conn: mysql.Connection,
   server: BackingServer,
@@ -253,10 +188,6 @@ async function buildShop(
   for (const s of shopBaseStatements(backedUpAt - 60)) await conn.query(s.sql, s.values);
 
   const backup = await takeBaseBackup(server);
-  const [rows] = await conn.query('SELECT @@log_bin_basename AS base');
-  const base = String((rows as Array<{ base: string }>)[0]?.base ?? '');
-  await binlogCheckpointWritten(conn, backup.binlogFile);
-  await backdateBinlogStart(join(dirname(base), backup.binlogFile), backedUpAt);
 
   const history = planShopHistory({
     from,

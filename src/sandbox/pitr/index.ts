@@ -44,7 +44,7 @@ import {
   takeBaseBackup,
 } from './mariadb.js';
 
-export { binlogDatetime, destroyServer, serverDir, serverExists } from './mariadb.js';
+export { destroyServer, serverDir, serverExists } from './mariadb.js';
 
 /** What a backed instance keeps in `extension.pitr`. */
 export interface PitrState {

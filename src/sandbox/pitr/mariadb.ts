@@ -12,19 +12,23 @@
  *   scripts/services up mariadb --name <new> --port <free>       (TZ=UTC)
  *   mariadb … < base.sql
  *   mariadb-binlog --read-from-remote-server -h127.0.0.1 -P<source> --to-last-log \
- *     --start-position=<pos> --stop-datetime='<T floored to the second, UTC>' <file> | mariadb …
+ *     --start-position=<pos> <file> | {@link cutBinlogAt}(T) | mariadb …
  *
  * Binary-log events carry whole-second timestamps (MariaDB 10.11 writes `SET TIMESTAMP=<seconds>`
- * without a fraction, and the event header is seconds too), and `--stop-datetime` stops at the
- * first event whose timestamp is ≥ the given second, so the restored data holds exactly the
- * changes committed in seconds strictly before T's second: never a change from after T, possibly
- * missing one made in the same second before T (conservative). The datetime is formatted in UTC
- * and mariadb-binlog runs with TZ=UTC (it reads `--stop-datetime` in its own local time); servers
- * run with TZ=UTC too, so `system_time_zone` and the binlog's printed datetimes are UTC.
+ * without a fraction, and the event header is seconds too). The replay stops before the first
+ * transaction (its GTID event) stamped at or after T's second, so the restored data holds exactly
+ * the changes committed in seconds strictly before T's second: never a change from after T,
+ * possibly missing one made in the same second before T (conservative). `mariadb-binlog
+ * --stop-datetime` is not used: it also stops at the events a log starts with (format description,
+ * GTID list, checkpoint), stamped when the log was opened, so it replays nothing of changes that
+ * carry an earlier time than that (`SET TIMESTAMP`, as local mode's demo history does). The event
+ * times are printed in mariadb-binlog's local time, so it runs with TZ=UTC; servers run with TZ=UTC
+ * too, so `system_time_zone` and the binlog's printed datetimes are UTC.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { freePort, SERVICES_SCRIPT } from '../../local/services.js';
 
 /** Where `scripts/services` keeps its folders (it runs with the repository root as its cwd). */
@@ -119,6 +123,8 @@ interface Stage {
   cmd: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** Passes this stage's output through a transform before the next stage reads it. */
+  through?: () => Transform;
 }
 
 /**
@@ -146,7 +152,9 @@ async function pipeline(stages: Stage[], io: { input?: string; output?: string }
       const from = procs[i]?.stdout;
       const to = procs[i + 1]?.stdin;
       if (from && to) {
-        from.pipe(to);
+        const through = stages[i]?.through?.();
+        if (through) from.pipe(through).pipe(to);
+        else from.pipe(to);
         to.on('error', () => {});
       }
     }
@@ -208,9 +216,65 @@ export async function takeBaseBackup(server: BackingServer): Promise<BaseBackup>
   return { path, binlogFile: m[1], binlogPos: Number(m[2]), takenAt };
 }
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC, floored to the second. */
-export function binlogDatetime(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+/** `#YYMMDD HH:MM:SS server id … end_log_pos … <tab>GTID …`: the header of a transaction's first event. */
+const GTID_EVENT =
+  /^#(\d\d)(\d\d)(\d\d)\s+(\d{1,2}):(\d\d):(\d\d)\s+server id\s+\d+\s+end_log_pos\s+\d+.*\tGTID\s/;
+
+/** The epoch second of a GTID event's header line (printed in UTC), if `line` is one. */
+export function gtidEventSecond(line: string): number | undefined {
+  const m = GTID_EVENT.exec(line);
+  if (!m) return undefined;
+  const [yy, mo, dd, hh, mi, ss] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  return Date.UTC(2000 + yy, mo - 1, dd, hh, mi, ss) / 1000;
+}
+
+/** What ends the replay once it is cut (the body runs with `DELIMITER /*!*\/;`; nothing is left open). */
+const CUT_TRAILER = 'DELIMITER ;\nROLLBACK /* cut by Capstan */;\n';
+
+/**
+ * Passes `mariadb-binlog` text through up to, not including, the first transaction whose GTID event
+ * is stamped at or after `stopSecond` (epoch seconds; the text must be printed in UTC); what follows
+ * is read and dropped, so mariadb-binlog ends normally. Other events pass whatever their time (see
+ * the file comment). Bytes pass unchanged (statements may hold any bytes).
+ */
+export function cutBinlogAt(stopSecond: number): Transform {
+  let partial = '';
+  /** A `# at N` line held until its event's header shows whether the replay stops there. */
+  let held: string | undefined;
+  let cut = false;
+  const pass = (lines: string[]): string[] => {
+    const out: string[] = [];
+    for (const line of lines) {
+      if (held !== undefined) {
+        const at = held;
+        held = undefined;
+        const second = gtidEventSecond(line);
+        if (second !== undefined && second >= stopSecond) {
+          cut = true;
+          out.push(CUT_TRAILER);
+          return out;
+        }
+        out.push(`${at}\n`, `${line}\n`);
+      } else if (line.startsWith('# at ')) held = line;
+      else out.push(`${line}\n`);
+    }
+    return out;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (cut) return done();
+      const lines = (partial + chunk.toString('latin1')).split('\n');
+      partial = lines.pop() ?? '';
+      const out = pass(lines);
+      done(null, out.length > 0 ? Buffer.from(out.join(''), 'latin1') : undefined);
+    },
+    flush(done) {
+      if (cut) return done();
+      const out = pass(partial ? [partial] : []);
+      if (!cut && held !== undefined) out.push(`${held}\n`);
+      done(null, out.length > 0 ? Buffer.from(out.join(''), 'latin1') : undefined);
+    },
+  });
 }
 
 /** Loads `backup` into `target`, then replays `source`'s binary log up to (before) `until` (real epoch ms). */
@@ -241,10 +305,10 @@ export async function restoreInto(
         `--user=${source.user}`,
         '--to-last-log',
         `--start-position=${backup.binlogPos}`,
-        `--stop-datetime=${binlogDatetime(until)}`,
         backup.binlogFile,
       ],
       env: clientEnv(source),
+      through: () => cutBinlogAt(Math.floor(until / 1000)),
     },
     load,
   ]);
