@@ -220,6 +220,33 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     expect(await allRows(dst, `t_text${sfx}`)).toEqual(await allRows(src, 't_text'));
   });
 
+  it('stopped mid-table on connections the caller lent: both stay usable, nothing uncommitted is left', async () => {
+    let interrupted: unknown;
+    try {
+      await copyTable({
+        method,
+        source: src,
+        target: dst,
+        schema: DB,
+        table: 't_int',
+        targetTable: `t_int_lent${sfx}`,
+        batchRows: 40,
+        commitRows: 1_000,
+        maxBatches: 3,
+      });
+    } catch (error) {
+      interrupted = error;
+    }
+    expect(interrupted).toBeInstanceOf(CopyInterruptedError);
+    // The source's streaming query was read to its end (not left paused), so the connection answers again.
+    const [[one]] = (await src.query('SELECT 1 AS one')) as unknown as [[{ one: number }]];
+    expect(one?.one).toBe(1);
+    // The three batches were committed when the copy stopped; no transaction is left open on the target.
+    const [[trx]] = (await dst.query('SELECT @@in_transaction AS open')) as unknown as [[{ open: number }]];
+    expect(Number(trx?.open)).toBe(0);
+    expect(await exactRowCount(dst, DB, `t_int_lent${sfx}`)).toBe(120);
+  });
+
   it('never overwrites an existing table', async () => {
     await dst.query(`CREATE TABLE ${DB}.occupied${sfx} (id INT PRIMARY KEY)`);
     await expect(
