@@ -1003,18 +1003,9 @@ export class FakeSlack {
       .filter((m) => m.channel === channel && (m.thread_ts === undefined || m.thread_ts === m.ts))
       .filter((m) => window.contains(m.ts))
       .sort((a, b) => compareTs(b.ts, a.ts));
-    const page = paginate(topLevel, args, { defaultLimit: 100, maxLimit: 999, descending: true });
-    if ('error' in page) return { ok: false, error: page.error };
-    const metadata = truthy(args.include_all_metadata);
-    return {
-      ok: true,
-      messages: page.items.map((m) => this.#readMessage(m, metadata)),
-      has_more: page.nextCursor !== undefined,
-      pin_count: 0,
-      channel_actions_ts: null,
-      channel_actions_count: 0,
-      ...(page.nextCursor ? { response_metadata: { next_cursor: page.nextCursor } } : {}),
-    };
+    const page = this.#readPage(topLevel, args, { defaultLimit: 100, maxLimit: 999, descending: true });
+    if (!page.ok) return page;
+    return { ...page, pin_count: 0, channel_actions_ts: null, channel_actions_count: 0 };
   }
 
   /**
@@ -1037,11 +1028,20 @@ export class FakeSlack {
       .filter((m) => window.contains(m.ts))
       .sort((a, b) => compareTs(a.ts, b.ts));
     const first = str(args.cursor) === undefined;
-    const page = paginate(first ? [parent, ...replies] : replies, args, {
+    return this.#readPage(first ? [parent, ...replies] : replies, args, {
       defaultLimit: 1000,
       maxLimit: 1000,
       descending: false,
     });
+  }
+
+  /** One page of `messages` as a history read answers it (`limit`/`cursor`; metadata only when asked for). */
+  #readPage(
+    messages: FakeMessage[],
+    args: JsonObject,
+    paging: Parameters<typeof paginate>[2],
+  ): JsonObject & { ok: boolean } {
+    const page = paginate(messages, args, paging);
     if ('error' in page) return { ok: false, error: page.error };
     const metadata = truthy(args.include_all_metadata);
     return {
