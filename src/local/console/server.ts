@@ -110,14 +110,7 @@ const MAX_BODY_BYTES = 1_000_000;
 const KEEPALIVE_MS = 15_000;
 
 /** A private reply shown to one user: Capstan's answer to a slash command, or the console's own note. */
-interface ConsoleEphemeral {
-  channel: string;
-  user: string;
-  ts: string;
-  thread_ts?: string;
-  text: string;
-  blocks?: JsonObject[];
-  attachments?: JsonObject[];
+interface ConsoleEphemeral extends Omit<FakeEphemeral, 'at'> {
   /** The command it answers, e.g. `/lb disable prod`. */
   command?: string;
 }
