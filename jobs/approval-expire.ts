@@ -1,6 +1,7 @@
 /** `approval.expire`: closes an approval request nobody decided in time, and says so. */
 import type { Job } from 'bullmq';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import { echoCommand } from '../src/commands/index.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
@@ -32,7 +33,7 @@ export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireD
     await deps.notifier.post({
       channel: record.request.channelId,
       ...(threadTs ? { threadTs } : {}),
-      text: `:hourglass: <@${record.request.userId}> the approval request for \`${record.request.text}\` expired without a decision; nothing was done.`,
+      text: `:hourglass: <@${record.request.userId}> the approval request for ${echoCommand(record.request.text)} expired without a decision; nothing was done.`,
     });
   }
   return { outcome: 'done', summary: `request ${id} expired` };

@@ -2,7 +2,7 @@
 import type { Job } from 'bullmq';
 import { describeGroup, findGroupsByTag } from '../src/aws/autoscaling.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import type { EnvStatus } from '../src/commands/index.js';
+import { type EnvStatus, escapeSlack } from '../src/commands/index.js';
 import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
@@ -54,7 +54,7 @@ export async function envStatusJob(job: Job<JobData>, ctx: JobContext, deps: Env
       group.targetGroups.length > 0 ? `, load balancer: ${health.get(i.id) ?? 'not registered'}` : '';
     const note = notes.get(i.id);
     const why = note
-      ? ` (standby since ${note.since} by <@${note.user}>${note.reason ? `: ${note.reason}` : ''})`
+      ? ` (standby since ${note.since} by <@${note.user}>${note.reason ? `: ${escapeSlack(note.reason)}` : ''})`
       : '';
     return `• \`${i.id}\` ${i.lifecycle}, ${i.health}${lb}${why}`;
   });

@@ -17,7 +17,7 @@ import {
 import type { AwsClients } from '../src/aws/clients.js';
 import { privateAddresses } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import type { LbDisable, LbEnable, LbStatus } from '../src/commands/index.js';
+import { escapeSlack, type LbDisable, type LbEnable, type LbStatus } from '../src/commands/index.js';
 import { type EnvironmentRef, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import {
   healthUrlFor,
@@ -294,7 +294,7 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
   );
   return {
     outcome: 'done',
-    summary: `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} out of the load balancer (Standby)${command.reason ? ` — ${command.reason}` : ''}.${note ? ` ${note}.` : ''} \`/lb enable ${env.name}\` puts ${targets.length === 1 ? 'it' : 'them'} back.`,
+    summary: `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} out of the load balancer (Standby)${command.reason ? ` — ${escapeSlack(command.reason)}` : ''}.${note ? ` ${note}.` : ''} \`/lb enable ${env.name}\` puts ${targets.length === 1 ? 'it' : 'them'} back.`,
   };
 }
 
@@ -447,7 +447,7 @@ export async function lbStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJ
     `*Standby* (${standby.length}):${standby.length === 0 ? ' none' : ''}`,
     ...standby.map((i) => {
       const n = notes.get(i.id);
-      return `• \`${i.id}\`${n ? ` since ${n.since} by <@${n.user}>${n.reason ? ` — ${n.reason}` : ''}` : ''}`;
+      return `• \`${i.id}\`${n ? ` since ${n.since} by <@${n.user}>${n.reason ? ` — ${escapeSlack(n.reason)}` : ''}` : ''}`;
     }),
   ];
   if (group.suspended.length > 0) lines.push(`Suspended processes: ${group.suspended.join(', ')}`);

@@ -3,6 +3,7 @@
  * pure function of the environment and validated with zod. Any problem stops start-up with a message
  * naming the variable, or the file, line and field, and what was expected.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -45,6 +46,13 @@ export const POLICY_ACTIONS = [
 /** An action a policy names. */
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
+/**
+ * Actions that only the admin role, or a rule naming the action itself, grants: a `*` rule never
+ * does, and no rule may grant them to everyone. `ops.cancel` is admin-only for other people's jobs
+ * (anyone with a role may cancel their own).
+ */
+export const ADMIN_ONLY_ACTIONS: readonly PolicyAction[] = ['ops.audit', 'ops.cancel'];
+
 /** The role that means "anyone in the workspace", including people who hold no role. */
 export const EVERYONE = 'everyone';
 
@@ -72,7 +80,10 @@ const targetRule = z
   .object({
     /** A destructive action on a protected target always needs approval. */
     protected: z.boolean().optional(),
-    /** Action → roles that may run it (`everyone` for anyone). */
+    /**
+     * Action → roles that may run it (`everyone` for anyone). `*` covers every action that changes
+     * something or reads a database, never the admin-only ones ({@link ADMIN_ONLY_ACTIONS}).
+     */
     allow: z.partialRecord(actionKey, z.array(z.union([roleName, z.literal(EVERYONE)]))).optional(),
     /** Action → who must approve it first; `false` to need none (not allowed on protected targets). */
     approval: z.partialRecord(actionKey, z.union([approvalRule, z.literal(false)])).optional(),
@@ -550,6 +561,22 @@ export const configFileSchema = z
     for (const [path, rule] of rules) {
       for (const [action, roles] of Object.entries(rule.allow ?? {})) {
         for (const [i, role] of (roles ?? []).entries()) check(role, [...path, 'allow', action, i]);
+        if (!(ADMIN_ONLY_ACTIONS as readonly string[]).includes(action)) continue;
+        // Admin-only actions act on Capstan itself, never on an environment or database.
+        if (path[1] !== 'defaults') {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'allow', action],
+            message: `${action} is admin-only and not about one ${path[1] === 'environments' ? 'environment' : 'database'}: grant it under policy.defaults.allow`,
+          });
+        }
+        if (roles?.includes(EVERYONE)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'allow', action],
+            message: `${action} is admin-only (${ADMIN_ONLY_ACTIONS.join(', ')}: reading the audit log, cancelling other people's jobs): name the roles that may, not everyone`,
+          });
+        }
       }
       for (const [action, approval] of Object.entries(rule.approval ?? {})) {
         if (approval) {
@@ -655,8 +682,14 @@ export interface Config {
   file: ConfigFile;
 }
 
-/** Signing secret used in local mode, where requests come from this machine only. */
-export const LOCAL_SIGNING_SECRET = 'capstan-local-signing-secret';
+/**
+ * A new signing secret for one local-mode process: random at each start, known only in-process (the
+ * console and the terminal sign with it there), never printed nor served over HTTP, so nothing
+ * outside this process can sign a request Capstan accepts.
+ */
+export function newLocalSigningSecret(): string {
+  return randomBytes(32).toString('hex');
+}
 
 /**
  * Reads and validates Capstan's configuration from `env` (and the YAML file it names).
@@ -702,7 +735,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slack: {
       mode,
       botToken: e.SLACK_BOT_TOKEN ?? 'xoxb-local-mode',
-      signingSecret: e.SLACK_SIGNING_SECRET ?? LOCAL_SIGNING_SECRET,
+      signingSecret: e.SLACK_SIGNING_SECRET ?? newLocalSigningSecret(),
       ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
       ...(e.SLACK_API_URL ? { apiUrl: withTrailingSlash(e.SLACK_API_URL) } : {}),
     },

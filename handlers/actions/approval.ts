@@ -2,9 +2,12 @@
  * Approve / Reject on an approval request. Only members of the approving role decide; never the
  * requester; each approver counts once; the click that completes the quorum starts the job (once,
  * whatever the timing, because the store decides atomically and the job id comes from the request).
+ * A click counts only on the request's own message: an approval id carried by a button elsewhere
+ * (another channel, another message) is refused.
  */
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ApprovalRecord } from '../../src/approvals/store.js';
+import { echo, echoCommand } from '../../src/commands/index.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
 import type { HandlerDeps } from '../deps.js';
@@ -24,7 +27,21 @@ export function approvalActionListener(deps: HandlerDeps) {
     const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
     const record = await deps.approvals.get(id);
     if (!record) {
-      await tell(`This approval request (\`${id.slice(0, 40)}\`) no longer exists.`);
+      await tell(`This approval request (${echo(id)}) no longer exists.`);
+      return;
+    }
+    const clickedTs = body.message?.ts ?? body.container?.message_ts;
+    if (!record.message || record.message.channel !== channel || record.message.ts !== clickedTs) {
+      await deps.audit.append({
+        kind: 'approval',
+        actor: userId,
+        subject: `approval ${id}`,
+        outcome: 'refused',
+        detail: { reason: 'button not on the approval request message', channel, ts: clickedTs },
+      });
+      await tell(
+        `:no_entry: This button is not on the message of approval request ${echo(id)}; nothing was recorded. Decide on the request message itself.`,
+      );
       return;
     }
     const actor = { userId, groupIds: await deps.directory.groupsOf(userId) };
@@ -68,7 +85,7 @@ export function approvalActionListener(deps: HandlerDeps) {
         );
         await refresh(client, updated, jobId);
         await toRequester(
-          `:white_check_mark: <@${record.request.userId}> \`${record.request.text}\` was approved by ${approvers.map((a) => `<@${a}>`).join(', ')}; job \`${jobId}\` is starting.`,
+          `:white_check_mark: <@${record.request.userId}> ${echoCommand(record.request.text)} was approved by ${approvers.map((a) => `<@${a}>`).join(', ')}; job \`${jobId}\` is starting.`,
         );
         return;
       }
@@ -82,7 +99,7 @@ export function approvalActionListener(deps: HandlerDeps) {
         const updated = (await deps.approvals.get(id)) ?? record;
         await refresh(client, updated);
         await toRequester(
-          `:no_entry: <@${record.request.userId}> \`${record.request.text}\` was rejected by <@${userId}>; nothing was done.`,
+          `:no_entry: <@${record.request.userId}> ${echoCommand(record.request.text)} was rejected by <@${userId}>; nothing was done.`,
         );
         return;
       }

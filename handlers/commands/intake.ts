@@ -4,7 +4,7 @@
  */
 
 import type { AuditEntry } from '../../src/audit/index.js';
-import { type Command, helpText, type ParseResult } from '../../src/commands/index.js';
+import { type Command, echoCommand, helpText, type ParseResult } from '../../src/commands/index.js';
 import { authorize, lockTargetOf } from '../../src/policy/index.js';
 import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../../src/queue/contract.js';
 import type { HandlerDeps } from '../deps.js';
@@ -97,7 +97,7 @@ export async function intake(
   if (jobName === undefined) {
     return {
       outcome: 'answered',
-      text: `\`${request.text}\` is understood, but \`${command.kind}\` is not available in this version of Capstan yet.`,
+      text: `${echoCommand(request.text)} is understood, but \`${command.kind}\` is not available in this version of Capstan yet.`,
     };
   }
 
@@ -119,7 +119,7 @@ export async function intake(
     return {
       outcome: 'approval',
       jobId: askId,
-      text: `:raised_hand: \`${request.text}\` needs ${quorum === 1 ? 'an approval' : `${quorum} approvals`} from role \`${role}\` (rule \`${rule}\`). The request and its plan follow in the thread.`,
+      text: `:raised_hand: ${echoCommand(request.text)} needs ${quorum === 1 ? 'an approval' : `${quorum} approvals`} from role \`${role}\` (rule \`${rule}\`). The request and its plan follow in the thread.`,
     };
   }
 
@@ -160,6 +160,6 @@ function busy(
 ): IntakeReply {
   return {
     outcome: 'busy',
-    text: `:lock: ${target.replace(':', ' ')} is busy: job \`${holder.jobId}\` (\`${holder.action}\`, asked by <@${holder.userId}> at ${new Date(holder.since).toISOString()}) holds it. Try again when it finishes, or \`/ops cancel ${holder.jobId}\`.`,
+    text: `:lock: ${target.replace(':', ' ')} is busy: job \`${holder.jobId}\` (${echoCommand(holder.action)}, asked by <@${holder.userId}> at ${new Date(holder.since).toISOString()}) holds it. Try again when it finishes, or \`/ops cancel ${holder.jobId}\`.`,
   };
 }

@@ -1,7 +1,6 @@
 /** `/ops jobs`, `/ops cancel`, `/ops audit`: answered at once from Redis, no job needed. */
-import type { OpsAudit, OpsCancel } from '../../src/commands/index.js';
-import type { Actor } from '../../src/policy/index.js';
-import { rolesOf } from '../../src/policy/index.js';
+import { echoCommand, type OpsAudit, type OpsCancel } from '../../src/commands/index.js';
+import { type Actor, mayCancelOthers } from '../../src/policy/index.js';
 import type { JobRequest } from '../../src/queue/contract.js';
 import { formatDuration } from '../../src/slack/blocks/progress.js';
 import type { HandlerDeps } from '../deps.js';
@@ -16,12 +15,12 @@ export async function listJobsReply(deps: HandlerDeps): Promise<string> {
       j.state === 'running'
         ? `:arrows_counterclockwise: running ${formatDuration(now - j.since)}`
         : `:hourglass_flowing_sand: queued ${formatDuration(now - j.since)}`;
-    return `• \`${j.id}\` ${state} — \`${j.text}\` by <@${j.userId}>${j.step ? ` — step: ${j.step}` : ''}`;
+    return `• \`${j.id}\` ${state} — ${echoCommand(j.text)} by <@${j.userId}>${j.step ? ` — step: ${j.step}` : ''}`;
   });
   return `*Queued and running jobs* (${jobs.length})\n${lines.join('\n')}`;
 }
 
-/** Cancels a job for its requester or an admin. */
+/** Cancels a job for its requester, an admin, or a role a rule naming `ops.cancel` grants. */
 export async function cancelJobReply(
   deps: HandlerDeps,
   command: OpsCancel,
@@ -30,16 +29,15 @@ export async function cancelJobReply(
 ): Promise<string> {
   const job = await deps.jobsAdmin.get(command.jobId);
   if (!job) return `There is no job \`${command.jobId}\`. \`/ops jobs\` lists the queued and running ones.`;
-  const isAdmin = rolesOf(deps.config.file, actor).has(deps.config.file.policy.adminRole);
   const owner = job.data.request.userId;
-  if (owner !== actor.userId && !isAdmin) {
+  if (owner !== actor.userId && !mayCancelOthers(deps.config.file, actor)) {
     await deps.audit.append({
       kind: 'cancel',
       actor: actor.userId,
       subject: `job ${command.jobId}`,
       outcome: 'denied',
     });
-    return `:no_entry: Only <@${owner}>, who asked for job \`${command.jobId}\`, or an admin may cancel it.`;
+    return `:no_entry: Only <@${owner}>, who asked for job \`${command.jobId}\`, or an admin may cancel it (a \`*\` rule does not grant cancelling other people's jobs).`;
   }
   const result = await deps.jobsAdmin.cancel(command.jobId);
   await deps.audit.append({
@@ -51,9 +49,9 @@ export async function cancelJobReply(
   });
   switch (result.outcome) {
     case 'removed':
-      return `:no_entry_sign: Removed queued job \`${command.jobId}\` (\`${job.data.request.text}\`); it never started.`;
+      return `:no_entry_sign: Removed queued job \`${command.jobId}\` (${echoCommand(job.data.request.text)}); it never started.`;
     case 'signalled':
-      return `:no_entry_sign: Asked job \`${command.jobId}\` (\`${job.data.request.text}\`) to stop at its next step; it cleans up and reports "cancelled" in its thread.`;
+      return `:no_entry_sign: Asked job \`${command.jobId}\` (${echoCommand(job.data.request.text)}) to stop at its next step; it cleans up and reports "cancelled" in its thread.`;
     case 'finished':
       return `Job \`${command.jobId}\` already finished (${result.state}); nothing to cancel.`;
     case 'not-found':
@@ -66,7 +64,7 @@ export async function auditReply(deps: HandlerDeps, command: OpsAudit): Promise<
   const entries = await deps.audit.latest(command.count);
   if (entries.length === 0) return 'The audit log is empty.';
   const lines = entries.map((e) => {
-    const detail = e.detail?.text ? ` \`${String(e.detail.text)}\`` : '';
+    const detail = e.detail?.text ? ` ${echoCommand(String(e.detail.text))}` : '';
     const why = e.detail?.rule ? ` (${String(e.detail.rule)})` : '';
     return `• ${e.at.toISOString().replace('.000Z', 'Z')} ${e.kind} <@${e.actor}> ${e.subject}${detail} → *${e.outcome}*${why}`;
   });

@@ -1,6 +1,6 @@
 /** `/env`, `/lb`, `/rds`, `/ops`: parse, authorize, enqueue, ack inside Slack's 3 seconds. */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { parseSlashCommand } from '../../src/commands/index.js';
+import { parseSlashCommand, plainText } from '../../src/commands/index.js';
 import { describeForUser } from '../../src/errors.js';
 import type { HandlerDeps } from '../deps.js';
 import { intake } from './intake.js';
@@ -19,7 +19,8 @@ export function slashCommandListener(deps: HandlerDeps) {
         requestId: command.trigger_id,
         userId: command.user_id,
         channelId: command.channel_id,
-        text: `${command.command} ${command.text}`.trim(),
+        // Plain text from here on: every message that shows it escapes it (Slack's markup never travels).
+        text: `${command.command} ${plainText(command.text)}`.trim(),
         source: 'slash',
         receivedAt: Date.now(),
       });

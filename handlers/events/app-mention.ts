@@ -1,6 +1,6 @@
 /** `@capstan <command>` in a channel: the same grammar and path as the slash commands, in the mention's thread. */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { parseMention } from '../../src/commands/index.js';
+import { parseMention, plainText } from '../../src/commands/index.js';
 import { describeForUser } from '../../src/errors.js';
 import { intake } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
@@ -24,7 +24,8 @@ export function appMentionListener(deps: HandlerDeps) {
         userId: user,
         channelId: event.channel,
         threadTs,
-        text: event.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '@capstan').trim(),
+        // A mention's text is Slack markup (`<!channel>`, links): plain text from here on, escaped wherever shown.
+        text: plainText(event.text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, '@capstan')).trim(),
         source: 'mention',
         receivedAt: Date.now(),
       });

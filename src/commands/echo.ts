@@ -54,16 +54,48 @@ export function escapeSlack(text: string): string {
   return text.replace(/[&<>]/g, (ch) => (ch === '&' ? '&amp;' : ch === '<' ? '&lt;' : '&gt;'));
 }
 
+/** How much of a command's text a message shows back (code points): enough for any real command. */
+export const COMMAND_ECHO_LIMIT = 200;
+
 /**
- * Slack's own escaping undone: `&lt;`, `&gt;`, `&amp;` back to `<`, `>`, `&` (one pass, so `&amp;lt;`
- * becomes `&lt;`), and links Slack made of what was typed (`<http://shop.app|shop.app>`) back to the
- * text shown.
+ * A command's text as a code span in a message: the plain text the person typed, safe to show
+ * ({@link echo} with room for a whole command).
  */
-export function unescapeSlack(text: string): string {
+export function echoCommand(text: string): string {
+  return echo(text, COMMAND_ECHO_LIMIT);
+}
+
+/** Special mentions Slack writes as `<!name>` (https://api.slack.com/reference/surfaces/formatting#special-mentions). */
+const SPECIAL_MENTIONS = new Set(['channel', 'here', 'everyone']);
+
+/**
+ * Slack's markup turned into the plain text a reader sees, once, where a request comes in: entities
+ * (`&lt;`, `&gt;`, `&amp;`) decoded in one pass (so `&amp;lt;` becomes `&lt;`); links (`<http://x|label>`)
+ * become their label, or the address when there is none; user, channel and group mentions
+ * (`<@U1|ann>`, `<#C1|ops>`, `<!subteam^S1|@oncall>`) and special mentions (`<!channel>`) become
+ * `@ann`, `#ops`, `@oncall`, `@channel`; dates (`<!date^…|fallback>`) their fallback. What comes out
+ * is text, never markup: shown again only through {@link escapeSlack} or {@link echo}, it can
+ * mention, ping or link nothing. See https://api.slack.com/reference/surfaces/formatting#escaping.
+ */
+export function plainText(text: string): string {
   return text
-    .replace(
-      /<((?:https?|mailto):[^|<>]*)(?:\|([^<>]*))?>/g,
-      (_, url: string, label?: string) => label ?? url,
-    )
+    .replace(/<([^<>]*)>/g, (_, inner: string) => plainEntity(inner))
     .replace(/&(lt|gt|amp);/g, (_, name: string) => (name === 'lt' ? '<' : name === 'gt' ? '>' : '&'));
+}
+
+/** What one `<…>` of Slack markup shows. */
+function plainEntity(inner: string): string {
+  const bar = inner.indexOf('|');
+  const target = bar < 0 ? inner : inner.slice(0, bar);
+  const label = bar < 0 ? undefined : inner.slice(bar + 1);
+  if (target.startsWith('@')) return label ? `@${label.replace(/^@/, '')}` : target;
+  if (target.startsWith('#')) return label ? `#${label.replace(/^#/, '')}` : target;
+  if (target.startsWith('!')) {
+    const name = target.slice(1);
+    if (SPECIAL_MENTIONS.has(name)) return `@${name}`;
+    if (name.startsWith('subteam^')) return label ? `@${label.replace(/^@/, '')}` : `@${name.slice(8)}`;
+    return label ?? `@${name.split('^')[0]}`;
+  }
+  // A link (`http:`, `https:`, `mailto:`, or anything else Slack linked): its label, else its address.
+  return label ?? target;
 }

@@ -1,4 +1,4 @@
-export { ECHO_LIMIT, echo, escapeSlack, unescapeSlack } from './echo.js';
+export { COMMAND_ECHO_LIMIT, ECHO_LIMIT, echo, echoCommand, escapeSlack, plainText } from './echo.js';
 export {
   COMMAND_HELP,
   type CommandHelp,

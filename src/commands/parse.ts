@@ -6,7 +6,7 @@
  * or `--name=value`; command, subcommand and option names are case-insensitive; each option at most
  * once. Every value is validated (see `validate.ts`) before it lands in a command.
  */
-import { echo, unescapeSlack } from './echo.js';
+import { echo, plainText } from './echo.js';
 import { COMMAND_HELP, commandsWithSubcommand, resolveHelpTopic, usageOf } from './help.js';
 import { parseTime } from './time.js';
 import { tokenize } from './tokenize.js';
@@ -540,7 +540,7 @@ function problem(command: string, message: string, subcommand?: string): ParseRe
 
 /**
  * Parses the text of slash command `command` (e.g. `/env`, text `create feature-42 --size 2`).
- * `ctx` gives "now" and the time zone for `--at`. Slack's escaping (`&lt;`, links) is undone first.
+ * `ctx` gives "now" and the time zone for `--at`. Slack's markup (`&lt;`, links, mentions) becomes plain text first ({@link plainText}).
  */
 export function parseSlashCommand(command: string, text: string, ctx: ParseContext): ParseResult {
   try {
@@ -549,7 +549,7 @@ export function parseSlashCommand(command: string, text: string, ctx: ParseConte
     if (text.length > MAX_TEXT) {
       return problem(name, `The command text is too long (${text.length} characters; at most ${MAX_TEXT}).`);
     }
-    return parseWords(name, unescapeSlack(text), ctx);
+    return parseWords(name, plainText(text), ctx);
   } catch {
     return problem('', 'Capstan could not read this command. Check it against the usage below.');
   }
@@ -565,7 +565,7 @@ export function parseMention(text: string, ctx: ParseContext): ParseResult {
     if (text.length > 2 * MAX_TEXT) {
       return problem('', `The message is too long (${text.length} characters; at most ${MAX_TEXT}).`);
     }
-    const stripped = unescapeSlack(text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ')).trim();
+    const stripped = plainText(text.replace(/<@[A-Z0-9]+(\|[^>]*)?>/g, ' ')).trim();
     const match = /^(\S+)\s*([\s\S]*)$/.exec(stripped);
     const first = match?.[1];
     if (!first) return problem('', 'Mention me with a command, for example `@capstan ops help`.');

@@ -6,6 +6,7 @@
 
 import type { Command, CommandKind } from '../commands/index.js';
 import {
+  ADMIN_ONLY_ACTIONS,
   type ApprovalRule,
   type ConfigFile,
   EVERYONE,
@@ -54,8 +55,8 @@ export const READ_ACTIONS: ReadonlySet<CommandKind> = new Set([
   'ops.ping',
 ]);
 
-/** Actions only admins may run unless a rule says otherwise. */
-const ADMIN_ACTIONS: ReadonlySet<CommandKind> = new Set(['ops.audit']);
+/** Actions only admins may run unless a rule naming the action itself says otherwise (never `*`). */
+const ADMIN_ONLY: ReadonlySet<CommandKind> = new Set(ADMIN_ONLY_ACTIONS);
 
 /** Whether a command destroys or overwrites something (and so needs approval on a protected target). */
 export function isDestructive(command: Command): boolean {
@@ -183,10 +184,11 @@ export function authorize(file: ConfigFile, actor: Actor, command: Command, chan
   }
 
   // `*` covers every action that changes something or reads a database; reading Capstan's own
-  // lists stays open unless a rule names the read action itself.
+  // lists stays open unless a rule names the read action itself; admin-only actions are granted
+  // only by the admin role or a rule naming them.
   const allowKey = rule.allow?.[action]
     ? action
-    : !READ_ACTIONS.has(action) && rule.allow?.['*']
+    : !READ_ACTIONS.has(action) && !ADMIN_ONLY.has(action) && rule.allow?.['*']
       ? '*'
       : undefined;
   const explicit = allowKey ? rule.allow?.[allowKey] : undefined;
@@ -202,9 +204,9 @@ export function authorize(file: ConfigFile, actor: Actor, command: Command, chan
     helpers = explicit.flatMap((r) => holdersOf(file, r));
   } else if (READ_ACTIONS.has(action)) {
     allowed = true;
-  } else if (ADMIN_ACTIONS.has(action)) {
+  } else if (action === 'ops.audit') {
     allowed = false;
-    reason = `${action} is for the ${policy.adminRole} role`;
+    reason = `${action} is for the ${policy.adminRole} role (a \`*\` rule never grants it)`;
     helpers = holdersOf(file, policy.adminRole);
   } else {
     // Safe default: people who hold no role may only read.
@@ -246,6 +248,17 @@ function approvalFor(
     };
   }
   return undefined;
+}
+
+/**
+ * Whether `actor` may cancel jobs other people asked for: the admin role, or a rule naming
+ * `ops.cancel` itself with a role the actor holds (never `*`, never everyone).
+ */
+export function mayCancelOthers(file: ConfigFile, actor: Actor): boolean {
+  const roles = rolesOf(file, actor);
+  if (roles.has(file.policy.adminRole)) return true;
+  const named = ruleFor(file, { kind: 'none' }).rule.allow?.['ops.cancel'] ?? [];
+  return named.some((r) => r !== EVERYONE && roles.has(r));
 }
 
 /** Why `approver` may not decide a request (or undefined when they may). */

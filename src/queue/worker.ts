@@ -7,6 +7,7 @@ import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
+import { echoCommand } from '../commands/index.js';
 import { CancelledError, describeForUser, UserError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { lockTargetOf } from '../policy/index.js';
@@ -164,7 +165,7 @@ async function runJob(
     jobId: String(job.id),
     channel: job.data.request.channelId,
     ...(job.data.request.threadTs ? { threadTs: job.data.request.threadTs } : {}),
-    rootText: `<@${job.data.request.userId}> asked: \`${job.data.request.text}\``,
+    rootText: `<@${job.data.request.userId}> asked: ${echoCommand(job.data.request.text)}`,
     snapshot: job.data.checkpoints.reporter ?? { state: initialProgress(job) },
     minIntervalMs: opts.reporterIntervalMs,
     persist: (snapshot) => checkpoint('reporter', snapshot),

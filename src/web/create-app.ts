@@ -2,13 +2,18 @@
  * The Bolt app: the HTTP receiver at `POST /slack/events` (or Socket Mode), the probe routes, and
  * one global error handler. Behaviour lives in the listeners `register` adds.
  */
-import type { Server } from 'node:http';
-import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPModuleFunctions, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { asCodedError } from '../errors.js';
 import { type ProbeSources, probeRoutes } from '../http/probes.js';
 import { toSlackLogger } from '../observability/logger.js';
+import { checkRequest, loopbackHosts } from './request-guard.js';
+
+/** Slack's endpoint on the HTTP receiver. */
+const SLACK_ENDPOINT = '/slack/events';
 
 /** A started web process. */
 export interface WebApp {
@@ -47,7 +52,7 @@ export async function startWebApp({ config, logger, probes, register }: WebAppOp
   } else {
     httpReceiver = new HTTPReceiver({
       signingSecret: slack.signingSecret,
-      endpoints: '/slack/events',
+      endpoints: SLACK_ENDPOINT,
       customRoutes,
       logger: boltLogger,
       // Anything still unacknowledged after this long gets an error answer, inside Slack's 3 s window
@@ -74,17 +79,70 @@ export async function startWebApp({ config, logger, probes, register }: WebAppOp
   register(app);
 
   let port = http.port;
+  let stop: () => Promise<void>;
   if (httpReceiver) {
-    const server = (await httpReceiver.start({ port: http.port, host: http.host })) as Server;
-    const address = server.address();
-    if (address && typeof address === 'object') port = address.port;
+    const server = serveGuarded(httpReceiver, {
+      local,
+      port: () => port,
+      logger,
+      boltLogger,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: http.port, host: http.host }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    port = (server.address() as AddressInfo).port;
+    stop = () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      });
   } else {
     await app.start();
+    stop = () => app.stop().then(() => undefined);
   }
   logger.info({ port, mode: slack.mode }, 'web process listening');
-  return {
-    app,
-    port,
-    stop: () => app.stop().then(() => undefined),
-  };
+  return { app, port, stop };
+}
+
+/**
+ * The HTTP server in front of Bolt's receiver: each request passes {@link checkRequest} first (in
+ * local mode only `Host: 127.0.0.1:<port>` / `localhost:<port>` is answered, 421 otherwise; Slack's
+ * endpoint refuses timestamps more than five minutes off either way, 401), then goes to Bolt as
+ * `HTTPReceiver.start` would hand it.
+ */
+function serveGuarded(
+  receiver: HTTPReceiver,
+  opts: { local: boolean; port: () => number; logger: Logger; boltLogger: ReturnType<typeof toSlackLogger> },
+): Server {
+  return createServer((req, res) => {
+    const verdict = checkRequest(req, {
+      endpoint: SLACK_ENDPOINT,
+      nowMs: Date.now(),
+      ...(opts.local ? { allowedHosts: loopbackHosts(opts.port()) } : {}),
+    });
+    if (!verdict.ok) {
+      opts.logger.warn(
+        { path: req.url?.split('?')[0], status: verdict.status },
+        `request refused: ${verdict.reason}`,
+      );
+      res.writeHead(verdict.status, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(verdict.status === 421 ? 'Misdirected request\n' : '');
+      return;
+    }
+    try {
+      receiver.requestListener(req, res);
+    } catch (error) {
+      // What `HTTPReceiver.start` does: a path Bolt does not serve is answered 404.
+      HTTPModuleFunctions.defaultDispatchErrorHandler({
+        error: error as Error,
+        logger: opts.boltLogger,
+        request: req,
+        response: res,
+      });
+    }
+  });
 }

@@ -9,6 +9,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,6 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_SIGNING_SECRET } from '../../src/config.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { freePort, SERVICES_SCRIPT } from '../helpers/services.js';
 import { postToSlackEndpoint, slashCommandBody } from '../helpers/signed-request.js';
@@ -93,16 +93,46 @@ function printed(running: Running, pattern: RegExp, timeoutMs = 60_000, from = 0
   });
 }
 
-async function slash(command: string, text: string, userId = 'U0ALICE') {
-  const body = slashCommandBody({
-    command,
-    text,
-    userId,
-    userName: 'alice',
-    channelId: 'C0OPS',
-    channelName: 'ops',
+/**
+ * Types `/command text` into the terminal, the way a person uses local mode without the console:
+ * only this process knows the signing secret, so this is the way in. Returns Capstan's answer line.
+ */
+async function slash(command: string, text: string): Promise<string> {
+  const from = first.out().length;
+  first.child.stdin?.write(`${command} ${text}\n`);
+  const [line] = await printed(first, /\[\d{3} in \d+ ms\][^\n]*/, 10_000, from);
+  return line;
+}
+
+/** A GET or POST to Capstan's port with `host` as the Host header (as a rebinding page would send it). */
+function requestWithHost(
+  host: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: body === undefined ? 'GET' : 'POST',
+        headers: {
+          host,
+          ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString('utf8');
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  return postToSlackEndpoint(`http://127.0.0.1:${port}/slack/events`, body, { secret: LOCAL_SIGNING_SECRET });
 }
 
 beforeAll(async () => {
@@ -176,11 +206,10 @@ describe('npm start with nothing configured', () => {
     expect(read?.points.at(-1)?.v).toBeGreaterThan(300);
   });
 
-  it('answers a signed /env list like Slack would get it, with prod', async () => {
+  it('answers /env list typed in its terminal (signed in-process as Slack signs), with prod', async () => {
     const from = first.out().length;
     const reply = await slash('/env', 'list');
-    expect(reply.status).toBe(200);
-    expect(JSON.parse(reply.body).text).toContain('Queued as job');
+    expect(reply).toMatch(/^\[200 in \d+ ms\] \(only you\) :hourglass_flowing_sand: Queued as job/);
     const [line] = await printed(
       first,
       /done in [\d.]+ m?s — \*Environments\* \(1\)\n.*\*prod\*.*3\/3 in service/,
@@ -193,7 +222,7 @@ describe('npm start with nothing configured', () => {
   it('restores shop.billing to 30m ago beside the live table, with the invoices deleted 15 minutes ago back', async () => {
     const from = first.out().length;
     const reply = await slash('/rds', 'restore-table orders-db shop.billing --at "30m ago"');
-    expect(JSON.parse(reply.body).text).toContain('Queued as job');
+    expect(reply).toContain('Queued as job');
     await printed(first, /Restored `shop\.billing` as it was at/, 60_000, from);
     const report = first.out().slice(from);
     expect(report).toContain('12 row(s) deleted since');
@@ -233,6 +262,32 @@ describe('npm start with nothing configured', () => {
       { timeoutMs: 20_000 },
     );
   }, 90_000);
+});
+
+describe('exposure of a local Capstan', () => {
+  it('signs with a secret of its own: a request signed with the old public constant, or any guess, is refused', async () => {
+    for (const secret of ['capstan-local-signing-secret', 'test-signing-secret-0123456789']) {
+      const body = slashCommandBody({ command: '/ops', text: 'ping', userId: 'U0ALICE', channelId: 'C0OPS' });
+      const res = await postToSlackEndpoint(`http://127.0.0.1:${port}/slack/events`, body, { secret });
+      expect(res.status).toBe(401);
+    }
+    // The secret is never printed.
+    expect(first.out() + first.err()).not.toMatch(/[0-9a-f]{64}/i);
+  });
+
+  it('answers every route only for Host 127.0.0.1:<port> or localhost:<port> (421 for a rebinding page)', async () => {
+    const body = slashCommandBody({ command: '/ops', text: 'ping', userId: 'U0ALICE', channelId: 'C0OPS' });
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.nip.io:${port}`, '127.0.0.1']) {
+      for (const path of ['/health', '/ready', '/metrics']) {
+        expect((await requestWithHost(host, path)).status, `${host} ${path}`).toBe(421);
+      }
+      expect((await requestWithHost(host, '/slack/events', body)).status, `${host} POST`).toBe(421);
+    }
+    expect((await requestWithHost(`127.0.0.1:${port}`, '/health')).status).toBe(200);
+    expect((await requestWithHost(`localhost:${port}`, '/health')).status).toBe(200);
+    // Unsigned, but to the right host: past the host check, refused as unsigned (401).
+    expect((await requestWithHost(`localhost:${port}`, '/slack/events', body)).status).toBe(401);
+  });
 });
 
 describe('real AWS credentials', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_SIGNING_SECRET, readConfig } from '../../src/config.js';
+import { readConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 function configFile(text: string): string {
@@ -26,7 +26,9 @@ describe('readConfig', () => {
   it('starts in local mode, on loopback, with the sandbox, when no Slack credentials are set', () => {
     const config = readConfig({});
     expect(config.slack.mode).toBe('local');
-    expect(config.slack.signingSecret).toBe(LOCAL_SIGNING_SECRET);
+    // A signing secret of its own at each start: 256 random bits, never a constant anyone could read.
+    expect(config.slack.signingSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(readConfig({}).slack.signingSecret).not.toBe(config.slack.signingSecret);
     expect(config.http).toEqual({ port: 3000, host: '127.0.0.1' });
     expect(config.aws.mode).toBe('sandbox');
     expect(config.queuePrefix).toBe('{capstan}');

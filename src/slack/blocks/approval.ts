@@ -3,7 +3,7 @@
  * and Approve / Reject buttons while the request is open; the decision once it is not.
  */
 import type { KnownBlock } from '@slack/web-api';
-import { escapeSlack } from '../../commands/index.js';
+import { echoCommand, escapeSlack } from '../../commands/index.js';
 
 /** Action ids of the two buttons; the button's value is the approval id. */
 export const APPROVE_ACTION = 'approval.approve';
@@ -37,10 +37,12 @@ function slackDate(ms: number, fallback: string): string {
 
 /** Text and blocks of the approval request message in its current state. */
 export function renderApproval(view: ApprovalView): { text: string; blocks: KnownBlock[] } {
+  // The command is the requester's own words (plain text): shown only as an escaped code span.
+  const command = echoCommand(view.commandText);
   const plan =
     view.plan.length > 0 ? view.plan.map((line) => `• ${line}`).join('\n') : '• (nothing to change)';
   const fields = [
-    `*Action*\n\`${view.commandText}\``,
+    `*Action*\n${command}`,
     `*Target*\n${view.target}`,
     `*Requested by*\n<@${view.requester}>`,
     `*Approvers*\n${view.quorum} of role \`${view.role}\``,
@@ -48,12 +50,12 @@ export function renderApproval(view: ApprovalView): { text: string; blocks: Know
   const blocks: KnownBlock[] = [
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `:raised_hand: *Approval needed* for \`${view.commandText}\`` },
+      text: { type: 'mrkdwn', text: `:raised_hand: *Approval needed* for ${command}` },
     },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
   if (view.reason)
-    // The reason is the requester's own words, unescaped by the grammar: escape them again for mrkdwn.
+    // The reason is the requester's own words, plain text: escaped for mrkdwn.
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reason*\n${escapeSlack(view.reason)}` } });
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Plan*\n${plan}`.slice(0, 3000) } });
 
@@ -92,7 +94,7 @@ export function renderApproval(view: ApprovalView): { text: string; blocks: Know
         },
       ],
     });
-    return { text: `Approval needed: ${view.commandText} (requested by <@${view.requester}>)`, blocks };
+    return { text: `Approval needed: ${command} (requested by <@${view.requester}>)`, blocks };
   }
 
   const when = view.decidedAt ? slackDate(view.decidedAt, new Date(view.decidedAt).toISOString()) : 'now';
@@ -106,5 +108,5 @@ export function renderApproval(view: ApprovalView): { text: string; blocks: Know
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `${outcome} · request \`${view.id}\`` }],
   });
-  return { text: `${view.commandText}: ${view.status}`, blocks };
+  return { text: `${command}: ${view.status}`, blocks };
 }

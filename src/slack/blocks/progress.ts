@@ -3,6 +3,7 @@
  * step, notes, and the outcome. Rendering is a function of the state and the clock, nothing else.
  */
 import type { KnownBlock } from '@slack/web-api';
+import { escapeSlack } from '../../commands/index.js';
 
 /** The state of one step of a job. */
 export type StepState = 'running' | 'done' | 'failed';
@@ -27,6 +28,7 @@ export interface ProgressNote {
 
 /** Everything the progress message shows; plain JSON so it can be checkpointed with the job. */
 export interface ProgressState {
+  /** The command as the requester typed it: plain text, escaped where shown. */
   title: string;
   jobId: string;
   requester: string;
@@ -110,7 +112,7 @@ export function statusLine(state: ProgressState, now: number): string {
 
 /** Renders the progress message: fallback text plus blocks. */
 export function renderProgress(state: ProgressState, now: number): { text: string; blocks: KnownBlock[] } {
-  const headline = `${STATUS_ICON[state.status]} *${state.title}* — ${statusLine(state, now)}`;
+  const headline = `${STATUS_ICON[state.status]} *${escapeSlack(state.title)}* — ${statusLine(state, now)}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: clip(headline) } }];
   if (state.steps.length > 0) {
     const lines = state.steps.map((step) => {
@@ -133,6 +135,6 @@ export function renderProgress(state: ProgressState, now: number): { text: strin
     type: 'context',
     elements: [{ type: 'mrkdwn', text: `job \`${state.jobId}\` · asked by <@${state.requester}>` }],
   });
-  const text = `${state.title}: ${statusLine(state, now)}${state.outcome ? ` — ${state.outcome}` : ''}`;
+  const text = `${escapeSlack(state.title)}: ${statusLine(state, now)}${state.outcome ? ` — ${state.outcome}` : ''}`;
   return { text: clip(text), blocks };
 }
