@@ -110,6 +110,15 @@ const policySchema = z
       .positive()
       .max(7 * 24 * 60)
       .default(30),
+    /**
+     * How long Slack may fail to answer for a user group's members before the roles that group gives
+     * are dropped (fail closed) until it answers again. Memberships are otherwise at most 60 s old.
+     */
+    userGroupsFailClosedMinutes: z
+      .number()
+      .positive()
+      .max(24 * 60)
+      .default(10),
     /** Rules every environment and database starts from. */
     defaults: targetRule.default({}),
     /** Environment name (or `*`) → rule. */

@@ -147,6 +147,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       client: slackClient,
       groupIds: configuredGroupIds(config.file.roles),
       logger,
+      failClosedMs: config.file.policy.userGroupsFailClosedMinutes * 60_000,
     });
     // Not awaited: start-up does not wait on Slack; a group not loaded yet is fetched on first use.
     void directory.warm();

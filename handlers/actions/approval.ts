@@ -10,6 +10,7 @@ import type { ApprovalRecord } from '../../src/approvals/store.js';
 import { echo, echoCommand } from '../../src/commands/index.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
+import { unreadGroupsNote } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
 
 type ApprovalActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
@@ -54,7 +55,7 @@ export function approvalActionListener(deps: HandlerDeps) {
         outcome: 'refused',
         detail: { reason: refusal },
       });
-      await tell(`:no_entry: You cannot ${decision} this: ${refusal}.`);
+      await tell(`:no_entry: You cannot ${decision} this: ${refusal}.${unreadGroupsNote(deps)}`);
       return;
     }
     const result = await deps.approvals.decide(id, userId, decision);

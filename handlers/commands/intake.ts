@@ -7,6 +7,7 @@ import type { AuditEntry } from '../../src/audit/index.js';
 import { type Command, echoCommand, helpText, type ParseResult } from '../../src/commands/index.js';
 import { authorize, lockTargetOf } from '../../src/policy/index.js';
 import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../../src/queue/contract.js';
+import { formatDuration } from '../../src/slack/blocks/progress.js';
 import type { HandlerDeps } from '../deps.js';
 import { auditReply, cancelJobReply, listJobsReply } from './ops.js';
 
@@ -68,7 +69,7 @@ export async function intake(
     const ask = decision.helpers.length > 0 ? ` Who can help: ${decision.helpers.join(', ')}.` : '';
     return {
       outcome: 'denied',
-      text: `:no_entry: Not allowed: ${decision.reason} (rule \`${decision.rule}\`).${ask}`,
+      text: `:no_entry: Not allowed: ${decision.reason} (rule \`${decision.rule}\`).${ask}${unreadGroupsNote(deps)}`,
     };
   }
 
@@ -152,6 +153,19 @@ export async function intake(
         jobId,
         text: `:hourglass_flowing_sand: Queued as job \`${jobId}\`; progress follows in the thread.`,
       };
+}
+
+/**
+ * Said with a denial when Slack has not answered for a user group's members for too long: that
+ * group's roles count for no one until it does (fail closed), which may be why.
+ */
+export function unreadGroupsNote(deps: Pick<HandlerDeps, 'directory'>, now = Date.now()): string {
+  const groups = deps.directory.unavailable();
+  if (groups.length === 0) return '';
+  const list = groups
+    .map((g) => `\`${g.groupId}\` (${formatDuration(now - (g.lastReadAt ?? g.failingSince))})`)
+    .join(', ');
+  return ` Roles from Slack user groups Capstan could not read lately are not counted: ${list} without an answer from Slack.`;
 }
 
 function busy(

@@ -83,8 +83,9 @@ export function plainText(text: string): string {
     .replace(/&(lt|gt|amp);/g, (_, name: string) => (name === 'lt' ? '<' : name === 'gt' ? '>' : '&'));
 }
 
-/** What one `<…>` of Slack markup shows. */
+/** What one `<…>` of Slack markup shows; angle brackets around anything else are kept as typed. */
 function plainEntity(inner: string): string {
+  if (!/^([@#!]|[a-z][a-z0-9+.-]*:)/i.test(inner)) return `<${inner}>`;
   const bar = inner.indexOf('|');
   const target = bar < 0 ? inner : inner.slice(0, bar);
   const label = bar < 0 ? undefined : inner.slice(bar + 1);
@@ -96,6 +97,6 @@ function plainEntity(inner: string): string {
     if (name.startsWith('subteam^')) return label ? `@${label.replace(/^@/, '')}` : `@${name.slice(8)}`;
     return label ?? `@${name.split('^')[0]}`;
   }
-  // A link (`http:`, `https:`, `mailto:`, or anything else Slack linked): its label, else its address.
+  // A link (`http:`, `https:`, `mailto:`, any scheme Slack linked): its label, else its address.
   return label ?? target;
 }

@@ -214,6 +214,9 @@ export function authorize(file: ConfigFile, actor: Actor, command: Command, chan
     reason = `people without a Capstan role may only read (list, status, help); ${action} needs a role`;
     helpers = holdersOf(file, policy.adminRole);
   }
+  // Anyone with a role may cancel their own jobs; a rule naming ops.cancel says who may cancel
+  // other people's as well (decided with the job in hand, by mayCancelOthers).
+  if (!allowed && action === 'ops.cancel' && roles.size > 0) allowed = true;
   if (!allowed) return { allowed: false, rule: allowRule, reason, helpers };
 
   const approval = approvalFor(file, resolved, command);

@@ -3,6 +3,7 @@ import {
   COMMAND_HELP,
   type Command,
   closest,
+  echoCommand,
   escapeSlack,
   helpText,
   type ParseContext,
@@ -10,6 +11,7 @@ import {
   parseMention,
   parseSlashCommand,
   parseTime,
+  plainText,
   resolveHelpTopic,
   usageOf,
 } from '../../src/commands/index.js';
@@ -621,7 +623,9 @@ describe('messages never carry more than 40 characters of input, nor its backtic
     const tick = message('/env', 'delete a`whoami`');
     expect(tick).toContain("`a'whoami'`");
     expect(tick.split('`').length % 2).toBe(1);
-    expect(message('/ops', 'cancel <!channel>')).toContain('`&lt;!channel&gt;`');
+    // Typed `<!channel>` arrives from Slack as `&lt;!channel&gt;`: shown back as text, never as a ping.
+    expect(message('/ops', 'cancel &lt;!channel&gt;')).toContain('`&lt;!channel&gt;`');
+    expect(message('/ops', 'cancel <!channel>')).toContain('`@channel`');
   });
 
   it('refuses absurdly long text', () => {
@@ -894,6 +898,41 @@ describe('helpText and usage', () => {
 describe('escapeSlack', () => {
   it('escapes what Slack would read as markup', () => {
     expect(escapeSlack('<!channel> & <@U1>')).toBe('&lt;!channel&gt; &amp; &lt;@U1&gt;');
+  });
+});
+
+describe('plainText', () => {
+  // Slack's markup as documented at https://api.slack.com/reference/surfaces/formatting
+  it('turns mentions, group pings, special mentions and links into the text a reader sees', () => {
+    const mention =
+      'lb disable prod --reason "x <!channel> <!here> <!everyone|everyone> <!subteam^S0ONCALL|@oncall> <!subteam^S0OPS> <http://evil.example/approve|Approve here> <https://x.example> <mailto:a@b.example|mail> <@U0BOB|bob> <@U0CAROL> <#C0OPS|ops> <!date^1392734382^{date}|Feb 18>"';
+    expect(plainText(mention)).toBe(
+      'lb disable prod --reason "x @channel @here @everyone @oncall @S0OPS Approve here https://x.example mail @bob @U0CAROL #ops Feb 18"',
+    );
+  });
+
+  it('decodes Slack’s three entities once, and leaves other text alone', () => {
+    expect(plainText('a &lt;!channel&gt; &amp;lt; &gt; & b')).toBe('a <!channel> &lt; > & b');
+    expect(plainText('no markup here: 2 > 1')).toBe('no markup here: 2 > 1');
+    expect(plainText('/env create <name>')).toBe('/env create <name>');
+  });
+
+  it('gives text that, escaped again, mentions, pings and links nothing', () => {
+    for (const raw of [
+      '<!channel>',
+      '&lt;!channel&gt;',
+      '<http://evil.example|x>',
+      '&lt;http://evil.example|x&gt;',
+    ]) {
+      expect(escapeSlack(plainText(raw))).not.toMatch(/<[!@#]|<http/);
+      expect(echoCommand(plainText(raw))).not.toMatch(/<[!@#]|<http/);
+    }
+  });
+
+  it('shows a whole command in one code span: backticks never end it', () => {
+    expect(echoCommand('/lb disable prod --reason "`<!channel>`"')).toBe(
+      '`/lb disable prod --reason "\'&lt;!channel&gt;\'"`',
+    );
   });
 });
 

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/commands/index.js';
 import { type ConfigFile, configFileSchema } from '../../src/config.js';
-import { approvalRefusal, authorize, isDestructive, targetOf } from '../../src/policy/index.js';
+import {
+  approvalRefusal,
+  authorize,
+  isDestructive,
+  mayCancelOthers,
+  targetOf,
+} from '../../src/policy/index.js';
 
 const file: ConfigFile = configFileSchema.parse({
   roles: {
@@ -133,8 +139,23 @@ describe('authorize', () => {
     expect(authorize(file, alice, { ...replace, mode: 'side-table' }, 'C0DB')).not.toHaveProperty('approval');
   });
 
-  it('keeps the audit log for admins', () => {
-    expect(authorize(file, alice, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({ allowed: true });
+  it('keeps the audit log for admins: a `*` rule never grants it, a rule naming ops.audit does', () => {
+    // The README's own example: `defaults: allow: { "*": [engineers] }` gives engineers every action
+    // that changes something, never the admin-only ones.
+    expect(authorize(file, alice, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({
+      allowed: false,
+      reason: 'ops.audit is for the admins role (a `*` rule never grants it)',
+      helpers: ['<@U0ADMIN>'],
+    });
+    expect(authorize(file, admin, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({ allowed: true });
+    const named = configFileSchema.parse({
+      roles: { admins: { users: ['U0ADMIN'] }, auditors: { users: ['U0ALICE'] } },
+      policy: { defaults: { allow: { 'ops.audit': ['auditors'] } } },
+    });
+    expect(authorize(named, alice, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({
+      allowed: true,
+      rule: 'policy.defaults.allow.ops.audit',
+    });
     const bare = configFileSchema.parse({
       roles: { admins: { users: ['U0ADMIN'] }, engineers: { users: ['U0ALICE'] } },
     });
@@ -143,6 +164,27 @@ describe('authorize', () => {
       helpers: ['<@U0ADMIN>'],
     });
     expect(authorize(bare, admin, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({ allowed: true });
+  });
+});
+
+describe('mayCancelOthers', () => {
+  it('is for admins and roles a rule naming ops.cancel grants, never for `*`', () => {
+    expect(mayCancelOthers(file, alice)).toBe(false); // engineers hold `*`
+    expect(mayCancelOthers(file, admin)).toBe(true);
+    const named = configFileSchema.parse({
+      roles: {
+        admins: { users: ['U0ADMIN'] },
+        oncall: { users: ['U0BOB'] },
+        engineers: { users: ['U0ALICE'] },
+      },
+      policy: { defaults: { allow: { '*': ['engineers'], 'ops.cancel': ['oncall'] } } },
+    });
+    expect(mayCancelOthers(named, { userId: 'U0BOB', groupIds: [] })).toBe(true);
+    expect(mayCancelOthers(named, alice)).toBe(false);
+    // Cancelling one's own job stays open to anyone with a role.
+    expect(authorize(named, alice, { kind: 'ops.cancel', jobId: 'j1' }, 'C0OPS')).toMatchObject({
+      allowed: true,
+    });
   });
 });
 
@@ -192,6 +234,31 @@ describe('policy configuration', () => {
       policy: { environments: { prod: { protected: true } } },
     });
     expect(noApprovers.error?.issues[0]).toMatchObject({ path: ['policy', 'approverRole'] });
+  });
+
+  it('refuses granting an admin-only action to everyone, or per environment/database', () => {
+    const everyone = configFileSchema.safeParse({
+      roles: { admins: {} },
+      policy: { defaults: { allow: { 'ops.audit': ['everyone'], 'ops.cancel': ['everyone'] } } },
+    });
+    expect(everyone.success).toBe(false);
+    expect(everyone.error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'policy.defaults.allow.ops.audit',
+      'policy.defaults.allow.ops.cancel',
+    ]);
+    expect(everyone.error?.issues[0]?.message).toMatch(/admin-only .*name the roles that may, not everyone/);
+    const perEnv = configFileSchema.safeParse({
+      roles: { sre: {} },
+      policy: { environments: { prod: { allow: { 'ops.audit': ['sre'] } } } },
+    });
+    expect(perEnv.error?.issues[0]?.message).toMatch(
+      /not about one environment: grant it under policy.defaults.allow/,
+    );
+    // `*` for everyone is allowed: it never reaches the admin-only actions.
+    expect(
+      configFileSchema.safeParse({ roles: {}, policy: { defaults: { allow: { '*': ['everyone'] } } } })
+        .success,
+    ).toBe(true);
   });
 
   it('refuses an unknown action name', () => {
