@@ -9,7 +9,13 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { signSlackRequest, slashCommandBody } from '../../src/local/signed-request.js';
+import {
+  appMentionEventBody,
+  blockActionsBody,
+  signSlackRequest,
+  slashCommandBody,
+} from '../../src/local/signed-request.js';
+import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import {
   attempt,
   check,
@@ -61,6 +67,20 @@ const TEMPLATES: Array<[string, (x: string) => string]> = [
   ['/env', (x) => `${x.replace(/\s/g, '_')}-verb`],
 ];
 
+/** How many kinds of bad request the drill cycles through. */
+export const KINDS = 20;
+
+/** Slack markup that must never come back from Capstan as markup: pings, group mentions, disguised links. */
+const HOSTILE_MARKUP = [
+  '<!channel>',
+  '<!here>',
+  '<!subteam^S0ONCALL|@oncall>',
+  '<http://evil.example/approve|Approve here>',
+  '<!everyone>',
+];
+/** What {@link HOSTILE_MARKUP} would look like if Capstan posted it back as markup. */
+export const HOSTILE_ECHO = /<!channel>|<!here>|<!everyone>|<!subteam|<http:\/\/evil/;
+
 /** One request of the drill and the answer it must get. */
 interface Case {
   kind: string;
@@ -102,7 +122,7 @@ function makeCase(i: number): Case {
   const [command, template] = pick(TEMPLATES, Math.floor(i / 16) + i);
   const text = template(injection);
   const slash = (userId = 'U0ALICE') => slashCommandBody({ command, text, userId, channelId: 'C0OPS' });
-  switch (i % 18) {
+  switch (i % KINDS) {
     case 0:
     case 1:
     case 2: {
@@ -230,6 +250,17 @@ function makeCase(i: number): Case {
             : `HTTP ${status}: ${text.slice(0, 120)}`,
       };
     }
+    case 15: {
+      // Correctly signed, but dated in the future (Slack's window is five minutes either way).
+      const body = slashCommandBody({ command: '/ops', text: 'ping', userId: 'U0ALICE', channelId: 'C0OPS' });
+      const ahead = pick([330, 600, 3_600, 86_400, 365 * 86_400], i);
+      return {
+        kind: 'timestamp in the future',
+        body,
+        headers: signed(body, now + ahead),
+        verdict: expectStatus(401),
+      };
+    }
     case 16: {
       // Signed, but missing the fields Slack always sends (user, team, trigger…).
       const variants = [
@@ -252,6 +283,40 @@ function makeCase(i: number): Case {
           ? slashCommandBody({ command: '/nope', text: 'x', userId: 'U0ALICE', channelId: 'C0OPS' })
           : `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0EVE' }, team: { id: 'T0CAPSTAN' }, actions: [{ action_id: `nope-${i}`, value: injection }] }))}`;
       return { kind: 'unknown command or action', body, headers: signed(body), verdict: expectStatus(404) };
+    }
+    case 18: {
+      // An @mention whose words carry Slack markup: acked; the reply (a usage message or a refusal,
+      // posted ephemerally) is checked afterwards for markup coming back.
+      const markup = pick(HOSTILE_MARKUP, i);
+      const words = pick(
+        [`env create "${markup}"`, `lb disable stage --reason "${markup}"`, `ops cancel ${markup}`],
+        i,
+      );
+      const body = appMentionEventBody({
+        userId: 'U0EVE',
+        channelId: 'C0OPS',
+        text: `<@U0CAPSTAN> ${words}`,
+        ts: `${now}.${String(i).padStart(6, '0')}`,
+        eventId: `Ev0BAD${i}`,
+      });
+      return { kind: 'mention with Slack markup', body, headers: signed(body), verdict: expectStatus(200) };
+    }
+    case 19: {
+      // An Approve click carrying an approval id no request message has (forged, or copied from elsewhere).
+      const value = pick([`j${randomBytes(6).toString('hex')}`, injection, '<!channel>'], i);
+      const body = blockActionsBody({
+        userId: 'U0CAROL',
+        actionId: APPROVE_ACTION,
+        value,
+        channelId: 'C0OPS',
+        messageTs: `${now}.000100`,
+      });
+      return {
+        kind: 'approval click on no request',
+        body,
+        headers: signed(body),
+        verdict: expectStatus(200),
+      };
     }
     default: {
       const challenge = randomBytes(12).toString('hex');
@@ -354,9 +419,30 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       const locks = await world.redis.keys(`${world.prefix}:lock:*`);
       check(locks.length === 0, `${locks.length} lock(s) taken`);
     });
+    await attempt(failures, 'afterwards', async () => {
+      // Replies to mentions go out through the Web API: none may carry the markup back.
+      const mentions = byKind.get('mention with Slack markup')?.sent ?? 0;
+      for (let waited = 0; world.fake.ephemerals.length < mentions && waited < 10_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const echoed = world.fake.ephemerals.filter((e) => HOSTILE_ECHO.test(e.text ?? ''));
+      check(
+        echoed.length === 0,
+        `${echoed.length} ephemeral(s) carry Slack markup back, e.g. ${echoed[0]?.text?.slice(0, 160)}`,
+      );
+      check(
+        world.fake.ephemerals.length >= mentions,
+        `${world.fake.ephemerals.length} replies to ${mentions} mentions`,
+      );
+    });
     const audited = (await world.redis.xlen(`${world.prefix}:audit`)) - auditBefore;
     // Every command Capstan read (bad, too long, refused) is a decision the audit stream must hold.
-    const decided = ['injection in a command', 'command text too long', 'forbidden command']
+    const decided = [
+      'injection in a command',
+      'command text too long',
+      'forbidden command',
+      'mention with Slack markup',
+    ]
       .map((k) => byKind.get(k)?.sent ?? 0)
       .reduce((a, b) => a + b, 0);
     await attempt(failures, 'afterwards', async () => {
@@ -368,7 +454,7 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       drill: 'bad-input',
       runs,
       passed: passed - failures.filter((f) => f.startsWith('afterwards')).length,
-      checked: `${options.count} malformed/oversized/badly signed/replayed/tampered/injection requests: right status and reply each, no job, no lock, process alive`,
+      checked: `${options.count} malformed/oversized/badly signed/replayed/future-dated/tampered/injection requests, markup in mentions, forged approval clicks: right status and reply each, no markup echoed, no job, no lock, process alive`,
       figures: {
         'answers right, by kind': kinds,
         'latency p50/p99/max': `${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms`,

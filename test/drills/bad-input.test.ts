@@ -1,14 +1,14 @@
 /**
- * Drill 6 at CI size: 540 malformed, oversized, badly signed, replayed, tampered and
- * injection-laden requests (every kind 30 times); `npm run drill -- --only bad-input` sends 10,000.
+ * Drill 6 at CI size: 600 malformed, oversized, badly signed, replayed, future-dated, tampered and
+ * injection-laden requests, mentions carrying Slack markup and forged approval clicks (every kind 30 times); `npm run drill -- --only bad-input` sends 10,000.
  */
 import { describe, expect, inject, it } from 'vitest';
 import { badInputDrill } from '../../bench/drills/bad-input.js';
 
 describe('drill: bad input', () => {
   it('answers each bad request correctly, enqueues nothing, and stays up', async () => {
-    const result = await badInputDrill({ count: 540, redisUrl: inject('redisUrl') });
+    const result = await badInputDrill({ count: 600, redisUrl: inject('redisUrl') });
     expect(result.failures).toEqual([]);
-    expect(result.passed).toBe(540);
+    expect(result.passed).toBe(600);
   }, 120_000);
 });

@@ -123,7 +123,9 @@ describe('user text in Capstan’s messages', () => {
     const sent = everythingSent(tc);
     expect(sent).not.toMatch(/<!channel>|<http:\/\/evil/);
     // Inside a code span the person's own backticks are shown as quotes: they never end it early.
-    expect(sent).toContain("asked: `/lb disable prod --reason \\\"&lt;!channel&gt; &lt;http://evil.example|x&gt; 'code' &amp; more\\\"`");
+    expect(sent).toContain(
+      'asked: `/lb disable prod --reason \\"&lt;!channel&gt; &lt;http://evil.example|x&gt; \'code\' &amp; more\\"`',
+    );
   });
 });
 
