@@ -9,9 +9,8 @@ const marker = 'node_modules/.package-lock.json';
 const stale = !existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs);
 if (stale) {
   process.stderr.write('capstan: installing npm dependencies…\n');
-  // `npm install` with the lock file, not `npm ci`: the npm here leaves other platforms' optional
-  // packages out of the lock file, which `npm ci` then refuses as out of sync.
-  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  // Exactly the lock file's versions: reproducible installs.
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
 
 // Tools only the tests use (`node scripts/bootstrap.mjs --test`), installed with apt-get when missing and we are

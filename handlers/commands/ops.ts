@@ -37,7 +37,7 @@ export async function cancelJobReply(
       subject: `job ${command.jobId}`,
       outcome: 'denied',
     });
-    return `:no_entry: Only <@${owner}>, who asked for job \`${command.jobId}\`, or an admin may cancel it (a \`*\` rule does not grant cancelling other people's jobs).`;
+    return `:no_entry: Only <@${owner}>, who asked for job \`${command.jobId}\`, or an admin may cancel it.`;
   }
   const result = await deps.jobsAdmin.cancel(command.jobId);
   await deps.audit.append({

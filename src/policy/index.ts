@@ -206,7 +206,7 @@ export function authorize(file: ConfigFile, actor: Actor, command: Command, chan
     allowed = true;
   } else if (action === 'ops.audit') {
     allowed = false;
-    reason = `${action} is for the ${policy.adminRole} role (a \`*\` rule never grants it)`;
+    reason = `${action} is admin-only: for the ${policy.adminRole} role, or a rule naming ${action}`;
     helpers = holdersOf(file, policy.adminRole);
   } else {
     // Safe default: people who hold no role may only read.

@@ -87,7 +87,7 @@ describe('/ops audit and denials', () => {
 
     const denied = replyText(await tc.slash('/ops', 'audit', { userId: 'U0ALICE' }));
     expect(denied).toBe(
-      ':no_entry: Not allowed: ops.audit is for the admins role (rule `safe defaults`). Who can help: <@U0ADMIN>.',
+      ':no_entry: Not allowed: ops.audit is admin-only: for the admins role, or a rule naming ops.audit (rule `safe defaults`). Who can help: <@U0ADMIN>.',
     );
 
     const log = await waitFor(async () => {

@@ -144,7 +144,7 @@ describe('authorize', () => {
     // that changes something, never the admin-only ones.
     expect(authorize(file, alice, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({
       allowed: false,
-      reason: 'ops.audit is for the admins role (a `*` rule never grants it)',
+      reason: 'ops.audit is admin-only: for the admins role, or a rule naming ops.audit',
       helpers: ['<@U0ADMIN>'],
     });
     expect(authorize(file, admin, { kind: 'ops.audit', count: 5 }, 'C0OPS')).toMatchObject({ allowed: true });
