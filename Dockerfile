@@ -7,7 +7,8 @@ WORKDIR /app
 ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 # Dependencies first, so this layer is reused until package*.json change.
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+# Exactly the lock file's versions (it lists every platform's packages).
+RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 

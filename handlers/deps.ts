@@ -1,9 +1,9 @@
 /** What handlers need from the composition root. Handlers decide and enqueue; they never call AWS or MySQL. */
 import type { Logger } from 'pino';
+import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AuditLog } from '../src/audit/index.js';
 import type { Config } from '../src/config.js';
-import type { AlertStore } from '../src/domain/alerts/store.js';
 import type { Metrics } from '../src/observability/metrics.js';
 import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { TargetLocks } from '../src/queue/locks.js';

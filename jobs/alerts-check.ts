@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import type { AlertStore } from '../src/alerts/store.js';
 import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscaling.js';
 import type { AwsPlacement } from '../src/aws/clients.js';
 import { getMetricSeries, latestValue, type MetricQuery, type MetricSeries } from '../src/aws/cloudwatch.js';
@@ -34,7 +35,6 @@ import {
   recordMessage,
   step,
 } from '../src/domain/alerts/state.js';
-import type { AlertStore } from '../src/domain/alerts/store.js';
 import { allPlacements, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import { balanceForecast } from '../src/domain/io-credits.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';

@@ -4,9 +4,15 @@
  */
 import type { Job } from 'bullmq';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import { describeGroup } from '../src/aws/autoscaling.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
+import { findLaunchTemplatesByTag } from '../src/aws/ec2.js';
+import type { Command } from '../src/commands/index.js';
 import type { Config } from '../src/config.js';
-import { lookUpPlan } from '../src/domain/plan.js';
+import { resolveEnvironment, TAG } from '../src/domain/env.js';
+import { minSizeNote, standbySizing } from '../src/domain/lb.js';
+import { describePlan } from '../src/domain/plan.js';
+import { describeForUser } from '../src/errors.js';
 import { describeTarget, targetOf } from '../src/policy/index.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobProducer } from '../src/queue/producer.js';
@@ -83,4 +89,54 @@ export async function approvalRequestJob(
     outcome: 'done',
     summary: `:raised_hand: Waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` in ${link ? `<${link}|the approval request>` : `<#${channel}>`} (request \`${id}\`, open ${formatDuration(ask.timeoutMs)}). Nothing runs until then.`,
   };
+}
+
+/**
+ * The plan of `command` with what exists now, looked up read-only (which group, which instances,
+ * which launch templates), so approvers see exactly what will change.
+ */
+async function lookUpPlan(
+  command: Command,
+  deps: { config: Config; aws: AwsClientFactory },
+  actor: string,
+): Promise<string[]> {
+  const base = describePlan(command);
+  if (command.kind !== 'env.delete' && command.kind !== 'lb.disable' && command.kind !== 'lb.enable')
+    return base;
+  const name = command.kind === 'env.delete' ? command.name : command.env;
+  try {
+    const env = resolveEnvironment(deps.config, name, undefined);
+    const clients = deps.aws.clients(env.placement, actor);
+    const group = await describeGroup(clients.autoScaling, env.groupName);
+    if (!group)
+      return [
+        `environment ${name} does not exist (no group ${env.groupName}): the job will say so and change nothing`,
+      ];
+    const ids = (ids: string[]) => (ids.length > 0 ? ids.join(', ') : 'none');
+    const inService = group.instances.filter((i) => i.lifecycle === 'InService').map((i) => i.id);
+    const standby = group.instances.filter((i) => i.lifecycle === 'Standby').map((i) => i.id);
+    if (command.kind === 'env.delete') {
+      const templates = await findLaunchTemplatesByTag(clients.ec2, TAG.env, name);
+      return [
+        `take ${ids(inService)} out of the load balancer (${group.targetGroups.length} target group(s))`,
+        `delete Auto Scaling group ${group.name} with ${group.instances.length} instance(s) (${ids(group.instances.map((i) => i.id))}) and ${templates.length} launch template(s) Capstan made for it`,
+        `leave nothing tagged ${TAG.env}=${name}`,
+      ];
+    }
+    if (command.kind === 'lb.disable') {
+      const targets = command.instanceId ? [command.instanceId] : inService;
+      const sizing = standbySizing(group, targets.filter((i) => inService.includes(i)).length);
+      const minSize = typeof sizing === 'string' ? `cannot be done: ${sizing}` : minSizeNote(sizing);
+      return [
+        `put ${ids(targets)} of group ${group.name} into Standby: ${inService.filter((i) => !targets.includes(i)).length} of ${inService.length} in-service instance(s) stay in service`,
+        ...base.slice(1),
+        ...(minSize ? [minSize] : []),
+      ];
+    }
+    return [
+      `return ${ids(command.instanceId ? [command.instanceId] : standby)} of group ${group.name} to service`,
+    ];
+  } catch (error) {
+    return [...base, `(the current state could not be looked up: ${describeForUser(error)})`];
+  }
 }

@@ -1,9 +1,9 @@
 /** Job name → processor. Every job in `JOB_NAMES` has exactly one. */
 import type { Redis } from 'ioredis';
+import { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
-import { AlertStore } from '../src/domain/alerts/store.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { ProcessorMap } from '../src/queue/worker.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';

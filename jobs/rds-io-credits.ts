@@ -9,9 +9,10 @@
 import type { Job } from 'bullmq';
 import type { AwsPlacement } from '../src/aws/clients.js';
 import { getMetricSeries, type MetricQuery } from '../src/aws/cloudwatch.js';
+import { connectionOptions } from '../src/aws/database-credentials.js';
 import { type DbInstance, describeDbInstance } from '../src/aws/rds.js';
 import type { RdsIoCredits } from '../src/commands/index.js';
-import { connectionOptions, resolveDatabase } from '../src/domain/database.js';
+import { resolveDatabase } from '../src/domain/database.js';
 import { investigateIoCredits, type Point, totalIops } from '../src/domain/io-credits.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import { openConnection } from '../src/mysql/index.js';

@@ -5,9 +5,10 @@
  */
 import { type Job, WaitingError } from 'bullmq';
 import type { AwsClients } from '../src/aws/clients.js';
+import { connectionOptions } from '../src/aws/database-credentials.js';
 import { deleteDbInstance, describeDbInstance, restoreToPointInTime } from '../src/aws/rds.js';
 import type { RdsRestoreTable } from '../src/commands/index.js';
-import { connectionOptions, resolveDatabase } from '../src/domain/database.js';
+import { resolveDatabase } from '../src/domain/database.js';
 import {
   beforeRestoreTableName,
   restoredTableName,

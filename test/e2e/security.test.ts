@@ -133,7 +133,9 @@ describe('admin-only actions', () => {
   it('the `*` rule lets engineers change things, not read the audit log nor cancel others’ jobs', async () => {
     const { tc } = await start();
     const audit = JSON.parse((await tc.slash('/ops', 'audit', { userId: 'U0ALICE' })).body).text as string;
-    expect(audit).toContain('Not allowed: ops.audit is admin-only: for the admins role, or a rule naming ops.audit (rule `safe defaults`)');
+    expect(audit).toContain(
+      'Not allowed: ops.audit is admin-only: for the admins role, or a rule naming ops.audit (rule `safe defaults`)',
+    );
     const asAdmin = JSON.parse((await tc.slash('/ops', 'audit', { userId: 'U0ADMIN' })).body).text as string;
     expect(asAdmin).not.toContain('Not allowed');
 

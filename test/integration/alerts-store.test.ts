@@ -4,9 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { deliver } from '../../jobs/alerts-check.js';
+import { AlertStore } from '../../src/alerts/store.js';
 import type { Observation } from '../../src/domain/alerts/rules.js';
 import { type AlertTiming, alertIdFor, claimPosting, step } from '../../src/domain/alerts/state.js';
-import { AlertStore } from '../../src/domain/alerts/store.js';
 import type { OutgoingMessage, SlackNotifier } from '../../src/slack/notifier.js';
 
 const timing: AlertTiming = { quietPeriodMs: 1_000, renotifyAfterMs: 60_000 };

@@ -11,9 +11,10 @@ import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/clien
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AwsClients, createAwsClientFactory } from '../../src/aws/clients.js';
+import { connectionOptions } from '../../src/aws/database-credentials.js';
 import type { DbInstance } from '../../src/aws/rds.js';
 import { readConfig } from '../../src/config.js';
-import { connectionOptions, parseDatabaseSecret, resolveDatabase } from '../../src/domain/database.js';
+import { parseDatabaseSecret, resolveDatabase } from '../../src/domain/database.js';
 import { ConfigError, UserError } from '../../src/errors.js';
 import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 

@@ -10,7 +10,7 @@
  *   `${prefix}:alerts:seq`  version counter (versions never repeat, even across delete and re-create)
  */
 import type { Redis } from 'ioredis';
-import type { AlertState } from './state.js';
+import type { AlertState } from '../domain/alerts/state.js';
 
 /** An alert as stored: its state, its version, and the version its message shows. */
 export interface StoredAlert {

@@ -1,0 +1,69 @@
+/**
+ * Capstan's layers, checked in `npm test` (see README "Development"):
+ *   main.ts → handlers/, jobs/ → src/queue, slack, policy, commands, approvals → src/domain (pure),
+ *   src/aws, src/mysql → src/config, src/errors.
+ * The stand-ins (sandbox, local mode) never reach the product except through main.ts's dynamic import.
+ * @type {import('dependency-cruiser').IConfiguration}
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      severity: 'error',
+      comment: 'Imports run one way: a cycle means two modules are one, or a layer is upside down.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'src/domain holds decisions and arithmetic: no I/O module, no SDK, no Redis, no Slack.',
+      from: { path: '^src/domain' },
+      to: {
+        path: [
+          '^src/(aws|mysql|slack|queue|approvals|audit|web|http|observability|local|sandbox|main)',
+          '^devkit/',
+          'node_modules/(@aws-sdk|@smithy|mysql2|ioredis|bullmq|@slack|pino|prom-client)/',
+        ],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'handlers-never-touch-aws-or-mysql',
+      severity: 'error',
+      comment: 'The web process only decides and enqueues: AWS and MySQL are the workers’ business.',
+      from: { path: '^handlers/' },
+      to: { path: ['^src/(aws|mysql)/', 'node_modules/(@aws-sdk|mysql2)/'] },
+    },
+    {
+      name: 'jobs-never-touch-bolt-or-handlers',
+      severity: 'error',
+      comment: 'Jobs run in workers: no Bolt, no listeners.',
+      from: { path: '^jobs/' },
+      to: { path: ['^handlers/', 'node_modules/@slack/bolt/'] },
+    },
+    {
+      name: 'product-never-imports-stand-ins',
+      severity: 'error',
+      comment: 'The sandbox and local mode are stand-ins: only main.ts loads them, by dynamic import.',
+      from: { path: '^(src|handlers|jobs)/', pathNot: '^src/main\\.ts$|^src/(sandbox|local)/' },
+      to: { path: ['^src/(sandbox|local)/', '^devkit/'] },
+    },
+    {
+      name: 'product-never-imports-tests',
+      severity: 'error',
+      from: { path: '^(src|handlers|jobs|devkit)/' },
+      to: { path: '^(test|bench)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|\\.services)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};
