@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 # Exactly the lock file's versions (it lists every platform's packages).
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# The product only: the stand-ins (devkit/: sandbox, local mode) are not built into the image.
+RUN npm run build:prod && npm prune --omit=dev && rm -rf devkit test bench
 
 # --- runtime ------------------------------------------------------------------------------------
 FROM node:20-slim

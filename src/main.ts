@@ -16,7 +16,6 @@ import { createAwsClientFactory } from './aws/clients.js';
 import { type Config, readConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
-import { LocalModeRefused, type LocalWorld, openLocalClients, prepareLocalMode } from './local/local-mode.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRedis } from './queue/connection.js';
@@ -24,10 +23,9 @@ import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
-import { createSandbox } from './sandbox/index.js';
-import { pitrExtension } from './sandbox/pitr/index.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
+import { type LocalWorldStandIn, loadStandIns } from './stand-ins.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
 
 /** Which parts a process runs. */
@@ -82,7 +80,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
     const sandbox =
       config.aws.mode === 'sandbox'
-        ? createSandbox({ redis, prefix: config.queuePrefix, extensions: [pitrExtension()] })
+        ? (await loadStandIns()).createSandbox({ redis, prefix: config.queuePrefix })
         : undefined;
     // Seeding is idempotent: every worker may seed the same file at start-up.
     if (sandbox && config.aws.sandboxSeed) await sandbox.loadSeedFile(config.aws.sandboxSeed);
@@ -228,19 +226,21 @@ async function cli(argv: string[]): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   // Local mode (no Slack credentials): services, the demo world, the Slack stand-in, the console.
-  let local: LocalWorld | undefined;
-  if (config.slack.mode === 'local' && role === 'start') {
+  let local: LocalWorldStandIn | undefined;
+  const standIns = config.slack.mode === 'local' && role === 'start' ? await loadStandIns() : undefined;
+  if (standIns) {
     try {
-      local = await prepareLocalMode(config, process.env, logger);
+      local = await standIns.prepareLocalMode(config, process.env, logger);
     } catch (error) {
-      if (!(error instanceof LocalModeRefused)) throw error;
+      if (!(error instanceof Error && error.name === 'LocalModeRefused')) throw error;
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
       return;
     }
   }
   const capstan = await startCapstan(role, local?.config ?? config, logger);
-  const localClients = local ? await openLocalClients(local, { port: capstan.port, logger }) : undefined;
+  const localClients =
+    local && standIns ? await standIns.openLocalClients(local, { port: capstan.port, logger }) : undefined;
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     Promise.resolve(localClients?.close())

@@ -14,7 +14,7 @@ import {
   blockActionsBody,
   signSlackRequest,
   slashCommandBody,
-} from '../../src/local/signed-request.js';
+} from '../../devkit/local/signed-request.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import {
   attempt,

@@ -6,11 +6,11 @@
  * (`test/helpers/run-capstan.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { freePort, type RedisService, startRedis } from '../../src/local/services.js';
-import { type FakeMessage, messageText, startFakeSlack } from '../../src/local/slack-api.js';
+import { freePort, type RedisService, startRedis } from '../../devkit/local/services.js';
+import { type FakeMessage, messageText, startFakeSlack } from '../../devkit/local/slack-api.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
+import { pitrExtension } from '../../devkit/sandbox/pitr/index.js';
 import type { Role } from '../../src/main.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { pitrExtension } from '../../src/sandbox/pitr/index.js';
 import {
   type CapstanProcess,
   type RunningCapstan,

@@ -8,8 +8,8 @@
  * run), no duplicate rows, the temporary restore instance deleted, one progress message, final.
  */
 import type { Job } from 'bullmq';
+import { messageText } from '../../devkit/local/slack-api.js';
 import { LB_MIN_SIZE_TAG } from '../../src/domain/lb.js';
-import { messageText } from '../../src/local/slack-api.js';
 import type { JobData } from '../../src/queue/contract.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { waitFor } from '../../test/helpers/wait-for.js';

@@ -10,8 +10,8 @@
  * Prints ack p50/p99, job throughput and Slack Web API calls per job.
  */
 import type { Job } from 'bullmq';
-import { fakeTriggerId } from '../../src/local/signed-request.js';
-import { messageText } from '../../src/local/slack-api.js';
+import { fakeTriggerId } from '../../devkit/local/signed-request.js';
+import { messageText } from '../../devkit/local/slack-api.js';
 import type { JobData } from '../../src/queue/contract.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks/approval.js';
 import { waitFor } from '../../test/helpers/wait-for.js';

@@ -9,8 +9,8 @@
  * clicked and its job runs, each environment has its instances, one progress message per job.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startRedis } from '../../src/local/services.js';
-import { messageText } from '../../src/local/slack-api.js';
+import { freePort, startRedis } from '../../devkit/local/services.js';
+import { messageText } from '../../devkit/local/slack-api.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import {

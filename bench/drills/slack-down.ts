@@ -6,7 +6,7 @@
  * job's final message is delivered: one thread root and one progress message per job, the final
  * state written once and last, roots in the order the commands were sent.
  */
-import { messageText } from '../../src/local/slack-api.js';
+import { messageText } from '../../devkit/local/slack-api.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import { attempt, check, type DrillOptions, type DrillResult, quantile, workerAttached } from './harness.js';
 import { liveInstances, startAccountWorld } from './world.js';

@@ -6,7 +6,7 @@
  * group, one launch template and exactly two instances launched per environment, each deleted
  * cleanly, `stage` whole again.
  */
-import { messageText } from '../../src/local/slack-api.js';
+import { messageText } from '../../devkit/local/slack-api.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import {
   attempt,

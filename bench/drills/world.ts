@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import type { SandboxSeed } from '../../src/sandbox/index.js';
-import { createBackedDbInstance, destroyServer } from '../../src/sandbox/pitr/index.js';
+import type { SandboxSeed } from '../../devkit/sandbox/index.js';
+import { createBackedDbInstance, destroyServer } from '../../devkit/sandbox/pitr/index.js';
 import { TIMING, type WorldSeedOptions, worldSeed } from '../../test/helpers/world.js';
 import { type DrillWorld, startDrillWorld } from './harness.js';
 

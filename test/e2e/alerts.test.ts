@@ -5,9 +5,9 @@
  * worker processes and restarts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import type { Role } from '../../src/main.js';
 import { JOB_NAMES } from '../../src/queue/contract.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import {
   ALERT_ACK_ACTION,
   ALERT_INVESTIGATE_ACTION,

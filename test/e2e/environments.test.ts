@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox } from '../../src/sandbox/index.js';
+import type { Sandbox } from '../../devkit/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import type { TestCapstan } from '../helpers/capstan.js';

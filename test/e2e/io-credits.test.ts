@@ -7,9 +7,9 @@
  */
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/local/services.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createBackedDbInstance, destroyServer } from '../../src/sandbox/pitr/index.js';
+import { freePort } from '../../devkit/local/services.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
+import { createBackedDbInstance, destroyServer } from '../../devkit/sandbox/pitr/index.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { finished } from '../helpers/sandbox-world.js';
 

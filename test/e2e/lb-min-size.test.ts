@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { AutoScalingClient, EnterStandbyCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Sandbox, World } from '../../src/sandbox/index.js';
+import type { Sandbox, World } from '../../devkit/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import type { TestCapstan } from '../helpers/capstan.js';
 import { type FakeMessage, messageText } from '../helpers/fake-slack.js';

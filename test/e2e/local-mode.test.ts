@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import { freePort, SERVICES_SCRIPT } from '../helpers/services.js';
 import { postToSlackEndpoint, slashCommandBody } from '../helpers/signed-request.js';
 import { waitFor } from '../helpers/wait-for.js';

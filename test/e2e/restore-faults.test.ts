@@ -10,15 +10,15 @@ import { once } from 'node:events';
 import { Queue } from 'bullmq';
 import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CopyCheckpoint } from '../../src/mysql/index.js';
-import { QUEUE_NAME } from '../../src/queue/contract.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import {
   createBackedDbInstance,
   destroyServer,
   pitrExtension,
   restoredServerName,
-} from '../../src/sandbox/pitr/index.js';
+} from '../../devkit/sandbox/pitr/index.js';
+import type { CopyCheckpoint } from '../../src/mysql/index.js';
+import { QUEUE_NAME } from '../../src/queue/contract.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
 import { finished } from '../helpers/sandbox-world.js';

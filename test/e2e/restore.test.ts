@@ -5,13 +5,13 @@
  */
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import {
   createBackedDbInstance,
   destroyServer,
   pitrExtension,
   restoredServerName,
-} from '../../src/sandbox/pitr/index.js';
+} from '../../devkit/sandbox/pitr/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';

@@ -9,9 +9,9 @@
  * - an approval click counts only on the approval request's own message.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { appMentionEventBody, postToSlackEndpoint } from '../../devkit/local/signed-request.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import { ApprovalStore } from '../../src/approvals/store.js';
-import { appMentionEventBody, postToSlackEndpoint } from '../../src/local/signed-request.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { startTestCapstan, TEST_SIGNING_SECRET, type TestCapstan } from '../helpers/capstan.js';
 import { type FakeMessage, messageText } from '../helpers/fake-slack.js';

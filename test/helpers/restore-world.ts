@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
-import { createBackedDbInstance, destroyServer, pitrExtension } from '../../src/sandbox/pitr/index.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
+import { createBackedDbInstance, destroyServer, pitrExtension } from '../../devkit/sandbox/pitr/index.js';
 import { startTestCapstan, type TestCapstan } from './capstan.js';
 
 /** The live server's root password (scripts/services). */

@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { type Job, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { pino } from 'pino';
-import { type Config, readConfig } from '../../src/config.js';
 import {
   blockActionsBody,
   messageShortcutBody,
@@ -22,8 +21,9 @@ import {
   slashCommandBody,
   type ViewSubmissionOptions,
   viewSubmissionBody,
-} from '../../src/local/signed-request.js';
-import type { FakeMessage, FakeSlack, FakeView } from '../../src/local/slack-api.js';
+} from '../../devkit/local/signed-request.js';
+import type { FakeMessage, FakeSlack, FakeView } from '../../devkit/local/slack-api.js';
+import { type Config, readConfig } from '../../src/config.js';
 import { type Capstan, type Role, startCapstan } from '../../src/main.js';
 import { type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
 

@@ -3,7 +3,7 @@
  * launch template and a target group, and a protected `prod` environment with 3 instances (the
  * seed is `./world.js`'s, shared with the drills).
  */
-import { createSandbox, type Sandbox, type World } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox, type World } from '../../devkit/sandbox/index.js';
 import { startTestCapstan, type TestCapstan } from './capstan.js';
 import { messageText } from './fake-slack.js';
 import { waitFor } from './wait-for.js';

@@ -1,2 +1,2 @@
-/** Real Redis and MariaDB servers via `scripts/services`; shared with local mode in `src/local`. */
-export * from '../../src/local/services.js';
+/** Real Redis and MariaDB servers via `scripts/services`; shared with local mode in `devkit/local`. */
+export * from '../../devkit/local/services.js';

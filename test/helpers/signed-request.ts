@@ -1,2 +1,2 @@
-/** Builders for signed Slack requests live in `src/local` (local mode sends them too); tests use them from here. */
-export * from '../../src/local/signed-request.js';
+/** Builders for signed Slack requests live in `devkit/local` (local mode sends them too); tests use them from here. */
+export * from '../../devkit/local/signed-request.js';

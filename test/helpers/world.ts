@@ -3,7 +3,7 @@
  * launch template, a target group, and per environment an Auto Scaling group `<env>-web` with 3
  * instances InService behind the target group, with lifecycle steps of a few hundred milliseconds.
  */
-import type { SandboxSeed, SandboxTiming, World } from '../../src/sandbox/index.js';
+import type { SandboxSeed, SandboxTiming, World } from '../../devkit/sandbox/index.js';
 
 /** The `web` target group of the tests' world (the demo world's too). */
 export const WEB_TG =

@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import { type AwsClients, createAwsClientFactory } from '../../src/aws/clients.js';
 import { connectionOptions } from '../../src/aws/database-credentials.js';
 import type { DbInstance } from '../../src/aws/rds.js';
 import { readConfig } from '../../src/config.js';
 import { parseDatabaseSecret, resolveDatabase } from '../../src/domain/database.js';
 import { ConfigError, UserError } from '../../src/errors.js';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
 
 const INSTANCE: DbInstance = {
   id: 'orders-db',

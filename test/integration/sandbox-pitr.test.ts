@@ -12,7 +12,7 @@ import {
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import {
   createBackedDbInstance,
   destroyServer,
@@ -20,7 +20,7 @@ import {
   restoredServerName,
   serverDir,
   serverExists,
-} from '../../src/sandbox/pitr/index.js';
+} from '../../devkit/sandbox/pitr/index.js';
 
 const tag = randomBytes(3).toString('hex');
 const prefix = `{pitr-${tag}}`;

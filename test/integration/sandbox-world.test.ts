@@ -23,7 +23,7 @@ import {
   seededUniform,
   statistic,
   type World,
-} from '../../src/sandbox/index.js';
+} from '../../devkit/sandbox/index.js';
 
 const timing: SandboxTiming = {
   ...DEFAULT_TIMING,

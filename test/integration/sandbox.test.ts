@@ -58,7 +58,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSandbox, type Sandbox, type SandboxTiming } from '../../src/sandbox/index.js';
+import { createSandbox, type Sandbox, type SandboxTiming } from '../../devkit/sandbox/index.js';
 
 const prefix = `{t-${randomBytes(4).toString('hex')}}`;
 const timing: Partial<SandboxTiming> = {

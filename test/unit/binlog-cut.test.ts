@@ -1,7 +1,7 @@
 /** Cutting mariadb-binlog's text before the first transaction at or after a time (the sandbox's point-in-time replay). */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { cutBinlogAt, gtidEventSecond } from '../../src/sandbox/pitr/mariadb.js';
+import { cutBinlogAt, gtidEventSecond } from '../../devkit/sandbox/pitr/mariadb.js';
 
 /** `2026-11-22 HH:MM:SS` UTC as epoch seconds. */
 const at = (hh: number, mm: number, ss: number) => Date.UTC(2026, 10, 22, hh, mm, ss) / 1000;

@@ -4,8 +4,8 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { consolePage } from '../../src/local/console/page.js';
-import { RENDER_SCRIPT } from '../../src/local/console/render-script.js';
+import { consolePage } from '../../devkit/local/console/page.js';
+import { RENDER_SCRIPT } from '../../devkit/local/console/render-script.js';
 import { RESTORE_BLOCKS, restoreModal } from '../../src/slack/blocks/restore-modal.js';
 
 interface RenderContext {

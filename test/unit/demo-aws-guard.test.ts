@@ -6,7 +6,7 @@ import {
   localAwsRefusal,
   realAwsAllowed,
   realAwsSignals,
-} from '../../src/local/demo/aws-guard.js';
+} from '../../devkit/local/demo/aws-guard.js';
 
 describe('realAwsSignals', () => {
   it('finds nothing in a clean environment, or in empty variables', () => {

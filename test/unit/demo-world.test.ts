@@ -1,16 +1,16 @@
 /** The demo world's pure parts: the shop history plan, the I/O-credit story, the demo config, the banner. */
 import { describe, expect, it } from 'vitest';
-import { readConfig } from '../../src/config.js';
-import type { DemoWorld } from '../../src/local/demo/index.js';
-import { DEMO_CONFIG_PATH, DEMO_DB_PASSWORD_VARIABLE, DEMO_USERS } from '../../src/local/demo/index.js';
+import type { DemoWorld } from '../../devkit/local/demo/index.js';
+import { DEMO_CONFIG_PATH, DEMO_DB_PASSWORD_VARIABLE, DEMO_USERS } from '../../devkit/local/demo/index.js';
 import {
   GP2_BUCKET_CREDITS,
   gp2BaselineIops,
   ioCreditHistory,
   ioCreditPointAt,
-} from '../../src/local/demo/io-credit-history.js';
-import { planShopHistory, shopBaseStatements } from '../../src/local/demo/shop-history.js';
-import { localModeBanner } from '../../src/local/local-mode.js';
+} from '../../devkit/local/demo/io-credit-history.js';
+import { planShopHistory, shopBaseStatements } from '../../devkit/local/demo/shop-history.js';
+import { localModeBanner } from '../../devkit/local/local-mode.js';
+import { readConfig } from '../../src/config.js';
 
 const NOW = 1_795_320_000;
 const plan = (seed = 7) =>

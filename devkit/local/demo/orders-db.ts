@@ -14,7 +14,7 @@
  *   3. the instance is added with its creation and base backup dated just before the history, so
  *      the restorable window covers it.
  * The replay stops at the first transaction stamped at or after the time asked for, whatever the
- * time of the events the log starts with (src/sandbox/pitr/mariadb.ts), so the back-dated history
+ * time of the events the log starts with (devkit/sandbox/pitr/mariadb.ts), so the back-dated history
  * replays although the log itself was opened now.
  */
 import mysql from 'mysql2/promise';

@@ -21,7 +21,7 @@ import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RESTORE_SHORTCUT_CALLBACK } from '../../slack/blocks/restore-modal.js';
+import { RESTORE_SHORTCUT_CALLBACK } from '../../../src/slack/blocks/restore-modal.js';
 import {
   appMentionEventBody,
   blockActionsBody,

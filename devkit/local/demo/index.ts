@@ -27,8 +27,8 @@ export {
 /** The demo configuration (YAML, beside this module in the source tree; read from there when built too). */
 export const DEMO_CONFIG_PATH: string = fileURLToPath(
   new URL(
-    import.meta.url.includes('/dist/src/')
-      ? '../../../../src/local/demo/demo-config.yml'
+    import.meta.url.includes('/dist/devkit/')
+      ? '../../../../devkit/local/demo/demo-config.yml'
       : './demo-config.yml',
     import.meta.url,
   ),

@@ -1,7 +1,7 @@
 /**
  * Local mode: Capstan with no Slack workspace and no AWS account. It refuses to start when real
  * AWS credentials are set (unless told otherwise); Redis and MariaDB come from `scripts/services`;
- * AWS is the sandbox, seeded with the demo world (src/local/demo) and run with the demo
+ * AWS is the sandbox, seeded with the demo world (devkit/local/demo) and run with the demo
  * configuration unless `CAPSTAN_CONFIG` names another; Slack's Web API is the local stand-in.
  * People use Capstan from the browser console, or from the terminal: type `/ops ping` and the
  * line is sent to Capstan's own `/slack/events` as a signed request, exactly as Slack would send
@@ -10,8 +10,8 @@
 import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Config, readConfig } from '../config.js';
-import { createRedis } from '../queue/connection.js';
+import { type Config, readConfig } from '../../src/config.js';
+import { createRedis } from '../../src/queue/connection.js';
 import { startConsole } from './console/server.js';
 import {
   DEMO_CHANNELS,

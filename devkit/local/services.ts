@@ -12,9 +12,9 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file runs from `src/local` under tsx, or `dist/src/local` when built). */
+/** The repository root (this file runs from `devkit/local` under tsx, or `dist/devkit/local` when built). */
 const REPO_ROOT = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/src/') ? '../../../' : '../../', import.meta.url),
+  new URL(import.meta.url.includes('/dist/devkit/') ? '../../../' : '../../', import.meta.url),
 );
 
 /** Absolute path of the `scripts/services` script the helpers run. */

@@ -1,0 +1,53 @@
+/**
+ * The seam between the product and its stand-ins (`devkit/`: the AWS sandbox, local mode with its
+ * Slack stand-in and console). The product never imports them: `main.ts` loads them with
+ * {@link loadStandIns}, only in local or sandbox mode, and the production build leaves them out.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ClientAttacher } from './aws/clients.js';
+import type { Config } from './config.js';
+
+/** The AWS sandbox as the product sees it: something beneath the SDK clients, seeded from a file. */
+export interface SandboxStandIn extends ClientAttacher {
+  /** Adds the resources a YAML or JSON seed file names; idempotent. */
+  loadSeedFile(path: string): Promise<void>;
+}
+
+/** What local mode started: the configuration to run with, and how to stop it. */
+export interface LocalWorldStandIn {
+  config: Config;
+  stop(): Promise<void>;
+}
+
+/** What `devkit/index.ts` gives `main.ts`. */
+export interface StandIns {
+  /** The sandbox over `redis` (every worker sharing it shares one world), point-in-time restores included. */
+  createSandbox(options: { redis: Redis; prefix: string }): SandboxStandIn;
+  /**
+   * Starts what local mode needs and returns the configuration to run with, or throws an error named
+   * `LocalModeRefused` (real AWS credentials set without the override) whose message says why.
+   */
+  prepareLocalMode(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<LocalWorldStandIn>;
+  /** Opens the console and the terminal on a running local-mode Capstan; prints where they are. */
+  openLocalClients(
+    world: LocalWorldStandIn,
+    options: { port: number; logger: Logger },
+  ): Promise<{ close(): Promise<void> }>;
+}
+
+/**
+ * Loads the stand-ins. The specifier is a variable so that the production build does not follow it
+ * (and so contains no devkit file); from `src/main.ts` (tsx) and `dist/src/main.js` alike it names
+ * `devkit/index` beside `src/`.
+ */
+export async function loadStandIns(): Promise<StandIns> {
+  const specifier = '../devkit/index.js';
+  try {
+    return (await import(specifier)) as StandIns;
+  } catch (error) {
+    throw new Error(
+      `the stand-ins (devkit/) are not in this build, so local mode and CAPSTAN_AWS=sandbox are unavailable: ${(error as Error).message}`,
+    );
+  }
+}
