@@ -231,7 +231,7 @@ describe('instance-level credits', () => {
 });
 
 describe('investigateIoCredits: the three stories', () => {
-  it('exhausted: "credits exhausted 3 h ago; throttled to 300 IOPS baseline; observed p95 690 IOPS"', () => {
+  it('exhausted: "throttled: credits exhausted since 09:00 UTC, 3 h ago; held to the 300-IOPS baseline …"', () => {
     const r = investigateIoCredits({
       instance: gp2_100,
       series: {
@@ -244,7 +244,7 @@ describe('investigateIoCredits: the three stories', () => {
     });
     expect(r.severity).toBe('critical');
     expect(r.verdict).toBe(
-      'credits exhausted 3 h ago; throttled to 300 IOPS baseline; observed p95 690 IOPS',
+      'throttled: credits exhausted since 09:00 UTC, 3 h ago; held to the 300-IOPS baseline (last hour 300 IOPS, 100% of it); observed p95 690 IOPS',
     );
     expect(r.forecast?.direction).toBe('empty');
     expect(r.forecast?.lastHitZero?.at).toBe(NOW - 3 * H);
@@ -258,10 +258,12 @@ describe('investigateIoCredits: the three stories', () => {
     expect(gp3?.allocatedGiB).toBe(100);
     expect(gp3?.baselineIops).toBe(3_000);
     expect(gp3?.monthlyCostDeltaUsd).toBeCloseTo(0);
-    const io1 = r.recommendations.find((x) => x.kind === 'provisioned-iops');
+    const io1 = r.recommendations.find((x) => x.storageType === 'io1');
     expect([io1?.provisionedIops, io1?.allocatedGiB]).toEqual([1_000, 100]);
     expect(io1?.monthlyCostUsd).toBeCloseTo(100 * 0.125 + 1_000 * 0.1);
-    expect(r.facts.join('\n')).toMatch(/p95 690 IOPS \+ 20% headroom = 828 IOPS/);
+    expect(r.facts.join('\n')).toMatch(/p95 690 IOPS \+ 20% headroom = 828 IOPS, cheapest first/);
+    // Cheapest first: gp3 at the same size costs what gp2 costs now; io2 and io1 cost the same, io2 first.
+    expect(r.recommendations.map((x) => x.storageType)).toEqual(['gp3', 'gp2', 'io2', 'io1']);
   });
 
   it('draining: 40% at 500 IOPS on a 300 baseline drains 200 credits/s: "falling ~13%/h: empty in about 3 h"', () => {
@@ -280,8 +282,9 @@ describe('investigateIoCredits: the three stories', () => {
     expect(r.forecast?.timeToEmptySeconds).toBe(10_800);
     expect(r.forecast?.emptyAt).toBe(NOW + 3 * H);
     expect(r.verdict).toBe('credits at 40% and falling ~13%/h: empty in about 3 h');
-    expect(r.recommendations.map((x) => x.kind)).toEqual(['gp2-size', 'gp3', 'provisioned-iops']);
-    expect(r.recommendations[0]?.allocatedGiB).toBe(200); // 500 × 1.2 = 600 IOPS = 200 GiB
+    // Sized for the last hour's 500 IOPS + 20% = 600 IOPS: gp3 at 100 GiB is no dearer than now.
+    expect(r.recommendations.map((x) => x.storageType)).toEqual(['gp3', 'gp2', 'io2', 'io1']);
+    expect(r.recommendations.find((x) => x.kind === 'gp2-size')?.allocatedGiB).toBe(200);
   });
 
   it('draining with no IOPS data falls back to the BurstBalance trend: 42% at −6%/h → about 7 h', () => {
@@ -296,7 +299,7 @@ describe('investigateIoCredits: the three stories', () => {
     expect(r.recommendations).toEqual([]); // nothing observed to size for
   });
 
-  it('refilling after a past exhaustion: healthy, with when it last ran out', () => {
+  it('refilling after running out in the window under the same load: a warning, with when and for how long', () => {
     const r = investigateIoCredits({
       instance: gp2_100,
       series: {
@@ -305,12 +308,13 @@ describe('investigateIoCredits: the three stories', () => {
       },
       now: NOW,
     });
-    expect(r.severity).toBe('ok');
+    expect(r.severity).toBe('warning');
     expect(r.forecast?.direction).toBe('refilling');
     // 200 credits/s into the 88% missing of 5.4 million: 0.88 × 27,000 s ≈ 6.6 h.
     expect(r.forecast?.timeToFullSeconds).toBeCloseTo(0.88 * 27_000, -1);
-    expect(r.verdict).toMatch(/^credits at 12% and refilling ~13%\/h: full in about 7 h; baseline 300 IOPS/);
-    expect(r.facts.join('\n')).toMatch(/credits last ran out 12 h ago, for 6 h/);
+    expect(r.verdict).toMatch(
+      /^credits ran out in this window \(from 00:00 UTC, 12 h ago, for 6 h 35 min\); credits at 12% and refilling ~13%\/h: full in about 7 h; baseline 300 IOPS/,
+    );
     // While empty it was pinned at its 300 baseline: p95 300 + 20% = 360 is above it, so it still advises.
     expect(r.recommendations.find((x) => x.kind === 'gp2-size')?.allocatedGiB).toBe(120);
   });
@@ -329,7 +333,7 @@ describe('investigateIoCredits: the three stories', () => {
     expect(r.credits.map((c) => c.kind)).toEqual(['EBSIOBalance%', 'EBSByteBalance%']);
   });
 
-  it('gp3 saturated under 400 GiB: grow to 400 GiB for 12,000 included, or provision io1', () => {
+  it('gp3 saturated under 400 GiB: grow to 400 GiB for 12,000 included, or provision io1/io2 to the target', () => {
     const r = investigateIoCredits({
       instance: { ...gp2_100, storageType: 'gp3', allocatedGiB: 200 },
       series: { TotalIOPS: series(() => 2_950) },
@@ -344,8 +348,8 @@ describe('investigateIoCredits: the three stories', () => {
     expect(gp3?.monthlyCostDeltaUsd).toBeCloseTo(200 * 0.115);
     const gp2 = r.recommendations.find((x) => x.kind === 'gp2-size');
     expect(gp2?.allocatedGiB).toBe(1_180); // 2,950 × 1.2 = 3,540 IOPS
-    const io1 = r.recommendations.find((x) => x.kind === 'provisioned-iops');
-    expect(io1?.provisionedIops).toBe(4_000);
+    const io1 = r.recommendations.find((x) => x.storageType === 'io1');
+    expect(io1?.provisionedIops).toBe(3_540);
   });
 
   it('io1: the provisioned IOPS are the story', () => {
@@ -370,7 +374,7 @@ describe('investigateIoCredits: the three stories', () => {
     });
     expect(r.severity).toBe('critical');
     expect(r.verdict).toBe(
-      'no burst credits on gp3: baseline 3,000 IOPS covers observed p95 400; instance EBS I/O credits (EBSIOBalance%): exhausted 2 h ago — EBS bandwidth is held to the instance class baseline',
+      'no burst credits on gp3: baseline 3,000 IOPS covers observed p95 400; instance EBS I/O credits (EBSIOBalance%): exhausted since 09:45 UTC, 2 h 15 min ago — EBS bandwidth is held to the instance class baseline',
     );
     const cpu = r.credits.find((c) => c.kind === 'CPUCreditBalance');
     expect(cpu?.summary).toBe('CPU credits (CPUCreditBalance): 576 credits, rising');
