@@ -100,6 +100,8 @@ const EMPTY_PERCENT = 0.5;
  * averages hover just above 0 (credits earned are spent at once), so equality with 0 is the wrong test.
  */
 export const NEAR_EMPTY_PERCENT = 1;
+/** A balance under this percentage, neither draining nor refilling at the baseline, leaves no room to burst. */
+const LOW_PERCENT = 10;
 /**
  * Recent IOPS at or above (1 − this) × baseline count as "at the baseline". A gp2 volume out of credits is
  * held to its baseline (RDS "I/O credits and burst performance"), and CloudWatch's per-period averages of a
@@ -1189,7 +1191,22 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
       }
     } else if (forecast) {
       const target = observed ? Math.ceil(observed.p95 * (1 + HEADROOM)) : undefined;
-      if (zero?.recoveredAt !== undefined && target !== undefined && target > baseline) {
+      const recent = forecast.recentIops;
+      if (
+        forecast.direction === 'steady' &&
+        forecast.balancePercent < LOW_PERCENT &&
+        recent !== undefined &&
+        atBaseline(recent, baseline)
+      ) {
+        // Not empty yet, but spending what it earns: the next burst empties it.
+        severity = 'warning';
+        storageShort = true;
+        verdict = `credits at ${fmtPct(forecast.balancePercent)} with the last hour at ${fmt(recent)} IOPS on the ${fmt(baseline)}-IOPS baseline: no burst headroom left, the next burst empties them; ${p95}`;
+        if (demandIops === undefined || demandIops < baseline) {
+          demandIops = baseline;
+          demandWords = `the ${fmt(baseline)}-IOPS baseline the load runs at`;
+        }
+      } else if (zero?.recoveredAt !== undefined && target !== undefined && target > baseline) {
         // Ran out inside the window, and the load that did it is still the load: it will happen again.
         severity = 'warning';
         storageShort = true;

@@ -4,6 +4,8 @@ import {
   balanceForecast,
   defaultStoragePrices,
   formatDuration,
+  formatElapsed,
+  formatSince,
   gp2BaselineIops,
   hasBurstableEbs,
   hasCpuCredits,
@@ -15,6 +17,7 @@ import {
   type Point,
   percentile,
   recommendStorage,
+  seriesPeriodMs,
   smallestGp2Covering,
   storagePricesSchema,
   storageProfile,
@@ -441,5 +444,182 @@ describe('formatDuration', () => {
     expect(formatDuration(12 * 60_000)).toBe('12 min');
     expect(formatDuration(7 * H)).toBe('7 h');
     expect(formatDuration(72 * H)).toBe('3 days');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Series shaped like real CloudWatch output (issue 16): noise, gaps, values just under thresholds
+// ---------------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded generator, so each run sees the same "random" series. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * A GetMetricData series: one point per period at period-aligned timestamps (CloudWatch stamps each
+ * datapoint with the start of its period), `noise` as a fraction of the value, a share of points `missing`
+ * (periods where the metric published nothing), never negative.
+ */
+function cloudwatch(
+  f: (h: number) => number,
+  o: { rnd: () => number; hours?: number; periodMin?: number; noise?: number; missing?: number },
+): Point[] {
+  const out: Point[] = [];
+  const step = (o.periodMin ?? 5) * 60_000;
+  for (let t = NOW - (o.hours ?? 24) * H; t <= NOW; t += step) {
+    if (o.rnd() < (o.missing ?? 0)) continue;
+    const v = f((t - NOW) / H);
+    out.push({ t, v: Math.max(0, v * (1 + (o.noise ?? 0) * (2 * o.rnd() - 1))) });
+  }
+  return out;
+}
+
+/** 200 GiB gp2: a 600-IOPS baseline, 3,000-IOPS burst, 5.4-million-credit bucket. */
+const gp2_200: InstanceStorage = { ...gp2_100, id: 'ledger-db', allocatedGiB: 200 };
+
+/**
+ * Bursting at ~900 IOPS drains the 200 GiB bucket at 300 credits/s (20 %/h); empty since 09:30 UTC, and
+ * since then BurstBalance reads 0 or a hair above (what a throttled volume reports), and the last hour's
+ * IOPS average `lastHour` (read + write).
+ */
+function throttled(
+  lastHour: number,
+  o: { seed?: number; noise?: number; missing?: number; flat?: number } = {},
+) {
+  const rnd = seeded(o.seed ?? 16);
+  const flat = o.flat ?? 0;
+  const emptyFrom = -2.5;
+  const iops = (h: number) => (h < emptyFrom ? 900 : h < -1 ? 600 : lastHour);
+  return investigateIoCredits({
+    instance: gp2_200,
+    series: {
+      BurstBalance: cloudwatch(
+        (h) => (h < emptyFrom ? Math.min(100, 20 * (emptyFrom - h)) : flat + (rnd() < 0.3 ? 0.04 : 0)),
+        { rnd, missing: o.missing ?? 0 },
+      ),
+      ReadIOPS: cloudwatch((h) => iops(h) * 0.85, { rnd, noise: o.noise ?? 0 }),
+      WriteIOPS: cloudwatch((h) => iops(h) * 0.15, { rnd, noise: o.noise ?? 0 }),
+    },
+    now: NOW,
+    timezone: 'Europe/Paris',
+  });
+}
+
+describe('throttling is decided from the balance and IOPS near the baseline, not equality (issue 16 #1)', () => {
+  for (const lastHour of [599.9, 594, 585]) {
+    it(`BurstBalance flat at 0 for 2.5 h and ${lastHour} IOPS on a 600 baseline: critical, throttled`, () => {
+      const r = throttled(lastHour);
+      expect(r.forecast?.direction).toBe('empty');
+      expect(r.forecast?.throttled).toBe(true);
+      expect(r.severity).toBe('critical');
+      expect(r.verdict).toMatch(
+        new RegExp(
+          `^throttled: credits exhausted since 09:30 UTC / 10:30 Europe/Paris, 2 h 30 min ago; held to the 600-IOPS baseline \\(last hour ${Math.round(lastHour)} IOPS`,
+        ),
+      );
+      expect(r.verdict).not.toMatch(/holding steady|refilling|full in/);
+      // …and what to change agrees: sized above the baseline the volume is held to.
+      expect(r.recommendations.length).toBeGreaterThan(0);
+      expect(r.targetIops).toBeGreaterThanOrEqual(720);
+      for (const x of r.recommendations)
+        expect(x.baselineIops).toBeGreaterThanOrEqual(r.targetIops as number);
+    });
+  }
+
+  it('the same with ±3 % noise on the IOPS and one BurstBalance point in ten missing', () => {
+    const r = throttled(592, { noise: 0.03, missing: 0.1, seed: 99 });
+    expect(r.observed?.recent).toBeGreaterThan(570);
+    expect(r.observed?.recent).toBeLessThan(600);
+    expect([r.severity, r.forecast?.throttled]).toEqual(['critical', true]);
+  });
+
+  it('at 0.9 % the balance counts as empty; at 1.1 % with IOPS at the baseline it warns of no headroom', () => {
+    expect(throttled(594, { flat: 0.9 }).severity).toBe('critical');
+    const r = throttled(594, { flat: 1.1 });
+    expect(r.forecast?.direction).toBe('steady');
+    expect(r.severity).toBe('warning');
+    expect(r.verdict).toMatch(
+      /^credits at 1% with the last hour at 594 IOPS on the 600-IOPS baseline: no burst headroom left/,
+    );
+    expect(r.recommendations.length).toBeGreaterThan(0);
+  });
+
+  it('IOPS just under 90 % of the baseline (539 on 600) while the balance sits at 0: a warning, not "throttled"', () => {
+    const r = throttled(539);
+    expect(r.forecast?.direction).toBe('empty');
+    expect(r.forecast?.throttled).toBe(false);
+    expect(r.severity).toBe('warning');
+    expect(r.verdict).not.toMatch(/throttled|holding steady/);
+    expect(r.verdict).toMatch(/credits exhausted since 09:30 UTC .*well under the baseline/);
+    expect(throttled(541).severity).toBe('critical');
+  });
+
+  it('one empty point: empty if demand is at or above the baseline, refilling if it has dropped well below', () => {
+    const justRanOut = (iops: number) =>
+      investigateIoCredits({
+        instance: gp2_200,
+        series: {
+          // 20 %/h down to 0.4 % at the last point only.
+          BurstBalance: series((h) => Math.max(0.4, -20 * h), 3),
+          TotalIOPS: series(() => iops, 3),
+        },
+        now: NOW,
+      });
+    const busy = justRanOut(900);
+    expect([busy.forecast?.direction, busy.severity]).toEqual(['empty', 'critical']);
+    const quiet = justRanOut(200);
+    expect(quiet.forecast?.direction).toBe('refilling');
+    expect(quiet.verdict).not.toMatch(/throttled|exhausted/);
+  });
+});
+
+describe('times are precise to the data (issue 16 #2)', () => {
+  it('says "since HH:MM UTC / HH:MM in the configured zone, 2 h 35 min ago", not "3 h ago"', () => {
+    const rnd = seeded(3);
+    const r = investigateIoCredits({
+      instance: gp2_200,
+      series: {
+        // Empty from 09:25 UTC: 2 h 35 min before NOW (12:00 UTC).
+        BurstBalance: cloudwatch((h) => (h < -155 / 60 ? 50 : 0), { rnd, missing: 0.05 }),
+        TotalIOPS: cloudwatch(() => 600, { rnd, noise: 0.01 }),
+      },
+      now: NOW,
+      timezone: 'America/New_York',
+    });
+    expect(r.verdict).toMatch(/since 09:25 UTC \/ 04:25 America\/New_York, 2 h 35 min ago/);
+    expect(r.verdict).not.toMatch(/3 h ago/);
+  });
+
+  it('rounds to the period, and names the day when it is not today', () => {
+    const at = NOW - (2 * 60 + 35) * 60_000 - 40_000; // 2 h 35 min 40 s before
+    expect(formatSince(at, NOW, { periodMs: 60_000 })).toBe('since 09:24 UTC, 2 h 36 min ago');
+    expect(formatSince(NOW - 155 * 60_000, NOW, { periodMs: 300_000, timezone: 'Europe/Paris' })).toBe(
+      'since 09:25 UTC / 10:25 Europe/Paris, 2 h 35 min ago',
+    );
+    // A 1-hour period says no more than whole hours.
+    expect(formatSince(NOW - 155 * 60_000, NOW, { periodMs: 3_600_000 })).toBe('since 09:25 UTC, 3 h ago');
+    // 21 Nov 23:40 UTC is already 22 Nov in Paris, today there.
+    expect(
+      formatSince(NOW - (12 * 60 + 20) * 60_000, NOW, { periodMs: 300_000, timezone: 'Europe/Paris' }),
+    ).toBe('since 21 Nov 23:40 UTC / 00:40 Europe/Paris, 12 h 20 min ago');
+    expect(formatElapsed(45_000)).toBe('45 s');
+    expect(formatElapsed(35 * 60_000)).toBe('35 min');
+    expect(formatElapsed(2 * H)).toBe('2 h');
+    expect(formatElapsed(76 * H + 20 * 60_000)).toBe('3 days 4 h');
+  });
+
+  it('takes the period from the series, gaps and all', () => {
+    const rnd = seeded(5);
+    expect(seriesPeriodMs(cloudwatch(() => 1, { rnd, missing: 0.2 }))).toBe(300_000);
+    expect(seriesPeriodMs(cloudwatch(() => 1, { rnd, periodMin: 1, hours: 2, missing: 0.3 }))).toBe(60_000);
+    expect(seriesPeriodMs([{ t: 0, v: 1 }])).toBeUndefined();
   });
 });
