@@ -25,6 +25,7 @@ import {
   timeToFull,
   totalIops,
 } from '../../src/domain/io-credits.js';
+import { prng as seeded } from '../helpers/prng.js';
 
 const H = 3_600_000;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -450,18 +451,6 @@ describe('formatDuration', () => {
 // ---------------------------------------------------------------------------------------------
 // Series shaped like real CloudWatch output (issue 16): noise, gaps, values just under thresholds
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded generator, so each run sees the same "random" series. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * A GetMetricData series: one point per period at period-aligned timestamps (CloudWatch stamps each
