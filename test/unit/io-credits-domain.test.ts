@@ -16,6 +16,7 @@ import {
   observedIops,
   type Point,
   percentile,
+  provisionedIopsFor,
   recommendStorage,
   seriesPeriodMs,
   smallestGp2Covering,
@@ -25,6 +26,7 @@ import {
   timeToFull,
   totalIops,
 } from '../../src/domain/io-credits.js';
+import { ioCreditsReportText } from '../../src/slack/blocks/io-credits.js';
 import { prng as seeded } from '../helpers/prng.js';
 
 const H = 3_600_000;
@@ -610,5 +612,246 @@ describe('times are precise to the data (issue 16 #2)', () => {
     expect(seriesPeriodMs(cloudwatch(() => 1, { rnd, missing: 0.2 }))).toBe(300_000);
     expect(seriesPeriodMs(cloudwatch(() => 1, { rnd, periodMin: 1, hours: 2, missing: 0.3 }))).toBe(60_000);
     expect(seriesPeriodMs([{ t: 0, v: 1 }])).toBeUndefined();
+  });
+});
+
+describe('severity, verdict and recommendations never contradict (issue 16 #1, a property over generated series)', () => {
+  const SIZES = [20, 50, 100, 200, 334, 399, 500, 900];
+  const LEVELS = [0.2, 0.5, 0.85, 0.89, 0.9, 0.95, 0.99, 0.999, 1, 1.05, 1.5, 3, 6];
+  const ZONES = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata'];
+  type Shape = 'full' | 'draining' | 'refilling' | 'flat-empty' | 'flat-low' | 'ran-out' | 'walk';
+  const SHAPES: Shape[] = ['full', 'draining', 'refilling', 'flat-empty', 'flat-low', 'ran-out', 'walk'];
+
+  function scenario(seed: number) {
+    const rnd = seeded(seed);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
+    const instance: InstanceStorage = { ...gp2_100, allocatedGiB: pick(SIZES) };
+    const baseline = gp2BaselineIops('mysql', instance.allocatedGiB);
+    const level = pick(LEVELS) * baseline;
+    const shape = pick(SHAPES);
+    const hours = pick([3, 12, 24]);
+    const missing = pick([0, 0, 0.05, 0.15]);
+    const noise = pick([0, 0.01, 0.03, 0.08]);
+    const low = pick([0, 0.02, 0.4, 0.9, 1.1, 3]);
+    let walk = 20 + rnd() * 60;
+    const balance = (h: number): number => {
+      switch (shape) {
+        case 'full':
+          return 100;
+        case 'draining':
+          return Math.max(0, 30 - 8 * h * -1);
+        case 'refilling':
+          return Math.min(100, 60 + 6 * h);
+        case 'flat-empty':
+          return h < -hours / 2 ? 50 : low;
+        case 'flat-low':
+          return low + 2;
+        case 'ran-out':
+          return h < -hours * 0.7 ? 0 : Math.min(100, 10 * (h + hours * 0.7));
+        case 'walk':
+          walk = Math.min(100, Math.max(0, walk + (rnd() - 0.5) * 6));
+          return walk;
+      }
+    };
+    const timezone = pick(ZONES);
+    const input = {
+      instance,
+      series: {
+        BurstBalance: cloudwatch(balance, { rnd, hours, missing }),
+        ReadIOPS: cloudwatch(() => level * 0.8, { rnd, hours, noise, missing }),
+        WriteIOPS: cloudwatch(() => level * 0.2, { rnd, hours, noise, missing }),
+      },
+      now: NOW,
+      timezone,
+    };
+    return { input, baseline, shape };
+  }
+
+  it('holds for 400 generated gp2 reports', () => {
+    for (let seed = 1; seed <= 400; seed++) {
+      const { input, baseline } = scenario(seed);
+      const r = investigateIoCredits(input);
+      const why = `seed ${seed}: ${r.severity} "${r.verdict}" (${r.recommendations.length} recommendations)`;
+      // What the report says agrees with itself.
+      if (r.severity === 'ok') {
+        expect(r.recommendations, why).toEqual([]);
+        expect(r.verdict, why).not.toMatch(/throttled|exhausted|ran out|no burst headroom/);
+      }
+      if (r.recommendations.length > 0) expect(['warning', 'critical'], why).toContain(r.severity);
+      if (r.severity === 'critical') expect(r.recommendations.length, why).toBeGreaterThan(0);
+      if (/throttled/.test(r.verdict)) {
+        expect(r.severity, why).toBe('critical');
+        expect(r.verdict, why).not.toMatch(/holding steady|refilling|full in about|credits full/);
+      }
+      if (r.forecast?.direction === 'empty') expect(r.severity, why).not.toBe('ok');
+      for (const x of r.recommendations)
+        expect(x.baselineIops, why).toBeGreaterThanOrEqual(r.targetIops ?? 0);
+      // …and with the series, read the documented way: a gp2 volume whose balance is at or near 0 for more
+      // than a period while its IOPS are at the baseline is being held to it.
+      const bb = [...input.series.BurstBalance].sort((a, b) => a.t - b.t);
+      const [prev, last] = bb.slice(-2);
+      const total = totalIops(input.series.ReadIOPS, input.series.WriteIOPS);
+      const lastT = total[total.length - 1]?.t ?? NOW;
+      const hour = total.filter((p) => p.t > lastT - H).map((p) => p.v);
+      const recent = hour.reduce((a, b) => a + b, 0) / hour.length;
+      if (prev && last && prev.v <= 1 && last.v <= 1 && recent >= 0.9 * baseline) {
+        expect(r.severity, why).toBe('critical');
+        expect(r.verdict, why).toMatch(/^throttled: credits exhausted since /);
+      }
+      if (last && last.v >= 50 && recent <= 0.5 * baseline) {
+        expect(r.severity, why).toBe('ok');
+        expect(r.verdict, why).not.toMatch(/throttled/);
+      }
+    }
+  });
+
+  it('covers every shape, and both throttled and healthy outcomes', () => {
+    const shapes = new Set<string>();
+    const severities = new Set<string>();
+    for (let seed = 1; seed <= 400; seed++) {
+      const { input, shape } = scenario(seed);
+      shapes.add(shape);
+      severities.add(investigateIoCredits(input).severity);
+    }
+    expect(shapes.size).toBe(SHAPES.length);
+    expect([...severities].sort()).toEqual(['critical', 'ok', 'warning']);
+  });
+});
+
+describe('provisioned IOPS sized to the target within the allowed IOPS:GiB range, cheapest first (issue 16 #5)', () => {
+  it('1,038 IOPS is 1,038 provisioned IOPS on io1 and io2, not the next 1,000', () => {
+    const recs = recommendStorage(gp2_100, 1_038);
+    const io1 = recs.find((x) => x.storageType === 'io1');
+    const io2 = recs.find((x) => x.storageType === 'io2');
+    expect([io1?.provisionedIops, io1?.allocatedGiB]).toEqual([1_038, 100]);
+    expect([io2?.provisionedIops, io2?.allocatedGiB]).toEqual([1_038, 100]);
+    // us-east-1 list prices (https://aws.amazon.com/rds/mysql/pricing/): $0.125/GiB-month + $0.10/IOPS-month.
+    expect(io1?.monthlyCostUsd).toBeCloseTo(100 * 0.125 + 1_038 * 0.1);
+    expect(io1?.detail).toContain('$116.30/month at $0.125/GiB-month + $0.10/IOPS-month');
+    // gp3 at 100 GiB includes 3,000 IOPS for the gp2 price; growing gp2 to 346 GiB costs more; io2 then io1.
+    expect(recs.map((x) => x.storageType)).toEqual(['gp3', 'gp2', 'io2', 'io1']);
+    expect(recs.map((x) => x.monthlyCostUsd)).toEqual(
+      [...recs.map((x) => x.monthlyCostUsd)].sort((a, b) => a - b),
+    );
+  });
+
+  it('grows the storage only as far as the ratio needs: io1 50 IOPS/GiB, io2 1,000 IOPS/GiB', () => {
+    // 6,000 IOPS: io1 needs 120 GiB; io2 fits on its 100 GiB minimum.
+    expect(provisionedIopsFor('io1', 6_000, 100)).toEqual({ iops: 6_000, allocatedGiB: 120 });
+    expect(provisionedIopsFor('io2', 6_000, 100)).toEqual({ iops: 6_000, allocatedGiB: 100 });
+    expect(provisionedIopsFor('io1', 6_001, 100)).toEqual({ iops: 6_001, allocatedGiB: 121 });
+    // At least 1,000 IOPS and 100 GiB; at least 0.5 IOPS per GiB on a large volume.
+    expect(provisionedIopsFor('io1', 300, 20)).toEqual({ iops: 1_000, allocatedGiB: 100 });
+    expect(provisionedIopsFor('io2', 900, 3_000)).toEqual({ iops: 1_500, allocatedGiB: 3_000 });
+    expect(provisionedIopsFor('io2', 300_000, 100)).toBeUndefined();
+  });
+
+  it('gp3 provisions exactly the target above the included IOPS, within 500 IOPS/GiB', () => {
+    const striped = recommendStorage({ ...gp2_100, allocatedGiB: 500 }, 13_038).find((x) => x.kind === 'gp3');
+    expect([striped?.allocatedGiB, striped?.provisionedIops]).toEqual([500, 13_038]);
+    // SQL Server is not striped: 12,000 IOPS at 20 GiB needs 24 GiB at 500 IOPS/GiB.
+    const sql = recommendStorage({ ...gp2_100, engine: 'sqlserver-ex', allocatedGiB: 20 }, 12_000).find(
+      (x) => x.kind === 'gp3',
+    );
+    expect([sql?.allocatedGiB, sql?.provisionedIops]).toEqual([24, 12_000]);
+  });
+
+  it('puts io1 first when configured prices make it the cheaper, and says the prices are configured', () => {
+    const prices = { ...defaultStoragePrices, io2PerIopsMonth: 0.12 };
+    const recs = recommendStorage({ ...gp2_100, allocatedGiB: 500 }, 20_000, prices);
+    const order = recs.map((x) => x.storageType);
+    expect(order.indexOf('io1')).toBeLessThan(order.indexOf('io2'));
+    const r = throttled(594);
+    expect(r.facts.join('\n')).toContain(
+      'prices are us-east-1 RDS for MySQL list prices per AZ (https://aws.amazon.com/rds/mysql/pricing/',
+    );
+  });
+});
+
+describe('queue depth and latency against their usual level (issue 16 #7)', () => {
+  function withLoad(o: {
+    queue: (h: number) => number;
+    read: (h: number) => number;
+    write: (h: number) => number;
+  }) {
+    const rnd = seeded(7);
+    const iops = (h: number) => (h < -2.5 ? 900 : 594);
+    return investigateIoCredits({
+      instance: gp2_200,
+      series: {
+        BurstBalance: cloudwatch((h) => (h < -2.5 ? Math.min(100, 20 * (-2.5 - h)) : 0), { rnd }),
+        TotalIOPS: cloudwatch(iops, { rnd, noise: 0.02 }),
+        DiskQueueDepth: cloudwatch(o.queue, { rnd, noise: 0.2, missing: 0.05 }),
+        ReadLatency: cloudwatch(o.read, { rnd, noise: 0.2, missing: 0.05 }),
+        WriteLatency: cloudwatch(o.write, { rnd, noise: 0.2, missing: 0.05 }),
+      },
+      now: NOW,
+    });
+  }
+
+  it('calls out DiskQueueDepth and read latency that rose when the credits ran out; write latency stayed usual', () => {
+    const r = withLoad({
+      queue: (h) => (h < -2.5 ? 1.5 : 28),
+      read: (h) => (h < -2.5 ? 0.0011 : 0.038),
+      write: () => 0.0024,
+    });
+    expect(r.severity).toBe('critical');
+    const queue = r.signals.find((x) => x.metric === 'DiskQueueDepth');
+    expect(queue?.usual).toBeGreaterThan(1.2);
+    expect(queue?.usual).toBeLessThan(1.8);
+    expect([queue?.risen, queue?.withThrottling]).toEqual([true, true]);
+    expect(r.impact).toMatch(
+      /^Since the credits ran out, DiskQueueDepth \d+ in the last hour against a usual 1\.\d \(\d+×\); read latency \d+ ms in the last hour against a usual 1\.\d ms \(\d+×\): queries are waiting on storage\.$/,
+    );
+    expect(r.impact).not.toMatch(/write latency/);
+    expect(r.facts.join('\n')).toMatch(/write latency 2\.\d ms in the last hour, near its usual 2\.\d ms/);
+  });
+
+  it('just under twice the usual level is not "risen"; without throttling a rise is a fact, not a call-out', () => {
+    const r = withLoad({ queue: (h) => (h < -2.5 ? 2 : 3.8), read: () => 0.001, write: () => 0.001 });
+    expect(r.signals.find((x) => x.metric === 'DiskQueueDepth')?.risen).toBe(false);
+    expect(r.impact).toBeUndefined();
+    const calm = investigateIoCredits({
+      instance: gp2_200,
+      series: {
+        BurstBalance: series(() => 100),
+        TotalIOPS: series(() => 200),
+        DiskQueueDepth: series((h) => (h > -1 ? 9 : 0.5)),
+      },
+      now: NOW,
+    });
+    expect(calm.severity).toBe('ok');
+    expect(calm.impact).toBeUndefined();
+    expect(calm.facts.join('\n')).toMatch(
+      /DiskQueueDepth 9\.0 in the last hour against a usual 0\.5 \(18×\)/,
+    );
+  });
+});
+
+describe('the report text says each credit once (issue 16 #6)', () => {
+  it('EBSIOBalance% and EBSByteBalance% appear once each, whether in the verdict or the forecast', () => {
+    const report = (ebsIo: (h: number) => number) =>
+      ioCreditsReportText(
+        investigateIoCredits({
+          instance: { ...gp2_200, instanceClass: 'db.t3.medium' },
+          series: {
+            BurstBalance: series(() => 100),
+            TotalIOPS: series(() => 200),
+            'EBSIOBalance%': series(ebsIo),
+            'EBSByteBalance%': series(() => 99.5),
+            CPUCreditBalance: series(() => 500),
+          },
+          now: NOW,
+          timezone: 'Europe/Paris',
+        }),
+        undefined,
+        [],
+        24,
+      );
+    for (const text of [report(() => 97), report((h) => Math.max(0, -2 * (h + 2)))]) {
+      expect(text.split('EBSIOBalance%').length - 1, text).toBe(1);
+      expect(text.split('EBSByteBalance%').length - 1, text).toBe(1);
+      expect(text.split('CPUCreditBalance').length - 1, text).toBe(1);
+    }
   });
 });
