@@ -875,7 +875,7 @@ export function whereColumns(sql: string): WhereColumn[] {
     if (!compared) continue;
     const equality =
       (op.kind === 'punct' && (op.value === '=' || op.value === '<=>')) ||
-      (op.kind === 'word' && (op.value === 'IN' || op.value === 'IS'));
+      (op.kind === 'word' && (op.value === 'IN' || (op.value === 'IS' && tokens[next + 1]?.value !== 'NOT')));
     const seen = out.find(
       (c) => c.column.toLowerCase() === column.toLowerCase() && c.qualifier === qualifier,
     );
