@@ -679,7 +679,7 @@ export function burstBalanceForecast(
     forecast.throttled = iopsAtBaseline !== false;
     forecast.summary = forecast.throttled
       ? `credits empty: the storage is held to its ${fmt(baseline)}-IOPS baseline until demand drops below it`
-      : `credits empty, but the last hour's ${fmt(observed?.recent)} IOPS are well under the ${fmt(baseline)}-IOPS baseline: the balance should start refilling; until it does, any burst above the baseline is held back`;
+      : `credits empty, but the last hour's ${fmt(observed?.recent)} IOPS are under the ${fmt(baseline)}-IOPS baseline: the balance should start refilling; until it does, any burst above the baseline is held back`;
   } else if (netCreditsPerSecond > 0 && moving) {
     const seconds = timeToEmpty(balancePercent, bucket, netCreditsPerSecond) as number;
     forecast.direction = 'draining';
@@ -1049,7 +1049,11 @@ function gp3For(
 // The investigation
 // ---------------------------------------------------------------------------------------------
 
-/** The metrics read beside the credits: what a full queue and slow I/O look like. */
+/**
+ * The metrics read beside the credits: what a full queue and slow I/O look like. `DiskQueueDepth` counts
+ * outstanding I/Os; `ReadLatency` / `WriteLatency` are seconds per I/O (RDS metrics:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html).
+ */
 const LOAD_METRICS: readonly { metric: LoadMetric; label: string; floor: number }[] = [
   // An average queue of 1 or more outstanding I/Os, or 2 ms more per I/O, is where people feel it.
   { metric: 'DiskQueueDepth', label: 'DiskQueueDepth', floor: 1 },
@@ -1178,7 +1182,7 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
         }
       } else {
         severity = 'warning';
-        verdict = `credits exhausted${since}; the last hour's IOPS${recent} are well under the baseline, so the balance should start refilling — until it does, every burst above ${fmt(baseline)} IOPS is held back; ${p95}`;
+        verdict = `credits exhausted${since}; last hour ${fmt(forecast.recentIops)} IOPS, ${fmtPct(((forecast.recentIops ?? 0) / baseline) * 100)} of the ${fmt(baseline)}-IOPS baseline: under it, so the balance should start refilling — until it does, every burst above the baseline is held back; ${p95}`;
       }
     } else if (forecast?.direction === 'draining') {
       const soon = (forecast.emptyAt as number) - now <= 24 * 3_600_000;
