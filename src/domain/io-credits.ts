@@ -1169,7 +1169,7 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
       const since = zero ? ` ${formatSince(zero.at, now, words)}` : '';
       const recent =
         forecast.recentIops !== undefined
-          ? ` (last hour ${fmt(forecast.recentIops)} IOPS, ${fmtPct((forecast.recentIops / baseline) * 100)} of it)`
+          ? ` (last hour ${fmtNear(forecast.recentIops, baseline)} IOPS, ${fmtNear((forecast.recentIops / baseline) * 100, 100)}% of it)`
           : '';
       storageShort = true;
       if (forecast.throttled) {
@@ -1410,6 +1410,16 @@ export function formatSince(at: number, now: number, words: TimeWords = {}): str
 function fmt(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';
   return Math.round(n).toLocaleString('en-US');
+}
+
+/**
+ * `n` rounded for people, except that a value just under `mark` keeps one decimal instead of rounding up
+ * onto it: a throttled volume's 599.9 IOPS on a 600 baseline reads "599.9", not "600".
+ */
+function fmtNear(n: number, mark: number): string {
+  if (!(n < mark && Math.round(n) >= mark)) return fmt(n);
+  const tenth = Math.round(n * 10) / 10;
+  return (tenth < mark ? tenth : Math.floor(n * 10) / 10).toFixed(1);
 }
 
 function fmtPct(n: number): string {

@@ -513,7 +513,7 @@ describe('throttling is decided from the balance and IOPS near the baseline, not
       expect(r.severity).toBe('critical');
       expect(r.verdict).toMatch(
         new RegExp(
-          `^throttled: credits exhausted since 09:30 UTC / 10:30 Europe/Paris, 2 h 30 min ago; held to the 600-IOPS baseline \\(last hour ${Math.round(lastHour)} IOPS`,
+          `^throttled: credits exhausted since 09:30 UTC / 10:30 Europe/Paris, 2 h 30 min ago; held to the 600-IOPS baseline \\(last hour ${lastHour} IOPS, ${lastHour === 599.9 ? '99.9' : Math.round(lastHour / 6)}% of it\\)`,
         ),
       );
       expect(r.verdict).not.toMatch(/holding steady|refilling|full in/);
