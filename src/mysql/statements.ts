@@ -970,6 +970,7 @@ export function isRecurringStatement(s: Pick<DigestStatement, 'count' | 'digestT
 /**
  * The statement most likely to burn the IO: the one examining the most rows among those that ran without an index
  * or with full scans; failing that, the top one by rows examined when it holds at least half of all rows examined.
+ * One-off statements (see {@link isRecurringStatement}) are not the workload and are never the cause.
  */
 export function pickCauseStatement(
   report: Pick<IoStatementsReport, 'topByRowsExamined' | 'topByFullScans'>,
@@ -979,9 +980,9 @@ export function pickCauseStatement(
 } | null {
   const scanning = (s: DigestStatement) => s.noIndexUsed > 0 || s.fullScans > 0 || s.noGoodIndexUsed > 0;
   const candidates = [...report.topByRowsExamined, ...report.topByFullScans]
-    .filter((s) => scanning(s) && s.rowsExamined > 0)
+    .filter((s) => scanning(s) && s.rowsExamined > 0 && isRecurringStatement(s))
     .sort((a, b) => b.rowsExamined - a.rowsExamined);
-  const top = report.topByRowsExamined[0];
+  const top = report.topByRowsExamined.find(isRecurringStatement);
   const best = candidates[0];
   // A scanner that examines far fewer rows than the top statement is not the cause.
   if (best && (!top || best.rowsExamined * 4 >= top.rowsExamined)) return { statement: best, scans: true };

@@ -12,6 +12,7 @@ import {
   indexColumnsFor,
   isRecurringStatement,
   orderByColumns,
+  pickCauseStatement,
   whereColumns,
 } from '../../src/mysql/statements.js';
 import { ioCreditsReportText } from '../../src/slack/blocks/io-credits.js';
@@ -95,6 +96,20 @@ describe('"next by rows examined" is the workload, not one-offs (issue 16 #4)', 
     ]) {
       expect(isRecurringStatement({ count: 12, digestText: text }), text).toBe(false);
     }
+  });
+
+  it('never names a one-off as the cause, however many rows it examined', () => {
+    const total = 1_000_000;
+    const load = digest('INSERT INTO `readings_archive` SELECT * FROM `readings`', 1, 700_000, total);
+    const lookup = digest(LATEST, 40, 200_000, total);
+    expect(pickCauseStatement({ topByRowsExamined: [load, lookup], topByFullScans: [load, lookup] })).toEqual(
+      {
+        statement: lookup,
+        scans: true,
+      },
+    );
+    const adHoc = digest('SELECT COUNT ( * ) FROM `readings`', 2, 900_000, total);
+    expect(pickCauseStatement({ topByRowsExamined: [adHoc], topByFullScans: [adHoc] })).toBeNull();
   });
 
   it('renders the list without them, and says "1 run" / "1 time" in the singular', () => {
