@@ -874,12 +874,12 @@ export function smallestGp2Covering(
 }
 
 function usd(n: number): string {
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${NUMBER.cents.format(n)}`;
 }
 
 /** A unit price: "$0.125", "$0.02", "$0.08". */
 function price(n: number): string {
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
+  return `$${NUMBER.unitPrice.format(n)}`;
 }
 
 function delta(n: number): string {
@@ -1382,14 +1382,23 @@ export function formatElapsed(ms: number): string {
   return min === 0 ? `${h} h` : `${h} h ${min} min`;
 }
 
+const clockFormats = new Map<string, { hhmm: Intl.DateTimeFormat; day: Intl.DateTimeFormat }>();
+
 function clock(t: number, timeZone: string, now: number): string {
-  const hhmm = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const day = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' });
+  let formats = clockFormats.get(timeZone);
+  if (!formats) {
+    formats = {
+      hhmm: new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }),
+      day: new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }),
+    };
+    clockFormats.set(timeZone, formats);
+  }
+  const { hhmm, day } = formats;
   const date = day.format(t) === day.format(now) ? '' : `${day.format(t)} `;
   return `${date}${hhmm.format(t)}`;
 }
@@ -1407,9 +1416,17 @@ export function formatSince(at: number, now: number, words: TimeWords = {}): str
   return `since ${clock(at, 'UTC', now)} UTC${local}, ${formatElapsed(elapsed)} ago`;
 }
 
+// Built once: `toLocaleString` with a locale builds a formatter on every call, which dominated a report's time.
+const NUMBER = {
+  whole: new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }),
+  tenths: new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }),
+  cents: new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+  unitPrice: new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 }),
+};
+
 function fmt(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';
-  return Math.round(n).toLocaleString('en-US');
+  return NUMBER.whole.format(Math.round(n));
 }
 
 /**
@@ -1431,7 +1448,7 @@ function fmtRate(n: number): string {
 }
 
 function millions(credits: number): string {
-  return `${(credits / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 1 })} million`;
+  return `${NUMBER.tenths.format(credits / 1_000_000)} million`;
 }
 
 /** The RDS storage page, for a "see" link in rendered reports. */
