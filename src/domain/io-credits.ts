@@ -783,10 +783,9 @@ function creditStatus(
   const value = unit === '%' ? `${fmtPct(forecast.current)}` : `${fmt(forecast.current)} credits`;
   let summary: string;
   const periodMs = words.periodMs ?? seriesPeriodMs(series ?? []);
+  const when = (at: number) => formatSince(at, now, { ...words, ...(periodMs ? { periodMs } : {}) });
   if (forecast.empty) {
-    const since = forecast.lastHitZero
-      ? ` ${formatSince(forecast.lastHitZero.at, now, { ...words, ...(periodMs ? { periodMs } : {}) })}`
-      : '';
+    const since = forecast.lastHitZero ? ` ${when(forecast.lastHitZero.at)}` : '';
     summary = `${label}: exhausted${since}`;
     if (kind === 'CPUCreditBalance') {
       // db.t3/db.t4g run in Unlimited mode on RDS (surplus credits are billed); db.t2 is held to its
@@ -804,7 +803,7 @@ function creditStatus(
   } else {
     summary = `${label}: ${value}${forecast.slopePerHour > 0 ? ', rising' : ''}`;
     if (forecast.lastHitZero?.recoveredAt !== undefined) {
-      summary += ` (ran out ${formatElapsed(now - forecast.lastHitZero.at)} ago)`;
+      summary += ` (ran out ${when(forecast.lastHitZero.at).replace(/^since /, 'at ')})`;
     }
   }
   return { kind, label, unit, applies, missing: false, forecast, inVerdict: false, summary };

@@ -609,6 +609,24 @@ describe('times are precise to the data (issue 16 #2)', () => {
     expect(formatElapsed(76 * H + 20 * 60_000)).toBe('3 days 4 h');
   });
 
+  it('says when an instance credit ran out the same way, in UTC and the configured zone', () => {
+    const rnd = seeded(11);
+    const r = investigateIoCredits({
+      instance: { ...gp2_200, storageType: 'gp3', instanceClass: 'db.t3.medium' },
+      series: {
+        TotalIOPS: cloudwatch(() => 400, { rnd, noise: 0.05 }),
+        // Out from 08:00 to 09:00 UTC, then back to 80 %, a few points missing.
+        'EBSIOBalance%': cloudwatch((h) => (h >= -4 && h < -3 ? 0 : 80), { rnd, missing: 0.05 }),
+      },
+      now: NOW,
+      timezone: 'Europe/Paris',
+    });
+    const ebs = r.credits.find((c) => c.kind === 'EBSIOBalance%');
+    expect(ebs?.summary).toMatch(
+      /^instance EBS I\/O credits \(EBSIOBalance%\): 8\d% \(ran out at 08:00 UTC \/ 09:00 Europe\/Paris, 4 h ago\)$/,
+    );
+  });
+
   it('takes the period from the series, gaps and all', () => {
     const rnd = seeded(5);
     expect(seriesPeriodMs(cloudwatch(() => 1, { rnd, missing: 0.2 }))).toBe(300_000);
