@@ -385,9 +385,11 @@ export async function readIoStatements(
 
   report.tables = await readTableIo(conn, limit, notes);
 
-  // EXPLAIN the worst statements: the top by rows examined first, then the worst scanners.
+  // EXPLAIN the worst statements: the top by rows examined first, then the worst scanners (one-offs never: they
+  // are not the workload, and could take the slots of statements that are).
   const worst: DigestStatement[] = [];
-  for (const s of [...report.topByRowsExamined.slice(0, 3), ...report.topByFullScans.slice(0, 3)]) {
+  const recurring = (list: DigestStatement[]) => list.filter(isRecurringStatement).slice(0, 3);
+  for (const s of [...recurring(report.topByRowsExamined), ...recurring(report.topByFullScans)]) {
     if (worst.length >= explainLimit) break;
     if (!worst.some((w) => w.digest === s.digest && w.schema === s.schema)) worst.push(s);
   }

@@ -503,6 +503,9 @@ describe('a latest-reading lookup sorted by time, beside one-off statements (iss
     // The one-offs are there in the digests, each run once…
     const once = db.topByRowsExamined.filter((s) => /readings_copy|COUNT/i.test(s.digestText));
     expect(once.map((s) => s.count)).toEqual([1, 1, 1]);
+    // …never EXPLAINed (the three EXPLAIN slots go to the workload)…
+    for (const e of db.explains) expect(e.digestText).not.toMatch(/readings_copy|COUNT/i);
+    expect(db.explains.some((e) => /MAX/i.test(e.digestText))).toBe(true);
     // …and left out of the list the report shows.
     const report = investigateIoCredits({
       instance: {
