@@ -305,7 +305,8 @@ export async function renderIoCreditsChart(opts: IoCreditsChartOptions): Promise
     ctx.save();
     if (item.kind === 'dash') ctx.setLineDash([7, 4]);
     ctx.strokeStyle = item.colour;
-    ctx.lineWidth = 2;
+    // The swatch looks like what it names: dashed bands are drawn wide in the plot.
+    ctx.lineWidth = item.kind === 'dash' ? 4 : IOPS_WIDTH;
     line(ctx, x, legendY, x + 26, legendY);
     ctx.restore();
     ctx.fillStyle = C.text;
