@@ -93,8 +93,8 @@ export async function rdsIoCreditsJob(
   const from = now - command.hours * 3_600_000;
   await reporter.step(`Read CloudWatch metrics for the last ${command.hours} h`);
   const series: Record<string, Point[]> = {};
+  const periodSeconds = metricPeriodSeconds(command.hours);
   try {
-    const periodSeconds = metricPeriodSeconds(command.hours);
     const queries: MetricQuery[] = IO_METRICS.map((metricName) => ({
       key: metricName,
       namespace: 'AWS/RDS',
@@ -128,7 +128,8 @@ export async function rdsIoCreditsJob(
       const db = resolveDatabase(deps.config, command.dbInstance);
       const conn = await openConnection(await connectionOptions(db, clients, instance));
       try {
-        statements = await readIoStatements(conn);
+        // More than the 3 shown, since one-off statements (DDL, bulk loads, single runs) are left out of the list.
+        statements = await readIoStatements(conn, { limit: 10 });
       } finally {
         await conn.end().catch(() => undefined);
       }
@@ -159,6 +160,8 @@ export async function rdsIoCreditsJob(
     series,
     now,
     prices: deps.config.file.ioCredits.prices,
+    timezone: deps.config.file.timezone,
+    periodSeconds,
   });
 
   const total = totalIops(series.ReadIOPS, series.WriteIOPS);

@@ -241,6 +241,8 @@ export const storagePricesSchema = z.object({
     .describe('gp3 throughput provisioned above the included baseline, per MiB/s-month'),
   io1PerGiBMonth: z.number().nonnegative().default(0.125).describe('io1 storage, per GiB-month'),
   io1PerIopsMonth: z.number().nonnegative().default(0.1).describe('io1 provisioned IOPS, per IOPS-month'),
+  // io2 Block Express on RDS is priced as io1 ("at the same price as io1":
+  // https://aws.amazon.com/blogs/database/optimize-amazon-rds-performance-with-io2-block-express-storage-for-production-workloads).
   io2PerGiBMonth: z.number().nonnegative().default(0.125).describe('io2 storage, per GiB-month'),
   io2PerIopsMonth: z.number().nonnegative().default(0.1).describe('io2 provisioned IOPS, per IOPS-month'),
 });

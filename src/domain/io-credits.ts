@@ -63,11 +63,29 @@ export const GP3_MAX_IOPS_SQLSERVER = 16_000;
 /**
  * Provisioned IOPS (io1) on RDS for MariaDB/MySQL/PostgreSQL: at least 1,000 IOPS, storage from 100 GiB,
  * IOPS between 0.5 and 50 times the GiB allocated (RDS "Provisioned IOPS SSD storage";
- * CreateDBInstance `Iops`: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html).
+ * CreateDBInstance `Iops`: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html;
+ * EBS io1 50 IOPS per GiB: https://docs.aws.amazon.com/ebs/latest/userguide/provisioned-iops.html).
  */
 export const IO1_MIN_IOPS = 1_000;
 export const IO1_MIN_GIB = 100;
 export const IO1_MAX_IOPS_PER_GIB = 50;
+/** The lower end of the allowed IOPS:GiB range on RDS (CreateDBInstance `Iops`, link above): 0.5 IOPS per GiB. */
+export const PROVISIONED_MIN_IOPS_PER_GIB = 0.5;
+/**
+ * io2 Block Express on RDS: from 1,000 IOPS and 100 GiB like io1, at the io1 price, with up to 1,000 IOPS
+ * per GiB (EBS "Provisioned IOPS SSD volumes", io2 Block Express "IOPS:GiB ratio of 1,000:1":
+ * https://docs.aws.amazon.com/ebs/latest/userguide/provisioned-iops.html; RDS announcement "up to 1,000 IOPS
+ * per GiB … at the same price as io1": https://aws.amazon.com/blogs/database/optimize-amazon-rds-performance-with-io2-block-express-storage-for-production-workloads).
+ */
+export const IO2_MIN_IOPS = 1_000;
+export const IO2_MIN_GIB = 100;
+export const IO2_MAX_IOPS_PER_GIB = 1_000;
+/**
+ * gp3: at most 500 provisioned IOPS per GiB (EBS "General Purpose SSD volumes", gp3:
+ * https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html#gp3-ebs-volume-type). On a striped
+ * RDS instance (400 GiB and up) that never binds below the 64,000 ceiling; on SQL Server it can.
+ */
+export const GP3_MAX_IOPS_PER_GIB = 500;
 /** Smallest gp2/gp3 allocation for MariaDB/MySQL/PostgreSQL (CreateDBInstance `AllocatedStorage`). */
 export const GENERAL_PURPOSE_MIN_GIB = 20;
 
@@ -76,6 +94,20 @@ export const HEADROOM = 0.2;
 
 /** A balance at or below this percentage counts as empty (CloudWatch averages rarely hit 0.0). */
 const EMPTY_PERCENT = 0.5;
+/**
+ * BurstBalance at or below this counts as "at or near 0": 1 % of a 5.4-million-credit bucket is 54,000
+ * credits, 20 s of burst at 3,000 IOPS on 100 GiB — nothing a workload can use. A throttled volume's 5-minute
+ * averages hover just above 0 (credits earned are spent at once), so equality with 0 is the wrong test.
+ */
+export const NEAR_EMPTY_PERCENT = 1;
+/** A balance under this percentage, neither draining nor refilling at the baseline, leaves no room to burst. */
+const LOW_PERCENT = 10;
+/**
+ * Recent IOPS at or above (1 − this) × baseline count as "at the baseline". A gp2 volume out of credits is
+ * held to its baseline (RDS "I/O credits and burst performance"), and CloudWatch's per-period averages of a
+ * throttled volume sit a little under it (idle moments inside a period pull the average down), never on it.
+ */
+export const AT_BASELINE_TOLERANCE = 0.1;
 /** Window of the most recent points that "now" is judged on (recent IOPS, balance trend). */
 const RECENT_WINDOW_MS = 60 * 60 * 1000;
 
@@ -130,6 +162,10 @@ export interface IoCreditsInput {
   /** Epoch milliseconds. */
   now: number;
   prices?: Partial<StoragePrices>;
+  /** IANA zone times are also given in (the config's `timezone`); UTC is always given. */
+  timezone?: string;
+  /** Seconds per datapoint as requested; inferred from the series' spacing when absent. */
+  periodSeconds?: number;
 }
 
 /** What the instance's storage can sustain. */
@@ -202,6 +238,11 @@ export interface StorageForecast {
   timeToFullSeconds?: number;
   fullAt?: number;
   lastHitZero?: ZeroRun;
+  /**
+   * Empty and held to the baseline: the balance has been at or near 0 for more than one period, or is there
+   * now with recent IOPS within {@link AT_BASELINE_TOLERANCE} of the baseline (or none reported).
+   */
+  throttled: boolean;
   summary: string;
 }
 
@@ -219,6 +260,25 @@ export interface CreditStatus {
   /** No data in the window (metric not published for this class, or not fetched). */
   missing: boolean;
   forecast?: BalanceForecast;
+  /** Out or nearly out: its summary is part of the verdict (and shown nowhere else). */
+  inVerdict: boolean;
+  summary: string;
+}
+
+/** A metric on-call people read beside the credits, against its usual level. */
+export type LoadMetric = 'DiskQueueDepth' | 'ReadLatency' | 'WriteLatency';
+
+/** DiskQueueDepth or a latency: the last hour against the usual level before the trouble began. */
+export interface LoadSignal {
+  metric: LoadMetric;
+  /** Mean over the last hour of the series (seconds for latencies, as CloudWatch reports them). */
+  recent: number;
+  /** Median before the episode (before the credits ran out, else before the last hour); undefined without enough points. */
+  usual?: number;
+  /** At least twice the usual level and above a floor that matters (1 queued I/O, 2 ms). */
+  risen: boolean;
+  /** Risen while the storage is throttled or draining. */
+  withThrottling: boolean;
   summary: string;
 }
 
@@ -227,7 +287,7 @@ export interface Recommendation {
   kind: 'gp2-size' | 'gp3' | 'provisioned-iops';
   title: string;
   detail: string;
-  storageType: 'gp2' | 'gp3' | 'io1';
+  storageType: 'gp2' | 'gp3' | 'io1' | 'io2';
   allocatedGiB: number;
   /** IOPS sustained after the change. */
   baselineIops: number;
@@ -248,6 +308,11 @@ export interface IoCreditsReport {
   observed?: ObservedIops;
   forecast?: StorageForecast;
   credits: CreditStatus[];
+  /** DiskQueueDepth, ReadLatency, WriteLatency against their usual level, when reported. */
+  signals: LoadSignal[];
+  /** One line on what the throttling does to the database (queue and latency risen with it), when it does. */
+  impact?: string;
+  /** Cheapest first. */
   recommendations: Recommendation[];
   /** IOPS the recommendations size for: observed p95 plus {@link HEADROOM}. */
   targetIops?: number;
@@ -551,19 +616,40 @@ export function balanceForecast(
   return forecast;
 }
 
+/** How times are put into words: the zone besides UTC and the data's period. */
+export interface TimeWords {
+  timezone?: string;
+  periodMs?: number;
+}
+
+/** Whether `recentIops` counts as at the baseline: within {@link AT_BASELINE_TOLERANCE} of it, or above. */
+export function atBaseline(recentIops: number, baselineIops: number): boolean {
+  return recentIops >= baselineIops * (1 - AT_BASELINE_TOLERANCE);
+}
+
 /**
  * The gp2 bucket's forecast. Rates come from the last hour's observed IOPS against the baseline
  * (drain = observed − baseline credits/s), or from the BurstBalance trend when IOPS are missing.
+ *
+ * Empty is decided from the balance itself: at or near 0 ({@link NEAR_EMPTY_PERCENT}) for more than one
+ * period, or there now while the last hour's IOPS are at the baseline (within {@link AT_BASELINE_TOLERANCE})
+ * or above it. A volume that is empty while demand is at its baseline is throttled: the IOPS read a little
+ * under the baseline because that is all the volume is allowed, not because the bucket is refilling.
  */
 export function burstBalanceForecast(
   profile: StorageProfile,
   burstBalance: readonly Point[],
   observed: ObservedIops | undefined,
   now: number,
+  words: TimeWords = {},
 ): StorageForecast | undefined {
-  if (!profile.burstMatters || profile.bucketCredits === undefined) return undefined;
-  const trend = balanceForecast(burstBalance);
+  if (!profile.burstMatters || profile.bucketCredits === undefined || profile.baselineIops === undefined)
+    return undefined;
+  const points = sortedByTime(burstBalance);
+  const trend = balanceForecast(points, { emptyAt: NEAR_EMPTY_PERCENT });
   if (!trend) return undefined;
+  const baseline = profile.baselineIops;
+  const periodMs = words.periodMs ?? seriesPeriodMs(points) ?? 60_000;
   const bucket = profile.bucketCredits;
   const balancePercent = Math.min(100, Math.max(0, trend.current));
   const fromIops = observed ? netDrainRate(observed.recent, profile) : undefined;
@@ -577,15 +663,23 @@ export function burstBalanceForecast(
     netCreditsPerSecond,
     percentPerHour,
     basis,
+    throttled: false,
     summary: '',
   };
   if (observed && basis === 'iops') forecast.recentIops = observed.recent;
   if (trend.lastHitZero) forecast.lastHitZero = trend.lastHitZero;
   const moving = Math.abs(percentPerHour) >= 0.5;
   const pct = `${fmtPct(balancePercent)}`;
-  if (trend.empty && netCreditsPerSecond >= 0) {
+  const emptyRun = trend.empty ? trend.lastHitZero : undefined;
+  // "More than a period": at least two consecutive near-empty points (their span is a period or more).
+  const sustained = emptyRun !== undefined && trend.at - emptyRun.at >= periodMs * 0.9;
+  const iopsAtBaseline = observed === undefined ? undefined : atBaseline(observed.recent, baseline);
+  if (trend.empty && (sustained || netCreditsPerSecond >= 0 || iopsAtBaseline === true)) {
     forecast.direction = 'empty';
-    forecast.summary = `credits empty: the storage is held to its ${fmt(profile.baselineIops)}-IOPS baseline until demand drops below it`;
+    forecast.throttled = iopsAtBaseline !== false;
+    forecast.summary = forecast.throttled
+      ? `credits empty: the storage is held to its ${fmt(baseline)}-IOPS baseline until demand drops below it`
+      : `credits empty, but the last hour's ${fmt(observed?.recent)} IOPS are under the ${fmt(baseline)}-IOPS baseline: the balance should start refilling; until it does, any burst above the baseline is held back`;
   } else if (netCreditsPerSecond > 0 && moving) {
     const seconds = timeToEmpty(balancePercent, bucket, netCreditsPerSecond) as number;
     forecast.direction = 'draining';
@@ -669,18 +763,29 @@ function creditStatus(
   applies: boolean,
   series: readonly Point[] | undefined,
   now: number,
+  words: TimeWords,
 ): CreditStatus {
   const unit = kind === 'CPUCreditBalance' ? 'credits' : '%';
   const label = CREDIT_LABELS[kind];
   // CPU credits are a count: "empty" means below one credit.
   const forecast = balanceForecast(series ?? [], { emptyAt: unit === '%' ? EMPTY_PERCENT : 1 });
   if (!forecast) {
-    return { kind, label, unit, applies, missing: true, summary: `${label}: no data in the window` };
+    return {
+      kind,
+      label,
+      unit,
+      applies,
+      missing: true,
+      inVerdict: false,
+      summary: `${label}: no data in the window`,
+    };
   }
   const value = unit === '%' ? `${fmtPct(forecast.current)}` : `${fmt(forecast.current)} credits`;
   let summary: string;
+  const periodMs = words.periodMs ?? seriesPeriodMs(series ?? []);
+  const when = (at: number) => formatSince(at, now, { ...words, ...(periodMs ? { periodMs } : {}) });
   if (forecast.empty) {
-    const since = forecast.lastHitZero ? ` ${formatDuration(now - forecast.lastHitZero.at)} ago` : '';
+    const since = forecast.lastHitZero ? ` ${when(forecast.lastHitZero.at)}` : '';
     summary = `${label}: exhausted${since}`;
     if (kind === 'CPUCreditBalance') {
       // db.t3/db.t4g run in Unlimited mode on RDS (surplus credits are billed); db.t2 is held to its
@@ -698,10 +803,10 @@ function creditStatus(
   } else {
     summary = `${label}: ${value}${forecast.slopePerHour > 0 ? ', rising' : ''}`;
     if (forecast.lastHitZero?.recoveredAt !== undefined) {
-      summary += ` (ran out ${formatDuration(now - forecast.lastHitZero.at)} ago)`;
+      summary += ` (ran out ${when(forecast.lastHitZero.at).replace(/^since /, 'at ')})`;
     }
   }
-  return { kind, label, unit, applies, missing: false, forecast, summary };
+  return { kind, label, unit, applies, missing: false, forecast, inVerdict: false, summary };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,7 +873,12 @@ export function smallestGp2Covering(
 }
 
 function usd(n: number): string {
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return `$${NUMBER.cents.format(n)}`;
+}
+
+/** A unit price: "$0.125", "$0.02", "$0.08". */
+function price(n: number): string {
+  return `$${NUMBER.unitPrice.format(n)}`;
 }
 
 function delta(n: number): string {
@@ -787,7 +897,6 @@ export function recommendStorage(
   const current = monthlyStorageCost(instance, prices) ?? 0;
   const profile = storageProfile(instance);
   const out: Recommendation[] = [];
-  const priceNote = 'list prices, configurable';
 
   // 1. A bigger gp2 volume, only when the current one does not already carry the load on baseline.
   const gp2Gib = smallestGp2Covering(engine, targetIops, instance.allocatedGiB);
@@ -800,7 +909,7 @@ export function recommendStorage(
     out.push({
       kind: 'gp2-size',
       title: `Grow gp2 to ${fmt(gp2Gib)} GiB`,
-      detail: `baseline ${fmt(baselineIops)} IOPS (3 per GiB) covers ${fmt(targetIops)} IOPS without spending credits; ${usd(cost)}/month, ${delta(cost - current)} (${priceNote}). Storage can never be shrunk afterwards.`,
+      detail: `baseline ${fmt(baselineIops)} IOPS (3 per GiB) covers ${fmt(targetIops)} IOPS without spending credits; ${usd(cost)}/month at ${price(prices.gp2PerGiBMonth)}/GiB-month, ${delta(cost - current)}. Storage can never be shrunk afterwards.`,
       storageType: 'gp2',
       allocatedGiB: gp2Gib,
       baselineIops,
@@ -837,7 +946,7 @@ export function recommendStorage(
     const rec: Recommendation = {
       kind: 'gp3',
       title: `Move to gp3 ${grow}${provisioned ? ` with ${fmt(gp3.iops)} IOPS` : ''}`,
-      detail: `${provisioned ? `${fmt(gp3.iops)} provisioned IOPS (${fmt(gp3.included.iops)} included)` : `${fmt(gp3.included.iops)} IOPS and ${fmt(gp3.included.throughputMiBps)} MiB/s included`} at that size, no credits to run out; covers ${fmt(targetIops)} IOPS; ${usd(cost)}/month, ${delta(cost - current)} (${priceNote}).`,
+      detail: `${provisioned ? `${fmt(gp3.iops)} provisioned IOPS (${fmt(gp3.included.iops)} included)` : `${fmt(gp3.included.iops)} IOPS and ${fmt(gp3.included.throughputMiBps)} MiB/s included`} at that size, no credits to run out; covers ${fmt(targetIops)} IOPS; ${usd(cost)}/month at ${price(prices.gp3PerGiBMonth)}/GiB-month${provisioned ? ` + ${price(prices.gp3PerIopsMonth)}/IOPS-month above the included` : ''}, ${delta(cost - current)}.`,
       storageType: 'gp3',
       allocatedGiB: gp3.allocatedGiB,
       baselineIops: gp3.iops,
@@ -849,30 +958,63 @@ export function recommendStorage(
     out.push(rec);
   }
 
-  // 3. Provisioned IOPS (io1), rounded up to the next 1,000.
-  const io1Iops = Math.max(IO1_MIN_IOPS, Math.ceil(targetIops / 1000) * 1000);
-  const io1Gib = Math.max(instance.allocatedGiB, IO1_MIN_GIB, Math.ceil(io1Iops / IO1_MAX_IOPS_PER_GIB));
+  // 3. Provisioned IOPS, io2 and io1, each sized to the target within its allowed IOPS:GiB range.
   const alreadyIo =
     (profile.storageType === 'io1' || profile.storageType === 'io2') &&
     (profile.baselineIops ?? 0) >= targetIops;
   if (!alreadyIo) {
-    const cost = monthlyStorageCost(
-      { engine, storageType: 'io1', allocatedGiB: io1Gib, iops: io1Iops, multiAz },
-      prices,
-    ) as number;
-    out.push({
-      kind: 'provisioned-iops',
-      title: `Provisioned IOPS: io1 with ${fmt(io1Iops)} IOPS${io1Gib > instance.allocatedGiB ? ` on ${fmt(io1Gib)} GiB` : ''}`,
-      detail: `${fmt(io1Iops)} IOPS sustained whatever the size; ${usd(cost)}/month, ${delta(cost - current)} (${priceNote}).`,
-      storageType: 'io1',
-      allocatedGiB: io1Gib,
-      baselineIops: io1Iops,
-      provisionedIops: io1Iops,
-      monthlyCostUsd: cost,
-      monthlyCostDeltaUsd: cost - current,
-    });
+    for (const storageType of ['io2', 'io1'] as const) {
+      const sized = provisionedIopsFor(storageType, targetIops, instance.allocatedGiB);
+      if (!sized) continue;
+      const cost = monthlyStorageCost(
+        { engine, storageType, allocatedGiB: sized.allocatedGiB, iops: sized.iops, multiAz },
+        prices,
+      ) as number;
+      const [perGiB, perIops] =
+        storageType === 'io1'
+          ? [prices.io1PerGiBMonth, prices.io1PerIopsMonth]
+          : [prices.io2PerGiBMonth, prices.io2PerIopsMonth];
+      out.push({
+        kind: 'provisioned-iops',
+        title: `Provisioned IOPS: ${storageType} with ${fmt(sized.iops)} IOPS${sized.allocatedGiB > instance.allocatedGiB ? ` on ${fmt(sized.allocatedGiB)} GiB` : ''}`,
+        detail: `${fmt(sized.iops)} IOPS sustained whatever the load (${storageType} allows ${fmt(storageType === 'io1' ? IO1_MAX_IOPS_PER_GIB : IO2_MAX_IOPS_PER_GIB)} IOPS per GiB, at least ${fmt(storageType === 'io1' ? IO1_MIN_IOPS : IO2_MIN_IOPS)} IOPS on ${fmt(storageType === 'io1' ? IO1_MIN_GIB : IO2_MIN_GIB)} GiB); ${usd(cost)}/month at ${price(perGiB)}/GiB-month + ${price(perIops)}/IOPS-month, ${delta(cost - current)}.`,
+        storageType,
+        allocatedGiB: sized.allocatedGiB,
+        baselineIops: sized.iops,
+        provisionedIops: sized.iops,
+        monthlyCostUsd: cost,
+        monthlyCostDeltaUsd: cost - current,
+      });
+    }
   }
-  return out;
+  // Cheapest first; at the same cost, the simpler change first (io2 before io1: same price, more durable).
+  const order: Record<Recommendation['storageType'], number> = { gp2: 0, gp3: 1, io2: 2, io1: 3 };
+  return out.sort(
+    (a, b) => a.monthlyCostUsd - b.monthlyCostUsd || order[a.storageType] - order[b.storageType],
+  );
+}
+
+/** Provisioned IOPS on RDS (io1, io2): at most 256,000 IOPS (RDS "Provisioned IOPS SSD storage", link above). */
+export const PROVISIONED_MAX_IOPS = 256_000;
+
+/**
+ * io1 or io2 sized to `targetIops` exactly: at least the type's minimum IOPS and storage, storage grown
+ * (never shrunk) until the IOPS fit the type's IOPS:GiB ceiling, IOPS raised to 0.5 per GiB when the
+ * storage is large; undefined above the RDS ceiling.
+ */
+export function provisionedIopsFor(
+  storageType: 'io1' | 'io2',
+  targetIops: number,
+  atLeastGiB: number,
+): { iops: number; allocatedGiB: number } | undefined {
+  const [minIops, minGib, maxPerGib] =
+    storageType === 'io1'
+      ? [IO1_MIN_IOPS, IO1_MIN_GIB, IO1_MAX_IOPS_PER_GIB]
+      : [IO2_MIN_IOPS, IO2_MIN_GIB, IO2_MAX_IOPS_PER_GIB];
+  let iops = Math.max(minIops, Math.ceil(targetIops));
+  const allocatedGiB = Math.max(atLeastGiB, minGib, Math.ceil(iops / maxPerGib));
+  iops = Math.max(iops, Math.ceil(allocatedGiB * PROVISIONED_MIN_IOPS_PER_GIB));
+  return iops > PROVISIONED_MAX_IOPS ? undefined : { iops, allocatedGiB };
 }
 
 function gp3For(
@@ -889,29 +1031,92 @@ function gp3For(
   let allocatedGiB = atLeastGiB;
   let included = gp3Baseline(engine, allocatedGiB);
   if (targetIops <= included.iops) return { feasible: true, allocatedGiB, iops: included.iops, included };
+  const iops = Math.ceil(targetIops);
   if (threshold === undefined) {
-    // SQL Server: provisionable from 3,000 to 16,000 IOPS at any size.
-    return {
-      feasible: targetIops <= GP3_MAX_IOPS_SQLSERVER,
-      allocatedGiB,
-      iops: roundUp(targetIops, 100),
-      included,
-    };
+    // SQL Server: provisionable from 3,000 to 16,000 IOPS, at most 500 per GiB.
+    allocatedGiB = Math.max(allocatedGiB, Math.ceil(iops / GP3_MAX_IOPS_PER_GIB));
+    return { feasible: iops <= GP3_MAX_IOPS_SQLSERVER, allocatedGiB, iops, included };
   }
   // Below the threshold gp3 IOPS cannot be provisioned on RDS: grow to it (12,000 included).
-  allocatedGiB = Math.max(allocatedGiB, threshold);
+  allocatedGiB = Math.max(allocatedGiB, threshold, Math.ceil(iops / GP3_MAX_IOPS_PER_GIB));
   included = gp3Baseline(engine, allocatedGiB);
-  const iops = Math.max(included.iops, roundUp(targetIops, 100));
-  return { feasible: iops <= GP3_MAX_IOPS_STRIPED, allocatedGiB, iops, included };
-}
-
-function roundUp(n: number, step: number): number {
-  return Math.ceil(n / step) * step;
+  const sized = Math.max(included.iops, iops);
+  return { feasible: sized <= GP3_MAX_IOPS_STRIPED, allocatedGiB, iops: sized, included };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The investigation
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * The metrics read beside the credits: what a full queue and slow I/O look like. `DiskQueueDepth` counts
+ * outstanding I/Os; `ReadLatency` / `WriteLatency` are seconds per I/O (RDS metrics:
+ * https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html).
+ */
+const LOAD_METRICS: readonly { metric: LoadMetric; label: string; floor: number }[] = [
+  // An average queue of 1 or more outstanding I/Os, or 2 ms more per I/O, is where people feel it.
+  { metric: 'DiskQueueDepth', label: 'DiskQueueDepth', floor: 1 },
+  { metric: 'ReadLatency', label: 'read latency', floor: 0.002 },
+  { metric: 'WriteLatency', label: 'write latency', floor: 0.002 },
+];
+
+/** A latency (seconds, as CloudWatch reports it) or a queue depth, for people. */
+function fmtLoad(metric: LoadMetric, v: number): string {
+  if (metric === 'DiskQueueDepth') return v < 10 ? v.toFixed(1) : fmt(v);
+  const ms = v * 1000;
+  return `${ms < 10 ? ms.toFixed(1) : fmt(ms)} ms`;
+}
+
+/**
+ * DiskQueueDepth and read/write latency: the last hour's mean against the median before `episodeStart`
+ * (when the credits ran out, else the start of the last hour). Risen means at least twice the usual level
+ * and above a floor that matters; `troubled` (throttled, draining or at the IOPS limit) marks it as rising
+ * with the throttling.
+ */
+export function loadSignals(
+  series: Record<string, readonly Point[]>,
+  episodeStart: number | undefined,
+  troubled: boolean,
+): LoadSignal[] {
+  const out: LoadSignal[] = [];
+  for (const { metric, label, floor } of LOAD_METRICS) {
+    const points = sortedByTime(series[metric]);
+    const last = points[points.length - 1];
+    if (!last) continue;
+    const recentFrom = last.t - RECENT_WINDOW_MS;
+    const recent = mean(points.filter((p) => p.t > recentFrom).map((p) => p.v));
+    const before = points.filter((p) => p.t < Math.min(recentFrom, episodeStart ?? recentFrom));
+    const usual =
+      before.length >= 3
+        ? percentile(
+            before.map((p) => p.v),
+            50,
+          )
+        : undefined;
+    const risen = usual !== undefined && recent >= 2 * usual && recent - usual >= floor;
+    const signal: LoadSignal = {
+      metric,
+      recent,
+      risen,
+      withThrottling: risen && troubled,
+      summary:
+        usual === undefined
+          ? `${label} ${fmtLoad(metric, recent)} in the last hour (too little data before it for a usual level)`
+          : risen
+            ? `${label} ${fmtLoad(metric, recent)} in the last hour against a usual ${fmtLoad(metric, usual)} (${ratio(recent, usual)})`
+            : `${label} ${fmtLoad(metric, recent)} in the last hour, near its usual ${fmtLoad(metric, usual)}`,
+    };
+    if (usual !== undefined) signal.usual = usual;
+    out.push(signal);
+  }
+  return out;
+}
+
+function ratio(recent: number, usual: number): string {
+  if (usual <= 0) return 'up from nothing';
+  const r = recent / usual;
+  return `${r < 10 ? r.toFixed(1).replace(/\.0$/, '') : fmt(r)}×`;
+}
 
 /** The whole report: verdict, facts, forecast, every credit, recommendations. */
 export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
@@ -921,7 +1126,15 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
   const iopsSeries = input.series.TotalIOPS ?? totalIops(input.series.ReadIOPS, input.series.WriteIOPS);
   const observed = observedIops(iopsSeries);
   const burstBalance = input.series.BurstBalance ?? [];
-  const forecast = burstBalanceForecast(profile, burstBalance, observed, now);
+  const periodMs =
+    input.periodSeconds !== undefined
+      ? input.periodSeconds * 1000
+      : seriesPeriodMs(burstBalance.length > 1 ? burstBalance : iopsSeries);
+  const words: TimeWords = {
+    ...(input.timezone ? { timezone: input.timezone } : {}),
+    ...(periodMs ? { periodMs } : {}),
+  };
+  const forecast = burstBalanceForecast(profile, burstBalance, observed, now, words);
 
   const facts: string[] = [profile.summary];
   if (observed) {
@@ -937,46 +1150,92 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
   const kinds: CreditKind[] = ['BurstBalance', 'EBSIOBalance%', 'EBSByteBalance%', 'CPUCreditBalance'];
   const credits = kinds
     .filter((k) => applicable.has(k) || (input.series[k]?.length ?? 0) > 0)
-    .map((k) => creditStatus(k, instance, applicable.has(k), input.series[k], now));
+    .map((k) => creditStatus(k, instance, applicable.has(k), input.series[k], now, words));
 
   let severity: IoCreditsReport['severity'];
   let verdict: string;
+  /** The storage is, or within a day will be, what limits the database: recommendations follow. */
+  let storageShort = false;
+  /** IOPS the demand is known to reach at least (observed p95, or the baseline it is held to). */
+  let demandIops = observed?.p95;
+  let demandWords = observed ? `observed p95 ${fmt(observed.p95)} IOPS` : '';
   const p95 = observed ? `observed p95 ${fmt(observed.p95)} IOPS` : 'no IOPS observed';
   const baseline = profile.baselineIops;
 
-  if (profile.storageType === 'gp2' && profile.burstMatters) {
+  if (profile.storageType === 'gp2' && profile.burstMatters && baseline !== undefined) {
+    const zero = forecast?.lastHitZero;
     if (forecast?.direction === 'empty') {
-      severity = 'critical';
-      const since = forecast.lastHitZero ? ` ${formatDuration(now - forecast.lastHitZero.at)} ago` : '';
-      verdict = `credits exhausted${since}; throttled to ${fmt(baseline)} IOPS baseline; ${p95}`;
+      const since = zero ? ` ${formatSince(zero.at, now, words)}` : '';
+      const recent =
+        forecast.recentIops !== undefined
+          ? ` (last hour ${fmtNear(forecast.recentIops, baseline)} IOPS, ${fmtNear((forecast.recentIops / baseline) * 100, 100)}% of it)`
+          : '';
+      storageShort = true;
+      if (forecast.throttled) {
+        severity = 'critical';
+        verdict = `throttled: credits exhausted${since}; held to the ${fmt(baseline)}-IOPS baseline${recent}; ${p95}`;
+        // Held to the baseline, the volume shows no more than the baseline: demand is at least that.
+        if (demandIops === undefined || demandIops < baseline) {
+          demandIops = baseline;
+          demandWords = `the ${fmt(baseline)}-IOPS baseline it is held to (demand above it does not show while throttled)`;
+        }
+      } else {
+        severity = 'warning';
+        verdict = `credits exhausted${since}; last hour ${fmt(forecast.recentIops)} IOPS, ${fmtPct(((forecast.recentIops ?? 0) / baseline) * 100)} of the ${fmt(baseline)}-IOPS baseline: under it, so the balance should start refilling — until it does, every burst above the baseline is held back; ${p95}`;
+      }
     } else if (forecast?.direction === 'draining') {
-      const hours = (forecast.emptyAt as number) - now;
-      severity = hours <= 24 * 3_600_000 ? 'warning' : 'ok';
+      const soon = (forecast.emptyAt as number) - now <= 24 * 3_600_000;
+      severity = soon ? 'warning' : 'ok';
+      storageShort = soon;
       verdict = forecast.summary;
+      if (soon && forecast.recentIops !== undefined && (demandIops ?? 0) < forecast.recentIops) {
+        demandIops = forecast.recentIops;
+        demandWords = `the last hour's ${fmt(forecast.recentIops)} IOPS`;
+      }
     } else if (forecast) {
-      severity = 'ok';
-      verdict = `${forecast.summary}; baseline ${fmt(baseline)} IOPS, ${p95}`;
+      const target = observed ? Math.ceil(observed.p95 * (1 + HEADROOM)) : undefined;
+      const recent = forecast.recentIops;
+      if (
+        forecast.direction === 'steady' &&
+        forecast.balancePercent < LOW_PERCENT &&
+        recent !== undefined &&
+        atBaseline(recent, baseline)
+      ) {
+        // Not empty yet, but spending what it earns: the next burst empties it.
+        severity = 'warning';
+        storageShort = true;
+        verdict = `credits at ${fmtPct(forecast.balancePercent)} with the last hour at ${fmt(recent)} IOPS on the ${fmt(baseline)}-IOPS baseline: no burst headroom left, the next burst empties them; ${p95}`;
+        if (demandIops === undefined || demandIops < baseline) {
+          demandIops = baseline;
+          demandWords = `the ${fmt(baseline)}-IOPS baseline the load runs at`;
+        }
+      } else if (zero?.recoveredAt !== undefined && target !== undefined && target > baseline) {
+        // Ran out inside the window, and the load that did it is still the load: it will happen again.
+        severity = 'warning';
+        storageShort = true;
+        verdict = `credits ran out in this window (${formatSince(zero.at, now, words).replace(/^since /, 'from ')}, for ${formatElapsed(zero.recoveredAt - zero.at)}); ${forecast.summary}; baseline ${fmt(baseline)} IOPS, ${p95}`;
+      } else {
+        severity = 'ok';
+        verdict = `${forecast.summary}; baseline ${fmt(baseline)} IOPS, ${p95}`;
+      }
     } else {
       severity = 'unknown';
       verdict = `no BurstBalance data; baseline ${fmt(baseline)} IOPS, ${p95}`;
     }
-    if (forecast) {
-      if (
-        forecast.basis === 'iops' &&
-        forecast.recentIops !== undefined &&
-        (forecast.direction === 'draining' || forecast.direction === 'refilling')
-      ) {
-        const net = forecast.netCreditsPerSecond;
-        facts.push(
-          `last hour ${fmt(forecast.recentIops)} IOPS against the ${fmt(baseline)} baseline: ${net >= 0 ? `draining ${fmt(net)}` : `refilling ${fmt(-net)}`} credits/s of a ${millions(profile.bucketCredits as number)}-credit bucket`,
-        );
-      }
-      const zero = forecast.lastHitZero;
-      if (zero?.recoveredAt !== undefined) {
-        facts.push(
-          `credits last ran out ${formatDuration(now - zero.at)} ago, for ${formatDuration(zero.recoveredAt - zero.at)}`,
-        );
-      }
+    if (
+      forecast?.basis === 'iops' &&
+      forecast.recentIops !== undefined &&
+      (forecast.direction === 'draining' || forecast.direction === 'refilling')
+    ) {
+      const net = forecast.netCreditsPerSecond;
+      facts.push(
+        `last hour ${fmt(forecast.recentIops)} IOPS against the ${fmt(baseline)} baseline: ${net >= 0 ? `draining ${fmt(net)}` : `refilling ${fmt(-net)}`} credits/s of a ${millions(profile.bucketCredits as number)}-credit bucket`,
+      );
+    }
+    if (zero?.recoveredAt !== undefined && !verdict.includes('ran out')) {
+      facts.push(
+        `credits last ran out ${formatSince(zero.at, now, words).replace(/^since /, 'at ')}, for ${formatElapsed(zero.recoveredAt - zero.at)}`,
+      );
     }
   } else if (baseline === undefined) {
     severity = 'unknown';
@@ -996,24 +1255,40 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
       verdict = `${what} ${profile.storageType === 'io1' || profile.storageType === 'io2' ? 'cover' : 'covers'} observed p95 ${fmt(observed.p95)}`;
     } else {
       severity = 'warning';
+      storageShort = true;
       verdict = `${what}; observed p95 ${fmt(observed.p95)} IOPS is ${fmt((observed.p95 / baseline) * 100)}% of it: storage IOPS are the limit`;
     }
   }
 
-  // Instance-level credits that are out or about to be join the verdict.
-  const urgent = credits.filter(
-    (c) =>
-      c.kind !== 'BurstBalance' &&
-      c.forecast &&
-      (c.forecast.empty || (c.forecast.zeroAt !== undefined && c.forecast.zeroAt - now <= 6 * 3_600_000)),
-  );
-  for (const c of urgent) {
+  // Instance-level credits that are out or about to be join the verdict (and are shown only there).
+  for (const c of credits) {
+    if (c.kind === 'BurstBalance' || !c.forecast) continue;
+    const f = c.forecast;
+    if (!(f.empty || (f.zeroAt !== undefined && f.zeroAt - now <= 6 * 3_600_000))) continue;
+    c.inVerdict = true;
     verdict += `; ${c.summary}`;
-    if (c.kind !== 'CPUCreditBalance' && severity !== 'critical')
-      severity = c.forecast?.empty ? 'critical' : 'warning';
+    if (c.kind !== 'CPUCreditBalance' && severity !== 'critical') severity = f.empty ? 'critical' : 'warning';
     if (c.kind === 'CPUCreditBalance' && (severity === 'ok' || severity === 'unknown')) severity = 'warning';
   }
-  for (const c of credits) if (c.kind !== 'BurstBalance' && !urgent.includes(c)) facts.push(c.summary);
+  // Credits with no data that should have some: said once, here (the others are in the forecast).
+  for (const c of credits) if (c.missing && c.applies) facts.push(c.summary);
+
+  // Queue depth and latency against their usual level, and whether they rose with the throttling.
+  const episodeStart =
+    forecast?.direction === 'empty' ? (forecast.lastHitZero?.at ?? forecast.at) : undefined;
+  const signals = loadSignals(input.series, episodeStart, storageShort);
+  const rising = signals.filter((x) => x.withThrottling);
+  let impact: string | undefined;
+  if (rising.length > 0) {
+    const when =
+      forecast?.direction === 'empty'
+        ? 'Since the credits ran out'
+        : forecast?.direction === 'draining'
+          ? 'While the credits drain'
+          : 'With the storage at its IOPS limit';
+    impact = `${when}, ${rising.map((x) => x.summary).join('; ')}: queries are waiting on storage.`;
+  }
+  for (const x of signals) if (!x.withThrottling) facts.push(x.summary);
 
   const report: IoCreditsReport = {
     instanceId: instance.id,
@@ -1022,28 +1297,39 @@ export function investigateIoCredits(input: IoCreditsInput): IoCreditsReport {
     facts,
     profile,
     credits,
+    signals,
     recommendations: [],
     prices,
   };
+  if (impact) report.impact = impact;
   if (observed) report.observed = observed;
   if (forecast) report.forecast = forecast;
   const currentCost = monthlyStorageCost(instance, prices);
   if (currentCost !== undefined) report.currentMonthlyCostUsd = currentCost;
 
-  if (observed) {
-    const targetIops = Math.ceil(observed.p95 * (1 + HEADROOM));
+  if (demandIops !== undefined && storageShort) {
+    const targetIops = Math.ceil(demandIops * (1 + HEADROOM));
     report.targetIops = targetIops;
-    const short = baseline === undefined || targetIops > baseline;
-    const creditsAtRisk =
-      forecast !== undefined && (forecast.direction === 'empty' || forecast.direction === 'draining');
-    if (short || creditsAtRisk) {
-      report.recommendations = recommendStorage(instance, targetIops, prices);
+    report.recommendations = recommendStorage(instance, targetIops, prices);
+    if (report.recommendations.length > 0) {
       facts.push(
-        `recommendations are sized for observed p95 ${fmt(observed.p95)} IOPS + ${fmt(HEADROOM * 100)}% headroom = ${fmt(targetIops)} IOPS`,
+        `recommendations are sized for ${demandWords} + ${fmt(HEADROOM * 100)}% headroom = ${fmt(targetIops)} IOPS, cheapest first; ${pricesWords(prices)}`,
       );
     }
   }
   return report;
+}
+
+/** RDS for MySQL list prices in us-east-1, the defaults of `ioCredits.prices`. */
+export const RDS_PRICING_DOCUMENT = 'https://aws.amazon.com/rds/mysql/pricing/';
+
+function pricesWords(prices: StoragePrices): string {
+  const same = (Object.keys(defaultStoragePrices) as (keyof StoragePrices)[]).every(
+    (k) => prices[k] === defaultStoragePrices[k],
+  );
+  return same
+    ? `prices are us-east-1 RDS for MySQL list prices per AZ (${RDS_PRICING_DOCUMENT}; set ioCredits.prices for another region)`
+    : 'prices as configured in ioCredits.prices';
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -1065,9 +1351,91 @@ export function formatDuration(ms: number): string {
   return `${Math.round(h / 24)} days`;
 }
 
+/**
+ * A series' period: the median spacing of its points (gaps where CloudWatch had no data do not move a
+ * median), or undefined with fewer than two points.
+ */
+export function seriesPeriodMs(series: readonly Point[]): number | undefined {
+  const points = sortedByTime(series);
+  const gaps: number[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const gap = (points[i] as Point).t - (points[i - 1] as Point).t;
+    if (gap > 0) gaps.push(gap);
+  }
+  return gaps.length === 0 ? undefined : percentile(gaps, 50);
+}
+
+/** "45 s", "35 min", "2 h 35 min", "3 days 4 h": an elapsed time, exact to the minute (to the hour from 2 days). */
+export function formatElapsed(ms: number): string {
+  const s = Math.max(0, ms) / 1000;
+  if (s < 90) return `${Math.round(s)} s`;
+  const totalMin = Math.round(s / 60);
+  if (totalMin < 60) return `${totalMin} min`;
+  const days = Math.floor(totalMin / 1440);
+  if (days >= 2) {
+    const h = Math.round((totalMin - days * 1440) / 60);
+    return h === 24 ? `${days + 1} days` : h === 0 ? `${days} days` : `${days} days ${h} h`;
+  }
+  const h = Math.floor(totalMin / 60);
+  const min = totalMin - h * 60;
+  return min === 0 ? `${h} h` : `${h} h ${min} min`;
+}
+
+const clockFormats = new Map<string, { hhmm: Intl.DateTimeFormat; day: Intl.DateTimeFormat }>();
+
+function clock(t: number, timeZone: string, now: number): string {
+  let formats = clockFormats.get(timeZone);
+  if (!formats) {
+    formats = {
+      hhmm: new Intl.DateTimeFormat('en-GB', {
+        timeZone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }),
+      day: new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }),
+    };
+    clockFormats.set(timeZone, formats);
+  }
+  const { hhmm, day } = formats;
+  const date = day.format(t) === day.format(now) ? '' : `${day.format(t)} `;
+  return `${date}${hhmm.format(t)}`;
+}
+
+/**
+ * "since 02:20 UTC / 03:20 Europe/Paris, 2 h 35 min ago": when something began, in UTC and the configured
+ * zone (the day too when it is not today there), and how long ago, both precise to the data's period (the
+ * elapsed time is rounded to a whole number of periods; a datapoint's timestamp is the start of its period).
+ */
+export function formatSince(at: number, now: number, words: TimeWords = {}): string {
+  const period = Math.max(60_000, words.periodMs ?? 60_000);
+  const elapsed = Math.round(Math.max(0, now - at) / period) * period;
+  const zone = words.timezone && words.timezone !== 'UTC' ? words.timezone : undefined;
+  const local = zone ? ` / ${clock(at, zone, now)} ${zone}` : '';
+  return `since ${clock(at, 'UTC', now)} UTC${local}, ${formatElapsed(elapsed)} ago`;
+}
+
+// Built once: `toLocaleString` with a locale builds a formatter on every call, which dominated a report's time.
+const NUMBER = {
+  whole: new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 }),
+  tenths: new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }),
+  cents: new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+  unitPrice: new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 }),
+};
+
 function fmt(n: number | undefined): string {
   if (n === undefined || !Number.isFinite(n)) return '?';
-  return Math.round(n).toLocaleString('en-US');
+  return NUMBER.whole.format(Math.round(n));
+}
+
+/**
+ * `n` rounded for people, except that a value just under `mark` keeps one decimal instead of rounding up
+ * onto it: a throttled volume's 599.9 IOPS on a 600 baseline reads "599.9", not "600".
+ */
+function fmtNear(n: number, mark: number): string {
+  if (!(n < mark && Math.round(n) >= mark)) return fmt(n);
+  const tenth = Math.round(n * 10) / 10;
+  return (tenth < mark ? tenth : Math.floor(n * 10) / 10).toFixed(1);
 }
 
 function fmtPct(n: number): string {
@@ -1079,7 +1447,7 @@ function fmtRate(n: number): string {
 }
 
 function millions(credits: number): string {
-  return `${(credits / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 1 })} million`;
+  return `${NUMBER.tenths.format(credits / 1_000_000)} million`;
 }
 
 /** The RDS storage page, for a "see" link in rendered reports. */

@@ -385,9 +385,11 @@ export async function readIoStatements(
 
   report.tables = await readTableIo(conn, limit, notes);
 
-  // EXPLAIN the worst statements: the top by rows examined first, then the worst scanners.
+  // EXPLAIN the worst statements: the top by rows examined first, then the worst scanners (one-offs never: they
+  // are not the workload, and could take the slots of statements that are).
   const worst: DigestStatement[] = [];
-  for (const s of [...report.topByRowsExamined.slice(0, 3), ...report.topByFullScans.slice(0, 3)]) {
+  const recurring = (list: DigestStatement[]) => list.filter(isRecurringStatement).slice(0, 3);
+  for (const s of [...recurring(report.topByRowsExamined), ...recurring(report.topByFullScans)]) {
     if (worst.length >= explainLimit) break;
     if (!worst.some((w) => w.digest === s.digest && w.schema === s.schema)) worst.push(s);
   }
@@ -781,6 +783,18 @@ function isName(t: SqlToken | undefined): t is SqlToken {
   return t !== undefined && (t.kind === 'ident' || (t.kind === 'word' && !CLAUSE_WORDS.has(t.value)));
 }
 
+/** A name at `tokens[k]`, optionally qualified (`a.b`): its qualifier, its last part, and the index after it. */
+function dottedName(
+  tokens: readonly SqlToken[],
+  k: number,
+): { qualifier: string | null; name: string; next: number } {
+  const first = tokens[k] as SqlToken;
+  if (tokens[k + 1]?.value === '.' && isName(tokens[k + 2])) {
+    return { qualifier: first.text, name: (tokens[k + 2] as SqlToken).text, next: k + 3 };
+  }
+  return { qualifier: null, name: first.text, next: k + 1 };
+}
+
 /** The tables a statement names after FROM, JOIN, UPDATE or INTO, in order (derived tables are left out). */
 export function tableReferences(sql: string): TableReference[] {
   const { tokens } = tokenizeSql(sql);
@@ -791,16 +805,9 @@ export function tableReferences(sql: string): TableReference[] {
     // FROM a, b, c: comma joins
     let j = k + 1;
     for (;;) {
-      const first = tokens[j];
-      if (!isName(first)) break;
-      let schema: string | null = null;
-      let table = first.text;
-      j++;
-      if (tokens[j]?.value === '.' && isName(tokens[j + 1])) {
-        schema = table;
-        table = (tokens[j + 1] as SqlToken).text;
-        j += 2;
-      }
+      if (!isName(tokens[j])) break;
+      const { qualifier: schema, name: table, next } = dottedName(tokens, j);
+      j = next;
       let alias: string | null = null;
       if (tokens[j]?.kind === 'word' && tokens[j]?.value === 'AS') j++;
       if (isName(tokens[j])) {
@@ -819,6 +826,8 @@ export function tableReferences(sql: string): TableReference[] {
 export interface WhereColumn {
   qualifier: string | null;
   column: string;
+  /** Compared for equality (`=`, `<=>`, `IN`, `IS NULL`): such columns lead an index; ranges follow the sort. */
+  equality: boolean;
 }
 
 const COMPARISONS = new Set(['=', '<=>', '<', '>', '<=', '>=', '<>', '!=']);
@@ -866,11 +875,94 @@ export function whereColumns(sql: string): WhereColumn[] {
       ((op.kind === 'punct' && COMPARISONS.has(op.value)) ||
         (op.kind === 'word' && COMPARISON_WORDS.has(op.value)));
     if (!compared) continue;
-    if (!out.some((c) => c.column.toLowerCase() === column.toLowerCase() && c.qualifier === qualifier)) {
-      out.push({ qualifier, column });
-    }
+    const equality =
+      (op.kind === 'punct' && (op.value === '=' || op.value === '<=>')) ||
+      (op.kind === 'word' && (op.value === 'IN' || (op.value === 'IS' && tokens[next + 1]?.value !== 'NOT')));
+    const seen = out.find(
+      (c) => c.column.toLowerCase() === column.toLowerCase() && c.qualifier === qualifier,
+    );
+    if (!seen) out.push({ qualifier, column, equality });
+    else seen.equality ||= equality;
   }
   return out;
+}
+
+/** A column the statement sorts by, as written. */
+export interface OrderColumn {
+  qualifier: string | null;
+  column: string;
+  descending: boolean;
+}
+
+const ORDER_END = new Set('LIMIT FOR LOCK UNION EXCEPT INTERSECT INTO PROCEDURE WINDOW'.split(' '));
+
+/**
+ * The plain columns of the statement's outermost ORDER BY, in order, up to the first item that is not a plain
+ * column (an expression, a position, `NULL`): an index can serve the sort only on a leading run of columns.
+ */
+export function orderByColumns(sql: string): OrderColumn[] {
+  const { tokens } = tokenizeSql(sql);
+  let depth = 0;
+  let start = -1;
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k] as SqlToken;
+    if (t.value === '(') depth++;
+    else if (t.value === ')') depth--;
+    else if (depth === 0 && t.kind === 'word' && t.value === 'ORDER' && tokens[k + 1]?.value === 'BY')
+      start = k + 2;
+  }
+  if (start < 0) return [];
+  const out: OrderColumn[] = [];
+  let k = start;
+  while (k < tokens.length) {
+    const first = tokens[k];
+    if (!isName(first) || (first.kind === 'word' && NOT_COLUMNS.has(first.value))) break;
+    const { qualifier, name: column, next: after } = dottedName(tokens, k);
+    k = after;
+    let descending = false;
+    const dir = tokens[k];
+    if (dir?.kind === 'word' && (dir.value === 'ASC' || dir.value === 'DESC')) {
+      descending = dir.value === 'DESC';
+      k++;
+    }
+    const next = tokens[k];
+    const ends =
+      next === undefined || next.value === ';' || (next.kind === 'word' && ORDER_END.has(next.value));
+    if (!ends && next.value !== ',') break; // an expression such as `a + b` or `f(a)`: not a plain column
+    out.push({ qualifier, column, descending });
+    if (ends) break;
+    k++;
+  }
+  return out;
+}
+
+/**
+ * The columns of an index to try for a statement on one table: its equality columns first, then the columns it
+ * sorts by (so the index returns rows in order and a LIMIT stops early), then its range columns; each once.
+ */
+export function indexColumnsFor(where: readonly WhereColumn[], order: readonly OrderColumn[]): string[] {
+  const out: string[] = [];
+  const add = (c: string) => {
+    if (!out.some((x) => x.toLowerCase() === c.toLowerCase())) out.push(c);
+  };
+  for (const c of where) if (c.equality) add(c.column);
+  for (const c of order) add(c.column);
+  for (const c of where) if (!c.equality) add(c.column);
+  return out;
+}
+
+const ONE_OFF_STATEMENT =
+  /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|RENAME|OPTIMIZE|ANALYZE|REPAIR|CHECK|GRANT|REVOKE|LOAD\s+(?:DATA|XML)|(?:INSERT|REPLACE)\b[\s\S]*\bSELECT\b)/i;
+
+/** Runs below which a statement is a one-off, not the workload: "a few times". */
+export const MIN_RECURRING_RUNS = 3;
+
+/**
+ * Whether a digest is part of the workload worth listing: run at least {@link MIN_RECURRING_RUNS} times, and not
+ * a schema change (DDL), a maintenance statement or a bulk load (`LOAD DATA`, `INSERT … SELECT`).
+ */
+export function isRecurringStatement(s: Pick<DigestStatement, 'count' | 'digestText'>): boolean {
+  return s.count >= MIN_RECURRING_RUNS && !ONE_OFF_STATEMENT.test(s.digestText);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -880,6 +972,7 @@ export function whereColumns(sql: string): WhereColumn[] {
 /**
  * The statement most likely to burn the IO: the one examining the most rows among those that ran without an index
  * or with full scans; failing that, the top one by rows examined when it holds at least half of all rows examined.
+ * One-off statements (see {@link isRecurringStatement}) are not the workload and are never the cause.
  */
 export function pickCauseStatement(
   report: Pick<IoStatementsReport, 'topByRowsExamined' | 'topByFullScans'>,
@@ -889,9 +982,9 @@ export function pickCauseStatement(
 } | null {
   const scanning = (s: DigestStatement) => s.noIndexUsed > 0 || s.fullScans > 0 || s.noGoodIndexUsed > 0;
   const candidates = [...report.topByRowsExamined, ...report.topByFullScans]
-    .filter((s) => scanning(s) && s.rowsExamined > 0)
+    .filter((s) => scanning(s) && s.rowsExamined > 0 && isRecurringStatement(s))
     .sort((a, b) => b.rowsExamined - a.rowsExamined);
-  const top = report.topByRowsExamined[0];
+  const top = report.topByRowsExamined.find(isRecurringStatement);
   const best = candidates[0];
   // A scanner that examines far fewer rows than the top statement is not the cause.
   if (best && (!top || best.rowsExamined * 4 >= top.rowsExamined)) return { statement: best, scans: true };
@@ -965,16 +1058,29 @@ async function findCause(
 
   // WHERE columns that belong to that table: qualified by its name or alias, or unqualified and one of its columns.
   const names = new Set([ref?.table.toLowerCase(), ref?.alias?.toLowerCase()].filter((x) => x !== undefined));
-  const where: string[] = [];
-  for (const c of whereColumns(text)) {
+  const ofTable = (c: { qualifier: string | null; column: string }): string | null => {
     const lower = c.column.toLowerCase();
-    if (c.qualifier !== null && !names.has(c.qualifier.toLowerCase())) continue;
-    if (columnsOfTable && !columnsOfTable.has(lower)) continue;
-    if (!columnsOfTable && c.qualifier === null && refs.length > 1) continue;
-    const spelled = columnsOfTable?.get(lower) ?? c.column;
-    if (!where.includes(spelled)) where.push(spelled);
+    if (c.qualifier !== null && !names.has(c.qualifier.toLowerCase())) return null;
+    if (columnsOfTable && !columnsOfTable.has(lower)) return null;
+    if (!columnsOfTable && c.qualifier === null && refs.length > 1) return null;
+    return columnsOfTable?.get(lower) ?? c.column;
+  };
+  const where: string[] = [];
+  const compared: WhereColumn[] = [];
+  for (const c of whereColumns(text)) {
+    const spelled = ofTable(c);
+    if (spelled === null || where.includes(spelled)) continue;
+    where.push(spelled);
+    compared.push({ ...c, column: spelled });
+  }
+  const sorted: OrderColumn[] = [];
+  for (const c of orderByColumns(text)) {
+    const spelled = ofTable(c);
+    if (spelled === null) break; // a sort on another table's column: an index here cannot serve the rest
+    sorted.push({ ...c, column: spelled });
   }
   const unindexed = leading ? where.filter((c) => !leading.has(c.toLowerCase())) : [];
+  const indexColumns = indexColumnsFor(compared, sorted);
 
   const tableName = ref ? (schema !== null ? `${schema}.${ref.table}` : ref.table) : null;
   let hypothesis: string | null = null;
@@ -982,8 +1088,9 @@ async function findCause(
     if (unindexed.length > 0) {
       hypothesis =
         `Hypothesis: no index of ${tableName} starts with ${unindexed.join(' or ')}, so each call examines ` +
-        `~${s.rowsExaminedPerCall.toLocaleString('en-US')} rows; an index on ${ref.table}(${unindexed.join(', ')}) ` +
-        'should turn the scan into a lookup. Check with EXPLAIN on a copy before adding it.';
+        `~${s.rowsExaminedPerCall.toLocaleString('en-US')} rows; an index on ${ref.table}(${indexColumns.join(', ')}) ` +
+        `should turn the scan into a lookup${sorted.length > 0 ? ' that also returns the rows in ORDER BY order (equality columns first, then the sort)' : ''}. ` +
+        'Check with EXPLAIN on a copy before adding it.';
     } else if (where.length === 0) {
       hypothesis =
         `Hypothesis: the statement filters ${tableName} on no column an index could serve; it reads the table ` +

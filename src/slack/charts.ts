@@ -45,6 +45,10 @@ export const IO_CHART_COLOURS = {
   balanceFill: 'rgba(44, 160, 44, 0.12)',
 } as const;
 
+/** Width of the dashed baseline band and of the IOPS line drawn over it, in pixels. */
+export const BASELINE_WIDTH = 7;
+export const IOPS_WIDTH = 2;
+
 const FONT_FAMILY = 'CapstanChart';
 const FONT = `${FONT_FAMILY}, "DejaVu Sans", sans-serif`;
 let fontRegistered = false;
@@ -245,23 +249,26 @@ export async function renderIoCreditsChart(opts: IoCreditsChartOptions): Promise
     polyline(ctx, balance, (p) => [g.xForTime(p.t), g.yForPercent(p.v)], C.balance, 2);
   }
 
-  // Total IOPS.
-  const iops = sorted(opts.totalIops).filter((p) => p.t >= opts.from && p.t <= opts.to);
-  polyline(ctx, iops, (p) => [g.xForTime(p.t), g.yForIops(p.v)], C.iops, 2);
-
-  // Baseline (and the burst ceiling when on scale): dashed horizontal lines on whole pixel rows.
+  // Baseline (and the burst ceiling when on scale) first, beneath the IOPS: wide dashed bands on whole pixel
+  // rows, so where the IOPS sit on the baseline (a throttled volume) the thin IOPS line runs inside the band
+  // and both stay visible — the band's edges above and below, the IOPS line along its middle.
   const hline = (v: number, colour: string) => {
-    const y = g.yForIops(v);
+    const y = g.yForIops(v) + 0.5;
     ctx.save();
     ctx.setLineDash([12, 6]);
     ctx.strokeStyle = colour;
-    ctx.lineWidth = 2;
+    ctx.lineWidth = BASELINE_WIDTH;
     line(ctx, plot.left, y, plot.right, y);
     ctx.restore();
   };
   const burstOnScale = opts.burstIops !== undefined && opts.burstIops <= g.iopsMax;
   if (burstOnScale) hline(opts.burstIops as number, C.burst);
   hline(opts.baselineIops, C.baseline);
+
+  // Total IOPS on top: a white casing under a dark blue line keeps it readable across the red band.
+  const iops = sorted(opts.totalIops).filter((p) => p.t >= opts.from && p.t <= opts.to);
+  polyline(ctx, iops, (p) => [g.xForTime(p.t), g.yForIops(p.v)], C.background, IOPS_WIDTH + 2);
+  polyline(ctx, iops, (p) => [g.xForTime(p.t), g.yForIops(p.v)], C.iops, IOPS_WIDTH);
   ctx.restore();
 
   if (balance.length === 0 && iops.length === 0) {
@@ -298,7 +305,8 @@ export async function renderIoCreditsChart(opts: IoCreditsChartOptions): Promise
     ctx.save();
     if (item.kind === 'dash') ctx.setLineDash([7, 4]);
     ctx.strokeStyle = item.colour;
-    ctx.lineWidth = 2;
+    // The swatch looks like what it names: dashed bands are drawn wide in the plot.
+    ctx.lineWidth = item.kind === 'dash' ? 4 : IOPS_WIDTH;
     line(ctx, x, legendY, x + 26, legendY);
     ctx.restore();
     ctx.fillStyle = C.text;

@@ -18,6 +18,60 @@ const SERVER = 'iocredits-ledger-db';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
+/**
+ * 200 GiB gp2 volumes (600-IOPS baseline) whose credits ran out 2.5 h ago, by the last hour's IOPS: what a
+ * throttled volume reports — a little under the baseline, never on it.
+ */
+const THROTTLED: Record<string, number> = { 'meter-a-db': 599.9, 'meter-b-db': 594, 'meter-c-db': 585 };
+/** The end of the series: the start of the current 5-minute period, as CloudWatch aligns them. */
+const SERIES_END = Math.floor(Date.now() / (5 * MIN)) * 5 * MIN;
+
+/**
+ * Bursting at ~900 IOPS drained the bucket at 300 credits/s (20 %/h); BurstBalance has been 0 or a hair above
+ * since 2.5 h ago, one of its points is missing, and DiskQueueDepth and read latency rose when it ran out.
+ */
+function throttledSeries(id: string, lastHour: number) {
+  const iops = (h: number) => (h < 1 ? lastHour : h < 2.5 ? 600 - ((h * 7) % 4) : 880 + ((h * 37) % 40));
+  const empty = (h: number) => h <= 2.5;
+  return [
+    rdsSeries(
+      id,
+      'BurstBalance',
+      periods(
+        SERIES_END,
+        (h) =>
+          empty(h) ? ([0, 0, 0.02, 0, 0.1][Math.round(h * 12) % 5] as number) : Math.min(100, 20 * (h - 2.5)),
+        [1.5],
+      ),
+    ),
+    rdsSeries(
+      id,
+      'ReadIOPS',
+      periods(SERIES_END, (h) => iops(h) - 90),
+    ),
+    rdsSeries(
+      id,
+      'WriteIOPS',
+      periods(SERIES_END, () => 90),
+    ),
+    rdsSeries(
+      id,
+      'DiskQueueDepth',
+      periods(SERIES_END, (h) => (empty(h) ? 31 + ((h * 13) % 3) : 1.2 + ((h * 3) % 0.4))),
+    ),
+    rdsSeries(
+      id,
+      'ReadLatency',
+      periods(SERIES_END, (h) => (empty(h) ? 0.042 : 0.0011 + ((h * 5) % 1) / 10_000)),
+    ),
+    rdsSeries(
+      id,
+      'WriteLatency',
+      periods(SERIES_END, () => 0.0021),
+    ),
+  ];
+}
+
 let tc: TestCapstan;
 let sandbox: Sandbox;
 let live: mysql.Connection;
@@ -30,6 +84,23 @@ function day(f: (hoursAgo: number) => number): { t: number; v: number }[] {
   return points;
 }
 
+/**
+ * Points as GetMetricData returns them: one per 5-minute period, stamped with the period's start, over the
+ * 24 h before `end`, valued by `f(hoursAgo)`; periods in `missing` (hours ago) published nothing.
+ */
+function periods(
+  end: number,
+  f: (hoursAgo: number) => number,
+  missing: number[] = [],
+): { t: number; v: number }[] {
+  const points: { t: number; v: number }[] = [];
+  for (let t = end - 24 * HOUR; t <= end; t += 5 * MIN) {
+    const h = (end - t) / HOUR;
+    if (!missing.some((m) => Math.abs(m - h) < 1e-9)) points.push({ t, v: f(h) });
+  }
+  return points;
+}
+
 function rdsSeries(id: string, metricName: string, points: { t: number; v: number }[]) {
   return { namespace: 'AWS/RDS', metricName, dimensions: { DBInstanceIdentifier: id }, points };
 }
@@ -39,6 +110,7 @@ beforeAll(async () => {
   tc = await startTestCapstan({
     configYaml: `
 aws: { region: eu-west-1 }
+timezone: Europe/Paris
 roles:
   engineers: { users: [U0ALICE] }
 databases:
@@ -60,6 +132,13 @@ ioCredits:
   });
   await sandbox.seed({
     dbInstances: [
+      ...Object.keys(THROTTLED).map((id) => ({
+        id,
+        engine: 'mysql',
+        instanceClass: 'db.m5.large',
+        storageType: 'gp2',
+        allocatedStorage: 200,
+      })),
       { id: 'catalog-db', engine: 'mysql', storageType: 'gp3', allocatedStorage: 200 },
       { id: 'archive-db', engine: 'mysql', storageType: 'io1', allocatedStorage: 200, iops: 2000 },
       // Configured, but nothing listens at its endpoint.
@@ -113,6 +192,7 @@ ioCredits:
       'ReadIOPS',
       day(() => 50),
     ),
+    ...Object.entries(THROTTLED).flatMap(([id, lastHour]) => throttledSeries(id, lastHour)),
   ]);
 
   // The workload: ordinary indexed lookups, and one frequent query scanning `orders` by an unindexed column.
@@ -147,8 +227,11 @@ describe('/rds io-credits', () => {
     await tc.slash('/rds', 'io-credits ledger-db');
     const report = await finished(tc, '/rds io-credits ledger-db', undefined, 60_000);
     expect(report).toContain('done in');
-    // Verdict first.
-    expect(report).toMatch(/ledger-db: credits exhausted 3 h ago; throttled to 300 IOPS baseline/);
+    // Verdict first. BurstBalance drains to 0 three hours before the end, reading 1 % or less (near enough to
+    // empty) for its last 13 minutes of draining: empty since about 3 h 15 min ago, to the 5-minute period.
+    expect(report).toMatch(
+      /ledger-db: throttled: credits exhausted since \d\d:\d\d UTC \/ \d\d:\d\d Europe\/Paris, 3 h (1\d|20) min ago; held to the 300-IOPS baseline/,
+    );
     expect(report).toMatch(/observed p95 69\d IOPS/);
     // The cause in the database: the scanning statement and its table, with the index as a hypothesis.
     expect(report).toMatch(/Likely cause: `SELECT .*customer_email.*` scanning `orders`/);
@@ -170,6 +253,41 @@ describe('/rds io-credits', () => {
       .find((m) => m.thread_ts && m.thread_ts !== m.ts && /io-credits ledger-db/.test(JSON.stringify(m)));
     expect(chart?.thread_ts).toBe(progress?.thread_ts);
   }, 90_000);
+
+  it('calls a gp2 volume held just under its baseline with BurstBalance at 0 throttled: 599.9, 594 and 585 IOPS on 600', async () => {
+    const hhmm = (zone: string) =>
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: zone,
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(SERIES_END - 2.5 * HOUR);
+    const ids = Object.keys(THROTTLED);
+    await Promise.all(ids.map((id) => tc.slash('/rds', `io-credits ${id}`)));
+    for (const id of ids) {
+      const report = await finished(tc, `/rds io-credits ${id}`, undefined, 30_000);
+      // 599.9 is said as such: rounded it would read as the baseline itself.
+      const lastHour = THROTTLED[id] as number;
+      expect(report, report).toContain(
+        `:red_circle: *${id}: throttled: credits exhausted since ${hhmm('UTC')} UTC / ${hhmm('Europe/Paris')} Europe/Paris, 2 h `,
+      );
+      expect(report).toMatch(/2 h (30|35) min ago; held to the 600-IOPS baseline/);
+      expect(report).toContain(`(last hour ${lastHour} IOPS`);
+      expect(report).not.toMatch(/holding steady|refilling|:large_green_circle:/);
+      // What on-call people look at next, against its usual level, called out with the throttling.
+      expect(report).toMatch(
+        /Since the credits ran out, DiskQueueDepth 3\d in the last hour against a usual 1\.\d \(\d+×\); read latency 42 ms in the last hour against a usual 1\.\d ms \(\d+×\): queries are waiting on storage\./,
+      );
+      expect(report).toMatch(/write latency 2\.1 ms in the last hour, near its usual 2\.1 ms/);
+      // What to change agrees with the verdict, sized above the baseline, cheapest first, prices stated.
+      const change = report.slice(report.indexOf('*What to change*'));
+      expect(change).toMatch(/^\*What to change\*\n• \*Move to gp3 at 200 GiB\*/);
+      expect(change).toMatch(
+        /Provisioned IOPS: io2 with 1,\d{3} IOPS[\s\S]*Provisioned IOPS: io1 with 1,\d{3} IOPS/,
+      );
+      expect(change).toContain('$0.125/GiB-month + $0.10/IOPS-month');
+    }
+  }, 60_000);
 
   it('tells the gp3 story, and says the statements were not read for an unconfigured database', async () => {
     await tc.slash('/rds', 'io-credits catalog-db');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { investigateIoCredits } from '../../src/domain/io-credits.js';
 import {
   explainableSelect,
   type IoStatementsReport,
@@ -19,6 +20,7 @@ import {
   tableReferences,
   whereColumns,
 } from '../../src/mysql/index.js';
+import { ioCreditsReportText } from '../../src/slack/blocks/io-credits.js';
 import { freePort, type MariaDbService, startMariaDb } from '../helpers/services.js';
 
 const DB = 'capstan_io_test';
@@ -88,8 +90,14 @@ async function runWorkload(): Promise<void> {
   } finally {
     await Promise.all(conns.map((c) => c.end()));
   }
-  // The server writes a statement's slow-log entry and performance_schema counts after the client has its result:
-  // wait until the workload's threads are gone, so every statement is counted before anyone reads or logs stop.
+  await threadsGone(ids);
+}
+
+/**
+ * The server writes a statement's slow-log entry and performance_schema counts after the client has its result:
+ * wait until the workload's threads are gone, so every statement is counted before anyone reads or logs stop.
+ */
+async function threadsGone(ids: unknown[]): Promise<void> {
   for (let waited = 0; ; waited += 20) {
     const [rows] = await admin.query<RowDataPacket[]>(
       'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (?)',
@@ -440,17 +448,80 @@ describe('reading sample SQL (pure)', () => {
     expect(
       whereColumns('SELECT ID FROM `orders` WHERE `customer_email` = ? AND `total` > ? ORDER BY `id`'),
     ).toEqual([
-      { qualifier: null, column: 'customer_email' },
-      { qualifier: null, column: 'total' },
+      { qualifier: null, column: 'customer_email', equality: true },
+      { qualifier: null, column: 'total', equality: false },
     ]);
     expect(
       whereColumns(
         "SELECT 1 FROM orders o WHERE o.status IN ('a') AND note IS NOT NULL AND (x LIKE 'b%') LIMIT 1",
       ),
     ).toEqual([
-      { qualifier: 'o', column: 'status' },
-      { qualifier: null, column: 'note' },
-      { qualifier: null, column: 'x' },
+      { qualifier: 'o', column: 'status', equality: true },
+      { qualifier: null, column: 'note', equality: false },
+      { qualifier: null, column: 'x', equality: false },
     ]);
   });
+});
+
+describe('a latest-reading lookup sorted by time, beside one-off statements (issue 16 #3, #4)', () => {
+  it('suggests (device_key, channel_uuid, recorded_at), and lists only recurring statements next, in words', async () => {
+    await admin.query(`CREATE TABLE ${DB}.readings (
+      id INT NOT NULL PRIMARY KEY, device_key VARCHAR(40) NOT NULL, channel_uuid CHAR(36) NOT NULL,
+      recorded_at DATETIME NOT NULL, value DOUBLE NOT NULL)`);
+    await admin.query(`INSERT INTO ${DB}.readings SELECT seq, CONCAT('dev-', seq MOD 50), CONCAT('ch-', seq MOD 7),
+      '2026-11-01' + INTERVAL seq MINUTE, seq / 3 FROM ${DB}.seq_1_to_5000`);
+    await resetPerformanceSchema();
+    const c = await openConnection(opts(DB));
+    const [[who]] = await c.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    try {
+      for (let i = 0; i < 40; i++) {
+        await c.query(
+          'SELECT recorded_at, value FROM readings WHERE device_key = ? AND channel_uuid = ? ORDER BY recorded_at DESC LIMIT 1',
+          [`dev-${i % 50}`, `ch-${i % 7}`],
+        );
+      }
+      for (let i = 0; i < 5; i++)
+        await c.query('SELECT MAX(value) FROM readings WHERE channel_uuid = ?', [`ch-${i}`]);
+      // One-offs that examine every row: a schema change with a copy, a bulk load, an ad-hoc count.
+      await c.query('CREATE TABLE readings_copy AS SELECT * FROM readings');
+      await c.query('INSERT INTO readings_copy SELECT * FROM readings');
+      await c.query('SELECT COUNT(*) FROM readings WHERE value > ?', [10]);
+    } finally {
+      await c.end();
+    }
+    await threadsGone([who?.id]);
+    const reader = await openConnection(opts());
+    let db: IoStatementsReport;
+    try {
+      db = await readIoStatements(reader, { limit: 10 });
+    } finally {
+      await reader.end();
+    }
+    expect(db.cause?.table, JSON.stringify(db.topByRowsExamined, null, 2)).toBe('readings');
+    expect(db.cause?.statement.count).toBe(40);
+    expect(db.cause?.hypothesis).toContain('an index on readings(device_key, channel_uuid, recorded_at)');
+    // The one-offs are there in the digests, each run once…
+    const once = db.topByRowsExamined.filter((s) => /readings_copy|COUNT/i.test(s.digestText));
+    expect(once.map((s) => s.count)).toEqual([1, 1, 1]);
+    // …never EXPLAINed (the three EXPLAIN slots go to the workload)…
+    for (const e of db.explains) expect(e.digestText).not.toMatch(/readings_copy|COUNT/i);
+    expect(db.explains.some((e) => /MAX/i.test(e.digestText))).toBe(true);
+    // …and left out of the list the report shows.
+    const report = investigateIoCredits({
+      instance: {
+        id: 'telemetry-db',
+        engine: 'mariadb',
+        instanceClass: 'db.m5.large',
+        storageType: 'gp2',
+        allocatedGiB: 200,
+      },
+      series: {},
+      now: Date.now(),
+    });
+    const text = ioCreditsReportText(report, db, [], 24);
+    const next = text.slice(text.indexOf('Next by rows examined:'), text.indexOf('Busiest tables'));
+    expect(next, text).toMatch(/`SELECT MAX \( value \) FROM readings WHERE channel_uuid = \?` — 5 runs/i);
+    expect(next).not.toMatch(/readings_copy|COUNT|CREATE|INSERT/);
+    expect(text).not.toMatch(/\b1 runs\b/);
+  }, 60_000);
 });

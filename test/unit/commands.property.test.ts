@@ -18,18 +18,7 @@ import {
   RESTORE_MODES,
   resolveHelpTopic,
 } from '../../src/commands/index.js';
-
-/** mulberry32: small, fast, good enough to spread inputs around. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.js';
 
 const INJECTIONS = [
   'prod; rm -rf /',

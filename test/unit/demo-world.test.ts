@@ -95,20 +95,31 @@ describe('the I/O-credit story', () => {
     expect(p.readIops + p.writeIops).toBeGreaterThan(300);
   });
 
-  it('holds I/O at the 300 IOPS baseline once the bucket is empty', () => {
+  it('holds I/O a little under the 300 IOPS baseline once the bucket is empty, while the queue and latency climb', () => {
     const empty = ioCreditPointAt(now + 3 * HOUR, drain);
+    const before = ioCreditPointAt(drain - HOUR, drain);
     expect(empty.burstBalance).toBe(0);
     expect(empty.readIops + empty.writeIops).toBeCloseTo(300, -1);
+    expect(empty.readIops + empty.writeIops).toBeLessThan(300);
+    expect(empty.diskQueueDepth).toBeGreaterThan(10 * before.diskQueueDepth);
+    expect(empty.readLatency).toBeGreaterThan(10 * before.readLatency);
   });
 
-  it('gives three series on 5-minute marks, so a later start replaces its points', () => {
+  it('gives six series on 5-minute marks, so a later start replaces its points', () => {
     const series = ioCreditHistory({
       dbInstanceId: 'orders-db',
       from: now - 24 * HOUR,
       to: now,
       drainStartedAt: drain,
     });
-    expect(series.map((s) => s.metricName)).toEqual(['BurstBalance', 'ReadIOPS', 'WriteIOPS']);
+    expect(series.map((s) => s.metricName)).toEqual([
+      'BurstBalance',
+      'ReadIOPS',
+      'WriteIOPS',
+      'DiskQueueDepth',
+      'ReadLatency',
+      'WriteLatency',
+    ]);
     for (const s of series) {
       expect(s.dimensions).toEqual({ DBInstanceIdentifier: 'orders-db' });
       expect(s.points?.length).toBe(24 * 12 + 1);

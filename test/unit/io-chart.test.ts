@@ -1,6 +1,7 @@
 import { createCanvas, GlobalFonts, loadImage } from '@napi-rs/canvas';
 import { describe, expect, it } from 'vitest';
 import {
+  BASELINE_WIDTH,
   IO_CHART_COLOURS,
   type IoCreditsChartOptions,
   ioChartGeometry,
@@ -105,6 +106,37 @@ describe('renderIoCreditsChart', () => {
       balancePixels += countInRow(img, floor + dy, IO_CHART_COLOURS.balance, xEmpty - 10, xEmpty + 10);
     }
     expect(balancePixels).toBeGreaterThan(10);
+  });
+
+  it('keeps the IOPS line visible where a throttled volume holds it on the baseline, and the baseline around it', async () => {
+    // A 200 GiB gp2 (600 IOPS baseline) bursting at ~900 until its credits ran out 3 h ago; since then
+    // CloudWatch's 5-minute averages sit just under the baseline (599.9, 598.4, 597…), with one missing point.
+    const wobble = [599.9, 598.4, 597.2, 599.1, 600, 598.8];
+    const throttled: IoCreditsChartOptions = {
+      ...draining,
+      burstBalance: series((h) => (h < -3 ? Math.min(100, 30 * (-3 - h)) : 0.1)),
+      totalIops: series((h) =>
+        h < -3 ? 900 + 40 * Math.sin(h * 7) : (wobble[Math.round(-h * 12) % 6] as number),
+      ).filter((p) => p.t !== NOW - 90 * 60_000),
+      baselineIops: 600,
+      burstIops: 3_000,
+    };
+    const geometry = ioChartGeometry(throttled);
+    const img = await pixels(await renderIoCreditsChart(throttled));
+    const y = geometry.yForIops(600);
+    // Every throttled point is on the baseline's row or the one below it.
+    for (const v of wobble) expect(geometry.yForIops(v) - y).toBeLessThanOrEqual(1);
+    const x0 = Math.round(geometry.xForTime(NOW - 150 * 60_000));
+    const x1 = Math.round(geometry.xForTime(NOW - 10 * 60_000));
+    // Along the baseline's row, over the throttled hours: the IOPS line, drawn over the baseline, not under it.
+    expect(countInRow(img, y, IO_CHART_COLOURS.iops, x0, x1)).toBeGreaterThan((x1 - x0) * 0.9);
+    expect(countInRow(img, y, IO_CHART_COLOURS.baseline, x0, x1)).toBe(0);
+    // The baseline stays visible there: its dashed band shows above and below the IOPS line (dashes of 12 on 6).
+    const half = Math.floor(BASELINE_WIDTH / 2);
+    for (const row of [y - half, y + half]) {
+      expect(countInRow(img, row, IO_CHART_COLOURS.baseline, x0, x1)).toBeGreaterThan((x1 - x0) * 0.5);
+      expect(countInRow(img, row, IO_CHART_COLOURS.iops, x0, x1)).toBe(0);
+    }
   });
 
   it('honours a requested size and says when there is no data', async () => {

@@ -6,7 +6,7 @@
 
 import { escapeSlack } from '../../commands/index.js';
 import type { IoCreditsReport } from '../../domain/io-credits.js';
-import type { IoStatementsReport } from '../../mysql/statements.js';
+import { type IoStatementsReport, isRecurringStatement } from '../../mysql/statements.js';
 
 const SEVERITY_ICON: Record<IoCreditsReport['severity'], string> = {
   critical: ':red_circle:',
@@ -17,6 +17,9 @@ const SEVERITY_ICON: Record<IoCreditsReport['severity'], string> = {
 
 const n = (x: number, digits = 0) =>
   x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+
+/** "1 run", "60 runs": a count with its noun, singular for exactly one. */
+const count = (x: number, one: string, many: string) => `${n(x)} ${x === 1 ? one : many}`;
 
 /** A statement's normalised text, safe inside inline code (no backticks, one line, bounded). */
 function code(text: string, max = 160): string {
@@ -36,7 +39,7 @@ function databaseSection(db: IoStatementsReport): string[] {
   if (cause) {
     const s = cause.statement;
     lines.push(
-      `• ${code(s.digestText)} ran ${n(s.count)} times, examining ${n(s.rowsExaminedPerCall)} rows per call for ${n(s.rowsSentPerCall, 1)} sent — ${n(s.sharePct, 1)}% of all rows examined${cause.scans ? `, ${n(Math.max(s.noIndexUsed, s.fullScans))} runs without an index` : ''}.`,
+      `• ${code(s.digestText)} ran ${count(s.count, 'time', 'times')}, examining ${n(s.rowsExaminedPerCall)} rows per call for ${n(s.rowsSentPerCall, 1)} sent — ${n(s.sharePct, 1)}% of all rows examined${cause.scans ? `, ${count(Math.max(s.noIndexUsed, s.fullScans), 'run', 'runs')} without an index` : ''}.`,
     );
     if (cause.table)
       lines.push(
@@ -45,11 +48,14 @@ function databaseSection(db: IoStatementsReport): string[] {
   } else {
     lines.push('• No statement stands out: none examines a large share of the rows.');
   }
-  const others = db.topByRowsExamined.filter((s) => s.digest !== cause?.statement.digest).slice(0, 3);
+  // One-off statements (schema changes, bulk loads, anything run only once or twice) are not the workload.
+  const others = db.topByRowsExamined
+    .filter((s) => s.digest !== cause?.statement.digest && isRecurringStatement(s))
+    .slice(0, 3);
   if (others.length > 0) {
     lines.push('Next by rows examined:');
     for (const s of others)
-      lines.push(`• ${code(s.digestText, 100)} — ${n(s.count)} runs, ${n(s.sharePct, 1)}%`);
+      lines.push(`• ${code(s.digestText, 100)} — ${count(s.count, 'run', 'runs')}, ${n(s.sharePct, 1)}%`);
   }
   const tables = db.tables.slice(0, 3);
   if (tables.length > 0)
@@ -81,11 +87,14 @@ export function ioCreditsReportText(
     cause?.table && cause.scans
       ? `\nLikely cause: ${code(cause.statement.digestText, 100)} scanning \`${escapeSlack(cause.table)}\` (${n(cause.statement.sharePct, 0)}% of rows examined).`
       : '';
-  parts.push(verdict + causeLine);
+  const impact = report.impact ? `\n${escapeSlack(report.impact)}` : '';
+  parts.push(verdict + impact + causeLine);
 
+  // Each line once: what the verdict already says is not repeated here.
   const forecast: string[] = [];
-  if (report.forecast) forecast.push(`• ${escapeSlack(report.forecast.summary)}`);
-  for (const c of report.credits.filter((c) => !c.missing && c.kind !== 'BurstBalance'))
+  if (report.forecast && !report.verdict.includes(report.forecast.summary))
+    forecast.push(`• ${escapeSlack(report.forecast.summary)}`);
+  for (const c of report.credits.filter((c) => !c.missing && !c.inVerdict && c.kind !== 'BurstBalance'))
     forecast.push(`• ${escapeSlack(c.summary)}`);
   if (forecast.length > 0) parts.push(['*Forecast*', ...forecast].join('\n'));
 
