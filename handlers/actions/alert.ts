@@ -15,8 +15,8 @@ import {
   renderAlert,
   SNOOZE_MS,
 } from '../../src/slack/blocks/alert.js';
-import { intake } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
+import { intake } from '../intake.js';
 
 type AlertActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 

@@ -10,8 +10,8 @@ import type { ApprovalRecord } from '../../src/approvals/store.js';
 import { echo, echoCommand } from '../../src/commands/index.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
-import { unreadGroupsNote } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
+import { unreadGroupsNote } from '../intake.js';
 
 type ApprovalActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 

@@ -3,8 +3,8 @@ import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } 
 import { EXTEND_DEFAULT_MS } from '../../src/commands/parse.js';
 import { checkEnvName } from '../../src/commands/validate.js';
 import { describeForUser } from '../../src/errors.js';
-import { intake } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
+import { intake } from '../intake.js';
 
 /** The listener for the "Extend 4h" button. */
 export function envExtendActionListener(deps: HandlerDeps) {

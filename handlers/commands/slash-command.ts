@@ -3,7 +3,7 @@ import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt'
 import { parseSlashCommand, plainText } from '../../src/commands/index.js';
 import { describeForUser } from '../../src/errors.js';
 import type { HandlerDeps } from '../deps.js';
-import { intake } from './intake.js';
+import { intake } from '../intake.js';
 
 /** The listener for every Capstan slash command. */
 export function slashCommandListener(deps: HandlerDeps) {

@@ -2,8 +2,8 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { parseMention, plainText } from '../../src/commands/index.js';
 import { describeForUser } from '../../src/errors.js';
-import { intake } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
+import { intake } from '../intake.js';
 
 /** The `app_mention` listener. Bolt acks events itself; replies go out as ephemeral messages. */
 export function appMentionListener(deps: HandlerDeps) {

@@ -23,8 +23,8 @@ import {
   readRestoreForm,
   restoreCommandText,
 } from '../../src/slack/blocks/restore-modal.js';
-import { intake } from '../commands/intake.js';
 import type { HandlerDeps } from '../deps.js';
+import { intake } from '../intake.js';
 
 /** Problems by block id, as `response_action: 'errors'` wants them. */
 export type FormErrors = Partial<Record<(typeof RESTORE_BLOCKS)[keyof typeof RESTORE_BLOCKS], string>>;

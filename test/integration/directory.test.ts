@@ -6,7 +6,7 @@
 import { WebClient } from '@slack/web-api';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unreadGroupsNote } from '../../handlers/commands/intake.js';
+import { unreadGroupsNote } from '../../handlers/intake.js';
 import { createGroupDirectory } from '../../src/slack/directory.js';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack.js';
 import { waitFor } from '../helpers/wait-for.js';

@@ -14,12 +14,10 @@ import { investigateIoCredits } from '../../src/domain/io-credits.js';
 import {
   explainableSelect,
   type IoStatementsReport,
-  type MysqlConnection,
-  openConnection,
-  readIoStatements,
   tableReferences,
   whereColumns,
-} from '../../src/mysql/index.js';
+} from '../../src/domain/statements.js';
+import { type MysqlConnection, openConnection, readIoStatements } from '../../src/mysql/index.js';
 import { ioCreditsReportText } from '../../src/slack/blocks/io-credits.js';
 import { freePort, type MariaDbService, startMariaDb } from '../helpers/services.js';
 

@@ -14,7 +14,7 @@ import {
   orderByColumns,
   pickCauseStatement,
   whereColumns,
-} from '../../src/mysql/statements.js';
+} from '../../src/domain/statements.js';
 import { ioCreditsReportText } from '../../src/slack/blocks/io-credits.js';
 
 const LATEST =

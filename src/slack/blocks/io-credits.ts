@@ -6,7 +6,7 @@
 
 import { escapeSlack } from '../../commands/index.js';
 import type { IoCreditsReport } from '../../domain/io-credits.js';
-import { type IoStatementsReport, isRecurringStatement } from '../../mysql/statements.js';
+import { type IoStatementsReport, isRecurringStatement } from '../../domain/statements.js';
 
 const SEVERITY_ICON: Record<IoCreditsReport['severity'], string> = {
   critical: ':red_circle:',

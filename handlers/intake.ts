@@ -3,13 +3,13 @@
  * parsed → authorized → answered at once, sent for approval, or enqueued → a short reply.
  */
 
-import type { AuditEntry } from '../../src/audit/index.js';
-import { type Command, echoCommand, helpText, type ParseResult } from '../../src/commands/index.js';
-import { authorize, lockTargetOf } from '../../src/policy/index.js';
-import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../../src/queue/contract.js';
-import { formatDuration } from '../../src/slack/blocks/progress.js';
-import type { HandlerDeps } from '../deps.js';
-import { auditReply, cancelJobReply, listJobsReply } from './ops.js';
+import type { AuditEntry } from '../src/audit/index.js';
+import { type Command, echoCommand, helpText, type ParseResult } from '../src/commands/index.js';
+import { authorize, lockTargetOf } from '../src/policy/index.js';
+import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../src/queue/contract.js';
+import { formatDuration } from '../src/slack/blocks/progress.js';
+import { auditReply, cancelJobReply, listJobsReply } from './commands/ops.js';
+import type { HandlerDeps } from './deps.js';
 
 /** The reply shown to the requester only (ephemeral). */
 export interface IntakeReply {
