@@ -52,6 +52,13 @@ module.exports = {
       to: { path: '^devkit/' },
     },
     {
+      name: 'queue-knows-no-slack',
+      severity: 'error',
+      comment: 'The worker is handed its reporter (src/queue/reporting.ts); Slack is wired in by main.ts.',
+      from: { path: '^src/queue/' },
+      to: { path: ['^src/slack/', 'node_modules/@slack/'] },
+    },
+    {
       name: 'product-never-imports-tests',
       severity: 'error',
       from: { path: '^(src|handlers|jobs|devkit)/' },

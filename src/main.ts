@@ -25,6 +25,7 @@ import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
+import { slackReporterFactory } from './slack/reporter.js';
 import { type LocalWorldStandIn, loadStandIns } from './stand-ins.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
 
@@ -97,9 +98,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       lockDurationMs: config.worker.lockDurationMs,
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
-      reporterIntervalMs: config.reporter.minUpdateIntervalMs,
+      reporterFor: slackReporterFactory(notifier, config.reporter.minUpdateIntervalMs),
       processors: createProcessors({ config, redis, approvals, notifier, producer, aws }),
-      notifier,
       logger,
       metrics,
       jobsAdmin,

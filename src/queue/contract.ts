@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Command } from '../commands/index.js';
-import type { ReporterSnapshot } from '../slack/reporter.js';
+import type { ReporterCheckpoint } from './reporting.js';
 
 /** The one BullMQ queue every job goes through. */
 export const QUEUE_NAME = 'jobs';
@@ -57,7 +57,7 @@ export interface JobRequest {
 
 /** Steps a job finished, written as it passes each one, so a retried job resumes after them. */
 export interface Checkpoints {
-  reporter?: ReporterSnapshot;
+  reporter?: ReporterCheckpoint;
   [step: string]: unknown;
 }
 

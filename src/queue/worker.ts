@@ -7,13 +7,9 @@ import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
-import { echoCommand } from '../commands/index.js';
 import { CancelledError, describeForUser, UserError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { lockTargetOf } from '../policy/index.js';
-import type { ProgressState } from '../slack/blocks/progress.js';
-import type { SlackNotifier } from '../slack/notifier.js';
-import { JobReporter } from '../slack/reporter.js';
 import {
   type Checkpoints,
   type JobData,
@@ -24,10 +20,11 @@ import {
 } from './contract.js';
 import type { JobsAdmin } from './jobs-admin.js';
 import type { TargetLocks } from './locks.js';
+import type { JobReporting, ReporterFactory } from './reporting.js';
 
 /** What a processor gets besides its job. */
 export interface JobContext {
-  reporter: JobReporter;
+  reporter: JobReporting;
   /** Aborted when the worker is shutting down. */
   signal: AbortSignal;
   /** The checkpoints written so far (by this attempt or an earlier one). */
@@ -63,9 +60,9 @@ export interface WorkerHostOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   shutdownGraceMs: number;
-  reporterIntervalMs: number;
   processors: ProcessorMap;
-  notifier: SlackNotifier;
+  /** Makes each job's reporter (Slack's, in production). */
+  reporterFor: ReporterFactory;
   logger: Logger;
   metrics: Metrics;
   jobsAdmin: JobsAdmin;
@@ -160,14 +157,11 @@ async function runJob(
 
   // An earlier attempt got as far as reporting (even if it died before its message's ts was kept).
   const resumed = job.data.checkpoints.reporter !== undefined;
-  const reporter = new JobReporter({
-    notifier: opts.notifier,
+  const reporter = opts.reporterFor({
     jobId: String(job.id),
-    channel: job.data.request.channelId,
-    ...(job.data.request.threadTs ? { threadTs: job.data.request.threadTs } : {}),
-    rootText: `<@${job.data.request.userId}> asked: ${echoCommand(job.data.request.text)}`,
-    snapshot: job.data.checkpoints.reporter ?? { state: initialProgress(job) },
-    minIntervalMs: opts.reporterIntervalMs,
+    request: job.data.request,
+    queuedAt: job.timestamp,
+    checkpoint: job.data.checkpoints.reporter,
     persist: (snapshot) => checkpoint('reporter', snapshot),
     logger: log,
   });
@@ -293,16 +287,4 @@ async function runJob(
     clearInterval(renewTimer);
     if (!keepLock) await releaseLock();
   }
-}
-
-function initialProgress(job: Job<JobData>): ProgressState {
-  return {
-    title: job.data.request.text,
-    jobId: String(job.id),
-    requester: job.data.request.userId,
-    status: 'queued',
-    queuedAt: job.timestamp,
-    steps: [],
-    notes: [],
-  };
 }

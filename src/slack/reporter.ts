@@ -16,7 +16,9 @@
  * Only such resumes read history; if the lookup fails the reporter posts, as it did before.
  */
 import type { Logger } from 'pino';
+import { echoCommand } from '../commands/index.js';
 import { describeForUser } from '../errors.js';
+import type { JobReporting, ReporterCheckpoint, ReporterFactory } from '../queue/reporting.js';
 import { type JobStatus, type ProgressState, renderProgress, statusLine } from './blocks/progress.js';
 import { compareTs, type OutgoingFile, type SlackNotifier } from './notifier.js';
 
@@ -24,7 +26,7 @@ import { compareTs, type OutgoingFile, type SlackNotifier } from './notifier.js'
 export type ReporterPart = 'root' | 'progress';
 
 /** What a reporter checkpoints with its job. */
-export interface ReporterSnapshot {
+export interface ReporterSnapshot extends ReporterCheckpoint {
   rootTs?: string;
   messageTs?: string;
   /**
@@ -70,7 +72,7 @@ const UNDELIVERABLE = new Set([
 const START_WAIT_MS = 3_000;
 
 /** Reports a job's progress into its Slack thread. */
-export class JobReporter {
+export class JobReporter implements JobReporting {
   private readonly opts: ReporterOptions;
   private readonly now: () => number;
   private snapshot: ReporterSnapshot;
@@ -403,4 +405,35 @@ function errorCode(error: unknown): string | undefined {
 export function slackErrorCode(error: unknown): string | undefined {
   const data = (error as { data?: { error?: unknown } } | undefined)?.data;
   return typeof data?.error === 'string' ? data.error : undefined;
+}
+
+/**
+ * The worker's reporter factory: each job reports into its request's thread through `notifier`
+ * (a slash command's job starts the thread with "<@user> asked: `…`"), updating one message at most
+ * every `minIntervalMs`, and resumes from what an earlier attempt checkpointed.
+ */
+export function slackReporterFactory(notifier: SlackNotifier, minIntervalMs: number): ReporterFactory {
+  return (seed) => {
+    const { request } = seed;
+    const initial: ProgressState = {
+      title: request.text,
+      jobId: seed.jobId,
+      requester: request.userId,
+      status: 'queued',
+      queuedAt: seed.queuedAt,
+      steps: [],
+      notes: [],
+    };
+    return new JobReporter({
+      notifier,
+      jobId: seed.jobId,
+      channel: request.channelId,
+      ...(request.threadTs ? { threadTs: request.threadTs } : {}),
+      rootText: `<@${request.userId}> asked: ${echoCommand(request.text)}`,
+      snapshot: (seed.checkpoint as ReporterSnapshot | undefined) ?? { state: initial },
+      minIntervalMs,
+      persist: seed.persist,
+      logger: seed.logger,
+    });
+  };
 }
