@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { ADMIN_ONLY_KINDS, type CatalogKind, COMMAND_KINDS } from './catalog.js';
 import { ConfigError } from './errors.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id such as U012ABCDEF');
@@ -24,39 +25,23 @@ function isTimeZone(name: string): boolean {
 
 const roleName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a role name of lowercase letters, digits, - and _');
 
-/** Actions a policy can name: every command kind. (Kept here: config is the lowest layer.) */
-export const POLICY_ACTIONS = [
-  'env.create',
-  'env.delete',
-  'env.extend',
-  'env.list',
-  'env.status',
-  'lb.disable',
-  'lb.enable',
-  'lb.status',
-  'rds.restore-table',
-  'rds.io-credits',
-  'ops.help',
-  'ops.jobs',
-  'ops.cancel',
-  'ops.audit',
-  'ops.ping',
-] as const;
+/** Actions a policy can name: every command kind (`src/catalog.ts`). */
+export const POLICY_ACTIONS: readonly CatalogKind[] = COMMAND_KINDS;
 
 /** An action a policy names. */
-export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+export type PolicyAction = CatalogKind;
 
 /**
  * Actions that only the admin role, or a rule naming the action itself, grants: a `*` rule never
  * does, and no rule may grant them to everyone. `ops.cancel` is admin-only for other people's jobs
  * (anyone with a role may cancel their own).
  */
-export const ADMIN_ONLY_ACTIONS: readonly PolicyAction[] = ['ops.audit', 'ops.cancel'];
+export const ADMIN_ONLY_ACTIONS: readonly PolicyAction[] = ADMIN_ONLY_KINDS;
 
 /** The role that means "anyone in the workspace", including people who hold no role. */
 export const EVERYONE = 'everyone';
 
-const actionKey = z.enum([...POLICY_ACTIONS, '*'], {
+const actionKey = z.enum(['*', ...POLICY_ACTIONS] as ['*', ...PolicyAction[]], {
   error: `an action (${POLICY_ACTIONS.join(', ')}) or * for every action`,
 });
 

@@ -1,4 +1,5 @@
 /** Typed commands: what a person asked for, after parsing and validation (pure data, JSON-safe). */
+import type { CatalogKind } from '../catalog.js';
 
 /** `/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]`. */
 export interface EnvCreate {
@@ -126,6 +127,11 @@ export type Command =
 
 /** A command's kind, e.g. `env.create`. */
 export type CommandKind = Command['kind'];
+
+// Every command has its catalog entry (`src/catalog.ts`), and every entry its command type here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _commandsMatchCatalog: Same<CommandKind, CatalogKind> = true;
+void _commandsMatchCatalog;
 
 /** Why a command text could not be parsed, with the usage to show. */
 export interface UsageProblem {

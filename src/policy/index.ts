@@ -4,20 +4,15 @@
  * who can help.
  */
 
-import type { Command, CommandKind } from '../commands/index.js';
 import {
-  ADMIN_ONLY_ACTIONS,
-  type ApprovalRule,
-  type ConfigFile,
-  EVERYONE,
-  type PolicyAction,
-  type TargetRule,
-} from '../config.js';
-
-// The policy's action list and the grammar's command kinds must be the same set.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const _actionsMatchCommands: Same<PolicyAction, CommandKind> = true;
-void _actionsMatchCommands;
+  ADMIN_ONLY_KINDS,
+  CATALOG,
+  type CatalogTarget,
+  MUTATING_KINDS,
+  READ_ONLY_KINDS,
+} from '../catalog.js';
+import type { Command, CommandKind } from '../commands/index.js';
+import { type ApprovalRule, type ConfigFile, EVERYONE, type TargetRule } from '../config.js';
 
 /** Who is asking: a Slack user and the user groups they belong to. */
 export interface Actor {
@@ -46,49 +41,24 @@ export type Decision =
   | { allowed: false; rule: string; reason: string; helpers: string[] };
 
 /** Actions anyone may run, even people who hold no role: they only read. */
-export const READ_ACTIONS: ReadonlySet<CommandKind> = new Set([
-  'env.list',
-  'env.status',
-  'lb.status',
-  'ops.help',
-  'ops.jobs',
-  'ops.ping',
-]);
+export const READ_ACTIONS: ReadonlySet<CommandKind> = new Set(READ_ONLY_KINDS);
 
 /** Actions only admins may run unless a rule naming the action itself says otherwise (never `*`). */
-const ADMIN_ONLY: ReadonlySet<CommandKind> = new Set(ADMIN_ONLY_ACTIONS);
+const ADMIN_ONLY: ReadonlySet<CommandKind> = new Set(ADMIN_ONLY_KINDS);
 
 /** Whether a command destroys or overwrites something (and so needs approval on a protected target). */
 export function isDestructive(command: Command): boolean {
-  switch (command.kind) {
-    case 'env.delete':
-    case 'lb.disable':
-      return true;
-    case 'rds.restore-table':
-      return command.mode !== 'side-table';
-    default:
-      return false;
-  }
+  const destructive = CATALOG[command.kind].destructive;
+  if (destructive === 'mode') return command.kind === 'rds.restore-table' && command.mode !== 'side-table';
+  return destructive;
 }
 
 /** What `command` acts on. */
 export function targetOf(command: Command): Target {
-  switch (command.kind) {
-    case 'env.create':
-    case 'env.delete':
-    case 'env.extend':
-    case 'env.status':
-      return { kind: 'environment', name: command.name };
-    case 'lb.disable':
-    case 'lb.enable':
-    case 'lb.status':
-      return { kind: 'environment', name: command.env };
-    case 'rds.restore-table':
-    case 'rds.io-credits':
-      return { kind: 'database', name: command.dbInstance };
-    default:
-      return { kind: 'none' };
-  }
+  const target: CatalogTarget = CATALOG[command.kind].target;
+  if (target.kind === 'none') return { kind: 'none' };
+  const name = (command as unknown as Record<string, unknown>)[target.field];
+  return typeof name === 'string' ? { kind: target.kind, name } : { kind: 'none' };
 }
 
 /** A target for messages: `environment prod`. */
@@ -280,14 +250,7 @@ export function approvalRefusal(
 }
 
 /** Commands that change their target: one at a time per target. */
-const MUTATING: ReadonlySet<CommandKind> = new Set([
-  'env.create',
-  'env.delete',
-  'env.extend',
-  'lb.disable',
-  'lb.enable',
-  'rds.restore-table',
-]);
+const MUTATING: ReadonlySet<CommandKind> = new Set(MUTATING_KINDS);
 
 /** The lock a command takes (`environment:prod`), or undefined for commands that change nothing. */
 export function lockTargetOf(command: Command): string | undefined {

@@ -3,26 +3,20 @@
  * Job data is plain JSON so any worker on any host can pick a job up, or resume it.
  */
 import { createHash } from 'node:crypto';
+import { COMMAND_JOBS } from '../catalog.js';
 import type { Command } from '../commands/index.js';
 import type { ReporterCheckpoint } from './reporting.js';
 
 /** The one BullMQ queue every job goes through. */
 export const QUEUE_NAME = 'jobs';
 
-/** Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind. */
+/**
+ * Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind
+ * (the catalog's `job: true` entries); the rest are Capstan's own.
+ */
 export const JOB_NAMES = [
-  'ops.ping',
-  'env.create',
-  'env.delete',
-  'env.extend',
+  ...COMMAND_JOBS,
   'env.expiry-sweep',
-  'env.list',
-  'env.status',
-  'lb.disable',
-  'lb.enable',
-  'lb.status',
-  'rds.restore-table',
-  'rds.io-credits',
   'rds.janitor',
   'approval.request',
   'approval.expire',
