@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { AlertStore } from '../src/alerts/store.js';
 import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscaling.js';
 import type { AwsPlacement } from '../src/aws/clients.js';
 import { getMetricSeries, latestValue, type MetricQuery, type MetricSeries } from '../src/aws/cloudwatch.js';
@@ -37,21 +36,9 @@ import {
 } from '../src/domain/alerts/state.js';
 import { allPlacements, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import { balanceForecast } from '../src/domain/io-credits.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
-import type { JobProducer } from '../src/queue/producer.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderAlert, renderRenotify } from '../src/slack/blocks/alert.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
-import type { EnvJobDeps } from './env-create.js';
-
-/** What the alert check needs. */
-export interface AlertsCheckDeps extends EnvJobDeps {
-  notifier: SlackNotifier;
-  producer: Pick<JobProducer, 'queue'>;
-  /** Alert state (Redis). */
-  alerts: AlertStore;
-  /** The clock (epoch ms); tests may move it. */
-  now?: () => number;
-}
+import type { AlertsCheckDeps } from './deps.js';
 
 /** A worker that claimed an alert's post holds the claim this long; if it dies, the next check posts. */
 const POST_LEASE_MS = 60_000;
@@ -74,7 +61,10 @@ export function projectEmptyInHours(burstBalance: MetricSeries, now: number): nu
 }
 
 /** Runs `alerts.check`. */
-export async function alertsCheckJob(_job: Job<JobData>, deps: AlertsCheckDeps): Promise<JobResult> {
+export async function alertsCheckJob(
+  _job: Job<JobDataOf<'alerts.check'>>,
+  deps: AlertsCheckDeps,
+): Promise<JobResult> {
   const { config } = deps;
   const settings = config.file.alerts;
   const now = deps.now?.() ?? Date.now();

@@ -1,19 +1,15 @@
 /** `approval.expire`: closes an approval request nobody decided in time, and says so. */
 import type { Job } from 'bullmq';
-import type { ApprovalStore } from '../src/approvals/store.js';
 import { echoCommand } from '../src/commands/index.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
-
-/** What the expiry job needs. */
-export interface ApprovalExpireDeps {
-  approvals: ApprovalStore;
-  notifier: SlackNotifier;
-}
+import type { ApprovalExpireDeps } from './deps.js';
 
 /** Runs `approval.expire`. */
-export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireDeps): Promise<JobResult> {
+export async function approvalExpireJob(
+  job: Job<JobDataOf<'approval.expire'>>,
+  deps: ApprovalExpireDeps,
+): Promise<JobResult> {
   const id = job.data.approvalId;
   if (!id) throw new Error('approval.expire job without an approval id');
   const expired = await deps.approvals.expire(id);

@@ -3,7 +3,6 @@
  * Approve / Reject buttons in the approvals channel, and sets its expiry timer.
  */
 import type { Job } from 'bullmq';
-import type { ApprovalStore } from '../src/approvals/store.js';
 import { describeGroup } from '../src/aws/autoscaling.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import { findLaunchTemplatesByTag } from '../src/aws/ec2.js';
@@ -14,25 +13,15 @@ import { minSizeNote, standbySizing } from '../src/domain/lb.js';
 import { describePlan } from '../src/domain/plan.js';
 import { describeForUser } from '../src/errors.js';
 import { describeTarget, targetOf } from '../src/policy/index.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
-import type { JobProducer } from '../src/queue/producer.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
 import { formatDuration } from '../src/slack/blocks/progress.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
-
-/** What the approval request job needs. */
-export interface ApprovalRequestDeps {
-  config: Config;
-  aws: AwsClientFactory;
-  approvals: ApprovalStore;
-  notifier: SlackNotifier;
-  producer: JobProducer;
-}
+import type { ApprovalRequestDeps } from './deps.js';
 
 /** Runs `approval.request`. */
 export async function approvalRequestJob(
-  job: Job<JobData>,
+  job: Job<JobDataOf<'approval.request'>>,
   ctx: JobContext,
   deps: ApprovalRequestDeps,
 ): Promise<JobResult> {

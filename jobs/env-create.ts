@@ -6,26 +6,22 @@
  */
 import type { Job } from 'bullmq';
 import { createGroup, describeGroup } from '../src/aws/autoscaling.js';
-import type { AwsClientFactory } from '../src/aws/clients.js';
 import { createLaunchTemplate, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import type { EnvCreate } from '../src/commands/index.js';
-import type { Config } from '../src/config.js';
 import { countStates, type EnvironmentPlan, planEnvironment, TAG } from '../src/domain/env.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-
-/** What environment jobs need. */
-export interface EnvJobDeps {
-  config: Config;
-  aws: AwsClientFactory;
-}
+import type { EnvJobDeps } from './deps.js';
 
 /** Runs `env.create`. */
-export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
-  const command = job.data.command as EnvCreate;
+export async function envCreateJob(
+  job: Job<JobDataOf<'env.create'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const command = job.data.command;
   const { reporter } = ctx;
   const jobId = String(job.id);
 

@@ -12,21 +12,24 @@ import {
   resizeGroup,
 } from '../src/aws/autoscaling.js';
 import { deleteLaunchTemplate, findInstancesByTag, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
-import type { EnvDelete } from '../src/commands/index.js';
-import { resolveEnvironment, TAG } from '../src/domain/env.js';
-import { jobWaits, waitUntil } from '../src/domain/wait.js';
+import { TAG } from '../src/domain/env.js';
+import { waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './env-create.js';
+import type { EnvJobDeps } from './deps.js';
+import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.delete`. */
-export async function envDeleteJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
-  const { name } = job.data.command as EnvDelete;
+export async function envDeleteJob(
+  job: Job<JobDataOf<'env.delete'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const { name } = job.data.command;
   const { reporter } = ctx;
-  const env = resolveEnvironment(deps.config, name, undefined);
-  const { autoScaling, ec2 } = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
+  const { env, clients, wait } = openEnvironmentJob(job, ctx, deps, name);
+  const { autoScaling, ec2 } = clients;
 
   await reporter.step('Find the environment');
   const group = await describeGroup(autoScaling, env.groupName);

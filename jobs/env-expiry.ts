@@ -5,25 +5,20 @@
  */
 import type { Job } from 'bullmq';
 import { describeGroup, findGroupsByTag, tagGroup } from '../src/aws/autoscaling.js';
-import type { EnvExtend } from '../src/commands/index.js';
-import { allPlacements, expiryActionFor, resolveEnvironment, TAG } from '../src/domain/env.js';
+import { allPlacements, expiryActionFor, TAG } from '../src/domain/env.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import { ruleFor } from '../src/policy/index.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
-import type { JobProducer } from '../src/queue/producer.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { renderExpiryWarning } from '../src/slack/blocks/expiry.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
-import type { EnvJobDeps } from './env-create.js';
-
-/** What the expiry jobs need. */
-export interface ExpiryDeps extends EnvJobDeps {
-  producer: JobProducer;
-  notifier: SlackNotifier;
-}
+import type { EnvJobDeps, ExpiryDeps } from './deps.js';
+import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.expiry-sweep`. */
-export async function envExpirySweepJob(_job: Job<JobData>, deps: ExpiryDeps): Promise<JobResult> {
+export async function envExpirySweepJob(
+  _job: Job<JobDataOf<'env.expiry-sweep'>>,
+  deps: ExpiryDeps,
+): Promise<JobResult> {
   const now = Date.now();
   const notices = deps.config.file.slack.notificationsChannel;
   let warned = 0;
@@ -68,11 +63,15 @@ export async function envExpirySweepJob(_job: Job<JobData>, deps: ExpiryDeps): P
 }
 
 /** Runs `env.extend`. */
-export async function envExtendJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
-  const { name, byMs } = job.data.command as EnvExtend;
+export async function envExtendJob(
+  job: Job<JobDataOf<'env.extend'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const { name, byMs } = job.data.command;
   await ctx.reporter.step('Find the environment');
-  const env = resolveEnvironment(deps.config, name, undefined);
-  const { autoScaling } = deps.aws.clients(env.placement, job.data.request.userId);
+  const { env, clients } = openEnvironmentJob(job, ctx, deps, name);
+  const { autoScaling } = clients;
   const group = await describeGroup(autoScaling, env.groupName);
   if (!group)
     throw new UserError(

@@ -2,15 +2,20 @@
 import type { Job } from 'bullmq';
 import { describeGroup, findGroupsByTag } from '../src/aws/autoscaling.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import { type EnvStatus, escapeSlack } from '../src/commands/index.js';
-import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
+import { escapeSlack } from '../src/commands/index.js';
+import { allPlacements, countStates, standbyNotes, TAG } from '../src/domain/env.js';
 import { ErrorCode, UserError } from '../src/errors.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './env-create.js';
+import type { EnvJobDeps } from './deps.js';
+import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.list`: every environment in every configured account and region. */
-export async function envListJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+export async function envListJob(
+  job: Job<JobDataOf<'env.list'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
   await ctx.reporter.step('Look up environments');
   const rows: string[] = [];
   for (const placement of allPlacements(deps.config)) {
@@ -34,11 +39,15 @@ export async function envListJob(job: Job<JobData>, ctx: JobContext, deps: EnvJo
 }
 
 /** Runs `env.status`: each instance's lifecycle state, health, and whether it is in service or in standby. */
-export async function envStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
-  const { name } = job.data.command as EnvStatus;
+export async function envStatusJob(
+  job: Job<JobDataOf<'env.status'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const { name } = job.data.command;
   await ctx.reporter.step(`Look up ${name}`);
-  const env = resolveEnvironment(deps.config, name, undefined);
-  const { autoScaling, elbv2 } = deps.aws.clients(env.placement, job.data.request.userId);
+  const { env, clients } = openEnvironmentJob(job, ctx, deps, name);
+  const { autoScaling, elbv2 } = clients;
   const group = await describeGroup(autoScaling, env.groupName);
   if (!group)
     throw new UserError(

@@ -1,15 +1,10 @@
 /** Job name → processor. Every job in `JOB_NAMES` has exactly one. */
-import type { Redis } from 'ioredis';
 import { AlertStore } from '../src/alerts/store.js';
-import type { ApprovalStore } from '../src/approvals/store.js';
-import type { AwsClientFactory } from '../src/aws/clients.js';
-import type { Config } from '../src/config.js';
-import type { JobProducer } from '../src/queue/producer.js';
 import type { ProcessorMap } from '../src/queue/worker.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
 import { alertsCheckJob } from './alerts-check.js';
 import { approvalExpireJob } from './approval-expire.js';
 import { approvalRequestJob } from './approval-request.js';
+import type { JobDeps } from './deps.js';
 import { envCreateJob } from './env-create.js';
 import { envDeleteJob } from './env-delete.js';
 import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
@@ -20,15 +15,7 @@ import { rdsIoCreditsJob } from './rds-io-credits.js';
 import { rdsJanitorJob } from './rds-janitor.js';
 import { rdsRestoreJob } from './rds-restore.js';
 
-/** What processors need from the composition root. */
-export interface JobDeps {
-  config: Config;
-  redis: Redis;
-  approvals: ApprovalStore;
-  notifier: SlackNotifier;
-  producer: JobProducer;
-  aws: AwsClientFactory;
-}
+export type { JobDeps } from './deps.js';
 
 /** The processors, bound to their dependencies. */
 export function createProcessors(deps: JobDeps): ProcessorMap {

@@ -17,8 +17,8 @@ import {
 import type { AwsClients } from '../src/aws/clients.js';
 import { privateAddresses } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import { escapeSlack, type LbDisable, type LbEnable, type LbStatus } from '../src/commands/index.js';
-import { type EnvironmentRef, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
+import { escapeSlack } from '../src/commands/index.js';
+import { type EnvironmentRef, standbyNotes, TAG } from '../src/domain/env.js';
 import {
   healthUrlFor,
   isValidationError,
@@ -30,17 +30,12 @@ import {
   standbyNote,
   standbySizing,
 } from '../src/domain/lb.js';
-import { jobWaits, waitUntil } from '../src/domain/wait.js';
+import { waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
-import type { JobProducer } from '../src/queue/producer.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './env-create.js';
-
-/** What the load balancer jobs need. */
-export interface LbJobDeps extends EnvJobDeps {
-  producer: JobProducer;
-}
+import type { EnvJobDeps, LbJobDeps } from './deps.js';
+import { openEnvironmentJob } from './opening.js';
 
 async function groupOf(env: EnvironmentRef, clients: AwsClients): Promise<Group> {
   const group = await describeGroup(clients.autoScaling, env.groupName);
@@ -67,16 +62,14 @@ function checkInstance(group: Group, env: string, id: string): void {
  * `lifecycle` the job acts on (all of them, or the one named), fixed at the first attempt.
  */
 async function findTargets(
-  job: Job<JobData>,
+  job: Job<JobDataOf<'lb.disable' | 'lb.enable'>>,
   ctx: JobContext,
   deps: EnvJobDeps,
   command: { env: string; instanceId?: string },
   lifecycle: 'InService' | 'Standby',
   step: string,
 ) {
-  const env = resolveEnvironment(deps.config, command.env, undefined);
-  const clients = deps.aws.clients(env.placement, job.data.request.userId);
-  const wait = jobWaits(deps.config.waits, () => ctx.betweenSteps());
+  const { env, clients, wait } = openEnvironmentJob(job, ctx, deps, command.env);
   await ctx.reporter.step(step);
   const group = await groupOf(env, clients);
   if (command.instanceId) checkInstance(group, env.name, command.instanceId);
@@ -172,8 +165,12 @@ async function refusedStandby(
 }
 
 /** Runs `lb.disable`. */
-export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJobDeps): Promise<JobResult> {
-  const command = job.data.command as LbDisable;
+export async function lbDisableJob(
+  job: Job<JobDataOf<'lb.disable'>>,
+  ctx: JobContext,
+  deps: LbJobDeps,
+): Promise<JobResult> {
+  const command = job.data.command;
   const { reporter } = ctx;
   const { env, clients, wait, group, targets } = await findTargets(
     job,
@@ -299,8 +296,12 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
 }
 
 /** Runs `lb.enable`. */
-export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJobDeps): Promise<JobResult> {
-  const command = job.data.command as LbEnable;
+export async function lbEnableJob(
+  job: Job<JobDataOf<'lb.enable'>>,
+  ctx: JobContext,
+  deps: LbJobDeps,
+): Promise<JobResult> {
+  const command = job.data.command;
   const { reporter } = ctx;
   const { env, clients, wait, group, targets } = await findTargets(
     job,
@@ -430,11 +431,14 @@ async function probeHealth(template: string, ip: string | undefined): Promise<bo
 }
 
 /** Runs `lb.status`: which instances are in service, which in standby, since when, by whom, why. */
-export async function lbStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
-  const command = job.data.command as LbStatus;
+export async function lbStatusJob(
+  job: Job<JobDataOf<'lb.status'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const command = job.data.command;
   await ctx.reporter.step(`Look up ${command.env}`);
-  const env = resolveEnvironment(deps.config, command.env, undefined);
-  const clients = deps.aws.clients(env.placement, job.data.request.userId);
+  const { env, clients } = openEnvironmentJob(job, ctx, deps, command.env);
   const group = await groupOf(env, clients);
   const health = new Map<string, string>();
   for (const arn of group.targetGroups)

@@ -3,18 +3,17 @@
  * into the thread — with the time each part took.
  */
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { formatDuration } from '../src/slack/blocks/progress.js';
-
-/** What the ping job needs. */
-export interface PingDeps {
-  redis: Redis;
-}
+import type { PingDeps } from './deps.js';
 
 /** Runs the ping job. */
-export async function pingJob(job: Job<JobData>, ctx: JobContext, deps: PingDeps): Promise<JobResult> {
+export async function pingJob(
+  job: Job<JobDataOf<'ops.ping'>>,
+  ctx: JobContext,
+  deps: PingDeps,
+): Promise<JobResult> {
   const { reporter } = ctx;
   const queuedFor = (job.processedOn ?? Date.now()) - job.timestamp;
   await reporter.step(

@@ -11,18 +11,18 @@ import type { AwsPlacement } from '../src/aws/clients.js';
 import { getMetricSeries, type MetricQuery } from '../src/aws/cloudwatch.js';
 import { connectionOptions } from '../src/aws/database-credentials.js';
 import { type DbInstance, describeDbInstance } from '../src/aws/rds.js';
-import type { RdsIoCredits } from '../src/commands/index.js';
 import { resolveDatabase } from '../src/domain/database.js';
 import { investigateIoCredits, type Point, totalIops } from '../src/domain/io-credits.js';
 import type { IoStatementsReport } from '../src/domain/statements.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import { openConnection } from '../src/mysql/index.js';
 import { readIoStatements } from '../src/mysql/statements.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { ioCreditsReportText } from '../src/slack/blocks/io-credits.js';
 import { renderIoCreditsChart } from '../src/slack/charts.js';
-import type { EnvJobDeps } from './env-create.js';
+import type { EnvJobDeps } from './deps.js';
+import { openJob } from './opening.js';
 
 /**
  * The RDS metrics read (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html):
@@ -68,14 +68,14 @@ function reason(error: unknown): string {
 
 /** Runs `rds.io-credits`. */
 export async function rdsIoCreditsJob(
-  job: Job<JobData>,
+  job: Job<JobDataOf<'rds.io-credits'>>,
   ctx: JobContext,
   deps: EnvJobDeps,
 ): Promise<JobResult> {
-  const command = job.data.command as RdsIoCredits;
+  const command = job.data.command;
   const { reporter } = ctx;
   const placement = placementFor(deps, command.dbInstance);
-  const clients = deps.aws.clients(placement, job.data.request.userId);
+  const { clients } = openJob(job, ctx, deps, placement);
   const notes: string[] = [];
 
   await reporter.step(`Look up ${command.dbInstance}`);

@@ -5,17 +5,14 @@
 import type { Job } from 'bullmq';
 import { deleteDbInstance, listDbInstances } from '../src/aws/rds.js';
 import { resolveDatabase } from '../src/domain/database.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
-import type { SlackNotifier } from '../src/slack/notifier.js';
-import type { EnvJobDeps } from './env-create.js';
-
-/** What the janitor needs. */
-export interface JanitorDeps extends EnvJobDeps {
-  notifier: SlackNotifier;
-}
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
+import type { JanitorDeps } from './deps.js';
 
 /** Runs `rds.janitor`. */
-export async function rdsJanitorJob(_job: Job<JobData>, deps: JanitorDeps): Promise<JobResult> {
+export async function rdsJanitorJob(
+  _job: Job<JobDataOf<'rds.janitor'>>,
+  deps: JanitorDeps,
+): Promise<JobResult> {
   const maxAge = deps.config.file.restore.temporaryMaxAge;
   const now = Date.now();
   const placements = new Map(

@@ -32,9 +32,9 @@ import {
   quoteIdent,
   tableExists,
 } from '../src/mysql/index.js';
-import type { JobData, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './env-create.js';
+import type { EnvJobDeps } from './deps.js';
 
 const ENGINES = new Set(['mysql', 'mariadb']);
 
@@ -52,11 +52,11 @@ async function withConnection<T>(
 
 /** Runs `rds.restore-table`. */
 export async function rdsRestoreJob(
-  job: Job<JobData>,
+  job: Job<JobDataOf<'rds.restore-table'>>,
   ctx: JobContext,
   deps: EnvJobDeps,
 ): Promise<JobResult> {
-  const command = job.data.command as RdsRestoreTable;
+  const command = job.data.command;
   const { reporter } = ctx;
   const at = new Date(command.at);
   const db = resolveDatabase(deps.config, command.dbInstance);

@@ -19,6 +19,7 @@ import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { createRedis } from './queue/connection.js';
+import type { ScheduledJobName } from './queue/contract.js';
 import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
@@ -110,7 +111,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     closers.push(() => host.stop());
     // Scheduled checks run once per interval however many workers there are (BullMQ job
     // schedulers), only when there is something to check. Not awaited: start-up does not wait on Redis.
-    const schedule = (name: 'env.expiry-sweep' | 'rds.janitor' | 'alerts.check', every: number) =>
+    const schedule = (name: ScheduledJobName, every: number) =>
       producer.queue
         .upsertJobScheduler(
           name,

@@ -10,29 +10,29 @@ import type { ReporterCheckpoint } from './reporting.js';
 /** The one BullMQ queue every job goes through. */
 export const QUEUE_NAME = 'jobs';
 
+/** Capstan's own jobs that run on a schedule: no command, no person (`main.ts` schedules them). */
+export const SCHEDULED_JOBS = ['env.expiry-sweep', 'rds.janitor', 'alerts.check'] as const;
+
 /**
  * Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind
  * (the catalog's `job: true` entries); the rest are Capstan's own.
  */
-export const JOB_NAMES = [
-  ...COMMAND_JOBS,
-  'env.expiry-sweep',
-  'rds.janitor',
-  'approval.request',
-  'approval.expire',
-  'alerts.check',
-] as const;
+export const JOB_NAMES = [...COMMAND_JOBS, ...SCHEDULED_JOBS, 'approval.request', 'approval.expire'] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
-export const SILENT_JOBS: ReadonlySet<string> = new Set([
-  'approval.expire',
-  'env.expiry-sweep',
-  'rds.janitor',
-  'alerts.check',
-]);
+export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([...SCHEDULED_JOBS, 'approval.expire']);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
+/** A job that carries out a command of the same name. */
+export type CommandJobName = (typeof COMMAND_JOBS)[number];
+/** A job Capstan runs on a schedule. */
+export type ScheduledJobName = (typeof SCHEDULED_JOBS)[number];
+
+/** True for the jobs that carry out a command of their own name. */
+export function isCommandJob(name: JobName): name is CommandJobName {
+  return (COMMAND_JOBS as readonly string[]).includes(name);
+}
 
 /** Who asked, where, and how the request reached Capstan. */
 export interface JobRequest {
@@ -71,16 +71,31 @@ export interface ApprovalAsk {
   rule: string;
 }
 
-/** A job's data. */
-export interface JobData<C extends Command = Command> {
-  /** What was asked for; absent for Capstan's own scheduled checks. */
-  command?: C;
+/** What every job's data holds. */
+interface JobDataBase {
   request: JobRequest;
   checkpoints: Checkpoints;
+  /** The approval a command job ran under. */
   approval?: JobApproval;
-  /** For `approval.request` jobs. */
+}
+
+/**
+ * What job `N`'s data holds: a command job carries its own command; `approval.request` the
+ * command waiting and what policy asked; `approval.expire` the request to close; a scheduled job
+ * nothing more. The producer writes each job's data under its name, so a processor reads it typed.
+ */
+export type JobDataOf<N extends JobName> = N extends CommandJobName
+  ? JobDataBase & { command: Extract<Command, { kind: N }> }
+  : N extends 'approval.request'
+    ? JobDataBase & { command: Command; ask: ApprovalAsk }
+    : N extends 'approval.expire'
+      ? JobDataBase & { command: Command; approvalId: string }
+      : JobDataBase & { command?: undefined };
+
+/** Any job's data, as the queue keeps it (its job's name says which {@link JobDataOf} it is). */
+export interface JobData extends JobDataBase {
+  command?: Command;
   ask?: ApprovalAsk;
-  /** For `approval.expire` jobs: the request to close. */
   approvalId?: string;
 }
 

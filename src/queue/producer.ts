@@ -2,7 +2,14 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Command } from '../commands/index.js';
-import { type JobData, type JobName, type JobRequest, jobIdFor, QUEUE_NAME } from './contract.js';
+import {
+  isCommandJob,
+  type JobData,
+  type JobName,
+  type JobRequest,
+  jobIdFor,
+  QUEUE_NAME,
+} from './contract.js';
 
 /** The outcome of {@link JobProducer.enqueue}. */
 export interface Enqueued {
@@ -64,6 +71,9 @@ export class JobProducer {
     extra: Pick<JobData, 'approval' | 'ask' | 'approvalId'> = {},
     opts: { delayMs?: number; audit?: { stream: string; fields: string[] } } = {},
   ): Promise<Enqueued> {
+    // A command job's data is its own command (`JobDataOf`): processors rely on the pair.
+    if (isCommandJob(name) && command.kind !== name)
+      throw new Error(`job ${name} cannot carry a ${command.kind} command`);
     const jobId = jobIdFor(request.requestId);
     const marker = `${this.prefix}:intake:${jobId}`;
     const keys = opts.audit ? [marker, opts.audit.stream] : [marker];

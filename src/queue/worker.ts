@@ -13,6 +13,7 @@ import { lockTargetOf } from '../policy/index.js';
 import {
   type Checkpoints,
   type JobData,
+  type JobDataOf,
   type JobName,
   type JobResult,
   QUEUE_NAME,
@@ -47,10 +48,13 @@ export interface JobContext {
 }
 
 /** A job's processor: reads like a runbook, one named step after another. */
-export type JobProcessor = (job: Job<JobData>, ctx: JobContext) => Promise<JobResult>;
+export type JobProcessor<N extends JobName = JobName> = (
+  job: Job<JobDataOf<N>>,
+  ctx: JobContext,
+) => Promise<JobResult>;
 
-/** Processors by job name. */
-export type ProcessorMap = Readonly<Record<JobName, JobProcessor>>;
+/** Processors by job name, each reading its own job's data. */
+export type ProcessorMap = { readonly [N in JobName]: JobProcessor<N> };
 
 /** How to start workers. */
 export interface WorkerHostOptions {
@@ -142,7 +146,11 @@ async function runJob(
   signal: AbortSignal,
 ): Promise<JobResult> {
   const name = job.name as JobName;
-  const processor = opts.processors[name];
+  // The producer wrote this job's data under its name (`JobProducer.enqueue` checks the pair), so
+  // this is the one place the name is taken to say what the data is.
+  const processor = opts.processors[name] as
+    | ((job: Job<JobData>, ctx: JobContext) => Promise<JobResult>)
+    | undefined;
   const log = opts.logger.child({ jobId: job.id, job: name, attempt: job.attemptsMade + 1 });
   if (!processor) throw new UnrecoverableError(`no processor for job ${job.name}`);
 

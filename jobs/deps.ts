@@ -1,0 +1,46 @@
+/**
+ * What jobs need from the composition root: {@link JobDeps} is everything `main.ts` hands over;
+ * each job takes only the part it uses, named here so no job imports another job's types.
+ */
+import type { Redis } from 'ioredis';
+import type { AlertStore } from '../src/alerts/store.js';
+import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AwsClientFactory } from '../src/aws/clients.js';
+import type { Config } from '../src/config.js';
+import type { JobProducer } from '../src/queue/producer.js';
+import type { SlackNotifier } from '../src/slack/notifier.js';
+
+/** Everything the processors are bound to. */
+export interface JobDeps {
+  config: Config;
+  redis: Redis;
+  approvals: ApprovalStore;
+  notifier: SlackNotifier;
+  producer: JobProducer;
+  aws: AwsClientFactory;
+}
+
+/** Environment jobs (and every job that reads environments): the configuration and AWS. */
+export type EnvJobDeps = Pick<JobDeps, 'config' | 'aws'>;
+/** Load balancer jobs: environments, and the producer (a disable schedules its own re-enable). */
+export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'producer'>;
+/** The expiry sweep: environments, the producer (it enqueues deletions) and the notifier. */
+export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier'>;
+/** The temporary-instance janitor. */
+export type JanitorDeps = Pick<JobDeps, 'config' | 'aws' | 'notifier'>;
+/** `ops.ping`: a round trip to Redis. */
+export type PingDeps = Pick<JobDeps, 'redis'>;
+/** Posting an approval request and planning what it would do. */
+export type ApprovalRequestDeps = Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'producer'>;
+/** Closing an approval request nobody decided. */
+export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier'>;
+
+/** The scheduled alert checks. */
+export interface AlertsCheckDeps extends EnvJobDeps {
+  notifier: SlackNotifier;
+  producer: Pick<JobProducer, 'queue'>;
+  /** Alert state (Redis). */
+  alerts: AlertStore;
+  /** The clock (epoch ms); tests may move it. */
+  now?: () => number;
+}
