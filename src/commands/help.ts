@@ -1,4 +1,5 @@
 /** Usage and help text for every command (pure): the single source of every usage string. */
+import { CATALOG, type CatalogKind, COMMAND_KINDS } from '../catalog.js';
 import { echo } from './echo.js';
 
 /** One subcommand's help, e.g. `/env create`. */
@@ -41,172 +42,166 @@ function command(
   return { command: name, summary, usage: subcommands.map((s) => s.usage), examples, subcommands };
 }
 
-/** The help of every slash command, in the order `/ops help` lists them. */
-export const COMMAND_HELP: readonly CommandHelp[] = [
-  command(
-    '/env',
-    'Create, list, inspect and delete named environments (Auto Scaling groups from blueprints).',
-    ['/env create feature-42 --blueprint web --size 2 --ttl 8h', '/env status feature-42'],
-    [
-      {
-        name: 'create',
-        usage: '/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]',
-        summary: 'Create an environment from a blueprint.',
-        details: [
-          ENV_NAME,
-          '`--blueprint B`: the blueprint to build it from (same rules as names).',
-          '`--size N`: how many instances, 1–100.',
-          '`--ttl 8h`: how long it lives, from `15m` to `30d`: `30m`, `8h`, `2d`, `1h30m`.',
-          '`--version V`: the version to deploy: up to 64 letters, digits, `.`, `_`, `+`, `-`.',
-          'Options go before or after the name, as `--size 2` or `--size=2`.',
-        ],
-        examples: [
-          '/env create feature-42 --blueprint web --size 2 --ttl 8h',
-          '/env create demo --version 1.4.2',
-        ],
-      },
-      {
-        name: 'delete',
-        usage: '/env delete <name>',
-        summary: 'Delete an environment and everything it runs.',
-        details: [ENV_NAME],
-        examples: ['/env delete feature-42'],
-      },
-      {
-        name: 'extend',
-        usage: '/env extend <name> [--by 4h]',
-        summary: 'Push back when an environment expires (by 4 hours unless told otherwise).',
-        details: [ENV_NAME, '`--by 4h`: how much longer it lives, from `15m` to `30d`.'],
-        examples: ['/env extend feature-42', '/env extend feature-42 --by 1d'],
-      },
-      {
-        name: 'list',
-        usage: '/env list',
-        summary: 'List the environments.',
-        details: [],
-        examples: ['/env list'],
-      },
-      {
-        name: 'status',
-        usage: '/env status <name>',
-        summary: "Show an environment's instances, health and time to live.",
-        details: [ENV_NAME],
-        examples: ['/env status feature-42'],
-      },
+/** Each subcommand's help, by the catalog's kind: the type asks for one per entry. */
+const SUBCOMMAND_HELP: { readonly [K in CatalogKind]: Omit<SubcommandHelp, 'name'> } = {
+  'env.create': {
+    usage: '/env create <name> [--blueprint B] [--size N] [--ttl 8h] [--version V]',
+    summary: 'Create an environment from a blueprint.',
+    details: [
+      ENV_NAME,
+      '`--blueprint B`: the blueprint to build it from (same rules as names).',
+      '`--size N`: how many instances, 1–100.',
+      '`--ttl 8h`: how long it lives, from `15m` to `30d`: `30m`, `8h`, `2d`, `1h30m`.',
+      '`--version V`: the version to deploy: up to 64 letters, digits, `.`, `_`, `+`, `-`.',
+      'Options go before or after the name, as `--size 2` or `--size=2`.',
     ],
-  ),
-  command(
-    '/lb',
-    'Take an instance or a whole environment out of its load balancer, and put it back.',
-    ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"', '/lb enable prod'],
-    [
-      {
-        name: 'disable',
-        usage: '/lb disable <env> [--instance i-…] [--reason "…"]',
-        summary: 'Take one instance, or the whole environment, out of the load balancer.',
-        details: [
-          '`<env>`: the environment.',
-          '`--instance i-…`: just this instance (`i-` and 8 or 17 hex digits); without it, every instance.',
-          '`--reason "…"`: why, 1–200 characters, in quotes when it has spaces.',
-        ],
-        examples: ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"'],
-      },
-      {
-        name: 'enable',
-        usage: '/lb enable <env> [--instance i-…]',
-        summary: 'Put one instance, or the whole environment, back into the load balancer.',
-        details: [
-          '`<env>`: the environment.',
-          '`--instance i-…`: just this instance; without it, every instance.',
-        ],
-        examples: ['/lb enable prod', '/lb enable prod --instance i-0abc1234def567890'],
-      },
-      {
-        name: 'status',
-        usage: '/lb status <env>',
-        summary: "Show each instance's state in the load balancer.",
-        details: ['`<env>`: the environment.'],
-        examples: ['/lb status prod'],
-      },
+    examples: [
+      '/env create feature-42 --blueprint web --size 2 --ttl 8h',
+      '/env create demo --version 1.4.2',
     ],
-  ),
-  command(
-    '/rds',
-    'Restore one table to a point in time; investigate IO credits.',
-    ['/rds restore-table orders-db shop.billing --at "15m ago"', '/rds io-credits orders-db --hours 48'],
-    [
-      {
-        name: 'restore-table',
-        usage:
-          '/rds restore-table <db-instance> <schema>.<table> --at <time> [--mode side-table|merge-missing|replace]',
-        summary: 'Bring one table back as it was at a moment in the past.',
-        details: [
-          '`<db-instance>`: the RDS DB instance identifier (letters, digits, single hyphens; any case).',
-          '`<schema>.<table>`: 1–64 letters, digits, `_`, `$` on each side of one dot; no quotes or backticks.',
-          `\`--at <time>\` (required). ${TIME_FORMS}`,
-          '`--mode`: `side-table` (the default) restores beside the original table; `merge-missing` adds the ' +
-            'rows the original lacks; `replace` replaces the original table.',
-        ],
-        examples: [
-          '/rds restore-table orders-db shop.billing --at "15m ago"',
-          '/rds restore-table orders-db shop.billing --at "2026-11-22 01:30" --mode merge-missing',
-        ],
-      },
-      {
-        name: 'io-credits',
-        usage: '/rds io-credits <db-instance> [--hours 24]',
-        summary: "Investigate a DB instance's IO credits (burst balance) and what used them.",
-        details: [
-          '`<db-instance>`: the RDS DB instance identifier.',
-          '`--hours`: how far back to look, 1–336 (default 24).',
-        ],
-        examples: ['/rds io-credits orders-db', '/rds io-credits orders-db --hours 48'],
-      },
+  },
+  'env.delete': {
+    usage: '/env delete <name>',
+    summary: 'Delete an environment and everything it runs.',
+    details: [ENV_NAME],
+    examples: ['/env delete feature-42'],
+  },
+  'env.extend': {
+    usage: '/env extend <name> [--by 4h]',
+    summary: 'Push back when an environment expires (by 4 hours unless told otherwise).',
+    details: [ENV_NAME, '`--by 4h`: how much longer it lives, from `15m` to `30d`.'],
+    examples: ['/env extend feature-42', '/env extend feature-42 --by 1d'],
+  },
+  'env.list': {
+    usage: '/env list',
+    summary: 'List the environments.',
+    details: [],
+    examples: ['/env list'],
+  },
+  'env.status': {
+    usage: '/env status <name>',
+    summary: "Show an environment's instances, health and time to live.",
+    details: [ENV_NAME],
+    examples: ['/env status feature-42'],
+  },
+  'lb.disable': {
+    usage: '/lb disable <env> [--instance i-…] [--reason "…"]',
+    summary: 'Take one instance, or the whole environment, out of the load balancer.',
+    details: [
+      '`<env>`: the environment.',
+      '`--instance i-…`: just this instance (`i-` and 8 or 17 hex digits); without it, every instance.',
+      '`--reason "…"`: why, 1–200 characters, in quotes when it has spaces.',
     ],
-  ),
-  command(
-    '/ops',
-    'Capstan itself: help, jobs, cancel, audit, ping.',
-    ['/ops help env', '/ops ping'],
-    [
-      {
-        name: 'help',
-        usage: '/ops help [command]',
-        summary: 'Explain every command, or one in detail.',
-        details: ['`[command]`: `env`, `lb`, `rds` or `ops`, optionally with a subcommand (`env create`).'],
-        examples: ['/ops help', '/ops help rds restore-table'],
-      },
-      {
-        name: 'jobs',
-        usage: '/ops jobs',
-        summary: 'List the jobs that are queued or running.',
-        details: [],
-        examples: ['/ops jobs'],
-      },
-      {
-        name: 'cancel',
-        usage: '/ops cancel <job-id>',
-        summary: 'Cancel a queued or running job.',
-        details: ['`<job-id>`: as shown when the job was queued, or by `/ops jobs`.'],
-        examples: ['/ops cancel 3f9a2c41b7de'],
-      },
-      {
-        name: 'audit',
-        usage: '/ops audit [n]',
-        summary: 'Show the latest entries of the audit log.',
-        details: ['`[n]`: how many, 1–100 (default 20).'],
-        examples: ['/ops audit', '/ops audit 50'],
-      },
-      {
-        name: 'ping',
-        usage: '/ops ping',
-        summary: 'Check the whole path from Slack to a worker and back.',
-        details: [],
-        examples: ['/ops ping'],
-      },
+    examples: ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"'],
+  },
+  'lb.enable': {
+    usage: '/lb enable <env> [--instance i-…]',
+    summary: 'Put one instance, or the whole environment, back into the load balancer.',
+    details: [
+      '`<env>`: the environment.',
+      '`--instance i-…`: just this instance; without it, every instance.',
     ],
-  ),
-];
+    examples: ['/lb enable prod', '/lb enable prod --instance i-0abc1234def567890'],
+  },
+  'lb.status': {
+    usage: '/lb status <env>',
+    summary: "Show each instance's state in the load balancer.",
+    details: ['`<env>`: the environment.'],
+    examples: ['/lb status prod'],
+  },
+  'rds.restore-table': {
+    usage:
+      '/rds restore-table <db-instance> <schema>.<table> --at <time> [--mode side-table|merge-missing|replace]',
+    summary: 'Bring one table back as it was at a moment in the past.',
+    details: [
+      '`<db-instance>`: the RDS DB instance identifier (letters, digits, single hyphens; any case).',
+      '`<schema>.<table>`: 1–64 letters, digits, `_`, `$` on each side of one dot; no quotes or backticks.',
+      `\`--at <time>\` (required). ${TIME_FORMS}`,
+      '`--mode`: `side-table` (the default) restores beside the original table; `merge-missing` adds the ' +
+        'rows the original lacks; `replace` replaces the original table.',
+    ],
+    examples: [
+      '/rds restore-table orders-db shop.billing --at "15m ago"',
+      '/rds restore-table orders-db shop.billing --at "2026-11-22 01:30" --mode merge-missing',
+    ],
+  },
+  'rds.io-credits': {
+    usage: '/rds io-credits <db-instance> [--hours 24]',
+    summary: "Investigate a DB instance's IO credits (burst balance) and what used them.",
+    details: [
+      '`<db-instance>`: the RDS DB instance identifier.',
+      '`--hours`: how far back to look, 1–336 (default 24).',
+    ],
+    examples: ['/rds io-credits orders-db', '/rds io-credits orders-db --hours 48'],
+  },
+  'ops.help': {
+    usage: '/ops help [command]',
+    summary: 'Explain every command, or one in detail.',
+    details: ['`[command]`: `env`, `lb`, `rds` or `ops`, optionally with a subcommand (`env create`).'],
+    examples: ['/ops help', '/ops help rds restore-table'],
+  },
+  'ops.jobs': {
+    usage: '/ops jobs',
+    summary: 'List the jobs that are queued or running.',
+    details: [],
+    examples: ['/ops jobs'],
+  },
+  'ops.cancel': {
+    usage: '/ops cancel <job-id>',
+    summary: 'Cancel a queued or running job.',
+    details: ['`<job-id>`: as shown when the job was queued, or by `/ops jobs`.'],
+    examples: ['/ops cancel 3f9a2c41b7de'],
+  },
+  'ops.audit': {
+    usage: '/ops audit [n]',
+    summary: 'Show the latest entries of the audit log.',
+    details: ['`[n]`: how many, 1–100 (default 20).'],
+    examples: ['/ops audit', '/ops audit 50'],
+  },
+  'ops.ping': {
+    usage: '/ops ping',
+    summary: 'Check the whole path from Slack to a worker and back.',
+    details: [],
+    examples: ['/ops ping'],
+  },
+};
+
+/** Each slash command's own summary and examples. */
+const COMMAND_SUMMARY: Readonly<Record<string, { summary: string; examples: readonly string[] }>> = {
+  '/env': {
+    summary: 'Create, list, inspect and delete named environments (Auto Scaling groups from blueprints).',
+    examples: ['/env create feature-42 --blueprint web --size 2 --ttl 8h', '/env status feature-42'],
+  },
+  '/lb': {
+    summary: 'Take an instance or a whole environment out of its load balancer, and put it back.',
+    examples: ['/lb disable prod --instance i-0abc1234def567890 --reason "kernel patch"', '/lb enable prod'],
+  },
+  '/rds': {
+    summary: 'Restore one table to a point in time; investigate IO credits.',
+    examples: [
+      '/rds restore-table orders-db shop.billing --at "15m ago"',
+      '/rds io-credits orders-db --hours 48',
+    ],
+  },
+  '/ops': {
+    summary: 'Capstan itself: help, jobs, cancel, audit, ping.',
+    examples: ['/ops help env', '/ops ping'],
+  },
+};
+
+/** The help of every slash command, in the order `/ops help` lists them (the catalog's). */
+export const COMMAND_HELP: readonly CommandHelp[] = (() => {
+  const byCommand = new Map<string, SubcommandHelp[]>();
+  for (const kind of COMMAND_KINDS) {
+    const [name = '', subcommand = ''] = CATALOG[kind].words.split(' ');
+    byCommand.set(name, [...(byCommand.get(name) ?? []), { name: subcommand, ...SUBCOMMAND_HELP[kind] }]);
+  }
+  return [...byCommand].map(([name, subcommands]) => {
+    const own = COMMAND_SUMMARY[name];
+    if (!own) throw new Error(`no help summary for ${name}`);
+    return command(name, own.summary, own.examples, subcommands);
+  });
+})();
 
 /** Every command's usage lines. */
 const ALL_USAGE = COMMAND_HELP.flatMap((h) => h.usage).join('\n');

@@ -6,6 +6,7 @@
  * or `--name=value`; command, subcommand and option names are case-insensitive; each option at most
  * once. Every value is validated (see `validate.ts`) before it lands in a command.
  */
+import { CATALOG, type CatalogKind, COMMAND_KINDS } from '../catalog.js';
 import { echo, plainText } from './echo.js';
 import { COMMAND_HELP, commandsWithSubcommand, resolveHelpTopic, usageOf } from './help.js';
 import { parseTime } from './time.js';
@@ -62,17 +63,22 @@ interface Args {
   options: ReadonlyMap<string, string>;
 }
 
-type Built = { ok: true; command: Command } | { ok: false; error: string };
+/** The command of kind `K`. */
+type CommandOf<K extends CatalogKind> = Extract<Command, { kind: K }>;
+
+type Built<K extends CatalogKind = CatalogKind> =
+  | { ok: true; command: CommandOf<K> }
+  | { ok: false; error: string };
 
 /** A subcommand: what it takes and how its values become a {@link Command}. */
-interface SubcommandSpec {
+interface SubcommandSpec<K extends CatalogKind = CatalogKind> {
   /** A complete example, for messages about a missing argument. */
   example: string;
   positionals: readonly PositionalSpec[];
   options: readonly OptionSpec[];
   /** Options that must be given. */
   required?: readonly string[];
-  build: (args: Args, ctx: ParseContext) => Built;
+  build: (args: Args, ctx: ParseContext) => Built<K>;
 }
 
 const TOP_LEVEL = ['/env', '/lb', '/rds', '/ops'] as const;
@@ -102,12 +108,12 @@ function positional(args: Args, index: number): string {
 }
 
 /** The command, without the properties that are undefined (commands are JSON). */
-function built(command: Command): Built {
+function built<C extends Command>(command: C): Built<C['kind']> {
   const clean = Object.fromEntries(Object.entries(command).filter(([, v]) => v !== undefined));
-  return { ok: true, command: clean as Command };
+  return { ok: true, command: clean as CommandOf<C['kind']> };
 }
 
-function fromCheck<T>(check: Check<T>, make: (value: T) => Command): Built {
+function fromCheck<T, C extends Command>(check: Check<T>, make: (value: T) => C): Built<C['kind']> {
   return check.ok ? built(make(check.value)) : check;
 }
 
@@ -135,233 +141,196 @@ function absorbTime(value: string, following: readonly string[]): number {
 const integer = (label: string, limits: { min: number; max: number }) => (raw: string) =>
   checkInteger(raw, label, limits.min, limits.max);
 
-/** Every command and subcommand. Maps, so no input can reach an object's prototype. */
-const GRAMMAR: ReadonlyMap<string, ReadonlyMap<string, SubcommandSpec>> = new Map([
-  [
-    '/env',
-    new Map<string, SubcommandSpec>([
-      [
-        'create',
-        {
-          example: '/env create feature-42',
-          positionals: [ENV_POSITIONAL],
-          options: [
-            { name: 'blueprint', example: '--blueprint web' },
-            { name: 'size', example: '--size 2' },
-            { name: 'ttl', example: '--ttl 8h' },
-            { name: 'version', example: '--version 1.4.2' },
-          ],
-          build: (a) => {
-            const v = all({
-              name: checkEnvName(positional(a, 0)),
-              blueprint: option(a, 'blueprint', checkBlueprint),
-              size: option(a, 'size', integer('`--size`', LIMITS.size)),
-              ttlMs: option(a, 'ttl', checkTtl),
-              version: option(a, 'version', checkVersion),
-            });
-            return fromCheck(v, (x) => ({ kind: 'env.create', ...x }));
-          },
-        },
-      ],
-      [
-        'delete',
-        {
-          example: '/env delete feature-42',
-          positionals: [ENV_POSITIONAL],
-          options: [],
-          build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.delete', name })),
-        },
-      ],
-      [
-        'extend',
-        {
-          example: '/env extend feature-42',
-          positionals: [ENV_POSITIONAL],
-          options: [{ name: 'by', example: '--by 4h' }],
-          build: (a) => {
-            const v = all({ name: checkEnvName(positional(a, 0)), byMs: option(a, 'by', checkTtl) });
-            return fromCheck(v, (x) => ({
-              kind: 'env.extend',
-              name: x.name,
-              byMs: x.byMs ?? EXTEND_DEFAULT_MS,
-            }));
-          },
-        },
-      ],
-      [
-        'list',
-        { example: '/env list', positionals: [], options: [], build: () => built({ kind: 'env.list' }) },
-      ],
-      [
-        'status',
-        {
-          example: '/env status feature-42',
-          positionals: [ENV_POSITIONAL],
-          options: [],
-          build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.status', name })),
-        },
-      ],
-    ]),
-  ],
-  [
-    '/lb',
-    new Map<string, SubcommandSpec>([
-      [
-        'disable',
-        {
-          example: '/lb disable prod',
-          positionals: [LB_ENV],
-          options: [INSTANCE_OPTION, { name: 'reason', example: '--reason "kernel patch"' }],
-          build: (a) => {
-            const v = all({
-              env: checkEnvName(positional(a, 0)),
-              instanceId: option(a, 'instance', checkInstanceId),
-              reason: option(a, 'reason', checkReason),
-            });
-            return fromCheck(v, (x) => ({ kind: 'lb.disable', ...x }));
-          },
-        },
-      ],
-      [
-        'enable',
-        {
-          example: '/lb enable prod',
-          positionals: [LB_ENV],
-          options: [INSTANCE_OPTION],
-          build: (a) => {
-            const v = all({
-              env: checkEnvName(positional(a, 0)),
-              instanceId: option(a, 'instance', checkInstanceId),
-            });
-            return fromCheck(v, (x) => ({ kind: 'lb.enable', ...x }));
-          },
-        },
-      ],
-      [
-        'status',
-        {
-          example: '/lb status prod',
-          positionals: [LB_ENV],
-          options: [],
-          build: (a) => fromCheck(checkEnvName(positional(a, 0)), (env) => ({ kind: 'lb.status', env })),
-        },
-      ],
-    ]),
-  ],
-  [
-    '/rds',
-    new Map<string, SubcommandSpec>([
-      [
-        'restore-table',
-        {
-          example: '/rds restore-table orders-db shop.billing --at "15m ago"',
-          positionals: [
-            DB_POSITIONAL,
-            { label: '<schema>.<table>', what: 'the table, as `<schema>.<table>`' },
-          ],
-          options: [
-            { name: 'at', example: '--at "15m ago"', absorb: absorbTime },
-            { name: 'mode', example: '--mode side-table' },
-          ],
-          required: ['at'],
-          build: (a, ctx) => {
-            const v = all({
-              dbInstance: checkDbInstance(positional(a, 0)),
-              table: checkSchemaTable(positional(a, 1)),
-              at: option(a, 'at', (raw) => {
-                const time = parseTime(raw, ctx);
-                return time.ok
-                  ? { ok: true, value: time.at.toISOString() }
-                  : { ok: false, error: `\`--at\`: ${time.error}` };
-              }),
-              mode: option(a, 'mode', (raw) => checkMode(raw, (word) => closest(word, RESTORE_MODES))),
-            });
-            return fromCheck(v, (x) => ({
-              kind: 'rds.restore-table',
-              dbInstance: x.dbInstance,
-              schema: x.table.schema,
-              table: x.table.table,
-              at: x.at ?? '',
-              mode: x.mode ?? 'side-table',
-            }));
-          },
-        },
-      ],
-      [
-        'io-credits',
-        {
-          example: '/rds io-credits orders-db',
-          positionals: [DB_POSITIONAL],
-          options: [{ name: 'hours', example: '--hours 24' }],
-          build: (a) => {
-            const v = all({
-              dbInstance: checkDbInstance(positional(a, 0)),
-              hours: option(a, 'hours', integer('`--hours`', LIMITS.hours)),
-            });
-            return fromCheck(v, (x) => ({
-              kind: 'rds.io-credits',
-              dbInstance: x.dbInstance,
-              hours: x.hours ?? LIMITS.hours.default,
-            }));
-          },
-        },
-      ],
-    ]),
-  ],
-  [
-    '/ops',
-    new Map<string, SubcommandSpec>([
-      [
-        'help',
-        {
-          example: '/ops help env',
-          positionals: [
-            { label: '[command]', what: 'a command', optional: true },
-            { label: '[subcommand]', what: 'a subcommand', optional: true },
-          ],
-          options: [],
-          build: (a) => helpCommand(a.positionals),
-        },
-      ],
-      [
-        'jobs',
-        { example: '/ops jobs', positionals: [], options: [], build: () => built({ kind: 'ops.jobs' }) },
-      ],
-      [
-        'cancel',
-        {
-          example: '/ops cancel 3f9a2c41b7de',
-          positionals: [{ label: '<job-id>', what: 'the id of the job to cancel' }],
-          options: [],
-          build: (a) => fromCheck(checkJobId(positional(a, 0)), (jobId) => ({ kind: 'ops.cancel', jobId })),
-        },
-      ],
-      [
-        'audit',
-        {
-          example: '/ops audit 20',
-          positionals: [{ label: '[n]', what: 'how many entries', optional: true }],
-          options: [],
-          build: (a) => {
-            const raw = a.positionals[0];
-            const count =
-              raw === undefined
-                ? { ok: true as const, value: LIMITS.audit.default }
-                : checkInteger(raw, 'The number of audit entries', LIMITS.audit.min, LIMITS.audit.max);
-            return fromCheck(count, (n) => ({ kind: 'ops.audit', count: n }));
-          },
-        },
-      ],
-      [
-        'ping',
-        { example: '/ops ping', positionals: [], options: [], build: () => built({ kind: 'ops.ping' }) },
-      ],
-    ]),
-  ],
-]);
+/**
+ * Each command's grammar, by the catalog's kind: the type asks for one per entry, and each builds
+ * a command of its own kind.
+ */
+const SPECS: { readonly [K in CatalogKind]: SubcommandSpec<K> } = {
+  'env.create': {
+    example: '/env create feature-42',
+    positionals: [ENV_POSITIONAL],
+    options: [
+      { name: 'blueprint', example: '--blueprint web' },
+      { name: 'size', example: '--size 2' },
+      { name: 'ttl', example: '--ttl 8h' },
+      { name: 'version', example: '--version 1.4.2' },
+    ],
+    build: (a) => {
+      const v = all({
+        name: checkEnvName(positional(a, 0)),
+        blueprint: option(a, 'blueprint', checkBlueprint),
+        size: option(a, 'size', integer('`--size`', LIMITS.size)),
+        ttlMs: option(a, 'ttl', checkTtl),
+        version: option(a, 'version', checkVersion),
+      });
+      return fromCheck(v, (x) => ({ kind: 'env.create', ...x }));
+    },
+  },
+  'env.delete': {
+    example: '/env delete feature-42',
+    positionals: [ENV_POSITIONAL],
+    options: [],
+    build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.delete', name })),
+  },
+  'env.extend': {
+    example: '/env extend feature-42',
+    positionals: [ENV_POSITIONAL],
+    options: [{ name: 'by', example: '--by 4h' }],
+    build: (a) => {
+      const v = all({ name: checkEnvName(positional(a, 0)), byMs: option(a, 'by', checkTtl) });
+      return fromCheck(v, (x) => ({
+        kind: 'env.extend',
+        name: x.name,
+        byMs: x.byMs ?? EXTEND_DEFAULT_MS,
+      }));
+    },
+  },
+  'env.list': {
+    example: '/env list',
+    positionals: [],
+    options: [],
+    build: () => built({ kind: 'env.list' }),
+  },
+  'env.status': {
+    example: '/env status feature-42',
+    positionals: [ENV_POSITIONAL],
+    options: [],
+    build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.status', name })),
+  },
+  'lb.disable': {
+    example: '/lb disable prod',
+    positionals: [LB_ENV],
+    options: [INSTANCE_OPTION, { name: 'reason', example: '--reason "kernel patch"' }],
+    build: (a) => {
+      const v = all({
+        env: checkEnvName(positional(a, 0)),
+        instanceId: option(a, 'instance', checkInstanceId),
+        reason: option(a, 'reason', checkReason),
+      });
+      return fromCheck(v, (x) => ({ kind: 'lb.disable', ...x }));
+    },
+  },
+  'lb.enable': {
+    example: '/lb enable prod',
+    positionals: [LB_ENV],
+    options: [INSTANCE_OPTION],
+    build: (a) => {
+      const v = all({
+        env: checkEnvName(positional(a, 0)),
+        instanceId: option(a, 'instance', checkInstanceId),
+      });
+      return fromCheck(v, (x) => ({ kind: 'lb.enable', ...x }));
+    },
+  },
+  'lb.status': {
+    example: '/lb status prod',
+    positionals: [LB_ENV],
+    options: [],
+    build: (a) => fromCheck(checkEnvName(positional(a, 0)), (env) => ({ kind: 'lb.status', env })),
+  },
+  'rds.restore-table': {
+    example: '/rds restore-table orders-db shop.billing --at "15m ago"',
+    positionals: [DB_POSITIONAL, { label: '<schema>.<table>', what: 'the table, as `<schema>.<table>`' }],
+    options: [
+      { name: 'at', example: '--at "15m ago"', absorb: absorbTime },
+      { name: 'mode', example: '--mode side-table' },
+    ],
+    required: ['at'],
+    build: (a, ctx) => {
+      const v = all({
+        dbInstance: checkDbInstance(positional(a, 0)),
+        table: checkSchemaTable(positional(a, 1)),
+        at: option(a, 'at', (raw) => {
+          const time = parseTime(raw, ctx);
+          return time.ok
+            ? { ok: true, value: time.at.toISOString() }
+            : { ok: false, error: `\`--at\`: ${time.error}` };
+        }),
+        mode: option(a, 'mode', (raw) => checkMode(raw, (word) => closest(word, RESTORE_MODES))),
+      });
+      return fromCheck(v, (x) => ({
+        kind: 'rds.restore-table',
+        dbInstance: x.dbInstance,
+        schema: x.table.schema,
+        table: x.table.table,
+        at: x.at ?? '',
+        mode: x.mode ?? 'side-table',
+      }));
+    },
+  },
+  'rds.io-credits': {
+    example: '/rds io-credits orders-db',
+    positionals: [DB_POSITIONAL],
+    options: [{ name: 'hours', example: '--hours 24' }],
+    build: (a) => {
+      const v = all({
+        dbInstance: checkDbInstance(positional(a, 0)),
+        hours: option(a, 'hours', integer('`--hours`', LIMITS.hours)),
+      });
+      return fromCheck(v, (x) => ({
+        kind: 'rds.io-credits',
+        dbInstance: x.dbInstance,
+        hours: x.hours ?? LIMITS.hours.default,
+      }));
+    },
+  },
+  'ops.help': {
+    example: '/ops help env',
+    positionals: [
+      { label: '[command]', what: 'a command', optional: true },
+      { label: '[subcommand]', what: 'a subcommand', optional: true },
+    ],
+    options: [],
+    build: (a) => helpCommand(a.positionals),
+  },
+  'ops.jobs': {
+    example: '/ops jobs',
+    positionals: [],
+    options: [],
+    build: () => built({ kind: 'ops.jobs' }),
+  },
+  'ops.cancel': {
+    example: '/ops cancel 3f9a2c41b7de',
+    positionals: [{ label: '<job-id>', what: 'the id of the job to cancel' }],
+    options: [],
+    build: (a) => fromCheck(checkJobId(positional(a, 0)), (jobId) => ({ kind: 'ops.cancel', jobId })),
+  },
+  'ops.audit': {
+    example: '/ops audit 20',
+    positionals: [{ label: '[n]', what: 'how many entries', optional: true }],
+    options: [],
+    build: (a) => {
+      const raw = a.positionals[0];
+      const count =
+        raw === undefined
+          ? { ok: true as const, value: LIMITS.audit.default }
+          : checkInteger(raw, 'The number of audit entries', LIMITS.audit.min, LIMITS.audit.max);
+      return fromCheck(count, (n) => ({ kind: 'ops.audit', count: n }));
+    },
+  },
+  'ops.ping': {
+    example: '/ops ping',
+    positionals: [],
+    options: [],
+    build: () => built({ kind: 'ops.ping' }),
+  },
+};
+
+/** Command → subcommand → grammar, from the catalog's words. Maps, so no input can reach an object's prototype. */
+const GRAMMAR: ReadonlyMap<string, ReadonlyMap<string, SubcommandSpec>> = (() => {
+  const grammar = new Map<string, Map<string, SubcommandSpec>>();
+  for (const kind of COMMAND_KINDS) {
+    const [command = '', subcommand = ''] = CATALOG[kind].words.split(' ');
+    const subcommands = grammar.get(command) ?? new Map<string, SubcommandSpec>();
+    // A spec of one kind is a spec of some kind (the conditional type hides it from the checker).
+    subcommands.set(subcommand, SPECS[kind] as SubcommandSpec);
+    grammar.set(command, subcommands);
+  }
+  return grammar;
+})();
 
 /** `/ops help [command [subcommand]]`: the topic must name something. */
-function helpCommand(words: readonly string[]): Built {
+function helpCommand(words: readonly string[]): Built<'ops.help'> {
   if (words.length === 0) return built({ kind: 'ops.help' });
   const topic = words.join(' ').toLowerCase();
   if (resolveHelpTopic(topic)) return built({ kind: 'ops.help', topic });
