@@ -263,10 +263,21 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
       check(lost.length === 0, `${lost.length} queued job(s) missing: ${lost.slice(0, 5).join(', ')}`);
       const approved = [...decided.values()].filter((d) => d === 'approved').length;
       const fromApprovals = all.filter((j) => j.data.approval !== undefined);
-      check(
-        fromApprovals.length === approved,
-        `${fromApprovals.length} job(s) run under an approval for ${approved} approved request(s)`,
-      );
+      if (fromApprovals.length !== approved) {
+        // Which approved requests have no job, and what the approval store says of each.
+        const ran = new Set(fromApprovals.map((j) => j.data.approval?.id));
+        const missing = [...decided].filter(([id, d]) => d === 'approved' && !ran.has(id)).map(([id]) => id);
+        const states = await Promise.all(
+          missing.map(async (id) => {
+            const record = await world.redis.hgetall(`${world.prefix}:approval:${id}`);
+            return `${id}: status ${record.status ?? '?'}, decided by ${record.decidedBy ?? '?'}`;
+          }),
+        );
+        check(
+          false,
+          `${fromApprovals.length} job(s) run under an approval for ${approved} approved request(s); without a job: ${states.join('; ')}`,
+        );
+      }
       const commandJobs = all.filter(
         (j) => !j.name.startsWith('approval.') && j.data.request.source === 'slash',
       );

@@ -15,6 +15,23 @@ import { unreadGroupsNote } from '../intake.js';
 
 type ApprovalActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
+/** How long a click waits for its request's message to be recorded (it is posted just before). */
+const MESSAGE_RECORD_WAIT_MS = 5_000;
+
+/**
+ * The approval record, once it knows where its message is. The request job posts the message and
+ * then records where it is, so a quick approver can click in between: wait for the record rather
+ * than refuse the click as one on another message.
+ */
+async function recordWithMessage(deps: HandlerDeps, id: string): Promise<ApprovalRecord | undefined> {
+  const deadline = Date.now() + MESSAGE_RECORD_WAIT_MS;
+  for (;;) {
+    const record = await deps.approvals.get(id);
+    if (!record || record.message || Date.now() >= deadline) return record;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The listener for both approval buttons. */
 export function approvalActionListener(deps: HandlerDeps) {
   return async ({ ack, body, action, client }: ApprovalActionArgs): Promise<void> => {
@@ -26,13 +43,19 @@ export function approvalActionListener(deps: HandlerDeps) {
     };
     const id = action.value ?? '';
     const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
-    const record = await deps.approvals.get(id);
+    const record = await recordWithMessage(deps, id);
     if (!record) {
       await tell(`This approval request (${echo(id)}) no longer exists.`);
       return;
     }
     const clickedTs = body.message?.ts ?? body.container?.message_ts;
-    if (!record.message || record.message.channel !== channel || record.message.ts !== clickedTs) {
+    if (!record.message) {
+      await tell(
+        `:hourglass_flowing_sand: Approval request ${echo(id)} is still being posted; nothing was recorded. Click again in a moment.`,
+      );
+      return;
+    }
+    if (record.message.channel !== channel || record.message.ts !== clickedTs) {
       await deps.audit.append({
         kind: 'approval',
         actor: userId,

@@ -214,4 +214,22 @@ describe('approval clicks', () => {
     await tc.click('U0CAROL', first, APPROVE_ACTION, firstId);
     await waitFor(async () => (await tc.jobsOf('lb.disable')).length === 1);
   });
+
+  it('counts a click that comes between the request message being posted and its place being recorded', async () => {
+    const { tc } = await start();
+    await tc.slash('/lb', 'disable prod --reason patch');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0]);
+    const id = approvalIdOf(request);
+    const store = new ApprovalStore(tc.redis, tc.config.queuePrefix);
+    const recorded = await waitFor(async () => (await store.get(id))?.message);
+    // Back to the instant after the post, before the request job records where the message is.
+    await tc.redis.hdel(`${tc.config.queuePrefix}:approval:${id}`, 'message');
+    const click = tc.click('U0CAROL', request, APPROVE_ACTION, id);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await store.setMessage(id, recorded);
+    expect((await click).status).toBe(200);
+    await waitFor(async () => (await tc.jobsOf('lb.disable')).length === 1);
+    expect(await store.get(id)).toMatchObject({ status: 'approved' });
+    expect(tc.fake.ephemerals.filter((e) => /not on the message/.test(e.text ?? ''))).toEqual([]);
+  });
 });
