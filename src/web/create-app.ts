@@ -3,7 +3,7 @@
  * one global error handler. Behaviour lives in the listeners `register` adds.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer, type ServerResponse, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPModuleFunctions, HTTPReceiver, type ReceiverEvent, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';

@@ -524,7 +524,7 @@ describe('/rds', () => {
     );
     // An injection attempt is told what a name is, not that it has one word too many.
     expect(message('/rds', `restore-table db \`t\`;DROP TABLE x ${at}`)).toBe(
-      "`'t';DROP`: backticks and `;` are not part of a name. Give the name alone, e.g. `/rds restore-table orders-db shop.billing --at \"15m ago\"`.",
+      '`\'t\';DROP`: backticks and `;` are not part of a name. Give the name alone, e.g. `/rds restore-table orders-db shop.billing --at "15m ago"`.',
     );
     expect(message('/rds', `restore-table db shop.t;DROP TABLE x ${at}`)).toContain(
       'backticks and `;` are not part of a name',
