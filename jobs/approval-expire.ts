@@ -4,6 +4,7 @@ import type { ApprovalStore } from '../src/approvals/store.js';
 import { echoCommand } from '../src/commands/index.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
+import { renderApprovalClosed } from '../src/slack/blocks/progress.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
 
 /** What the expiry job needs. */
@@ -27,6 +28,16 @@ export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireD
       requester: record.request.userId,
     });
     await deps.notifier.update({ ...record.message, text, blocks });
+  }
+  if (record.progress) {
+    const closed = renderApprovalClosed({
+      title: record.request.text,
+      jobId: record.id,
+      requester: record.request.userId,
+      closing: 'expired',
+      line: 'without a decision; nothing was done.',
+    });
+    await deps.notifier.update({ ...record.progress, ...closed });
   }
   if (expired) {
     const threadTs = record.request.threadTs;

@@ -249,6 +249,8 @@ async function runJob(
     await releaseLock();
     if (!silent) {
       if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
+      else if (result.outcome === 'waiting')
+        await reporter.waiting(result.waitingFor ?? 'people', result.summary);
       else await reporter.done(result.summary);
     }
     await writes;
