@@ -3,6 +3,7 @@ import type { Job } from 'bullmq';
 import { echoCommand } from '../src/commands/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
+import { renderApprovalClosed } from '../src/slack/blocks/progress.js';
 import type { ApprovalExpireDeps } from './deps.js';
 
 /** Runs `approval.expire`. */
@@ -23,6 +24,16 @@ export async function approvalExpireJob(
       requester: record.request.userId,
     });
     await deps.notifier.update({ ...record.message, text, blocks });
+  }
+  if (record.progress) {
+    const closed = renderApprovalClosed({
+      title: record.request.text,
+      jobId: record.id,
+      requester: record.request.userId,
+      closing: 'expired',
+      line: 'without a decision; nothing was done.',
+    });
+    await deps.notifier.update({ ...record.progress, ...closed });
   }
   if (expired) {
     const threadTs = record.request.threadTs;

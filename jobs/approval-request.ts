@@ -66,6 +66,11 @@ export async function approvalRequestJob(
     await deps.approvals.setMessage(id, message);
   }
   const link = await deps.notifier.permalink(message.channel, message.ts).catch(() => undefined);
+  // The requester's progress message says "waiting for approval …" until the request closes; the
+  // decision (or the expiry) rewrites it, so it must be known by then.
+  await ctx.reporter.flush();
+  const progressTs = ctx.checkpoints.reporter?.messageTs;
+  if (progressTs) await deps.approvals.setProgress(id, { channel: request.channelId, ts: progressTs });
   // Closes the request when its time is up, even if nobody clicks.
   await deps.producer.enqueue(
     'approval.expire',
@@ -75,7 +80,8 @@ export async function approvalRequestJob(
     { delayMs: Math.max(0, record.expiresAt - Date.now()) },
   );
   return {
-    outcome: 'done',
+    outcome: 'waiting',
+    waitingFor: `${record.quorum === 1 ? 'approval' : `${record.quorum} approvals`} from role \`${record.role}\``,
     summary: `:raised_hand: Waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` in ${link ? `<${link}|the approval request>` : `<#${channel}>`} (request \`${id}\`, open ${formatDuration(ask.timeoutMs)}). Nothing runs until then.`,
   };
 }

@@ -277,7 +277,7 @@ function makeCase(i: number): Case {
       };
     }
     case 17: {
-      // No listener for it: Bolt answers 404 once its unhandled-request timeout passes.
+      // No listener for it: answered 404 at once (not after Bolt's unhandled-request timeout).
       const body =
         i % 2 === 0
           ? slashCommandBody({ command: '/nope', text: 'x', userId: 'U0ALICE', channelId: 'C0OPS' })

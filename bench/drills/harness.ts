@@ -148,9 +148,9 @@ export function progressMessages(world: DrillWorld, text: string, channel = 'C0O
     .filter((m) => m.thread_ts && m.thread_ts !== m.ts && messageText(m).includes(`\`${text}\``));
 }
 
-/** Whether a progress message shows a finished job. */
+/** Whether a progress message shows a finished job (or an approval request that was closed). */
 export function isFinal(message: FakeMessage): boolean {
-  return /(done|failed|cancelled) in/.test(messageText(message));
+  return /(done|failed|cancelled) in|: (approved|rejected|expired): /.test(messageText(message));
 }
 
 /** The final text of the progress message of the job asked for by `text`, once finished. */

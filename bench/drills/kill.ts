@@ -309,8 +309,9 @@ async function runOne(
     progress.length === want,
     `${progress.length} progress messages (want ${want}): ${progress.map((m) => JSON.stringify(messageText(m).slice(0, 120))).join(' | ')}`,
   );
+  // The approval request's own message ends "approved: by …" (never "done" while it waited).
   check(
-    progress.every((m) => /(done|failed|cancelled) in/.test(messageText(m))),
+    progress.every((m) => /(done|failed|cancelled) in|: approved: by /.test(messageText(m))),
     'a progress message was left unfinished',
   );
   const roots = world.fake.messages.slice(mark).filter((m) => m.channel === 'C0OPS' && !m.thread_ts);

@@ -40,6 +40,8 @@ export interface ApprovalRecord extends ApprovalSubject {
   decidedAt?: number;
   /** Where the request message is. */
   message?: { channel: string; ts: string };
+  /** The requester's progress message, which says "waiting for approval …" until the request closes. */
+  progress?: { channel: string; ts: string };
 }
 
 /** What a click did. */
@@ -134,6 +136,11 @@ export class ApprovalStore {
     await this.redis.hset(this.keys(id)[0], 'message', JSON.stringify(message));
   }
 
+  /** Records where the requester's progress message (the one waiting on this request) is. */
+  async setProgress(id: string, progress: { channel: string; ts: string }): Promise<void> {
+    await this.redis.hset(this.keys(id)[0], 'progress', JSON.stringify(progress));
+  }
+
   /** The request and its state, if it exists. */
   async get(id: string): Promise<ApprovalRecord | undefined> {
     const [key, votesKey] = this.keys(id);
@@ -152,6 +159,9 @@ export class ApprovalStore {
       ...(fields.decidedBy ? { decidedBy: fields.decidedBy } : {}),
       ...(fields.decidedAt ? { decidedAt: Number(fields.decidedAt) } : {}),
       ...(fields.message ? { message: JSON.parse(fields.message) as { channel: string; ts: string } } : {}),
+      ...(fields.progress
+        ? { progress: JSON.parse(fields.progress) as { channel: string; ts: string } }
+        : {}),
     };
   }
 

@@ -27,7 +27,7 @@ export interface CommandHelp {
 
 const TIME_FORMS =
   '`<time>`: ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), ' +
-  '`YYYY-MM-DD HH:MM[:SS]` in the configured time zone, or relative (`90s ago`, `15m ago`, `2h ago`, `1d ago`). ' +
+  '`YYYY-MM-DD HH:MM[:SS]`, `HH:MM`, `today HH:MM` or `yesterday HH:MM` in the configured time zone, or relative (`90s ago`, `15m ago`, `2h ago`, `1d ago`). ' +
   'It must be in the past. Quote it when it has spaces. A local time that does not exist (clocks jumping ' +
   'forward) is refused; one that happens twice (clocks going back) means the first of the two.';
 

@@ -128,6 +128,8 @@ function absorbTime(value: string, following: readonly string[]): number {
   if (/^\d{4}-\d{1,2}-\d{1,2}$/.test(value) && first !== undefined && /^\d{1,2}:\d{2}/.test(first)) {
     return second !== undefined && /^(?:z|utc|[+\-\u2212]\d{2}(?::?\d{2})?)$/i.test(second) ? 2 : 1;
   }
+  // `--at today 14:05`, `--at yesterday 23:50` unquoted.
+  if (/^(?:today|yesterday)$/i.test(value) && first !== undefined && /^\d{1,2}:\d{2}/.test(first)) return 1;
   if (/^\d+[a-z]*$/i.test(value)) {
     for (let i = 0; i < Math.min(following.length, 4); i++) {
       const word = (following[i] ?? '').toLowerCase();
@@ -446,6 +448,14 @@ function scan(where: string, spec: SubcommandSpec, words: readonly string[]): Sc
   const missing = required[positionals.length];
   if (missing) {
     return { ok: false, error: `\`${where}\` needs ${missing.what}, e.g. \`${spec.example}\`.` };
+  }
+  // `` `t`;DROP TABLE x ``: say what is wrong with the name, not that a word is one too many.
+  const quoted = positionals.find((p) => /[`;]/.test(p));
+  if (quoted !== undefined && positionals.length > spec.positionals.length) {
+    return {
+      ok: false,
+      error: `${echo(quoted)}: backticks and \`;\` are not part of a name. Give the name alone, e.g. \`${spec.example}\`.`,
+    };
   }
   if (positionals.length > spec.positionals.length) {
     const index = spec.positionals.length;

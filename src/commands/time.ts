@@ -8,6 +8,9 @@
  *   saving changes: a local time that does not exist (the spring-forward gap) is refused; a local time
  *   that happens twice (the fall-back hour) means the EARLIER of the two instants (the first time the
  *   clock showed it). An offset removes any doubt;
+ * - a time of day as said during an incident: `14:05`, `14:05:30`, `today 14:05`, `yesterday 23:50`,
+ *   read on today's (or yesterday's) date in the configured time zone. `14:05` later than now is
+ *   refused, with its nearest valid reading (`yesterday 14:05`) offered: it is never guessed at;
  * - relative: `90s ago`, `15m ago`, `2h ago`, `1d ago`, `15 min ago`, `2 hours ago`, `1h30m ago`.
  *
  * A time in the future is refused. `2026-11-22T01:30` (a `T` but no offset) is refused rather than
@@ -57,7 +60,7 @@ const MONTHS = [
 function forms(timeZone: string): string {
   return (
     'Use ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), ' +
-    `\`YYYY-MM-DD HH:MM[:SS]\` in ${zoneName(timeZone)}, or a relative time (\`15m ago\`, \`2h ago\`).`
+    `\`YYYY-MM-DD HH:MM[:SS]\`, \`HH:MM\`, \`today HH:MM\` or \`yesterday HH:MM\` in ${zoneName(timeZone)}, or a relative time (\`15m ago\`, \`2h ago\`).`
   );
 }
 
@@ -151,6 +154,9 @@ function readTime(text: string, ctx: ParseContext): TimeResult {
     return fail(`is a duration, not a time: did you mean \`${t} ago\`?`);
   }
 
+  const clock = CLOCK.exec(t);
+  if (clock) return readClock(clock, shown, ctx);
+
   if (/^\d{4}-\d{1,2}-\d{1,2}$/.test(t)) {
     return fail(`has no time of day: write e.g. \`${t} 01:30\` (in ${zoneName(ctx.timeZone)}).`);
   }
@@ -206,6 +212,53 @@ function readTime(text: string, ctx: ParseContext): TimeResult {
     );
   }
   return { ok: true, at: new Date(at) };
+}
+
+/** `14:05`, `14:05:30`, `today 14:05`, `yesterday 23:50` (already trimmed and lowercased). */
+const CLOCK = /^(?:(today|yesterday) )?(\d{1,2}):(\d{2})(?::(\d{2}))?$/;
+
+/** A time of day on today's or yesterday's date in the configured zone (see the file comment). */
+function readClock(m: RegExpExecArray, shown: string, ctx: ParseContext): TimeResult {
+  const fail = (why: string): TimeResult => ({ ok: false, error: `${shown} ${why}` });
+  const [, word, h, mi, s] = m;
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s ?? '0');
+  if (hour > 23) return fail('is not a valid time of day: hours go from 00 to 23.');
+  if (minute > 59 || second > 59)
+    return fail('is not a valid time of day: minutes and seconds go from 00 to 59.');
+  const now = ctx.now.getTime();
+  let today: number;
+  try {
+    today = wallClockAt(now, ctx.timeZone);
+  } catch {
+    return { ok: false, error: `The configured time zone is not valid, so ${shown} cannot be read.` };
+  }
+  const midnight = today - (((today % DAY) + DAY) % DAY);
+  const timeOfDay = hour * HOUR + minute * MINUTE + second * SECOND;
+  const hhmm = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}${s !== undefined ? `:${s}` : ''}`;
+  const onDay = (dayStart: number): Local => fromWallClock(dayStart + timeOfDay, ctx.timeZone);
+  const gap = (local: Extract<Local, { ok: false }>): TimeResult =>
+    local.reason === 'zone'
+      ? { ok: false, error: `The configured time zone is not valid, so ${shown} cannot be read.` }
+      : fail(
+          `does not exist in ${zoneName(ctx.timeZone)}: the clocks jump forward ${formatDuration(local.jumpMs)} then (daylight saving time). Choose a time outside the gap.`,
+        );
+  if (word === 'yesterday') {
+    const local = onDay(midnight - DAY);
+    return local.ok ? { ok: true, at: new Date(local.at) } : gap(local);
+  }
+  const local = onDay(midnight);
+  if (!local.ok) return gap(local);
+  if (local.at <= now) return { ok: true, at: new Date(local.at) };
+  // Later than now today: the nearest reading in the past is yesterday's, but it is offered, not taken.
+  const nearest = onDay(midnight - DAY);
+  const offer = nearest.ok
+    ? ` The nearest valid reading is \`yesterday ${hhmm}\` (${formatWallClock(nearest.at, ctx.timeZone)}): write that if you meant it.`
+    : '';
+  return fail(
+    `is later than now today (now is ${formatWallClock(now, ctx.timeZone)}): a restore needs a time in the past.${offer}`,
+  );
 }
 
 function daysInMonth(year: number, month: number): number {

@@ -39,6 +39,20 @@ export function temporaryInstanceId(table: string, jobId: string): string {
   return `${head}-${short}`;
 }
 
+/**
+ * The mark Capstan puts on what a restore job creates (the side table's comment, the temporary
+ * instance's `capstan:job` tag value is the job id itself), so a resumed attempt adopts its own and
+ * nothing else.
+ */
+export function jobMark(jobId: string): string {
+  return `capstan:job=${jobId}`;
+}
+
+/** Whether a table comment carries `jobId`'s mark. */
+export function carriesJobMark(comment: string, jobId: string): boolean {
+  return comment.split(/\s+/).includes(jobMark(jobId));
+}
+
 /** Why `at` cannot be restored to, or undefined when it can. */
 export function restoreWindowProblem(
   at: Date,

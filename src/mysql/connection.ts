@@ -149,3 +149,32 @@ export async function openConnection(options: ConnectionOptions): Promise<MysqlC
   conn.on('error', () => {});
   return conn;
 }
+
+/**
+ * Server errors that come back however often the job is retried: no access, no such database, a
+ * failed login (https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html,
+ * https://mariadb.com/kb/en/mariadb-error-code-reference/). Errno → what it means, for a user.
+ */
+const RECURRING: ReadonlyMap<number, string> = new Map([
+  [1044, 'access to the schema is denied'],
+  [1045, 'the login was refused (user or password)'],
+  [1049, 'the database does not exist'],
+  [1142, 'access to the table is denied'],
+  [1143, 'access to a column is denied'],
+  [1227, 'a privilege is missing'],
+  [1251, 'the server wants an authentication method the client does not offer'],
+  [1698, 'the login was refused'],
+]);
+
+/**
+ * What is wrong, in words, when `error` is a MySQL error no retry will fix; undefined otherwise.
+ * The server's message is kept (it names the user and the object; never a password).
+ */
+export function recurringProblem(error: unknown): string | undefined {
+  const e = error as { errno?: unknown; message?: unknown } | undefined;
+  const errno = typeof e?.errno === 'number' ? e.errno : undefined;
+  const meaning = errno === undefined ? undefined : RECURRING.get(errno);
+  if (!meaning) return undefined;
+  const said = typeof e?.message === 'string' ? e.message.split('\n')[0]?.slice(0, 300) : '';
+  return `${meaning} (${said})`;
+}

@@ -11,7 +11,15 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { CancelledError, ErrorCode, UserError } from '../errors.js';
 import { type ConnectionOptions, exactTypeCast, type MysqlConnection, openConnection } from './connection.js';
 import { and, columnList, type Fragment, keyPredicate, qualified, quoteIdent } from './identifiers.js';
-import { type ColumnInfo, describeTable, rewriteCreateTable, type TableKey, tableExists } from './table.js';
+import {
+  type ColumnInfo,
+  describeTable,
+  rewriteCreateTable,
+  type TableKey,
+  tableComment,
+  tableExists,
+  withTableComment,
+} from './table.js';
 
 /** A key value as stored in a checkpoint: JSON-safe (binary values as hex). */
 export type KeyValue = string | number | null | { hex: string };
@@ -96,6 +104,16 @@ export interface CopyOptions {
   checkpoint?: CopyCheckpoint;
   onProgress?: (progress: CopyProgress) => void | Promise<void>;
   signal?: AbortSignal;
+  /** The created table's comment (its maker's mark, so a resumed copy can tell the table is its own). */
+  comment?: string;
+  /**
+   * Resuming without a checkpoint that records the table's creation (the copy was stopped between
+   * creating it and checkpointing): a target that already exists is taken over when this says its
+   * comment is this copy's mark, and refused as someone else's otherwise.
+   */
+  adoptIf?: (comment: string) => boolean;
+  /** Called right after the target table is created, before anything records it. */
+  onCreated?: () => Promise<void>;
   /** Test hook: stop (as if killed) after this many batches in total. */
   maxBatches?: number;
   /**
@@ -554,15 +572,23 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         method: 'insert',
       };
 
+    let adopted = false;
     if (!cp.created) {
-      if (await tableExists(dst, targetSchema, targetTable)) {
+      const existing = await tableComment(dst, targetSchema, targetTable);
+      adopted = existing !== undefined;
+      if (existing !== undefined && !options.adoptIf?.(existing)) {
         throw new UserError(
           `table ${targetSchema}.${targetTable} already exists: Capstan never overwrites a table`,
           ErrorCode.Conflict,
         );
       }
       try {
-        await dst.query(rewriteCreateTable(info.createStatement, targetSchema, targetTable));
+        if (existing === undefined) {
+          const create = rewriteCreateTable(info.createStatement, targetSchema, targetTable);
+          await dst.query(options.comment === undefined ? create : withTableComment(create, options.comment));
+          await options.onCreated?.();
+        }
+        // else: made by this copy before it was stopped; the ranges below resume after what it holds.
       } catch (error) {
         if ((error as { code?: string }).code === 'ER_TABLE_EXISTS_ERROR') {
           throw new UserError(
@@ -745,7 +771,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         where = rangeWhere(key.columns, range, range.last);
       } else {
         // No key to resume after: whatever an earlier attempt wrote (recorded or not) goes; the copy starts again.
-        if (options.checkpoint?.created) await d.query(`TRUNCATE TABLE ${dstName}`);
+        if (options.checkpoint?.created || adopted) await d.query(`TRUNCATE TABLE ${dstName}`);
         range.rows = 0;
         range.last = null;
       }

@@ -208,6 +208,35 @@ export async function tableExists(conn: MysqlConnection, schema: string, table: 
   return rows.length > 0;
 }
 
+/** The table's comment (`TABLE_COMMENT`), or undefined when the table does not exist. */
+export async function tableComment(
+  conn: MysqlConnection,
+  schema: string,
+  table: string,
+): Promise<string | undefined> {
+  assertIdent(schema, 'schema');
+  assertIdent(table, 'table');
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT TABLE_COMMENT AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [schema, table],
+  );
+  return rows.length > 0 ? String(rows[0]?.c ?? '') : undefined;
+}
+
+/**
+ * `createStatement` with its table comment replaced by `comment` (pure): the options line (the one
+ * that closes the column list) loses any `COMMENT='…'` and ends with the new one.
+ */
+export function withTableComment(createStatement: string, comment: string): string {
+  const lines = createStatement.split('\n');
+  const close = lines.findIndex((l) => /^\)/.test(l));
+  if (close < 0) throw new Error('unexpected SHOW CREATE TABLE output');
+  const quoted = `'${comment.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  lines[close] =
+    `${(lines[close] as string).replace(/\s+COMMENT='(?:[^'\\]|''|\\.)*'/, '')} COMMENT=${quoted}`;
+  return lines.join('\n');
+}
+
 /** Definition, columns, key and approximate row count in one go. @throws UserError when the table does not exist */
 export async function describeTable(
   conn: MysqlConnection,

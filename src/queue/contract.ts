@@ -101,8 +101,11 @@ export interface JobData extends JobDataBase {
 
 /** What a job returns (kept with the completed job). */
 export interface JobResult {
-  outcome: 'done' | 'cancelled';
+  /** `waiting`: the job did its part and now waits for people (e.g. an approval); nothing ran yet. */
+  outcome: 'done' | 'cancelled' | 'waiting';
   summary: string;
+  /** With `waiting`: for whom, e.g. ``approval from role `approvers` ``. */
+  waitingFor?: string;
   /** A scheduled check that found nothing to do: no audit entry (it runs every few minutes). */
   quiet?: boolean;
 }

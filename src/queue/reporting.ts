@@ -25,6 +25,11 @@ export interface JobReporting {
   warn(text: string): void;
   attach(file: JobAttachment): Promise<void>;
   done(outcome: string): Promise<void>;
+  /**
+   * The job's part is over but people must act before anything happens (an approval): delivers
+   * "waiting for `waitingFor`" with `outcome`, never "done".
+   */
+  waiting(waitingFor: string, outcome: string): Promise<void>;
   fail(error: unknown): Promise<void>;
   cancelled(outcome: string): Promise<void>;
   /** Delivers what is pending now. */

@@ -45,7 +45,16 @@ export interface JobContext {
   betweenSteps(): Promise<void>;
   /** Where this attempt runs, e.g. `host:1234`. */
   workerId: string;
+  /**
+   * Call right after creating something and before checkpointing it (`what` names the step, e.g.
+   * `temporary-instance`): the instant where a crash strands what was made unless a resumed attempt
+   * can adopt it. Nothing happens here in production; the kill drill aims its kills at it.
+   */
+  created(what: string): Promise<void>;
 }
+
+/** Told of each {@link JobContext.created} (the kill drill's hook). */
+export type CreatedHook = (event: { jobId: string; job: string; what: string }) => Promise<void>;
 
 /** A job's processor: reads like a runbook, one named step after another. */
 export type JobProcessor<N extends JobName = JobName> = (
@@ -72,6 +81,8 @@ export interface WorkerHostOptions {
   jobsAdmin: JobsAdmin;
   locks: TargetLocks;
   audit: AuditLog;
+  /** Called at each {@link JobContext.created}; absent in production. */
+  onCreated?: CreatedHook;
 }
 
 /** A running job holds its target's lock for this long at a time, renewing it as it goes. */
@@ -243,6 +254,9 @@ async function runJob(
         return value;
       },
       workerId,
+      async created(what: string) {
+        await opts.onCreated?.({ jobId: String(job.id), job: job.name, what });
+      },
       async betweenSteps() {
         if (job.id && (await opts.jobsAdmin.cancelRequested(job.id))) throw new CancelledError();
         if (!signal.aborted) return;
@@ -257,6 +271,8 @@ async function runJob(
     await releaseLock();
     if (!silent) {
       if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
+      else if (result.outcome === 'waiting')
+        await reporter.waiting(result.waitingFor ?? 'people', result.summary);
       else await reporter.done(result.summary);
     }
     await writes;

@@ -170,6 +170,12 @@ export class JobReporter implements JobReporting {
     return this.finish('done', outcome);
   }
 
+  /** The job waits for people (an approval): delivers "waiting for …", never "done". */
+  waiting(waitingFor: string, outcome: string): Promise<void> {
+    this.snapshot.state.waitingFor = waitingFor;
+    return this.finish('waiting', outcome);
+  }
+
   /** The job failed: delivers the final state with the error in words a user understands. */
   fail(error: unknown): Promise<void> {
     return this.finish('failed', describeForUser(error));
@@ -181,9 +187,12 @@ export class JobReporter implements JobReporting {
   }
 
   /** Sets the final state and waits until Slack has it. */
-  async finish(status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>, outcome: string): Promise<void> {
+  async finish(
+    status: Extract<JobStatus, 'done' | 'waiting' | 'failed' | 'cancelled'>,
+    outcome: string,
+  ): Promise<void> {
     const state = this.snapshot.state;
-    this.completeRunning(status === 'done' ? 'done' : 'failed');
+    this.completeRunning(status === 'done' || status === 'waiting' ? 'done' : 'failed');
     state.status = status;
     state.outcome = outcome;
     state.startedAt ??= this.now();

@@ -2,9 +2,10 @@
  * The Bolt app: the HTTP receiver at `POST /slack/events` (or Socket Mode), the probe routes, and
  * one global error handler. Behaviour lives in the listeners `register` adds.
  */
-import { createServer, type Server } from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPModuleFunctions, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import { App, HTTPModuleFunctions, HTTPReceiver, type ReceiverEvent, SocketModeReceiver } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { asCodedError } from '../errors.js';
@@ -81,7 +82,10 @@ export async function startWebApp({ config, logger, probes, register }: WebAppOp
   let port = http.port;
   let stop: () => Promise<void>;
   if (httpReceiver) {
+    const responses = new AsyncLocalStorage<ServerResponse>();
+    httpReceiver.init(answeringUnhandledAtOnce(app, responses, logger));
     const server = serveGuarded(httpReceiver, {
+      responses,
       local,
       port: () => port,
       logger,
@@ -116,7 +120,13 @@ export async function startWebApp({ config, logger, probes, register }: WebAppOp
  */
 function serveGuarded(
   receiver: HTTPReceiver,
-  opts: { local: boolean; port: () => number; logger: Logger; boltLogger: ReturnType<typeof toSlackLogger> },
+  opts: {
+    responses: AsyncLocalStorage<ServerResponse>;
+    local: boolean;
+    port: () => number;
+    logger: Logger;
+    boltLogger: ReturnType<typeof toSlackLogger>;
+  },
 ): Server {
   return createServer((req, res) => {
     const verdict = checkRequest(req, {
@@ -134,7 +144,8 @@ function serveGuarded(
       return;
     }
     try {
-      receiver.requestListener(req, res);
+      // The response travels with the request, so a request no listener took is answered at once.
+      opts.responses.run(res, () => receiver.requestListener(req, res));
     } catch (error) {
       // What `HTTPReceiver.start` does: a path Bolt does not serve is answered 404.
       HTTPModuleFunctions.defaultDispatchErrorHandler({
@@ -145,4 +156,33 @@ function serveGuarded(
       });
     }
   });
+}
+
+/**
+ * The app as the receiver sees it: once Bolt has run every listener for a signed request and none
+ * acknowledged it (a body that is no Slack request, a command or action nobody listens for), the
+ * request is answered there and then — 400 when the body names no kind of request, 404 when nobody
+ * handles its kind — instead of after the receiver's unhandled-request timeout (2.5 s), so a flood of
+ * such requests holds no sockets. Bolt's own timeout stays as the backstop; it answers only what is
+ * still unanswered.
+ */
+function answeringUnhandledAtOnce(
+  app: App,
+  responses: AsyncLocalStorage<ServerResponse>,
+  logger: Logger,
+): App {
+  const front = {
+    async processEvent(event: ReceiverEvent): Promise<void> {
+      await app.processEvent(event);
+      const res = responses.getStore();
+      if (!res || res.headersSent || res.writableEnded) return;
+      const body = (event.body ?? {}) as { type?: unknown; command?: unknown };
+      const names = (v: unknown) => typeof v === 'string' && v.length > 0;
+      const status = names(body.type) || names(body.command) ? 404 : 400;
+      logger.warn({ status }, 'signed request no listener handled: answered at once');
+      HTTPModuleFunctions.buildNoBodyResponse(res, status);
+    },
+  };
+  // The receiver only ever calls `processEvent` on the app it is given.
+  return front as unknown as App;
 }

@@ -45,6 +45,13 @@ function ephemeralsFor(tc: TestCapstan, user: string): string[] {
   return tc.fake.ephemerals.filter((e) => e.user === user).map((e) => messageText(e));
 }
 
+/** The requester's progress message for `/ops ping` in #ops (the request job's, not the thread root). */
+function requesterProgress(tc: TestCapstan): FakeMessage | undefined {
+  return tc.fake
+    .messagesIn('C0OPS')
+    .find((m) => m.thread_ts !== undefined && /^\/ops ping: /.test(messageText(m)));
+}
+
 describe('approvals', () => {
   it('posts the request with action, target, requester, plan and buttons; the approver’s click runs the job once', async () => {
     t = await startTestCapstan({ configYaml: configWith('{ role: approvers, quorum: 1 }') });
@@ -67,9 +74,19 @@ describe('approvals', () => {
         ),
     );
 
+    // A job waiting for people says so, and never "done", while the request is open.
+    const waiting = await waitFor(() => {
+      const m = requesterProgress(tc);
+      return m && /waiting for approval from role `approvers`/.test(messageText(m)) ? m : undefined;
+    });
+    expect(messageText(waiting)).not.toMatch(/done in/);
     const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     expect((await tc.click('U0CAROL', request, APPROVE_ACTION, id)).status).toBe(200);
     await waitFor(() => pingJobsDone(tc) === 1);
+    // Once approved, the same message says by whom and which job runs it.
+    const closed = messageText(tc.fake.findMessage('C0OPS', waiting.ts) ?? waiting);
+    expect(closed).toMatch(/approved: by <@U0CAROL>; job `j[0-9a-f]+` runs it/);
+    expect(closed).not.toMatch(/waiting for/);
     const decided = tc.fake.findMessage('C0APPROVALS', request.ts);
     expect(messageText(decided ?? request)).toMatch(/Approved\* by <@U0CAROL>.*job `j[0-9a-f]+` started/);
     expect(JSON.stringify(decided?.blocks)).not.toContain(APPROVE_ACTION);
@@ -154,6 +171,8 @@ describe('approvals', () => {
         .messagesIn('C0OPS')
         .some((m) => /expired without a decision; nothing was done/.test(messageText(m))),
     );
+    await waitFor(() => /expired: without a decision/.test(messageText(requesterProgress(tc) ?? request)));
+    expect(messageText(requesterProgress(tc) ?? request)).not.toMatch(/waiting for|done in/);
     await tc.click('U0CAROL', request, APPROVE_ACTION, id);
     await waitFor(() => ephemeralsFor(tc, 'U0CAROL').some((e) => /already expired/.test(e)));
     expect(pingJobsDone(tc)).toBe(0);
@@ -171,6 +190,9 @@ describe('approvals', () => {
     );
     await waitFor(() =>
       tc.fake.messagesIn('C0OPS').some((m) => /was rejected by <@U0DAVE>/.test(messageText(m))),
+    );
+    await waitFor(() =>
+      /rejected: by <@U0DAVE>; nothing was done/.test(messageText(requesterProgress(tc) ?? request)),
     );
     await tc.click('U0CAROL', request, APPROVE_ACTION, id);
     await waitFor(() =>

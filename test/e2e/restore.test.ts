@@ -3,6 +3,7 @@
  * real temporary mariadbd from a base backup and the binary log → copy, verify, diff → side table,
  * merge of the missing rows, or swap (approved) → the temporary instance is always deleted.
  */
+import { Queue } from 'bullmq';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
@@ -12,6 +13,7 @@ import {
   pitrExtension,
   restoredServerName,
 } from '../../devkit/sandbox/pitr/index.js';
+import { QUEUE_NAME } from '../../src/queue/contract.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
@@ -27,12 +29,20 @@ roles:
   approvers: { users: [U0CAROL] }
 databases:
   orders-db: { user: root, passwordEnv: TEST_DB_PASSWORD, tls: 'off' }
+  # The same server, as a user granted nothing on the schema \`secret\`.
+  payroll-db: { user: capstan_limited, passwordEnv: TEST_LIMITED_PASSWORD, tls: 'off' }
+  # The same server, with a password that is wrong.
+  ledger-db: { user: root, passwordEnv: TEST_WRONG_PASSWORD, tls: 'off' }
 `;
+const LIMITED_PASSWORD = 'limited-pw-0123';
 
 let tc: TestCapstan;
 let sandbox: Sandbox;
 let live: mysql.Connection;
 let noted = '';
+/** `shop.audit$notes` (no key, duplicate rows) as it was at `noted`, and as it is after. */
+let notesAtNoted = '';
+let notesDamaged = '';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,6 +56,58 @@ async function temporaryInstances(): Promise<string[]> {
   return Object.keys(world.dbInstances).filter((id) => id.startsWith('capstan-restore-'));
 }
 
+/**
+ * A multiset fingerprint of a table without a key: row count and the sorted row hashes (so two
+ * identical rows count twice), computed here with plain SQL, independently of Capstan's checksums.
+ */
+async function notesFingerprint(table: string): Promise<string> {
+  const [result] = await live.query(
+    `SELECT COUNT(*) AS n, GROUP_CONCAT(h ORDER BY h SEPARATOR ',') AS hs FROM (SELECT MD5(CONCAT_WS('#', at, who, note, flags + 0, kind, doc, HEX(payload), shout)) AS h FROM shop.\`${table}\`) x`,
+  );
+  const [r] = result as Array<{ n: number; hs: string | null }>;
+  return `${r?.n}:${r?.hs ?? ''}`;
+}
+
+async function tablesLike(pattern: string): Promise<string[]> {
+  const [result] = await live.query('SHOW TABLES FROM shop LIKE ?', [pattern]);
+  return (result as Array<Record<string, string>>).map((r) => Object.values(r)[0] ?? '');
+}
+
+/** Every temporary restore instance that exists at any moment until `stop()` (polled every 50 ms). */
+function watchTemporaryInstances(): { stop(): Promise<Set<string>> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const id of await temporaryInstances()) seen.add(id);
+      await sleep(50);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      for (const id of await temporaryInstances()) seen.add(id);
+      return seen;
+    },
+  };
+}
+
+/** The BullMQ job of the newest `rds.restore-table` request, with its attempts. */
+async function lastRestoreJob(): Promise<{ attemptsMade: number; state: string; failedReason?: string }> {
+  const q = new Queue(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
+  try {
+    const jobs = (await q.getJobs(['completed', 'failed', 'active', 'wait', 'delayed'])).filter(
+      (j) => j?.name === 'rds.restore-table',
+    );
+    const job = jobs.sort((a, b) => b.timestamp - a.timestamp)[0];
+    if (!job) throw new Error('no restore job');
+    return { attemptsMade: job.attemptsMade, state: await job.getState(), failedReason: job.failedReason };
+  } finally {
+    await q.close();
+  }
+}
+
 beforeAll(async () => {
   tc = await startTestCapstan({
     configYaml: CONFIG,
@@ -54,6 +116,8 @@ beforeAll(async () => {
       CAPSTAN_POLL_INTERVAL_MS: '100',
       CAPSTAN_JANITOR_MS: '500',
       TEST_DB_PASSWORD: password,
+      TEST_LIMITED_PASSWORD: LIMITED_PASSWORD,
+      TEST_WRONG_PASSWORD: 'not-the-password',
     },
   });
   sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix, extensions: [pitrExtension()] });
@@ -72,12 +136,62 @@ beforeAll(async () => {
   );
   const values = Array.from({ length: 10 }, (_, i) => [i + 1, `${(i + 1) * 10}.50`, `invoice ${i + 1} 🧾`]);
   await live.query('INSERT INTO shop.billing VALUES ?', [values]);
+  // No primary or unique key, identical rows, and awkward types: a `$` in the name, DATETIME(6), BIT,
+  // ENUM, JSON, a BLOB, emoji and a generated column.
+  await live.query(
+    "CREATE TABLE shop.`audit$notes` (at DATETIME(6) NOT NULL, who VARCHAR(20), note TEXT CHARACTER SET utf8mb4, flags BIT(3), kind ENUM('login','logout'), doc JSON, payload BLOB, shout VARCHAR(40) AS (UPPER(who)) VIRTUAL) COMMENT='who did what'",
+  );
+  const note = (at: string, who: string, text: string, flags: number, kind: string) => [
+    at,
+    who,
+    text,
+    flags,
+    kind,
+    JSON.stringify({ who, n: flags }),
+    Buffer.from([0, flags, 255]),
+  ];
+  const notes = [
+    note('2026-12-01 10:00:00.123456', 'ana', 'signed in 🔑', 1, 'login'),
+    note('2026-12-01 10:00:00.123456', 'ana', 'signed in 🔑', 1, 'login'),
+    note('2026-12-01 10:00:00.123456', 'ana', 'signed in 🔑', 1, 'login'),
+    note('2026-12-01 11:00:00.000001', 'bo', 'left', 2, 'logout'),
+    note('2026-12-01 11:00:00.000001', 'bo', 'left', 2, 'logout'),
+    note('2026-12-01 12:00:00.5', 'cy', null as unknown as string, 7, 'login'),
+  ];
+  await live.query('INSERT INTO shop.`audit$notes` (at, who, note, flags, kind, doc, payload) VALUES ?', [
+    notes,
+  ]);
+  // A user who may work on `shop` but has no privilege at all on the schema `secret`.
+  await live.query('CREATE DATABASE secret');
+  await live.query('CREATE TABLE secret.payroll (id INT PRIMARY KEY, salary INT)');
+  await live.query('INSERT INTO secret.payroll VALUES (1, 100), (2, 200)');
+  await live.query("CREATE USER 'capstan_limited'@'%' IDENTIFIED BY ?", [LIMITED_PASSWORD]);
+  await live.query("GRANT SELECT, INSERT, CREATE, ALTER, DROP ON shop.* TO 'capstan_limited'@'%'");
+  notesAtNoted = await notesFingerprint('audit$notes');
   // Binary-log times have whole seconds: keep the noted moment clear of both sides.
   await sleep(1_200);
   noted = new Date().toISOString();
   await sleep(1_200);
   await live.query('DELETE FROM shop.billing WHERE id IN (2, 3, 4)');
   await live.query("UPDATE shop.billing SET amount = 0, note = 'zeroed' WHERE id IN (5, 6)");
+  // One of three identical rows goes, one row changes, and one more duplicate arrives.
+  await live.query("DELETE FROM shop.`audit$notes` WHERE who = 'ana' LIMIT 1");
+  await live.query("UPDATE shop.`audit$notes` SET note = 'edited' WHERE who = 'cy'");
+  await live.query(
+    "INSERT INTO shop.`audit$notes` (at, who, note, flags, kind) VALUES ('2026-12-02 09:00:00', 'bo', 'left', 2, 'logout')",
+  );
+  notesDamaged = await notesFingerprint('audit$notes');
+  // The other two names for the same server, as the sandbox sees them.
+  const orders = (await sandbox.snapshot()).dbInstances['orders-db'];
+  await sandbox.seed({
+    dbInstances: ['payroll-db', 'ledger-db'].map((id) => ({
+      id,
+      engine: 'mysql',
+      createdAt: '-1d',
+      endpoint: { address: '127.0.0.1', port: server.port },
+      extension: structuredClone(orders?.extension ?? {}),
+    })),
+  });
   await sleep(500);
 }, 120_000);
 
@@ -162,6 +276,126 @@ describe('/rds restore-table', () => {
     const replaceMessages = tc.fake.messagesIn('C0OPS').filter((m) => /--mode replace/.test(messageText(m)));
     expect(replaceMessages.some((m) => /failed in/.test(messageText(m)))).toBe(false);
   }, 120_000);
+
+  it('side-table on a table without a key brings back every row, duplicates included, and says rows cannot be matched', async () => {
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table orders-db shop.audit$notes --at ${noted}`;
+    await tc.slash('/rds', text.slice(5));
+    const final = await finished(tc, text, undefined, 90_000);
+    const temps = await watch.stop();
+    expect(final).toMatch(/done in/);
+    expect(final).toContain('6 rows in `shop.audit$notes__restored_');
+    expect(final).toContain('no primary or unique key, so rows cannot be matched');
+    const [restored] = await tablesLike('audit$notes__restored_%');
+    expect(await notesFingerprint(restored ?? '')).toBe(notesAtNoted);
+    expect(await notesFingerprint('audit$notes')).toBe(notesDamaged);
+    expect(temps.size).toBe(1);
+    expect(await temporaryInstances()).toEqual([]);
+    await live.query(`DROP TABLE shop.\`${restored}\``);
+  }, 120_000);
+
+  it('merge-missing on a table without a key is refused before anything runs, offering side-table', async () => {
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table orders-db shop.audit$notes --at ${noted} --mode merge-missing`;
+    await tc.slash('/rds', text.slice(5));
+    const final = await finished(tc, text, undefined, 30_000);
+    const temps = await watch.stop();
+    expect(final).toMatch(/failed in/);
+    expect(final).toContain(
+      'has no primary or unique key, so Capstan cannot tell which of its rows are missing',
+    );
+    expect(final).toContain('Use --mode side-table');
+    expect(final).not.toMatch(/put back/);
+    expect(temps.size).toBe(0);
+    expect(await tablesLike('audit$notes__restored_%')).toEqual([]);
+    expect(await notesFingerprint('audit$notes')).toBe(notesDamaged);
+    expect((await lastRestoreJob()).attemptsMade).toBe(1);
+  }, 60_000);
+
+  it('replace on a table without a key really swaps (RENAME needs no key), keeps the old table, and says so only then', async () => {
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table orders-db shop.audit$notes --at ${noted} --mode replace`;
+    const reply = await tc.slash('/rds', text.slice(5));
+    expect(JSON.parse(reply.body).text).toContain('needs an approval');
+    const request = await waitFor(() =>
+      tc.fake.messagesIn('C0APPROVALS').find((m) => /audit\$notes/.test(messageText(m))),
+    );
+    const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
+    await tc.click('U0CAROL', request, APPROVE_ACTION, id);
+    const final = await finished(tc, text, /Replaced|failed in/, 90_000);
+    const temps = await watch.stop();
+    expect(final).toContain('Replaced `shop.audit$notes` with its state at');
+    // What the message claims is what the database holds.
+    expect(await notesFingerprint('audit$notes')).toBe(notesAtNoted);
+    const kept = await tablesLike('audit$notes__before_restore_%');
+    expect(kept).toHaveLength(1);
+    expect(final).toContain(`kept as \`shop.${kept[0]}\``);
+    expect(await notesFingerprint(kept[0] ?? '')).toBe(notesDamaged);
+    expect(await tablesLike('audit$notes__restored_%')).toEqual([]);
+    // The swapped-in table has its own comment back, not the job's mark.
+    const [comment] = await live.query(
+      "SELECT TABLE_COMMENT AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'audit$notes'",
+    );
+    expect((comment as Array<{ c: string }>)[0]?.c).toBe('who did what');
+    expect(temps.size).toBe(1);
+    expect(await temporaryInstances()).toEqual([]);
+  }, 120_000);
+
+  it('a schema the database user may not touch is refused before anything is created, as the user’s problem, never retried', async () => {
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table payroll-db secret.payroll --at ${noted}`;
+    await tc.slash('/rds', text.slice(5));
+    const final = await finished(tc, text, undefined, 30_000);
+    const temps = await watch.stop();
+    expect(final).toMatch(/failed in/);
+    expect(final).toContain('(`capstan_limited`) may not restore `secret.payroll` in side-table mode');
+    expect(final).toContain('CREATE on `secret.*`');
+    expect(final).not.toContain('internal error');
+    expect(temps.size).toBe(0);
+    const job = await lastRestoreJob();
+    expect(job.state).toBe('failed');
+    expect(job.attemptsMade).toBe(1);
+  }, 60_000);
+
+  it('a refused login is the user’s problem too: no temporary instance, no retry, no password shown', async () => {
+    const watch = watchTemporaryInstances();
+    const text = `/rds restore-table ledger-db shop.billing --at ${noted}`;
+    await tc.slash('/rds', text.slice(5));
+    const final = await finished(tc, text, undefined, 30_000);
+    const temps = await watch.stop();
+    expect(final).toMatch(/failed in/);
+    expect(final).toContain('the login was refused');
+    expect(final).not.toContain('internal error');
+    expect(final).not.toContain('not-the-password');
+    expect(temps.size).toBe(0);
+    expect((await lastRestoreJob()).attemptsMade).toBe(1);
+  }, 60_000);
+
+  it('refuses a side table name that is taken by a table without this job’s mark, before creating anything', async () => {
+    const watch = watchTemporaryInstances();
+    const at = new Date(noted);
+    const stamp = at.toISOString().slice(0, 16).replace(/[-:T]/g, '');
+    const taken = `billing__restored_${stamp}`;
+    await live.query(`CREATE TABLE shop.\`${taken}\` (x INT) COMMENT='capstan:job=jsomeoneelse'`);
+    const text = `/rds restore-table orders-db shop.billing --at ${noted}`;
+    const before = tc.fake.messagesIn('C0OPS').length;
+    await tc.slash('/rds', text.slice(5));
+    const final = await waitFor(
+      () =>
+        tc.fake
+          .messagesIn('C0OPS')
+          .slice(before)
+          .map((m) => messageText(m))
+          .find((t) => t.includes(`${text}*`) && /failed in/.test(t)),
+      { timeoutMs: 30_000 },
+    );
+    const temps = await watch.stop();
+    expect(final).toContain(`\`shop.${taken}\` already exists; Capstan never overwrites a table`);
+    expect(temps.size).toBe(0);
+    const [rows] = await live.query(`SELECT COUNT(*) AS n FROM shop.\`${taken}\``);
+    expect((rows as Array<{ n: number }>)[0]?.n).toBe(0);
+    await live.query(`DROP TABLE shop.\`${taken}\``);
+  }, 60_000);
 
   it('the janitor deletes a temporary instance a lost job left behind, and says so', async () => {
     await sandbox.seed({

@@ -187,6 +187,41 @@ describe('request timestamps', () => {
   });
 });
 
+describe('signed requests no listener takes', () => {
+  it('are answered at once (400 for a body that is no Slack request, 404 for an unknown command or action), not after the 2.5 s unhandled timeout', async () => {
+    const { tc } = await start();
+    const send = (body: string, contentType?: string) =>
+      postToSlackEndpoint(tc.eventsUrl, body, {
+        secret: TEST_SIGNING_SECRET,
+        ...(contentType ? { contentType } : {}),
+      });
+    const cases: Array<[string, string, number, string?]> = [
+      ['garbage form body', '%%%&&==', 400],
+      ['form fields of no request', 'command=&text=&token=', 400],
+      ['malformed JSON', '{"type":', 400, 'application/x-www-form-urlencoded'],
+      [
+        'unknown command',
+        slashCommandBody({ command: '/nope', text: 'x', userId: 'U0ALICE', channelId: 'C0OPS' }),
+        404,
+      ],
+      [
+        'unknown action',
+        `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0EVE' }, team: { id: 'T0CAPSTAN' }, actions: [{ action_id: 'nope-1', value: 'x' }] }))}`,
+        404,
+      ],
+    ];
+    for (const [what, body, status, type] of cases) {
+      const answer = await send(body, type);
+      expect(answer.status, what).toBe(status);
+      // Bolt's own timeout is 2,500 ms; an answer well under it was not waiting for it.
+      expect(answer.ms, what).toBeLessThan(1_000);
+    }
+    // The process is healthy and a real command still works.
+    const ok = await tc.slash('/ops', 'ping');
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe('approval clicks', () => {
   it('counts a click only on the request’s own message, not a button elsewhere carrying its id', async () => {
     const { tc } = await start();

@@ -262,6 +262,68 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     expect(await exactRowCount(dst, DB, `occupied${sfx}`)).toBe(0);
   });
 
+  it('marks the table it creates; stopped before recording it, adopts only a table carrying its mark', async () => {
+    for (const table of ['t_int', 't_nokey'] as const) {
+      const target = `marked_${table}${sfx}`;
+      const mark = `capstan:job=j${table}${sfx}`;
+      let created = 0;
+      // Stopped right after the CREATE, before any checkpoint: the caller kept nothing.
+      await expect(
+        copyTable({
+          method,
+          source: src,
+          target: dst,
+          schema: DB,
+          table,
+          targetTable: target,
+          comment: `${mark} restored`,
+          onCreated: async () => {
+            created += 1;
+            throw new Error('killed right after the create');
+          },
+        }),
+      ).rejects.toThrow(/killed/);
+      expect(created).toBe(1);
+      const [info] = await dst.query(
+        'SELECT TABLE_COMMENT AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        [DB, target],
+      );
+      expect((info as Array<{ c: string }>)[0]?.c).toBe(`${mark} restored`);
+      // Someone else's mark: refused, untouched.
+      await expect(
+        copyTable({
+          method,
+          source: src,
+          target: dst,
+          schema: DB,
+          table,
+          targetTable: target,
+          adoptIf: (c) => c.split(' ').includes('capstan:job=jother'),
+        }),
+      ).rejects.toThrow(/already exists/);
+      // Its own mark: adopted, copied once, exactly.
+      const result = await copyTable({
+        method,
+        source: src,
+        target: dst,
+        schema: DB,
+        table,
+        targetTable: target,
+        adoptIf: (c) => c.split(' ').includes(mark),
+        onCreated: async () => {
+          created += 1;
+        },
+      });
+      expect(created).toBe(1);
+      expect(result.rowsCopied).toBe(await exactRowCount(src, DB, table));
+      const check = await compareTables(
+        { conn: src, schema: DB, table },
+        { conn: dst, schema: DB, table: target },
+      );
+      expect(check.equal).toBe(true);
+    }
+  });
+
   it('resumes after being killed mid-copy without duplicating rows (even from a stale checkpoint)', async () => {
     const seen: CopyCheckpoint[] = [];
     let interrupted: CopyInterruptedError | undefined;

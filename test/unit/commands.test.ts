@@ -455,7 +455,7 @@ describe('/rds', () => {
       '`--at`: `2026-02-30 01:30` is not a valid date: February 2026 has 28 days.',
     );
     expect(message('/rds', 'restore-table db s.t --at yesterday')).toBe(
-      '`--at`: `yesterday` is not a time Capstan understands. Use ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), `YYYY-MM-DD HH:MM[:SS]` in Europe/Berlin, or a relative time (`15m ago`, `2h ago`).',
+      '`--at`: `yesterday` is not a time Capstan understands. Use ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), `YYYY-MM-DD HH:MM[:SS]`, `HH:MM`, `today HH:MM` or `yesterday HH:MM` in Europe/Berlin, or a relative time (`15m ago`, `2h ago`).',
     );
     expect(message('/rds', 'restore-table db s.t --at 15m')).toBe(
       '`--at`: `15m` is a duration, not a time: did you mean `15m ago`?',
@@ -521,6 +521,25 @@ describe('/rds', () => {
     );
     expect(message('/rds', `restore-table db "shop.x;DROP TABLE y" ${at}`)).toBe(
       `\`shop.x;DROP TABLE y\` is not a valid \`<schema>.<table>\`: \`;\` is not allowed. ${rule}`,
+    );
+    // An injection attempt is told what a name is, not that it has one word too many.
+    expect(message('/rds', `restore-table db \`t\`;DROP TABLE x ${at}`)).toBe(
+      '`\'t\';DROP`: backticks and `;` are not part of a name. Give the name alone, e.g. `/rds restore-table orders-db shop.billing --at "15m ago"`.',
+    );
+    expect(message('/rds', `restore-table db shop.t;DROP TABLE x ${at}`)).toContain(
+      'backticks and `;` are not part of a name',
+    );
+    expect(parsed('/rds', 'restore-table db shop.billing --at today 12:30')).toMatchObject({
+      at: '2026-11-22T11:30:00.000Z',
+    });
+    expect(parsed('/rds', 'restore-table db shop.billing --at yesterday 23:50')).toMatchObject({
+      at: '2026-11-21T22:50:00.000Z',
+    });
+    expect(parsed('/rds', 'restore-table db shop.billing --at 12:30')).toMatchObject({
+      at: '2026-11-22T11:30:00.000Z',
+    });
+    expect(message('/rds', 'restore-table db shop.billing --at 14:05')).toContain(
+      'The nearest valid reading is `yesterday 14:05`',
     );
     expect(message('/rds', `restore-table db s.${'t'.repeat(65)} ${at}`)).toBe(
       `The table name in \`s.${'t'.repeat(38)}…\` is longer than 64 characters. ${rule}`,
@@ -771,6 +790,34 @@ describe('parseTime', () => {
     expect(at('2026-11-01 02:00', newYork)).toBe('2026-11-01T07:00:00.000Z');
   });
 
+  it('a time of day as said during an incident: today or yesterday in the configured zone', () => {
+    // Now is 2027-01-01 00:00 UTC = 01:00 in Berlin (CET, +01:00) = 2026-12-31 19:00 in New York.
+    expect(at('00:30', berlin)).toBe('2026-12-31T23:30:00.000Z');
+    expect(at('today 00:30', berlin)).toBe('2026-12-31T23:30:00.000Z');
+    expect(at('Today  00:45:10', berlin)).toBe('2026-12-31T23:45:10.000Z');
+    expect(at('yesterday 23:50', berlin)).toBe('2026-12-31T22:50:00.000Z');
+    expect(at('14:05', newYork)).toBe('2026-12-31T19:05:00.000Z');
+    expect(at('yesterday 14:05', newYork)).toBe('2026-12-30T19:05:00.000Z');
+    expect(at('yesterday 14:05')).toBe('2026-12-31T14:05:00.000Z');
+    expect(at('00:00')).toBe('2027-01-01T00:00:00.000Z');
+  });
+
+  it('a time of day later than now today is refused, offering the nearest valid reading', () => {
+    expect(error('14:05', berlin)).toBe(
+      '`14:05` is later than now today (now is 2027-01-01 01:00 Europe/Berlin): a restore needs a time in the past. The nearest valid reading is `yesterday 14:05` (2026-12-31 14:05 Europe/Berlin): write that if you meant it.',
+    );
+    expect(error('today 01:01', berlin)).toContain('The nearest valid reading is `yesterday 01:01`');
+    expect(error('24:00', berlin)).toBe('`24:00` is not a valid time of day: hours go from 00 to 23.');
+    expect(error('yesterday 12:61', berlin)).toBe(
+      '`yesterday 12:61` is not a valid time of day: minutes and seconds go from 00 to 59.',
+    );
+    // Yesterday's 02:30 fell in Berlin's spring-forward gap.
+    expect(
+      error('yesterday 02:30', { now: new Date('2026-03-30T10:00:00Z'), timeZone: 'Europe/Berlin' }),
+    ).toContain('does not exist in Europe/Berlin');
+    expect(parseTime('14:05', { now: utc.now, timeZone: 'Mars/Olympus' })).toMatchObject({ ok: false });
+  });
+
   it('relative times', () => {
     expect(at('90s ago')).toBe('2026-12-31T23:58:30.000Z');
     expect(at('15m ago')).toBe('2026-12-31T23:45:00.000Z');
@@ -834,11 +881,11 @@ describe('parseTime', () => {
       '`2026-11-22` has no time of day: write e.g. `2026-11-22 01:30` (in Europe/Berlin).',
     );
     expect(error('last tuesday', berlin)).toBe(
-      '`last tuesday` is not a time Capstan understands. Use ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), `YYYY-MM-DD HH:MM[:SS]` in Europe/Berlin, or a relative time (`15m ago`, `2h ago`).',
+      '`last tuesday` is not a time Capstan understands. Use ISO-8601 with an offset (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`), `YYYY-MM-DD HH:MM[:SS]`, `HH:MM`, `today HH:MM` or `yesterday HH:MM` in Europe/Berlin, or a relative time (`15m ago`, `2h ago`).',
     );
     expect(error('')).toContain('No time given.');
     expect(error(`${'`'.repeat(100)}`)).toBe(
-      `\`${"'".repeat(40)}…\` is too long to be a time. Use ISO-8601 with an offset (\`2026-11-22T01:30:00Z\`, \`2026-11-22T02:30:00+01:00\`), \`YYYY-MM-DD HH:MM[:SS]\` in UTC, or a relative time (\`15m ago\`, \`2h ago\`).`,
+      `\`${"'".repeat(40)}…\` is too long to be a time. Use ISO-8601 with an offset (\`2026-11-22T01:30:00Z\`, \`2026-11-22T02:30:00+01:00\`), \`YYYY-MM-DD HH:MM[:SS]\`, \`HH:MM\`, \`today HH:MM\` or \`yesterday HH:MM\` in UTC, or a relative time (\`15m ago\`, \`2h ago\`).`,
     );
   });
 

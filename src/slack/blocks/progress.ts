@@ -18,7 +18,7 @@ export interface ProgressStep {
 }
 
 /** The state of a whole job. */
-export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type JobStatus = 'queued' | 'running' | 'waiting' | 'done' | 'failed' | 'cancelled';
 
 /** A note attached to the progress message. */
 export interface ProgressNote {
@@ -40,11 +40,14 @@ export interface ProgressState {
   notes: ProgressNote[];
   /** The outcome in one sentence (done) or the error in words a user understands (failed). */
   outcome?: string;
+  /** While `waiting`: for whom, e.g. ``approval from role `approvers` `` (shown as "waiting for …"). */
+  waitingFor?: string;
 }
 
 const STATUS_ICON: Record<JobStatus, string> = {
   queued: ':hourglass_flowing_sand:',
   running: ':arrows_counterclockwise:',
+  waiting: ':raised_hand:',
   done: ':white_check_mark:',
   failed: ':x:',
   cancelled: ':no_entry_sign:',
@@ -105,6 +108,8 @@ export function statusLine(state: ProgressState, now: number): string {
       return `queued for ${formatDuration(now - state.queuedAt)}`;
     case 'running':
       return `running for ${formatDuration(now - since)}`;
+    case 'waiting':
+      return `waiting for ${state.waitingFor ?? 'people'} (asked ${formatDuration(now - (state.endedAt ?? since))} ago)`;
     default:
       return `${state.status} in ${formatDuration((state.endedAt ?? now) - since)}`;
   }
@@ -137,4 +142,38 @@ export function renderProgress(state: ProgressState, now: number): { text: strin
   });
   const text = `${escapeSlack(state.title)}: ${statusLine(state, now)}${state.outcome ? ` — ${state.outcome}` : ''}`;
   return { text: clip(text), blocks };
+}
+
+/** How an approval request the requester waited on was closed. */
+export type ApprovalClosing = 'approved' | 'rejected' | 'expired';
+
+const CLOSING_ICON: Record<ApprovalClosing, string> = {
+  approved: ':white_check_mark:',
+  rejected: ':no_entry:',
+  expired: ':hourglass:',
+};
+
+/**
+ * The requester's progress message once the approval it waited on is closed (pure): the request's
+ * title with how it ended, in place of "waiting for approval from …".
+ */
+export function renderApprovalClosed(args: {
+  title: string;
+  jobId: string;
+  requester: string;
+  closing: ApprovalClosing;
+  /** One sentence: by whom, and what happens now. */
+  line: string;
+}): { text: string; blocks: KnownBlock[] } {
+  const headline = `${CLOSING_ICON[args.closing]} *${escapeSlack(args.title)}* — ${args.closing}: ${args.line}`;
+  return {
+    text: clip(`${escapeSlack(args.title)}: ${args.closing}: ${args.line}`),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: clip(headline) } },
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `request \`${args.jobId}\` · asked by <@${args.requester}>` }],
+      },
+    ],
+  };
 }
