@@ -39,12 +39,13 @@ policy:
     prod: { protected: true }
 `;
 
-/** Starts Capstan on the sandbox with the world seeded; `extraEnv` for test-specific settings. */
+/** Starts Capstan on the sandbox with the world seeded; `extraEnv` and `configYaml` for test-specific settings. */
 export async function startOnSandbox(
   extraEnv: Record<string, string> = {},
+  configYaml: string = CONFIG,
 ): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
   const tc = await startTestCapstan({
-    configYaml: CONFIG,
+    configYaml,
     env: {
       CAPSTAN_AWS: 'sandbox',
       CAPSTAN_POLL_INTERVAL_MS: '100',
