@@ -1,6 +1,7 @@
 /** `env.list` and `env.status`: read-only looks at environments, answered in the thread. */
 import type { Job } from 'bullmq';
-import { describeGroup, findGroupsByTag } from '../src/aws/autoscaling.js';
+import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscaling.js';
+import type { AwsPlacement } from '../src/aws/clients.js';
 import { targetHealth } from '../src/aws/elbv2.js';
 import { type EnvStatus, escapeSlack } from '../src/commands/index.js';
 import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
@@ -9,28 +10,49 @@ import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import type { EnvJobDeps } from './env-create.js';
 
-/** Runs `env.list`: every environment in every configured account and region. */
+/** Runs `env.list`: every environment in every configured account and region, tagged or declared. */
 export async function envListJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
   await ctx.reporter.step('Look up environments');
   const rows: string[] = [];
+  const missing: string[] = [];
+  const declared = Object.keys(deps.config.file.environments).map((name) =>
+    resolveEnvironment(deps.config, name, undefined),
+  );
   for (const placement of allPlacements(deps.config)) {
     const { autoScaling } = deps.aws.clients(placement, job.data.request.userId);
+    const groups = new Map<string, { env: string; group: Group }>();
     for (const g of await findGroupsByTag(autoScaling, TAG.env)) {
+      groups.set(g.name, { env: g.tags[TAG.env] ?? '?', group: g });
+    }
+    // Declared environments (groups that existed before Capstan) need not carry the capstan:env tag.
+    for (const env of declared) {
+      if (!samePlacement(env.placement, placement) || groups.has(env.groupName)) continue;
+      const g = await describeGroup(autoScaling, env.groupName);
+      if (g) groups.set(g.name, { env: env.name, group: g });
+      else
+        missing.push(
+          `• *${env.name}* — declared, but its group ${env.groupName} does not exist (${placement.region})`,
+        );
+    }
+    for (const { env, group: g } of groups.values()) {
       const c = countStates(g);
       const state = g.status ? g.status : c.inService === g.desired ? 'ready' : `${c.pending} pending`;
       rows.push(
-        `• *${g.tags[TAG.env]}* — version ${g.tags[TAG.version] ?? '?'}, ${c.inService}/${g.desired} in service${c.standby ? `, ${c.standby} standby` : ''}, owner ${g.tags[TAG.owner] ? `<@${g.tags[TAG.owner]}>` : '?'}, expires ${g.tags[TAG.expiresAt] ?? 'never'}, ${state} (${placement.region})`,
+        `• *${escapeSlack(env)}* — version ${escapeSlack(g.tags[TAG.version] ?? '?')}, ${c.inService}/${g.desired} in service${c.standby ? `, ${c.standby} standby` : ''}, owner ${g.tags[TAG.owner] ? `<@${g.tags[TAG.owner]}>` : '?'}, expires ${g.tags[TAG.expiresAt] ?? 'never'}, ${state} (${placement.region})`,
       );
     }
   }
   ctx.reporter.progress(`${rows.length} found`);
+  const all = [...rows.sort(), ...missing];
   return {
     outcome: 'done',
     summary:
-      rows.length > 0
-        ? `*Environments* (${rows.length})\n${rows.sort().join('\n')}`
-        : 'There are no environments.',
+      all.length > 0 ? `*Environments* (${rows.length})\n${all.join('\n')}` : 'There are no environments.',
   };
+}
+
+function samePlacement(a: AwsPlacement, b: AwsPlacement): boolean {
+  return a.region === b.region && (a.roleArn ?? '') === (b.roleArn ?? '');
 }
 
 /** Runs `env.status`: each instance's lifecycle state, health, and whether it is in service or in standby. */
