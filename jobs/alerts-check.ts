@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { AlertStore } from '../src/alerts/store.js';
 import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscaling.js';
 import type { AwsPlacement } from '../src/aws/clients.js';
@@ -41,10 +42,13 @@ import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import { renderAlert, renderRenotify } from '../src/slack/blocks/alert.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
+import { standbyRecordsOf } from '../src/standby/store.js';
 import type { EnvJobDeps } from './env-create.js';
 
 /** What the alert check needs. */
 export interface AlertsCheckDeps extends EnvJobDeps {
+  /** Standby records (who put an instance in Standby, since when). */
+  redis: Redis;
   notifier: SlackNotifier;
   producer: Pick<JobProducer, 'queue'>;
   /** Alert state (Redis). */
@@ -321,11 +325,11 @@ function metric(key: string, metricName: string, id: string, stat: string): Metr
 
 async function readEnvironments(deps: AlertsCheckDeps): Promise<EnvironmentInput[]> {
   const { config } = deps;
-  const found = new Map<string, { env: string; group: Group }>();
+  const found = new Map<string, { env: string; group: Group; region: string }>();
   for (const placement of allPlacements(config)) {
     for (const group of await findGroupsByTag(deps.aws.clients(placement).autoScaling, TAG.env)) {
       const env = group.tags[TAG.env] ?? group.name;
-      found.set(env, { env, group });
+      found.set(env, { env, group, region: placement.region });
     }
   }
   // Declared environments (e.g. prod) need not carry Capstan's tag.
@@ -333,13 +337,14 @@ async function readEnvironments(deps: AlertsCheckDeps): Promise<EnvironmentInput
     if (found.has(name)) continue;
     const ref = resolveEnvironment(config, name);
     const group = await describeGroup(deps.aws.clients(ref.placement).autoScaling, ref.groupName);
-    if (group) found.set(name, { env: name, group });
+    if (group) found.set(name, { env: name, group, region: ref.placement.region });
   }
+  const records = standbyRecordsOf(deps);
   const inputs: EnvironmentInput[] = [];
-  for (const { env, group } of found.values()) {
+  for (const { env, group, region } of found.values()) {
     // A group being deleted is going away on purpose.
     if (group.status) continue;
-    const notes = standbyNotes(group);
+    const notes = standbyNotes(group, await records.read(region, group.name));
     const expiresAt = Date.parse(group.tags[TAG.expiresAt] ?? '');
     inputs.push({
       env,

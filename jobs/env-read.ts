@@ -1,5 +1,6 @@
 /** `env.list` and `env.status`: read-only looks at environments, answered in the thread. */
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscaling.js';
 import type { AwsPlacement } from '../src/aws/clients.js';
 import { targetHealth } from '../src/aws/elbv2.js';
@@ -8,6 +9,7 @@ import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } fro
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
+import { standbyRecordsOf } from '../src/standby/store.js';
 import type { EnvJobDeps } from './env-create.js';
 
 /** Runs `env.list`: every environment in every configured account and region, tagged or declared. */
@@ -56,7 +58,11 @@ function samePlacement(a: AwsPlacement, b: AwsPlacement): boolean {
 }
 
 /** Runs `env.status`: each instance's lifecycle state, health, and whether it is in service or in standby. */
-export async function envStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+export async function envStatusJob(
+  job: Job<JobData>,
+  ctx: JobContext,
+  deps: EnvJobDeps & { redis: Redis },
+): Promise<JobResult> {
   const { name } = job.data.command as EnvStatus;
   await ctx.reporter.step(`Look up ${name}`);
   const env = resolveEnvironment(deps.config, name, undefined);
@@ -70,7 +76,7 @@ export async function envStatusJob(job: Job<JobData>, ctx: JobContext, deps: Env
   const health = new Map<string, string>();
   for (const arn of group.targetGroups)
     for (const [id, state] of await targetHealth(elbv2, arn)) health.set(id, state);
-  const notes = standbyNotes(group);
+  const notes = standbyNotes(group, await standbyRecordsOf(deps).read(env.placement.region, group.name));
   const lines = group.instances.map((i) => {
     const lb =
       group.targetGroups.length > 0 ? `, load balancer: ${health.get(i.id) ?? 'not registered'}` : '';

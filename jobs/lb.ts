@@ -3,6 +3,7 @@
  * Scaling standby, put them back, and report success only once they are healthy again.
  */
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import {
   describeGroup,
   enterStandby,
@@ -18,7 +19,13 @@ import type { AwsClients } from '../src/aws/clients.js';
 import { privateAddresses } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
 import { escapeSlack, type LbDisable, type LbEnable, type LbStatus } from '../src/commands/index.js';
-import { type EnvironmentRef, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
+import {
+  type EnvironmentRef,
+  resolveEnvironment,
+  standbyNotes,
+  standbySummary,
+  TAG,
+} from '../src/domain/env.js';
 import {
   healthUrlFor,
   isValidationError,
@@ -35,11 +42,41 @@ import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { JobContext } from '../src/queue/worker.js';
+import { type StandbyRecords, standbyRecordsOf } from '../src/standby/store.js';
 import type { EnvJobDeps } from './env-create.js';
 
 /** What the load balancer jobs need. */
 export interface LbJobDeps extends EnvJobDeps {
   producer: JobProducer;
+  /** Standby records live in Redis (one summary tag on the group). */
+  redis: Redis;
+}
+
+/**
+ * Puts the group's one `capstan:standby` summary tag in line with the records (removed when none is
+ * left), and drops the per-instance tags older versions wrote for the instances named.
+ */
+async function syncStandbyTags(
+  env: EnvironmentRef,
+  clients: AwsClients,
+  records: StandbyRecords,
+  group: Group,
+  dropLegacy: readonly string[] = [],
+): Promise<void> {
+  const recorded = await records.read(env.placement.region, group.name);
+  const summary = standbySummary(recorded);
+  if (summary) {
+    if (group.tags[TAG.standby] !== summary) {
+      await tagGroup(clients.autoScaling, group.name, { [TAG.standby]: summary });
+    }
+  } else if (TAG.standby in group.tags) {
+    await untagGroup(clients.autoScaling, group.name, [TAG.standby]);
+  }
+  await untagGroup(
+    clients.autoScaling,
+    group.name,
+    dropLegacy.map((id) => `${TAG.standbyPrefix}${id}`).filter((key) => key in group.tags),
+  );
 }
 
 async function groupOf(env: EnvironmentRef, clients: AwsClients): Promise<Group> {
@@ -109,6 +146,7 @@ interface DisableChanges {
 async function refusedStandby(
   env: EnvironmentRef,
   clients: AwsClients,
+  records: StandbyRecords,
   changes: DisableChanges,
   error: Error,
 ): Promise<UserError> {
@@ -128,11 +166,8 @@ async function refusedStandby(
       return lifecycle === 'EnteringStandby' || lifecycle.startsWith('Standby');
     });
     if (moved.length === 0) {
-      await untagGroup(
-        clients.autoScaling,
-        g.name,
-        targets.map((id) => `${TAG.standbyPrefix}${id}`).filter((key) => key in g.tags),
-      );
+      await records.forget(env.placement.region, g.name, targets);
+      await syncStandbyTags(env, clients, records, g, targets);
       const undone: string[] = [];
       let minLeft = '';
       if (lowered && g.min < sizing.currentMin) {
@@ -183,6 +218,7 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
     'InService',
     'Find the instances',
   );
+  const records = standbyRecordsOf(deps);
   if (group.status) {
     throw new UserError(
       `The Auto Scaling group of \`${env.name}\` is being deleted (${group.status}); nothing was changed.`,
@@ -264,23 +300,21 @@ export async function lbDisableJob(job: Job<JobData>, ctx: JobContext, deps: LbJ
 
     await reporter.step('Put the instances in Standby');
     const now = new Date();
-    await tagGroup(
-      clients.autoScaling,
+    await records.record(
+      env.placement.region,
       group.name,
       Object.fromEntries(
-        targets.map((id) => [
-          `${TAG.standbyPrefix}${id}`,
-          standbyNote(job.data.request.userId, now, command.reason),
-        ]),
+        targets.map((id) => [id, standbyNote(job.data.request.userId, now, command.reason)]),
       ),
     );
     const current = await groupOf(env, clients);
+    await syncStandbyTags(env, clients, records, current);
     const toMove = targets.filter(
       (id) => current.instances.find((i) => i.id === id)?.lifecycle === 'InService',
     );
     if (toMove.length > 0) await enterStandby(clients.autoScaling, group.name, toMove);
   } catch (error) {
-    if (isValidationError(error)) throw await refusedStandby(env, clients, changes, error);
+    if (isValidationError(error)) throw await refusedStandby(env, clients, records, changes, error);
     throw error;
   }
   await waitUntil(
@@ -310,6 +344,7 @@ export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJo
     'Standby',
     'Find the instances in Standby',
   );
+  const records = standbyRecordsOf(deps);
   reporter.progress(targets.length > 0 ? targets.join(', ') : 'none');
   await ctx.betweenSteps();
 
@@ -372,13 +407,18 @@ export async function lbEnableJob(job: Job<JobData>, ctx: JobContext, deps: LbJo
   const ours = (after.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean);
   const minBefore = recordedMinSize(after.tags);
   // The notes of the instances returned, and of any other that is no longer in Standby.
-  const notes = Object.keys(after.tags).filter((key) => {
-    if (!key.startsWith(TAG.standbyPrefix)) return false;
-    const id = key.slice(TAG.standbyPrefix.length);
+  const noted = [
+    ...(await records.read(env.placement.region, after.name)).keys(),
+    ...Object.keys(after.tags)
+      .filter((key) => key.startsWith(TAG.standbyPrefix))
+      .map((key) => key.slice(TAG.standbyPrefix.length)),
+  ];
+  const done = noted.filter((id) => {
     const lifecycle = after.instances.find((i) => i.id === id)?.lifecycle;
     return targets.includes(id) || (lifecycle !== 'Standby' && lifecycle !== 'EnteringStandby');
   });
-  await untagGroup(clients.autoScaling, after.name, notes);
+  await records.forget(env.placement.region, after.name, done);
+  await syncStandbyTags(env, clients, records, after, done);
   let minSize = '';
   if (stillStandby === 0) {
     await resumeProcesses(clients.autoScaling, after.name, ours);
@@ -430,7 +470,11 @@ async function probeHealth(template: string, ip: string | undefined): Promise<bo
 }
 
 /** Runs `lb.status`: which instances are in service, which in standby, since when, by whom, why. */
-export async function lbStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJobDeps): Promise<JobResult> {
+export async function lbStatusJob(
+  job: Job<JobData>,
+  ctx: JobContext,
+  deps: EnvJobDeps & { redis: Redis },
+): Promise<JobResult> {
   const command = job.data.command as LbStatus;
   await ctx.reporter.step(`Look up ${command.env}`);
   const env = resolveEnvironment(deps.config, command.env, undefined);
@@ -439,7 +483,7 @@ export async function lbStatusJob(job: Job<JobData>, ctx: JobContext, deps: EnvJ
   const health = new Map<string, string>();
   for (const arn of group.targetGroups)
     for (const [id, state] of await targetHealth(clients.elbv2, arn)) health.set(id, state);
-  const notes = standbyNotes(group);
+  const notes = standbyNotes(group, await standbyRecordsOf(deps).read(env.placement.region, group.name));
   const inService = group.instances.filter((i) => i.lifecycle === 'InService');
   const standby = group.instances.filter((i) => i.lifecycle === 'Standby');
   const lines = [
