@@ -11,7 +11,13 @@ import { createLaunchTemplate, findLaunchTemplatesByTag } from '../src/aws/ec2.j
 import { targetHealth } from '../src/aws/elbv2.js';
 import type { EnvCreate } from '../src/commands/index.js';
 import type { Config } from '../src/config.js';
-import { countStates, type EnvironmentPlan, planEnvironment, TAG } from '../src/domain/env.js';
+import {
+  countStates,
+  type EnvironmentPlan,
+  launchTemplateSpec,
+  planEnvironment,
+  TAG,
+} from '../src/domain/env.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
@@ -63,12 +69,7 @@ export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: Env
     );
     const id =
       mine?.id ??
-      (await createLaunchTemplate(ec2, {
-        name: plan.groupName,
-        imageId: plan.blueprint.ami ?? '',
-        instanceType: plan.blueprint.instanceType ?? '',
-        tags: { ...plan.tags, [TAG.job]: jobId },
-      }));
+      (await createLaunchTemplate(ec2, launchTemplateSpec(plan, { ...plan.tags, [TAG.job]: jobId })));
     launchTemplate = { LaunchTemplateId: id, Version: '$Latest' };
     reporter.progress(mine ? `${id} (made by an earlier attempt)` : `created ${id}`);
   }

@@ -5,6 +5,7 @@
 
 import type { Group } from '../aws/autoscaling.js';
 import type { AwsPlacement } from '../aws/clients.js';
+import type { LaunchTemplateSpec } from '../aws/ec2.js';
 import type { EnvCreate } from '../commands/index.js';
 import type { Blueprint, Config } from '../config.js';
 import { ErrorCode, UserError } from '../errors.js';
@@ -244,4 +245,25 @@ export function expiryActionFor(tags: Record<string, string>, now: number): Expi
   if (now >= at) return 'delete';
   if (at - now <= EXPIRY_WARNING_MS && tags[TAG.expiryWarned] !== expiresAt) return 'warn';
   return 'none';
+}
+
+/** Fills `{env}` and `{version}` in a blueprint's user data. */
+export function fillUserData(template: string, plan: { name: string; version: string }): string {
+  return template.replaceAll('{env}', plan.name).replaceAll('{version}', plan.version);
+}
+
+/** The launch template an AMI blueprint makes for an environment: all a real instance needs. */
+export function launchTemplateSpec(plan: EnvironmentPlan, tags: Record<string, string>): LaunchTemplateSpec {
+  const b = plan.blueprint;
+  return {
+    name: plan.groupName,
+    imageId: b.ami ?? '',
+    instanceType: b.instanceType ?? '',
+    tags,
+    ...(b.securityGroups ? { securityGroupIds: b.securityGroups } : {}),
+    ...(b.instanceProfile ? { instanceProfile: b.instanceProfile } : {}),
+    ...(b.userData ? { userData: fillUserData(b.userData, plan) } : {}),
+    ...(b.keyName ? { keyName: b.keyName } : {}),
+    imds: b.imds,
+  };
 }

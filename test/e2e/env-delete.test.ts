@@ -24,11 +24,13 @@ const SIZED_CONFIG = CONFIG.replace(
     subnets: [subnet-0aaa11111]
     targetGroups: [arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef]
     size: { min: 1, max: 3, desired: 2 }
+    sharedTargetGroups: true
   full:
     launchTemplate: { name: web-lt, version: '$Latest' }
     subnets: [subnet-0aaa11111]
     targetGroups: [arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-tg/0123456789abcdef]
     size: { min: 2, max: 2, desired: 2 }
+    sharedTargetGroups: true
 environments:
 `,
 );

@@ -27,6 +27,7 @@ const BIG_CONFIG = CONFIG.replace(
     subnets: [subnet-0aaa11111]
     targetGroups: [${TG}]
     size: { min: 0, max: ${SIZE}, desired: 1 }
+    sharedTargetGroups: true
 environments:
   big: { blueprint: plain, asgName: ${BIG} }
 `,

@@ -29,6 +29,8 @@ blueprints:
     size: { min: 0, max: 4, desired: 2 }
     ttl: 8h
     healthUrl: 'http://{ip}:${HEALTH_PORT}/health'
+    # prod is declared with this blueprint: new environments share its target group on purpose here.
+    sharedTargetGroups: true
 environments:
   prod: { blueprint: web, asgName: prod-web }
 roles:
