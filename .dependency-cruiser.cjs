@@ -22,7 +22,7 @@ module.exports = {
       from: { path: '^src/domain' },
       to: {
         path: [
-          '^src/(aws|mysql|slack|queue|approvals|alerts|audit|web|http|observability|main|stand-ins)',
+          '^src/(aws|mysql|slack|queue|approvals|alerts|standby|audit|web|http|observability|main|stand-ins)',
           '^devkit/',
           'node_modules/(@aws-sdk|@smithy|mysql2|ioredis|bullmq|@slack|pino|prom-client)/',
         ],

@@ -38,6 +38,7 @@ import { allPlacements, resolveEnvironment, standbyNotes, TAG } from '../src/dom
 import { balanceForecast } from '../src/domain/io-credits.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderAlert, renderRenotify } from '../src/slack/blocks/alert.js';
+import { standbyRecordsOf } from '../src/standby/store.js';
 import type { AlertsCheckDeps } from './deps.js';
 
 /** A worker that claimed an alert's post holds the claim this long; if it dies, the next check posts. */
@@ -311,11 +312,11 @@ function metric(key: string, metricName: string, id: string, stat: string): Metr
 
 async function readEnvironments(deps: AlertsCheckDeps): Promise<EnvironmentInput[]> {
   const { config } = deps;
-  const found = new Map<string, { env: string; group: Group }>();
+  const found = new Map<string, { env: string; group: Group; region: string }>();
   for (const placement of allPlacements(config)) {
     for (const group of await findGroupsByTag(deps.aws.clients(placement).autoScaling, TAG.env)) {
       const env = group.tags[TAG.env] ?? group.name;
-      found.set(env, { env, group });
+      found.set(env, { env, group, region: placement.region });
     }
   }
   // Declared environments (e.g. prod) need not carry Capstan's tag.
@@ -323,13 +324,14 @@ async function readEnvironments(deps: AlertsCheckDeps): Promise<EnvironmentInput
     if (found.has(name)) continue;
     const ref = resolveEnvironment(config, name);
     const group = await describeGroup(deps.aws.clients(ref.placement).autoScaling, ref.groupName);
-    if (group) found.set(name, { env: name, group });
+    if (group) found.set(name, { env: name, group, region: ref.placement.region });
   }
+  const records = standbyRecordsOf(deps);
   const inputs: EnvironmentInput[] = [];
-  for (const { env, group } of found.values()) {
+  for (const { env, group, region } of found.values()) {
     // A group being deleted is going away on purpose.
     if (group.status) continue;
-    const notes = standbyNotes(group);
+    const notes = standbyNotes(group, await records.read(region, group.name));
     const expiresAt = Date.parse(group.tags[TAG.expiresAt] ?? '');
     inputs.push({
       env,

@@ -22,8 +22,10 @@ export interface JobDeps {
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
 export type EnvJobDeps = Pick<JobDeps, 'config' | 'aws'>;
-/** Load balancer jobs: environments, and the producer (a disable schedules its own re-enable). */
-export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'producer'>;
+/** Reading an environment's instances, with who put which in Standby (the records live in Redis). */
+export type EnvStatusDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
+/** Load balancer jobs: environments, standby records, and the producer (a disable schedules its re-enable). */
+export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'redis' | 'producer'>;
 /** The expiry sweep: environments, the producer (it enqueues deletions) and the notifier. */
 export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier'>;
 /** The temporary-instance janitor. */
@@ -37,6 +39,8 @@ export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier'>;
 
 /** The scheduled alert checks. */
 export interface AlertsCheckDeps extends EnvJobDeps {
+  /** Standby records (who put an instance in Standby, since when). */
+  redis: Redis;
   notifier: SlackNotifier;
   producer: Pick<JobProducer, 'queue'>;
   /** Alert state (Redis). */

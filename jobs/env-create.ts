@@ -8,7 +8,13 @@ import type { Job } from 'bullmq';
 import { createGroup, describeGroup } from '../src/aws/autoscaling.js';
 import { createLaunchTemplate, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
-import { countStates, type EnvironmentPlan, planEnvironment, TAG } from '../src/domain/env.js';
+import {
+  countStates,
+  type EnvironmentPlan,
+  launchTemplateSpec,
+  planEnvironment,
+  TAG,
+} from '../src/domain/env.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
@@ -59,12 +65,7 @@ export async function envCreateJob(
     );
     const id =
       mine?.id ??
-      (await createLaunchTemplate(ec2, {
-        name: plan.groupName,
-        imageId: plan.blueprint.ami ?? '',
-        instanceType: plan.blueprint.instanceType ?? '',
-        tags: { ...plan.tags, [TAG.job]: jobId },
-      }));
+      (await createLaunchTemplate(ec2, launchTemplateSpec(plan, { ...plan.tags, [TAG.job]: jobId })));
     launchTemplate = { LaunchTemplateId: id, Version: '$Latest' };
     reporter.progress(mine ? `${id} (made by an earlier attempt)` : `created ${id}`);
   }

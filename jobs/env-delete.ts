@@ -13,6 +13,7 @@ import {
 } from '../src/aws/autoscaling.js';
 import { deleteLaunchTemplate, findInstancesByTag, findLaunchTemplatesByTag } from '../src/aws/ec2.js';
 import { TAG } from '../src/domain/env.js';
+import { isValidationError } from '../src/domain/lb.js';
 import { waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
@@ -58,10 +59,36 @@ export async function envDeleteJob(
   await ctx.betweenSteps();
 
   if (group && group.status === undefined) {
+    // AWS keeps MinSize ≤ desired capacity ≤ MaxSize at every call: EnterStandby with a decrement and a
+    // lower desired capacity are refused below MinSize, so MinSize goes to 0 first (always allowed: it
+    // moves no bound past the desired capacity)
+    // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_EnterStandby.html,
+    // https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html).
+    await reporter.step('Lower MinSize to 0');
+    if (group.min > 0) {
+      await refusedAsUserError(name, 'lower MinSize to 0', () =>
+        resizeGroup(autoScaling, group.name, { min: 0 }),
+      );
+      const after = await describeGroup(autoScaling, group.name);
+      if (after && after.min !== 0) {
+        throw new UserError(
+          `Auto Scaling accepted MinSize 0 for ${group.name} but the group still has MinSize ${after.min}; nothing else was changed.`,
+          ErrorCode.Conflict,
+        );
+      }
+      reporter.progress(`MinSize ${group.min} → 0`);
+    } else {
+      reporter.progress('already 0');
+    }
+    await ctx.betweenSteps();
+
     await reporter.step('Take the instances out of the load balancer');
-    const inService = group.instances.filter((i) => i.lifecycle === 'InService').map((i) => i.id);
-    if (inService.length > 0 && group.targetGroups.length > 0) {
-      await enterStandby(autoScaling, group.name, inService);
+    const now = (await describeGroup(autoScaling, group.name)) ?? group;
+    const inService = now.instances.filter((i) => i.lifecycle === 'InService').map((i) => i.id);
+    if (inService.length > 0 && now.targetGroups.length > 0) {
+      await refusedAsUserError(name, 'put the instances in Standby', () =>
+        enterStandby(autoScaling, group.name, inService),
+      );
       await waitUntil(
         async () => {
           const g = await describeGroup(autoScaling, group.name);
@@ -73,19 +100,23 @@ export async function envDeleteJob(
         { what: 'the instances to leave the load balancer', ...wait },
       );
     } else {
-      reporter.progress(group.targetGroups.length > 0 ? 'none in service' : 'no load balancer');
+      reporter.progress(now.targetGroups.length > 0 ? 'none in service' : 'no load balancer');
     }
     await ctx.betweenSteps();
 
     await reporter.step('Scale to zero');
-    await resizeGroup(autoScaling, group.name, { min: 0, desired: 0 });
+    await refusedAsUserError(name, 'scale the group to zero', () =>
+      resizeGroup(autoScaling, group.name, { min: 0, desired: 0 }),
+    );
     await ctx.betweenSteps();
   }
 
   if (group) {
     await reporter.step('Delete the Auto Scaling group');
     // ForceDelete also terminates the instances parked in Standby.
-    if (group.status === undefined) await deleteGroup(autoScaling, group.name, true);
+    if (group.status === undefined) {
+      await refusedAsUserError(name, 'delete the group', () => deleteGroup(autoScaling, group.name, true));
+    }
     await waitUntil(
       async () => {
         const g = await describeGroup(autoScaling, group.name);
@@ -126,4 +157,21 @@ export async function envDeleteJob(
     outcome: 'done',
     summary: `Environment \`${name}\` is deleted; nothing tagged ${TAG.env}=${name} remains.`,
   };
+}
+
+/**
+ * Runs one Auto Scaling change; a ValidationError (AWS refusing the request as it stands: retrying
+ * will not help) becomes a plain answer saying what was refused and why, never retried.
+ */
+async function refusedAsUserError(env: string, what: string, change: () => Promise<void>): Promise<void> {
+  try {
+    await change();
+  } catch (error) {
+    if (!isValidationError(error)) throw error;
+    throw new UserError(
+      `Auto Scaling refused to ${what} for environment \`${env}\`: ${error.message} The environment is left as it is; nothing after this step was done.`,
+      ErrorCode.Conflict,
+      { cause: error },
+    );
+  }
 }

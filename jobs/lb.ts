@@ -18,7 +18,7 @@ import type { AwsClients } from '../src/aws/clients.js';
 import { privateAddresses } from '../src/aws/ec2.js';
 import { targetHealth } from '../src/aws/elbv2.js';
 import { escapeSlack } from '../src/commands/index.js';
-import { type EnvironmentRef, standbyNotes, TAG } from '../src/domain/env.js';
+import { type EnvironmentRef, standbyNotes, standbySummary, TAG } from '../src/domain/env.js';
 import {
   healthUrlFor,
   isValidationError,
@@ -34,8 +34,36 @@ import { waitUntil } from '../src/domain/wait.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps, LbJobDeps } from './deps.js';
+import { type StandbyRecords, standbyRecordsOf } from '../src/standby/store.js';
+import type { EnvJobDeps, EnvStatusDeps, LbJobDeps } from './deps.js';
 import { openEnvironmentJob } from './opening.js';
+
+/**
+ * Puts the group's one `capstan:standby` summary tag in line with the records (removed when none is
+ * left), and drops the per-instance tags older versions wrote for the instances named.
+ */
+async function syncStandbyTags(
+  env: EnvironmentRef,
+  clients: AwsClients,
+  records: StandbyRecords,
+  group: Group,
+  dropLegacy: readonly string[] = [],
+): Promise<void> {
+  const recorded = await records.read(env.placement.region, group.name);
+  const summary = standbySummary(recorded);
+  if (summary) {
+    if (group.tags[TAG.standby] !== summary) {
+      await tagGroup(clients.autoScaling, group.name, { [TAG.standby]: summary });
+    }
+  } else if (TAG.standby in group.tags) {
+    await untagGroup(clients.autoScaling, group.name, [TAG.standby]);
+  }
+  await untagGroup(
+    clients.autoScaling,
+    group.name,
+    dropLegacy.map((id) => `${TAG.standbyPrefix}${id}`).filter((key) => key in group.tags),
+  );
+}
 
 async function groupOf(env: EnvironmentRef, clients: AwsClients): Promise<Group> {
   const group = await describeGroup(clients.autoScaling, env.groupName);
@@ -102,6 +130,7 @@ interface DisableChanges {
 async function refusedStandby(
   env: EnvironmentRef,
   clients: AwsClients,
+  records: StandbyRecords,
   changes: DisableChanges,
   error: Error,
 ): Promise<UserError> {
@@ -121,11 +150,8 @@ async function refusedStandby(
       return lifecycle === 'EnteringStandby' || lifecycle.startsWith('Standby');
     });
     if (moved.length === 0) {
-      await untagGroup(
-        clients.autoScaling,
-        g.name,
-        targets.map((id) => `${TAG.standbyPrefix}${id}`).filter((key) => key in g.tags),
-      );
+      await records.forget(env.placement.region, g.name, targets);
+      await syncStandbyTags(env, clients, records, g, targets);
       const undone: string[] = [];
       let minLeft = '';
       if (lowered && g.min < sizing.currentMin) {
@@ -180,6 +206,7 @@ export async function lbDisableJob(
     'InService',
     'Find the instances',
   );
+  const records = standbyRecordsOf(deps);
   if (group.status) {
     throw new UserError(
       `The Auto Scaling group of \`${env.name}\` is being deleted (${group.status}); nothing was changed.`,
@@ -261,23 +288,21 @@ export async function lbDisableJob(
 
     await reporter.step('Put the instances in Standby');
     const now = new Date();
-    await tagGroup(
-      clients.autoScaling,
+    await records.record(
+      env.placement.region,
       group.name,
       Object.fromEntries(
-        targets.map((id) => [
-          `${TAG.standbyPrefix}${id}`,
-          standbyNote(job.data.request.userId, now, command.reason),
-        ]),
+        targets.map((id) => [id, standbyNote(job.data.request.userId, now, command.reason)]),
       ),
     );
     const current = await groupOf(env, clients);
+    await syncStandbyTags(env, clients, records, current);
     const toMove = targets.filter(
       (id) => current.instances.find((i) => i.id === id)?.lifecycle === 'InService',
     );
     if (toMove.length > 0) await enterStandby(clients.autoScaling, group.name, toMove);
   } catch (error) {
-    if (isValidationError(error)) throw await refusedStandby(env, clients, changes, error);
+    if (isValidationError(error)) throw await refusedStandby(env, clients, records, changes, error);
     throw error;
   }
   await waitUntil(
@@ -311,6 +336,7 @@ export async function lbEnableJob(
     'Standby',
     'Find the instances in Standby',
   );
+  const records = standbyRecordsOf(deps);
   reporter.progress(targets.length > 0 ? targets.join(', ') : 'none');
   await ctx.betweenSteps();
 
@@ -373,13 +399,18 @@ export async function lbEnableJob(
   const ours = (after.tags[TAG.lbSuspended] ?? '').split(',').filter(Boolean);
   const minBefore = recordedMinSize(after.tags);
   // The notes of the instances returned, and of any other that is no longer in Standby.
-  const notes = Object.keys(after.tags).filter((key) => {
-    if (!key.startsWith(TAG.standbyPrefix)) return false;
-    const id = key.slice(TAG.standbyPrefix.length);
+  const noted = [
+    ...(await records.read(env.placement.region, after.name)).keys(),
+    ...Object.keys(after.tags)
+      .filter((key) => key.startsWith(TAG.standbyPrefix))
+      .map((key) => key.slice(TAG.standbyPrefix.length)),
+  ];
+  const done = noted.filter((id) => {
     const lifecycle = after.instances.find((i) => i.id === id)?.lifecycle;
     return targets.includes(id) || (lifecycle !== 'Standby' && lifecycle !== 'EnteringStandby');
   });
-  await untagGroup(clients.autoScaling, after.name, notes);
+  await records.forget(env.placement.region, after.name, done);
+  await syncStandbyTags(env, clients, records, after, done);
   let minSize = '';
   if (stillStandby === 0) {
     await resumeProcesses(clients.autoScaling, after.name, ours);
@@ -434,7 +465,7 @@ async function probeHealth(template: string, ip: string | undefined): Promise<bo
 export async function lbStatusJob(
   job: Job<JobDataOf<'lb.status'>>,
   ctx: JobContext,
-  deps: EnvJobDeps,
+  deps: EnvStatusDeps,
 ): Promise<JobResult> {
   const command = job.data.command;
   await ctx.reporter.step(`Look up ${command.env}`);
@@ -443,7 +474,7 @@ export async function lbStatusJob(
   const health = new Map<string, string>();
   for (const arn of group.targetGroups)
     for (const [id, state] of await targetHealth(clients.elbv2, arn)) health.set(id, state);
-  const notes = standbyNotes(group);
+  const notes = standbyNotes(group, await standbyRecordsOf(deps).read(env.placement.region, group.name));
   const inService = group.instances.filter((i) => i.lifecycle === 'InService');
   const standby = group.instances.filter((i) => i.lifecycle === 'Standby');
   const lines = [

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ADMIN_ONLY_KINDS, type CatalogKind, COMMAND_KINDS } from './catalog.js';
@@ -200,11 +201,57 @@ const blueprintSchema = z
       .regex(/^https?:\/\/\{ip\}(:\d+)?\/\S*$/, 'an http URL with {ip} for the instance address')
       .optional(),
     healthCheckType: z.enum(['EC2', 'ELB']).default('ELB'),
+    /**
+     * Set to say, on purpose, that environments made from this blueprint register in target groups a
+     * protected environment also uses (behind production's load balancer). Refused otherwise.
+     */
+    sharedTargetGroups: z.boolean().default(false),
+    // What a real instance needs, for a blueprint with an AMI (a launch template carries these itself).
+    /** Security groups of the instances (absent: the VPC's default security group). */
+    securityGroups: z
+      .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id such as sg-0abc1234'))
+      .optional(),
+    /** The IAM instance profile, by name or ARN (Capstan's role needs iam:PassRole on its role). */
+    instanceProfile: z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:iam::\d{12}:instance-profile\/[\w+=,.@/-]{1,128}|[\w+=,.@-]{1,128})$/,
+        'an instance profile name or ARN',
+      )
+      .optional(),
+    /** User data, inline, with `{env}` and `{version}` filled in at `/env create`. */
+    userData: z.string().max(16_384, 'at most 16 KB (EC2’s limit before base64)').optional(),
+    /** … or read from a file (relative to the config file), with the same placeholders. */
+    userDataFile: z.string().min(1).optional(),
+    /** An EC2 key pair for SSH (optional). */
+    keyName: z.string().min(1).max(255).optional(),
+    /** Instance metadata: IMDSv2 (session tokens) required unless set to `optional`. */
+    imds: z.enum(['v2-required', 'optional']).default('v2-required'),
   })
   .strict()
   .refine((b) => Boolean(b.launchTemplate) || (Boolean(b.ami) && Boolean(b.instanceType)), {
     message: 'a blueprint needs launchTemplate, or both ami and instanceType',
-  });
+  })
+  .refine((b) => !(b.userData !== undefined && b.userDataFile !== undefined), {
+    message: 'give userData or userDataFile, not both',
+  })
+  .refine(
+    (b) =>
+      !b.launchTemplate ||
+      [
+        b.ami,
+        b.instanceType,
+        b.securityGroups,
+        b.instanceProfile,
+        b.userData,
+        b.userDataFile,
+        b.keyName,
+      ].every((x) => x === undefined),
+    {
+      message:
+        'a launchTemplate blueprint takes its image, instance type, security groups, instance profile, user data and key pair from the template: remove ami, instanceType, securityGroups, instanceProfile, userData, userDataFile and keyName',
+    },
+  );
 
 /**
  * Storage prices in USD per month, Single-AZ (Multi-AZ doubles them). The defaults are us-east-1 RDS
@@ -534,6 +581,27 @@ export const configFileSchema = z
       }
     }
     const { policy } = file;
+    // A blueprint that registers new environments in a protected environment's target groups puts
+    // them behind that environment's load balancer (production's traffic): only on purpose.
+    for (const [name, env] of Object.entries(file.environments)) {
+      const own = file.blueprints[env.blueprint];
+      if (!own) continue;
+      const rule = policy.environments[name];
+      const isProtected =
+        rule?.protected === true ||
+        own.protected ||
+        (policy.defaults.protected === true && rule?.protected !== false);
+      if (!isProtected) continue;
+      for (const [bpName, bp] of Object.entries(file.blueprints)) {
+        const shared = bp.targetGroups.filter((tg) => own.targetGroups.includes(tg));
+        if (shared.length === 0 || bp.sharedTargetGroups) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['blueprints', bpName, 'targetGroups'],
+          message: `${shared.join(', ')} is also protected environment ${name}'s: /env create --blueprint ${bpName} would register new instances behind ${name}'s load balancer. Give the blueprint its own target group, or set sharedTargetGroups: true if that is intended`,
+        });
+      }
+    }
     const rules: Array<[(string | number)[], TargetRule]> = [
       [['policy', 'defaults'], policy.defaults],
       ...Object.entries(policy.environments).map(([k, r]): [(string | number)[], TargetRule] => [
@@ -805,7 +873,29 @@ function readConfigFile(path: string, problems: string[]): ConfigFile | undefine
     problems.push(`CAPSTAN_CONFIG: cannot read ${path}: ${reason}`);
     return undefined;
   }
-  return parseConfigFile(text, path, problems);
+  const file = parseConfigFile(text, path, problems);
+  if (file) readUserDataFiles(file, path, problems);
+  return file;
+}
+
+/** Reads each blueprint's `userDataFile` (relative to the config file) into its `userData`. */
+function readUserDataFiles(file: ConfigFile, configPath: string, problems: string[]): void {
+  for (const [name, bp] of Object.entries(file.blueprints)) {
+    if (bp.userDataFile === undefined) continue;
+    const path = resolvePath(dirname(configPath), bp.userDataFile);
+    try {
+      const text = readFileSync(path, 'utf8');
+      // EC2 limits user data to 16 KB before base64
+      // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html).
+      if (Buffer.byteLength(text) > 16_384) {
+        problems.push(`${configPath} blueprints.${name}.userDataFile: ${path} is over 16 KB, EC2's limit`);
+      } else bp.userData = text;
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      problems.push(`${configPath} blueprints.${name}.userDataFile: cannot read ${path}: ${reason}`);
+    }
+  }
 }
 
 function stripEmpty(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -45,6 +45,7 @@ blueprints:
     targetGroups: [${TG}]
     size: { min: 0, max: 4, desired: 2 }
     ttl: 8h
+    sharedTargetGroups: true # stage and prod (when declared) are behind the same target group on purpose
 environments:
   stage: { blueprint: drill, asgName: stage-web }
 ${options.prod ? '  prod: { blueprint: drill, asgName: prod-web }\n' : ''}roles:

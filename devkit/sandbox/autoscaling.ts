@@ -294,6 +294,7 @@ function createAutoScalingGroup(ctx: CallContext, input: CreateAutoScalingGroupC
     if (existing >= 0) tags[existing] = tag;
     else tags.push(tag);
   }
+  checkTagLimit(name, tags.length);
   world.groups[name] = {
     name,
     arn: groupArn(world, name),
@@ -656,6 +657,22 @@ function taggedGroup(world: World, t: { ResourceId?: string; ResourceType?: stri
   return mutableGroup(world, t.ResourceId);
 }
 
+/**
+ * Auto Scaling allows at most 50 tags per group
+ * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-tagging.html) and answers
+ * LimitExceeded beyond it (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_CreateOrUpdateTags.html).
+ */
+export const MAX_TAGS_PER_GROUP = 50;
+
+function checkTagLimit(group: string, count: number): void {
+  if (count > MAX_TAGS_PER_GROUP) {
+    throw asgError(
+      'LimitExceeded',
+      `The maximum number of tags per Auto Scaling group (${MAX_TAGS_PER_GROUP}) would be exceeded: ${group} would have ${count}.`,
+    );
+  }
+}
+
 function createOrUpdateTags(ctx: CallContext, input: CreateOrUpdateTagsCommandInput): Out<object> {
   const tags = input.Tags ?? [];
   // Validate all before changing any.
@@ -663,6 +680,13 @@ function createOrUpdateTags(ctx: CallContext, input: CreateOrUpdateTagsCommandIn
     if (!t.Key) throw asgError('ValidationError', 'Tag key is required');
     return taggedGroup(ctx.world, t);
   });
+  for (const group of new Set(targets)) {
+    const keys = new Set(group.tags.map((x) => x.Key));
+    tags.forEach((t, i) => {
+      if (targets[i] === group) keys.add(t.Key as string);
+    });
+    checkTagLimit(group.name, keys.size);
+  }
   tags.forEach((t, i) => {
     const group = targets[i] as GroupState;
     const tag = {

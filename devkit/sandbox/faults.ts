@@ -101,5 +101,19 @@ export function validateFaults(settings: FaultSettings): FaultSettings {
     throw new Error('throttleRate + transientRate must not exceed 1');
   if (settings.seed !== undefined) out.seed = Math.trunc(Number(settings.seed));
   if (settings.commands) out.commands = [...settings.commands];
+  if (settings.ignore && settings.ignore.length > 0) out.ignore = [...settings.ignore];
+  if (settings.refuse && Object.keys(settings.refuse).length > 0) out.refuse = { ...settings.refuse };
   return out;
+}
+
+/** Whether `Service:Command` is to be answered with success and no change (a silent failure). */
+export function isIgnored(world: World, service: ServiceId, command: string): boolean {
+  const ignore = world.faults.ignore;
+  return Boolean(ignore && (ignore.includes(`${service}:${command}`) || ignore.includes(command)));
+}
+
+/** The fixed error `Service:Command` is to be refused with, if one is set. */
+export function refusal(world: World, service: ServiceId, command: string): SandboxAwsError | undefined {
+  const r = world.faults.refuse?.[`${service}:${command}`] ?? world.faults.refuse?.[command];
+  return r ? new SandboxAwsError(service, r.code, r.message, 400) : undefined;
 }

@@ -16,7 +16,7 @@ import { ec2Handlers } from './ec2.js';
 import { elbv2Handlers } from './elbv2.js';
 import { type ServiceId, unsupported } from './errors.js';
 import type { ExtensionCommand, SandboxExtension } from './extension.js';
-import { drawFault, validateFaults } from './faults.js';
+import { drawFault, isIgnored, refusal, validateFaults } from './faults.js';
 import { advanceWorld, reconcileAll, worldNow } from './lifecycle.js';
 import { attachTo, type SandboxAttachable } from './middleware.js';
 import { rdsHandlers } from './rds.js';
@@ -146,8 +146,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     }
     const outcome = await store.transact((world) => {
       // Faults come first: a failed call never touches the resources.
-      const fault = drawFault(world, service, command, random);
+      const fault = drawFault(world, service, command, random) ?? refusal(world, service, command);
       if (fault) return { fault };
+      if (isIgnored(world, service, command)) return { output: {} };
       const timing = effectiveTiming(world, options.timing);
       const now = worldNow(world, clock());
       advanceWorld(world, now, timing);

@@ -276,6 +276,13 @@ export interface FaultSettings {
   seed?: number;
   /** Only these commands get faults (`DescribeAutoScalingGroups` or `AutoScaling:DescribeAutoScalingGroups`); all when absent. */
   commands?: string[];
+  /**
+   * Commands answered with success that change nothing (`AutoScaling:EnterStandby`): an action that
+   * silently does not happen, so a job's read-back is what tells the truth.
+   */
+  ignore?: string[];
+  /** Commands answered with this error every time (`{ 'AutoScaling:EnterStandby': { code, message } }`). */
+  refuse?: Record<string, { code: string; message: string }>;
 }
 
 export interface FaultCounters {

@@ -84,19 +84,49 @@ export async function findLaunchTemplatesByTag(
   }));
 }
 
-/** Creates a launch template from an AMI and instance type, tagged. Returns its id. */
-export async function createLaunchTemplate(
-  client: EC2Client,
-  input: { name: string; imageId: string; instanceType: string; tags: Record<string, string> },
-): Promise<string> {
+/** What a launch template made from an AMI blueprint holds. */
+export interface LaunchTemplateSpec {
+  name: string;
+  imageId: string;
+  instanceType: string;
+  /** On the template, and on the instances and volumes launched from it. */
+  tags: Record<string, string>;
+  securityGroupIds?: string[];
+  /** An instance profile name, or its ARN. */
+  instanceProfile?: string;
+  /** User data as the instance sees it (base64-encoded here). */
+  userData?: string;
+  keyName?: string;
+  /** IMDSv2 required (session tokens), or IMDSv1 allowed too. */
+  imds: 'v2-required' | 'optional';
+}
+
+/** Creates a launch template from an AMI blueprint, tagged. Returns its id. */
+export async function createLaunchTemplate(client: EC2Client, input: LaunchTemplateSpec): Promise<string> {
   const tags = Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value }));
+  const profile = input.instanceProfile;
   const out = await client.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: input.name,
       LaunchTemplateData: {
         ImageId: input.imageId,
         InstanceType: input.instanceType as never,
-        TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
+        ...(input.securityGroupIds?.length ? { SecurityGroupIds: input.securityGroupIds } : {}),
+        ...(profile
+          ? { IamInstanceProfile: profile.startsWith('arn:') ? { Arn: profile } : { Name: profile } }
+          : {}),
+        // Launch templates take user data base64-encoded
+        // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RequestLaunchTemplateData.html).
+        ...(input.userData ? { UserData: Buffer.from(input.userData, 'utf8').toString('base64') } : {}),
+        ...(input.keyName ? { KeyName: input.keyName } : {}),
+        MetadataOptions: {
+          HttpTokens: input.imds === 'v2-required' ? 'required' : 'optional',
+          HttpEndpoint: 'enabled',
+        },
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: tags },
+          { ResourceType: 'volume', Tags: tags },
+        ],
       },
       TagSpecifications: [{ ResourceType: 'launch-template', Tags: tags }],
     }),

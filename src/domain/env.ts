@@ -5,6 +5,7 @@
 
 import type { Group } from '../aws/autoscaling.js';
 import type { AwsPlacement } from '../aws/clients.js';
+import type { LaunchTemplateSpec } from '../aws/ec2.js';
 import type { EnvCreate } from '../commands/index.js';
 import type { Blueprint, Config } from '../config.js';
 import { ErrorCode, UserError } from '../errors.js';
@@ -21,7 +22,12 @@ export const TAG = {
   expiryWarned: 'capstan:expiry-warned',
   /** On the group: the processes `/lb disable` suspended (so `/lb enable` resumes only those). */
   lbSuspended: 'capstan:lb-suspended',
-  /** On the group, per instance in standby: `<user>|<iso time>|<reason>`. */
+  /**
+   * On the group: one summary of the instances Capstan put in Standby (the records themselves are
+   * in Redis), so a group stays far from Auto Scaling's 50 tags whatever its size.
+   */
+  standby: 'capstan:standby',
+  /** Written by older versions, per instance in standby: `<user>|<iso time>|<reason>`; still read. */
   standbyPrefix: 'capstan:standby:',
 } as const;
 
@@ -190,15 +196,39 @@ export function countStates(group: Group): {
   return counts;
 }
 
-/** Standby details Capstan recorded on the group, by instance id. */
-export function standbyNotes(group: Group): Map<string, { user: string; since: string; reason: string }> {
-  const notes = new Map<string, { user: string; since: string; reason: string }>();
+/** Who put an instance in standby, when and why. */
+export interface StandbyNote {
+  user: string;
+  since: string;
+  reason: string;
+}
+
+/**
+ * Standby details by instance id: `recorded` (Redis), over the per-instance tags older versions
+ * wrote on the group.
+ */
+export function standbyNotes(
+  group: Group,
+  recorded: ReadonlyMap<string, StandbyNote> = new Map(),
+): Map<string, StandbyNote> {
+  const notes = new Map<string, StandbyNote>();
   for (const [key, value] of Object.entries(group.tags)) {
     if (!key.startsWith(TAG.standbyPrefix)) continue;
     const [user = '', since = '', ...reason] = value.split('|');
     notes.set(key.slice(TAG.standbyPrefix.length), { user, since, reason: reason.join('|') });
   }
+  for (const [id, note] of recorded) notes.set(id, note);
   return notes;
+}
+
+/**
+ * The one `capstan:standby` tag's value for these records (undefined when there are none): how many,
+ * since when. Auto Scaling tag values hold at most 256 characters.
+ */
+export function standbySummary(recorded: ReadonlyMap<string, StandbyNote>): string | undefined {
+  if (recorded.size === 0) return undefined;
+  const earliest = [...recorded.values()].map((n) => n.since).sort()[0] ?? '';
+  return `${recorded.size} in Standby since ${earliest}`;
 }
 
 /** How long before expiry the owner is warned. */
@@ -215,4 +245,25 @@ export function expiryActionFor(tags: Record<string, string>, now: number): Expi
   if (now >= at) return 'delete';
   if (at - now <= EXPIRY_WARNING_MS && tags[TAG.expiryWarned] !== expiresAt) return 'warn';
   return 'none';
+}
+
+/** Fills `{env}` and `{version}` in a blueprint's user data. */
+export function fillUserData(template: string, plan: { name: string; version: string }): string {
+  return template.replaceAll('{env}', plan.name).replaceAll('{version}', plan.version);
+}
+
+/** The launch template an AMI blueprint makes for an environment: all a real instance needs. */
+export function launchTemplateSpec(plan: EnvironmentPlan, tags: Record<string, string>): LaunchTemplateSpec {
+  const b = plan.blueprint;
+  return {
+    name: plan.groupName,
+    imageId: b.ami ?? '',
+    instanceType: b.instanceType ?? '',
+    tags,
+    ...(b.securityGroups ? { securityGroupIds: b.securityGroups } : {}),
+    ...(b.instanceProfile ? { instanceProfile: b.instanceProfile } : {}),
+    ...(b.userData ? { userData: fillUserData(b.userData, plan) } : {}),
+    ...(b.keyName ? { keyName: b.keyName } : {}),
+    imds: b.imds,
+  };
 }

@@ -29,6 +29,8 @@ blueprints:
     size: { min: 0, max: 4, desired: 2 }
     ttl: 8h
     healthUrl: 'http://{ip}:${HEALTH_PORT}/health'
+    # prod is declared with this blueprint: new environments share its target group on purpose here.
+    sharedTargetGroups: true
 environments:
   prod: { blueprint: web, asgName: prod-web }
 roles:
@@ -39,12 +41,13 @@ policy:
     prod: { protected: true }
 `;
 
-/** Starts Capstan on the sandbox with the world seeded; `extraEnv` for test-specific settings. */
+/** Starts Capstan on the sandbox with the world seeded; `extraEnv` and `configYaml` for test-specific settings. */
 export async function startOnSandbox(
   extraEnv: Record<string, string> = {},
+  configYaml: string = CONFIG,
 ): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
   const tc = await startTestCapstan({
-    configYaml: CONFIG,
+    configYaml,
     env: {
       CAPSTAN_AWS: 'sandbox',
       CAPSTAN_POLL_INTERVAL_MS: '100',
