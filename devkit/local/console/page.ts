@@ -1,13 +1,45 @@
 /**
- * The console page: one HTML document with its CSS and vanilla JavaScript inline, no framework and
- * no build step. A Slack-like client: channels on the left, messages in the middle, a thread pane
- * on the right, a composer, a user switcher, modals; it renders with {@link RENDER_SCRIPT} and talks
- * only to the console's own `/console/api/*` routes (see `server.ts`).
- *
- * The scripts are `String.raw` strings: they never contain a backtick (`\x60` instead) or a
- * dollar-brace. Every HTML string the page inserts comes from the renderer, which escapes all text.
+ * The console page: one HTML document with its CSS and JavaScript inline, no framework and no
+ * bundler. A Slack-like client: channels on the left, messages in the middle, a thread pane on the
+ * right, a composer, a user switcher, modals; it renders with `browser/render.ts` (TypeScript) and
+ * talks only to the console's own `/console/api/*` routes (see `server.ts`). Every HTML string the
+ * page inserts comes from the renderer, which escapes all text.
  */
-import { RENDER_SCRIPT } from './render-script.js';
+import { readFileSync } from 'node:fs';
+import ts from 'typescript';
+
+/**
+ * The page's TypeScript: `browser/` beside this file when it runs from `devkit/local/console` under
+ * tsx, and the repository's when it runs from `dist/devkit/local/console`, as built (the page's
+ * scripts are a project of their own, `browser/tsconfig.json`, which the build leaves out).
+ */
+const BROWSER_DIR = new URL(
+  import.meta.url.includes('/dist/devkit/') ? '../../../../devkit/local/console/browser/' : './browser/',
+  import.meta.url,
+);
+
+/**
+ * `browser/<file>` as the JavaScript the page runs: its types stripped by `transpileModule`, once, when
+ * this module loads (https://github.com/microsoft/TypeScript/wiki/Using-the-Compiler-API#a-simple-transform-function).
+ * It stays a classic script, so its top-level names are the page's globals.
+ */
+function browserScript(file: string): string {
+  const source = readFileSync(new URL(file, BROWSER_DIR), 'utf8');
+  const { outputText } = ts.transpileModule(source, {
+    fileName: file,
+    compilerOptions: { target: ts.ScriptTarget.ES2022, alwaysStrict: true, sourceMap: false },
+  });
+  // It is inlined in a <script> element: these would end it, or change how it is parsed.
+  if (/<\/script|<!--/i.test(outputText)) throw new Error(`${file} contains </script or <!--`);
+  return outputText;
+}
+
+/**
+ * The renderer (`browser/render.ts`) as the page runs it, and as the unit tests run it in a `node:vm`
+ * context: it defines `esc`, `mrkdwn`, `plainText`, `blocksHtml`, `attachmentsHtml`,
+ * `messageBodyHtml`, `formatTime`, `safeUrl` and `imageUrl`.
+ */
+export const RENDER_SCRIPT = browserScript('render.ts');
 
 const STYLES = `
 *, *::before, *::after { box-sizing: border-box; }
@@ -169,6 +201,7 @@ a:hover { text-decoration: underline; }
 #toast { position: fixed; left: 50%; bottom: 24px; transform: translateX(-50%); background: #1d1c1d; color: #fff; padding: 8px 16px; border-radius: 6px; font-size: 14px; z-index: 40; }
 `;
 
+/** The app, after the renderer. A `String.raw` string: it never contains a backtick (`\x60` instead) or a dollar-brace. */
 const APP_SCRIPT = String.raw`
 (function () {
   'use strict';
