@@ -1,11 +1,10 @@
 /**
- * The console's renderer (browser JavaScript, run here in a `node:vm` context exactly as the page
- * runs it): Slack mrkdwn and Block Kit to HTML in which text never becomes markup.
+ * The console's renderer (devkit/local/console/browser/render.ts, transpiled as the page serves it and
+ * run here in a `node:vm` context): Slack mrkdwn and Block Kit to HTML in which text never becomes markup.
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { consolePage } from '../../devkit/local/console/page.js';
-import { RENDER_SCRIPT } from '../../devkit/local/console/render-script.js';
+import { consolePage, RENDER_SCRIPT } from '../../devkit/local/console/page.js';
 import { RESTORE_BLOCKS, restoreModal } from '../../src/slack/blocks/restore-modal.js';
 
 interface RenderContext {

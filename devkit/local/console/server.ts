@@ -42,31 +42,22 @@ import {
   type JsonObject,
 } from '../slack-api.js';
 import { consolePage } from './page.js';
+import type {
+  ConsoleChannel,
+  ConsoleEvent,
+  ConsoleShortcut,
+  ConsoleState,
+  ConsoleUser,
+  DeliveryResponse,
+  ErrorResponse,
+  ViewResponse,
+  WireEphemeral,
+  WireFile,
+  WireMessage,
+  WireView,
+} from './wire.js';
 
-/** A person the console can act as (the user switcher lists them in this order). */
-export interface ConsoleUser {
-  /** Slack user id, e.g. `U0ALICE`. */
-  id: string;
-  /** Handle shown and sent as `user_name`, e.g. `alice`. */
-  name: string;
-  /** What they are, shown beside the name, e.g. `engineer` or `approver`. */
-  title?: string;
-}
-
-/** A channel shown in the sidebar (in this order; channels Capstan posts to otherwise are added after). */
-export interface ConsoleChannel {
-  /** Slack channel id, e.g. `C0OPS`. */
-  id: string;
-  /** Name without `#`, e.g. `ops`. */
-  name: string;
-}
-
-/** A message shortcut offered in a message's "…" menu. */
-export interface ConsoleShortcut {
-  callbackId: string;
-  /** What the menu says. */
-  name: string;
-}
+export type { ConsoleChannel, ConsoleShortcut, ConsoleUser } from './wire.js';
 
 /** Options for {@link startConsole}. */
 export interface ConsoleOptions {
@@ -109,12 +100,6 @@ const ACK_DEADLINE_MS = 3000;
 const MAX_BODY_BYTES = 1_000_000;
 const KEEPALIVE_MS = 15_000;
 
-/** A private reply shown to one user: Capstan's answer to a slash command, or the console's own note. */
-interface ConsoleEphemeral extends Omit<FakeEphemeral, 'at'> {
-  /** The command it answers, e.g. `/lb disable prod`. */
-  command?: string;
-}
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -139,7 +124,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   for (const channel of options.channels) slack.setChannel(channel.id, { name: channel.name });
   const channelName = (id: string) => options.channels.find((c) => c.id === id)?.name;
 
-  const replies: ConsoleEphemeral[] = [];
+  const replies: WireEphemeral[] = [];
   /** When each file was shared, as a message ts would say it: files sort among the messages by it. */
   const fileTimes = new Map<string, string>();
   const streams = new Map<ServerResponse, string>();
@@ -150,7 +135,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return `${Math.floor(lastTsMicros / 1e6)}.${String(lastTsMicros % 1e6).padStart(6, '0')}`;
   };
 
-  const broadcast = (event: JsonObject, onlyFor?: string) => {
+  const broadcast = (event: ConsoleEvent, onlyFor?: string) => {
     const frame = `data: ${JSON.stringify(event)}\n\n`;
     for (const [res, user] of streams) if (onlyFor === undefined || onlyFor === user) res.write(frame);
   };
@@ -172,7 +157,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   slack.events.on('view', onView);
   slack.events.on('file', onFile);
 
-  const wireFile = (file: FakeUploadedFile): JsonObject => ({
+  const wireFile = (file: FakeUploadedFile): WireFile => ({
     id: file.id,
     name: file.filename,
     title: file.title ?? file.filename,
@@ -186,7 +171,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     ts: fileTimes.get(file.id) ?? '0.000000',
   });
 
-  const addReply = (reply: ConsoleEphemeral) => {
+  const addReply = (reply: WireEphemeral) => {
     replies.push(reply);
     broadcast({ type: 'ephemeral', ephemeral: reply }, reply.user);
     return reply;
@@ -214,14 +199,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const responseUrl = () => slack.responseUrl(`console-${++seq}`);
 
   /** `/lb disable prod` → a slash command; `@capstan …` → a message and its `app_mention`; else a message. */
-  async function command(body: JsonObject): Promise<JsonObject> {
+  async function command(body: JsonObject): Promise<DeliveryResponse> {
     const user = userOf(body);
     const channel = stringField(body, 'channel');
     const text = stringField(body, 'text').trim();
     const threadTs = stringField(body, 'threadTs', false) || undefined;
     if (text.startsWith('/')) {
       const [name = '', ...rest] = text.split(/\s+/);
-      const base: ConsoleEphemeral = { channel, user: user.id, ts: nowTs(), text: '', command: text };
+      const base: WireEphemeral = { channel, user: user.id, ts: nowTs(), text: '', command: text };
       if (threadTs) base.thread_ts = threadTs;
       if (!commands.includes(name)) {
         return {
@@ -262,7 +247,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return { status: result.status, ms: Math.round(result.ms), ts: posted.ts };
   }
 
-  async function action(body: JsonObject): Promise<JsonObject> {
+  async function action(body: JsonObject): Promise<DeliveryResponse> {
     const user = userOf(body);
     const message = messageOf(body);
     const result = await send(
@@ -284,7 +269,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return { status: result.status, ms: Math.round(result.ms) };
   }
 
-  async function shortcut(body: JsonObject): Promise<JsonObject> {
+  async function shortcut(body: JsonObject): Promise<DeliveryResponse> {
     const user = userOf(body);
     const message = messageOf(body);
     const callbackId = stringField(body, 'callbackId');
@@ -313,7 +298,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return view;
   };
 
-  async function viewSubmit(body: JsonObject): Promise<JsonObject> {
+  async function viewSubmit(body: JsonObject): Promise<ViewResponse> {
     const user = userOf(body);
     const view = openViewOf(body, user);
     const values = isObject(body.values) ? body.values : {};
@@ -360,13 +345,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     }
   }
 
-  function viewClose(body: JsonObject): JsonObject {
+  function viewClose(body: JsonObject): ViewResponse {
     const user = userOf(body);
     slack.closeView(openViewOf(body, user).id);
     return { ok: true };
   }
 
-  function state(user: string): JsonObject {
+  function state(user: string): ConsoleState {
     const seen = new Set(options.channels.map((c) => c.id));
     const channels: ConsoleChannel[] = [...options.channels];
     for (const m of slack.messages) {
@@ -413,7 +398,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     handle(req, res).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       const message = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent) sendJson(res, status, { ok: false, error: message });
+      if (!res.headersSent) sendJson(res, status, { ok: false, error: message } satisfies ErrorResponse);
       else res.end();
     });
   });
@@ -472,7 +457,10 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         throw new HttpError(415, 'send application/json');
       }
       const body = await readJson(req);
-      const routes: Record<string, (b: JsonObject) => JsonObject | Promise<JsonObject>> = {
+      const routes: Record<
+        string,
+        (b: JsonObject) => DeliveryResponse | ViewResponse | Promise<DeliveryResponse | ViewResponse>
+      > = {
         '/console/api/command': command,
         '/console/api/action': action,
         '/console/api/shortcut': shortcut,
@@ -517,7 +505,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
 }
 
 /** What the page shows for Capstan's HTTP answer to a slash command, as Slack's client would. */
-function commandReply(base: ConsoleEphemeral, result: SlackEndpointResult): ConsoleEphemeral | undefined {
+function commandReply(base: WireEphemeral, result: SlackEndpointResult): WireEphemeral | undefined {
   const late =
     result.ms > ACK_DEADLINE_MS
       ? `\n_(Capstan took ${Math.round(result.ms)} ms to answer; Slack would have shown \`operation_timeout\`.)_`
@@ -528,7 +516,7 @@ function commandReply(base: ConsoleEphemeral, result: SlackEndpointResult): Cons
   if (result.body.trim() === '') return late ? { ...base, text: late.trim() } : undefined;
   const answer = parseJson(result.body);
   if (!answer) return { ...base, text: `${result.body}${late}` };
-  const reply: ConsoleEphemeral = {
+  const reply: WireEphemeral = {
     ...base,
     text: `${typeof answer.text === 'string' ? answer.text : ''}${late}`,
   };
@@ -537,7 +525,7 @@ function commandReply(base: ConsoleEphemeral, result: SlackEndpointResult): Cons
   return reply;
 }
 
-function wireMessage(message: FakeMessage): JsonObject {
+function wireMessage(message: FakeMessage): WireMessage {
   return {
     channel: message.channel,
     ts: message.ts,
@@ -551,7 +539,7 @@ function wireMessage(message: FakeMessage): JsonObject {
   };
 }
 
-function wireEphemeral(ephemeral: FakeEphemeral): JsonObject {
+function wireEphemeral(ephemeral: FakeEphemeral): WireEphemeral {
   return {
     channel: ephemeral.channel,
     user: ephemeral.user,
@@ -563,7 +551,7 @@ function wireEphemeral(ephemeral: FakeEphemeral): JsonObject {
   };
 }
 
-function wireView(view: FakeView): JsonObject {
+function wireView(view: FakeView): WireView {
   return {
     id: view.id,
     root_view_id: view.root_view_id,
