@@ -1,5 +1,6 @@
 /** `approval.expire`: closes an approval request nobody decided in time, and says so. */
 import type { Job } from 'bullmq';
+import { closingOf } from '../src/approvals/closing.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import { echoCommand } from '../src/commands/index.js';
 import type { JobData, JobResult } from '../src/queue/contract.js';
@@ -29,15 +30,15 @@ export async function approvalExpireJob(job: Job<JobData>, deps: ApprovalExpireD
     });
     await deps.notifier.update({ ...record.message, text, blocks });
   }
-  if (record.progress) {
-    const closed = renderApprovalClosed({
+  const closed = closingOf(record);
+  if (record.progress && closed) {
+    const message = renderApprovalClosed({
       title: record.request.text,
       jobId: record.id,
       requester: record.request.userId,
-      closing: 'expired',
-      line: 'without a decision; nothing was done.',
+      ...closed,
     });
-    await deps.notifier.update({ ...record.progress, ...closed });
+    await deps.notifier.update({ ...record.progress, ...message });
   }
   if (expired) {
     const threadTs = record.request.threadTs;

@@ -69,6 +69,7 @@ export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: Env
         instanceType: plan.blueprint.instanceType ?? '',
         tags: { ...plan.tags, [TAG.job]: jobId },
       }));
+    if (!mine) await ctx.created('launch-template');
     launchTemplate = { LaunchTemplateId: id, Version: '$Latest' };
     reporter.progress(mine ? `${id} (made by an earlier attempt)` : `created ${id}`);
   }
@@ -96,6 +97,7 @@ export async function envCreateJob(job: Job<JobData>, ctx: JobContext, deps: Env
         PropagateAtLaunch: true,
       })),
     });
+    await ctx.created('group');
     reporter.progress(`created ${plan.groupName}`);
   }
   await ctx.betweenSteps();
