@@ -1,5 +1,6 @@
 /** `approval.expire`: closes an approval request nobody decided in time, and says so. */
 import type { Job } from 'bullmq';
+import { closingOf } from '../src/approvals/closing.js';
 import { echoCommand } from '../src/commands/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
@@ -25,15 +26,15 @@ export async function approvalExpireJob(
     });
     await deps.notifier.update({ ...record.message, text, blocks });
   }
-  if (record.progress) {
-    const closed = renderApprovalClosed({
+  const closed = closingOf(record);
+  if (record.progress && closed) {
+    const message = renderApprovalClosed({
       title: record.request.text,
       jobId: record.id,
       requester: record.request.userId,
-      closing: 'expired',
-      line: 'without a decision; nothing was done.',
+      ...closed,
     });
-    await deps.notifier.update({ ...record.progress, ...closed });
+    await deps.notifier.update({ ...record.progress, ...message });
   }
   if (expired) {
     const threadTs = record.request.threadTs;

@@ -3,6 +3,7 @@
  * Approve / Reject buttons in the approvals channel, and sets its expiry timer.
  */
 import type { Job } from 'bullmq';
+import { closingOf } from '../src/approvals/closing.js';
 import { describeGroup } from '../src/aws/autoscaling.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import { findLaunchTemplatesByTag } from '../src/aws/ec2.js';
@@ -16,7 +17,7 @@ import { describeTarget, targetOf } from '../src/policy/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
-import { formatDuration } from '../src/slack/blocks/progress.js';
+import { formatDuration, renderApprovalClosed } from '../src/slack/blocks/progress.js';
 import type { ApprovalRequestDeps } from './deps.js';
 
 /** Runs `approval.request`. */
@@ -79,11 +80,23 @@ export async function approvalRequestJob(
     { approvalId: id },
     { delayMs: Math.max(0, record.expiresAt - Date.now()) },
   );
-  return {
-    outcome: 'waiting',
-    waitingFor: `${record.quorum === 1 ? 'approval' : `${record.quorum} approvals`} from role \`${record.role}\``,
-    summary: `:raised_hand: Waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` in ${link ? `<${link}|the approval request>` : `<#${channel}>`} (request \`${id}\`, open ${formatDuration(ask.timeoutMs)}). Nothing runs until then.`,
-  };
+  const waitingFor = `${record.quorum === 1 ? 'approval' : `${record.quorum} approvals`} from role \`${record.role}\``;
+  const summary = `:raised_hand: Waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` in ${link ? `<${link}|the approval request>` : `<#${channel}>`} (request \`${id}\`, open ${formatDuration(ask.timeoutMs)}). Nothing runs until then.`;
+  // Said here, not by the worker afterwards: a decision may already have rewritten the message, and
+  // if it came first (the record is closed), the close is put back over the "waiting".
+  await ctx.reporter.waiting(waitingFor, summary);
+  const now = await deps.approvals.get(id);
+  const closed = now ? closingOf(now) : undefined;
+  if (now?.progress && closed) {
+    const { text, blocks } = renderApprovalClosed({
+      title: request.text,
+      jobId: id,
+      requester: request.userId,
+      ...closed,
+    });
+    await deps.notifier.update({ ...now.progress, text, blocks });
+  }
+  return { outcome: 'waiting', waitingFor, summary, reported: true };
 }
 
 /**

@@ -66,6 +66,7 @@ export async function envCreateJob(
     const id =
       mine?.id ??
       (await createLaunchTemplate(ec2, launchTemplateSpec(plan, { ...plan.tags, [TAG.job]: jobId })));
+    if (!mine) await ctx.created('launch-template');
     launchTemplate = { LaunchTemplateId: id, Version: '$Latest' };
     reporter.progress(mine ? `${id} (made by an earlier attempt)` : `created ${id}`);
   }
@@ -93,6 +94,7 @@ export async function envCreateJob(
         PropagateAtLaunch: true,
       })),
     });
+    await ctx.created('group');
     reporter.progress(`created ${plan.groupName}`);
   }
   await ctx.betweenSteps();

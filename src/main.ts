@@ -80,10 +80,10 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
 
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
-    const sandbox =
-      config.aws.mode === 'sandbox'
-        ? (await loadStandIns()).createSandbox({ redis, prefix: config.queuePrefix })
-        : undefined;
+    const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
+    const sandbox = standIns?.createSandbox({ redis, prefix: config.queuePrefix });
+    // Only the sandbox's drills ever aim a kill at the instant after a create.
+    const onCreated = standIns?.createdHook({ env: process.env, redis, prefix: config.queuePrefix });
     // Seeding is idempotent: every worker may seed the same file at start-up.
     if (sandbox && config.aws.sandboxSeed) await sandbox.loadSeedFile(config.aws.sandboxSeed);
     const aws = createAwsClientFactory(sandbox ? { sandbox } : {});
@@ -106,6 +106,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       jobsAdmin,
       locks,
       audit,
+      ...(onCreated ? { onCreated } : {}),
     });
     const host = workerHost;
     closers.push(() => host.stop());
@@ -205,10 +206,40 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   };
 }
 
-const USAGE = 'usage: capstan start | web | worker';
+const USAGE = 'usage: capstan start | web | worker | sandbox attach-db …';
+
+/** `capstan sandbox …`: the sandbox's own commands (devkit), on the world in the configured Redis. */
+async function sandboxCli(argv: string[], config: Config): Promise<void> {
+  const redis = createRedis(config.redisUrl, { name: 'capstan-sandbox-cli', autoPipelining: false });
+  try {
+    const standIns = await loadStandIns();
+    const { output, exitCode } = await standIns.sandboxCommand(argv, {
+      redis,
+      prefix: config.queuePrefix,
+      env: process.env,
+    });
+    (exitCode === 0 ? process.stdout : process.stderr).write(output);
+    process.exitCode = exitCode;
+  } finally {
+    redis.disconnect();
+  }
+}
 
 async function cli(argv: string[]): Promise<void> {
   const role = (argv[0] ?? 'start') as Role;
+  if ((role as string) === 'sandbox') {
+    let config: Config;
+    try {
+      config = readConfig(process.env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    await sandboxCli(argv.slice(1), config);
+    return;
+  }
   if (!['start', 'web', 'worker'].includes(role)) {
     process.stderr.write(`${USAGE}\n`);
     process.exitCode = 2;

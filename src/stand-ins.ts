@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ClientAttacher } from './aws/clients.js';
 import type { Config } from './config.js';
+import type { CreatedHook } from './queue/worker.js';
 
 /** The AWS sandbox as the product sees it: something beneath the SDK clients, seeded from a file. */
 export interface SandboxStandIn extends ClientAttacher {
@@ -29,6 +30,19 @@ export interface StandIns {
    * `LocalModeRefused` (real AWS credentials set without the override) whose message says why.
    */
   prepareLocalMode(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<LocalWorldStandIn>;
+  /**
+   * The kill drill's hook for {@link CreatedHook} (a worker that kills itself right after a create,
+   * when its environment asks for it), or undefined.
+   */
+  createdHook(options: { env: NodeJS.ProcessEnv; redis: Redis; prefix: string }): CreatedHook | undefined;
+  /**
+   * `capstan sandbox <subcommand> …` (e.g. `attach-db`): works on the sandbox's world in `redis` and
+   * returns what to print and the exit code.
+   */
+  sandboxCommand(
+    argv: string[],
+    options: { redis: Redis; prefix: string; env: NodeJS.ProcessEnv },
+  ): Promise<{ output: string; exitCode: number }>;
   /** Opens the console and the terminal on a running local-mode Capstan; prints where they are. */
   openLocalClients(
     world: LocalWorldStandIn,

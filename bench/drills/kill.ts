@@ -6,8 +6,15 @@
  * takes the job over. Every run must end exactly as the control did: the right sandbox state, no
  * resource made twice (groups, launch templates, instances, temporary DB instances seen over the
  * run), no duplicate rows, the temporary restore instance deleted, one progress message, final.
+ *
+ * Then, for each job kind that creates something, `count` kills aimed at the instant between each
+ * create and its checkpoint (the worker runs with `CAPSTAN_DRILL_KILL_AFTER_CREATE`, see
+ * `devkit/drill/kill-after-create.ts`): the restore's temporary instance and side table, the
+ * environment's launch template and group. The resumed job must adopt what it made — and end as the
+ * control did. The figures say, per create step, how many aimed kills landed there.
  */
 import type { Job } from 'bullmq';
+import { killedKey } from '../../devkit/drill/kill-after-create.js';
 import { messageText } from '../../devkit/local/slack-api.js';
 import { LB_MIN_SIZE_TAG } from '../../src/domain/lb.js';
 import type { JobData } from '../../src/queue/contract.js';
@@ -38,11 +45,21 @@ export const KILL_KINDS = [
 ] as const;
 export type KillKind = (typeof KILL_KINDS)[number];
 
+/** What each job kind creates, by the step name it gives {@link JobContext.created}. */
+export const CREATE_STEPS: Partial<Record<KillKind, readonly string[]>> = {
+  'env.create': ['launch-template', 'group'],
+  'restore.side-table': ['temporary-instance', 'side-table'],
+  'restore.merge-missing': ['temporary-instance', 'side-table'],
+  'restore.replace': ['temporary-instance', 'side-table'],
+};
+
 /** Options of {@link workerKilledDrill}: `count` kills per job kind. */
 export interface KillDrillOptions extends DrillOptions {
   kinds?: readonly KillKind[];
   /** Run each kind once uninterrupted first, to time it and count its checkpoints (default true). */
   control?: boolean;
+  /** Also aim `count` kills at each create step of each kind (default true). */
+  aimed?: boolean;
 }
 
 /** How one job went. */
@@ -51,6 +68,8 @@ interface RunOutcome {
   killedMidJob: boolean;
   /** Checkpoint keys the job had written when its worker was killed. */
   stepAtKill?: number;
+  /** An aimed kill: whether the worker died right after that create, as aimed. */
+  landed?: boolean;
   durationMs: number;
 }
 
@@ -64,8 +83,13 @@ function recordedMin(g: { tags: Array<{ Key: string; Value: string }> } | undefi
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The drill's result, with the aimed kills per create step. */
+export interface KillDrillResult extends DrillResult {
+  aimed: Array<{ kind: string; step: string; aimed: number; landed: number; ok: number }>;
+}
+
 /** Runs the drill; see the file comment. */
-export async function workerKilledDrill(options: KillDrillOptions): Promise<DrillResult> {
+export async function workerKilledDrill(options: KillDrillOptions): Promise<KillDrillResult> {
   const log = options.log ?? (() => undefined);
   const kinds = options.kinds ?? KILL_KINDS;
   const needsDb = kinds.some((k) => k.startsWith('restore.') || k === 'rds.io-credits');
@@ -81,6 +105,8 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Dril
   let passed = 0;
   let midJob = 0;
   const stepsHit = new Map<string, Set<number>>();
+  /** Per `<kind> <create step>`: kills aimed there, how many landed there, runs that ended right. */
+  const aimedAt = new Map<string, { aimed: number; landed: number; ok: number }>();
   const workers = { current: undefined as WorkerProcess | undefined };
   try {
     workers.current = world.spawnWorker();
@@ -120,6 +146,34 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Dril
         );
       }
     }
+    if (options.aimed !== false) {
+      let aimedRuns = 0;
+      for (let i = 1; i <= options.count; i++) {
+        for (const kind of kinds) {
+          for (const what of CREATE_STEPS[kind] ?? []) {
+            const label = `${kind} aimed #${i} (after creating the ${what})`;
+            const cell = aimedAt.get(`${kind} ${what}`) ?? { aimed: 0, landed: 0, ok: 0 };
+            aimedAt.set(`${kind} ${what}`, cell);
+            let outcome: RunOutcome | undefined;
+            const ok = await attempt(failures, label, async () => {
+              // Each aimed run its own environment name (an env.create leaves its environment up).
+              outcome = await runOne(account, kind, 100 + aimedRuns, { kind: 'created', what }, workers);
+            });
+            runs += 1;
+            aimedRuns += 1;
+            cell.aimed += 1;
+            if (outcome?.landed) cell.landed += 1;
+            if (ok) {
+              passed += 1;
+              cell.ok += 1;
+            }
+            log(
+              `${label}: ${ok ? 'ok' : `FAILED ${failures.at(-1)}`} (${outcome?.landed ? 'the kill landed there' : 'the kill did not land there'})`,
+            );
+          }
+        }
+      }
+    }
   } finally {
     await account.stop();
   }
@@ -132,12 +186,24 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Dril
     figures: {
       'killed mid-job': `${midJob} of ${runs}`,
       'checkpoints killed at': steps.join('; ') || 'none',
+      'aimed kills landed (kind step: landed/aimed, ended right)':
+        [...aimedAt.entries()].map(([k, c]) => `${k}: ${c.landed}/${c.aimed}, ${c.ok} ok`).join('; ') ||
+        'none',
     },
+    aimed: [...aimedAt.entries()].map(([key, c]) => {
+      const [kind = '', step = ''] = key.split(' ');
+      return { kind, step, ...c };
+    }),
     failures,
   };
 }
 
-type KillPlan = { kind: 'none' } | { kind: 'delay'; ms: number } | { kind: 'step'; step: number };
+type KillPlan =
+  | { kind: 'none' }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'step'; step: number }
+  /** The worker kills itself right after the job creates `what` (before its checkpoint). */
+  | { kind: 'created'; what: string };
 
 /** Checkpoint keys (reporter's aside) each kind wrote in its control run. */
 const controlSteps = new Map<KillKind, number>();
@@ -206,6 +272,13 @@ async function runOne(
       break;
   }
   const text = `${command[0]} ${command[1]}`;
+  if (plan.kind === 'created') {
+    // This run's worker kills itself right after the create it is aimed at.
+    await workers.current?.kill();
+    workers.current = world.spawnWorker({
+      CAPSTAN_DRILL_KILL_AFTER_CREATE: `${JOB_NAME[kind]}:${plan.what}`,
+    });
+  }
   const mark = world.fake.messages.length;
   const watch = watchResources(world);
   const known = new Set((await world.jobsNamed(JOB_NAME[kind])).map((j) => String(j.id)));
@@ -240,8 +313,32 @@ async function runOne(
 
   let killedMidJob = false;
   let stepAtKill: number | undefined;
+  let landed: boolean | undefined;
   let maxSteps = 0;
-  if (plan.kind !== 'none') {
+  if (plan.kind === 'created') {
+    const aimedWorker = workers.current;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const died = aimedWorker?.proc.signalCode === 'SIGKILL' || aimedWorker?.proc.exitCode !== null;
+      const current = await world.queue.getJob(jobId);
+      const state = await current?.getState();
+      if (died) {
+        landed = (await world.redis.exists(killedKey(world.prefix, jobId, plan.what))) === 1;
+        killedMidJob = state !== 'completed' && state !== 'failed';
+        stepAtKill = stepsOf(current);
+        break;
+      }
+      if (state === 'completed' || state === 'failed') {
+        landed = false;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`the job never created its ${plan.what}`);
+      await sleep(10);
+    }
+    // The job goes on (or the next run starts) on a worker that kills nothing.
+    await aimedWorker?.kill();
+    workers.current = world.spawnWorker();
+  } else if (plan.kind !== 'none') {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const current = await world.queue.getJob(jobId);
@@ -319,7 +416,12 @@ async function runOne(
 
   const after = await world.sandbox.snapshot();
   await checkOutcome(account, kind, { env, final, before, after, resources, stageIds, text, i });
-  return { killedMidJob, ...(stepAtKill !== undefined ? { stepAtKill } : {}), durationMs };
+  return {
+    killedMidJob,
+    ...(stepAtKill !== undefined ? { stepAtKill } : {}),
+    ...(landed !== undefined ? { landed } : {}),
+    durationMs,
+  };
 }
 
 interface OutcomeContext {

@@ -6,11 +6,12 @@
  * (another channel, another message) is refused.
  */
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { closingOf } from '../../src/approvals/closing.js';
 import type { ApprovalRecord } from '../../src/approvals/store.js';
 import { echo, echoCommand } from '../../src/commands/index.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
-import { type ApprovalClosing, renderApprovalClosed } from '../../src/slack/blocks/progress.js';
+import { renderApprovalClosed } from '../../src/slack/blocks/progress.js';
 import type { HandlerDeps } from '../deps.js';
 import { unreadGroupsNote } from '../intake.js';
 
@@ -109,12 +110,7 @@ export function approvalActionListener(deps: HandlerDeps) {
           { approval: { id, approvers } },
         );
         await refresh(client, updated, jobId);
-        await closeProgress(
-          client,
-          updated,
-          'approved',
-          `by ${approvers.map((a) => `<@${a}>`).join(', ')}; job \`${jobId}\` runs it.`,
-        );
+        await closeProgress(client, updated);
         await toRequester(
           `:white_check_mark: <@${record.request.userId}> ${echoCommand(record.request.text)} was approved by ${approvers.map((a) => `<@${a}>`).join(', ')}; job \`${jobId}\` is starting.`,
         );
@@ -129,7 +125,7 @@ export function approvalActionListener(deps: HandlerDeps) {
       case 'rejected': {
         const updated = (await deps.approvals.get(id)) ?? record;
         await refresh(client, updated);
-        await closeProgress(client, updated, 'rejected', `by <@${userId}>; nothing was done.`);
+        await closeProgress(client, updated);
         await toRequester(
           `:no_entry: <@${record.request.userId}> ${echoCommand(record.request.text)} was rejected by <@${userId}>; nothing was done.`,
         );
@@ -138,7 +134,7 @@ export function approvalActionListener(deps: HandlerDeps) {
       case 'expired': {
         const updated = (await deps.approvals.get(id)) ?? record;
         await refresh(client, updated);
-        await closeProgress(client, updated, 'expired', 'without a decision; nothing was done.');
+        await closeProgress(client, updated);
         await tell(
           'This request has expired and can no longer be approved; nothing was done. Ask again if it is still needed.',
         );
@@ -178,19 +174,14 @@ async function refresh(
 }
 
 /** Rewrites the requester's "waiting for approval …" message with how the request closed. */
-async function closeProgress(
-  client: AllMiddlewareArgs['client'],
-  record: ApprovalRecord,
-  closing: ApprovalClosing,
-  line: string,
-): Promise<void> {
-  if (!record.progress) return;
+async function closeProgress(client: AllMiddlewareArgs['client'], record: ApprovalRecord): Promise<void> {
+  const closed = closingOf(record);
+  if (!record.progress || !closed) return;
   const { text, blocks } = renderApprovalClosed({
     title: record.request.text,
     jobId: record.id,
     requester: record.request.userId,
-    closing,
-    line,
+    ...closed,
   });
   await client.chat.update({ ...record.progress, text, blocks });
 }

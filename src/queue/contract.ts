@@ -106,6 +106,8 @@ export interface JobResult {
   summary: string;
   /** With `waiting`: for whom, e.g. ``approval from role `approvers` ``. */
   waitingFor?: string;
+  /** The job delivered its final state through its reporter itself; the worker does not again. */
+  reported?: boolean;
   /** A scheduled check that found nothing to do: no audit entry (it runs every few minutes). */
   quiet?: boolean;
 }

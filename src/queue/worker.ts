@@ -269,7 +269,7 @@ async function runJob(
       },
     });
     await releaseLock();
-    if (!silent) {
+    if (!silent && !result.reported) {
       if (result.outcome === 'cancelled') await reporter.cancelled(result.summary);
       else if (result.outcome === 'waiting')
         await reporter.waiting(result.waitingFor ?? 'people', result.summary);

@@ -50,8 +50,14 @@ export { destroyServer, serverDir, serverExists } from './mariadb.js';
 export interface PitrState {
   /** `scripts/services` name of the server (folder `mariadb-<name>`). */
   server: string;
+  /** Someone's own server (`capstan sandbox attach-db`): never stopped nor deleted by the sandbox. */
+  attached?: boolean;
+  /** Where it listens (default 127.0.0.1). */
+  host?: string;
   port: number;
   user: string;
+  /** The environment variable holding this server's password (default CAPSTAN_MYSQL_ROOT_PASSWORD's). */
+  passwordEnv?: string;
   backup: Omit<BaseBackup, 'takenAt'> & { takenAt: number };
 }
 
@@ -71,7 +77,16 @@ export function pitrState(db: DbInstanceState): PitrState | undefined {
 }
 
 function asServer(state: PitrState): BackingServer {
-  return { name: state.server, port: state.port, user: state.user, password: rootPassword() };
+  const password = state.passwordEnv ? process.env[state.passwordEnv] : rootPassword();
+  if (password === undefined)
+    throw rdsError('InvalidDBInstanceState', `${state.passwordEnv} is not set in this worker's environment.`);
+  return {
+    name: state.server,
+    ...(state.host ? { host: state.host } : {}),
+    port: state.port,
+    user: state.user,
+    password,
+  };
 }
 
 /** The `scripts/services` name of the server backing a restored instance. */
@@ -261,7 +276,8 @@ export function pitrExtension(options: PitrOptions = {}): SandboxExtension {
             rdsHandlers.DeleteDBInstance?.({ world: copy, now: env.now, timing: timingOf(env.world) }, input);
             const db = findDbInstance(env.world, input.DBInstanceIdentifier);
             const pitr = pitrState(db);
-            if (pitr) await destroyServer(pitr.server);
+            // An attached server is someone's own: deleting its sandbox instance leaves it running.
+            if (pitr && !pitr.attached) await destroyServer(pitr.server);
           },
           apply(ctx: CallContext, input: DeleteDBInstanceCommandInput) {
             return rdsHandlers.DeleteDBInstance?.(ctx, input);

@@ -44,6 +44,8 @@ export function serverDir(name: string): string {
 /** A running server the sandbox started. */
 export interface BackingServer {
   name: string;
+  /** Where it listens (default 127.0.0.1: the servers the sandbox starts itself). */
+  host?: string;
   port: number;
   user: string;
   password: string;
@@ -112,7 +114,13 @@ export async function serverExists(name: string): Promise<boolean> {
 }
 
 function clientArgs(server: BackingServer): string[] {
-  return ['--no-defaults', '--protocol=tcp', '-h127.0.0.1', `-P${server.port}`, `-u${server.user}`];
+  return [
+    '--no-defaults',
+    '--protocol=tcp',
+    `-h${server.host ?? '127.0.0.1'}`,
+    `-P${server.port}`,
+    `-u${server.user}`,
+  ];
 }
 
 function clientEnv(server: BackingServer): NodeJS.ProcessEnv {
@@ -186,8 +194,8 @@ async function pipeline(stages: Stage[], io: { input?: string; output?: string }
 }
 
 /** Takes a consistent base backup of `server` into its own folder and starts a new binary log. */
-export async function takeBaseBackup(server: BackingServer): Promise<BaseBackup> {
-  const dir = join(serverDir(server.name), 'pitr');
+export async function takeBaseBackup(server: BackingServer, into?: string): Promise<BaseBackup> {
+  const dir = into ?? join(serverDir(server.name), 'pitr');
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'base.sql');
   const takenAt = Date.now();
@@ -300,7 +308,7 @@ export async function restoreInto(
         '--no-defaults',
         '--read-from-remote-server',
         '--protocol=tcp',
-        '--host=127.0.0.1',
+        `--host=${source.host ?? '127.0.0.1'}`,
         `--port=${source.port}`,
         `--user=${source.user}`,
         '--to-last-log',
