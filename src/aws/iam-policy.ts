@@ -243,10 +243,8 @@ export function iamPolicyFor(config: Config): PolicyDocument {
 export function iamMarkdown(): string {
   const rows = Object.entries(AWS_CALLS)
     .filter(([, calls]) => calls.length > 0)
-    .map(([kind, calls]) => `| \`${kind}\` | ${calls.map((c) => `\`${c}\``).join(', ')} |`);
+    .map(([kind, calls]) => `- \`${kind}\`: ${calls.map((c) => `\`${c}\``).join(', ')}`);
   return [
-    '| job | AWS calls |',
-    '| --- | --- |',
     ...rows,
     '',
     'Besides these, creating an environment from a launch template needs `ec2:RunInstances` and `ec2:CreateTags`,',
