@@ -1,10 +1,4 @@
 #!/usr/bin/env node
-/**
- * Composition root and CLI: `capstan start` (web + worker in one process), `capstan web`,
- * `capstan worker`. Reads the configuration once, wires the parts, and shuts down cleanly on
- * SIGINT/SIGTERM: stop taking requests and jobs, let running jobs reach a checkpoint or return them
- * to the queue, close Redis.
- */
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { type HandlerDeps, registerHandlers } from '../handlers/index.js';
@@ -13,6 +7,13 @@ import { AlertStore } from './alerts/store.js';
 import { ApprovalStore } from './approvals/store.js';
 import { AuditLog } from './audit/index.js';
 import { createAwsClientFactory } from './aws/clients.js';
+/**
+ * Composition root and CLI: `capstan start` (web + worker in one process), `capstan web`,
+ * `capstan worker`. Reads the configuration once, wires the parts, and shuts down cleanly on
+ * SIGINT/SIGTERM: stop taking requests and jobs, let running jobs reach a checkpoint or return them
+ * to the queue, close Redis.
+ */
+import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
 import { type Config, readConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
@@ -206,7 +207,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   };
 }
 
-const USAGE = 'usage: capstan start | web | worker | sandbox attach-db …';
+const USAGE = 'usage: capstan start | web | worker | iam-policy [--markdown] | sandbox attach-db …';
 
 /** `capstan sandbox …`: the sandbox's own commands (devkit), on the world in the configured Redis. */
 async function sandboxCli(argv: string[], config: Config): Promise<void> {
@@ -225,7 +226,26 @@ async function sandboxCli(argv: string[], config: Config): Promise<void> {
   }
 }
 
+/** `capstan iam-policy [--markdown]`: the least-privilege IAM policy for the loaded config, or the README table. */
+function printIamPolicy(argv: string[]): void {
+  if (argv.includes('--markdown')) {
+    process.stdout.write(`${iamMarkdown()}\n`);
+    return;
+  }
+  try {
+    process.stdout.write(`${JSON.stringify(iamPolicyFor(readConfig(process.env)), null, 2)}\n`);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 2;
+  }
+}
+
 async function cli(argv: string[]): Promise<void> {
+  if (argv[0] === 'iam-policy') {
+    printIamPolicy(argv.slice(1));
+    return;
+  }
   const role = (argv[0] ?? 'start') as Role;
   if ((role as string) === 'sandbox') {
     let config: Config;

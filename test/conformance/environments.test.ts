@@ -17,9 +17,12 @@ import { randomBytes } from 'node:crypto';
 import { DescribeLaunchTemplatesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AWS_CALLS, type BackgroundJob } from '../../src/aws/iam-policy.js';
+import type { CatalogKind } from '../../src/catalog.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { finished } from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { type CallRecorder, recordAwsCalls } from './call-recorder.js';
 import {
   groupIn,
   instancesTagged,
@@ -35,6 +38,9 @@ const S = randomBytes(3).toString('hex');
 let c: MotoClients;
 let w: MotoWorld;
 let tc: TestCapstan;
+let recorder: CallRecorder;
+/** Every command's calls, as recorded: checked against the IAM table after the suite. */
+const seen: Array<{ kind: CatalogKind; calls: string[] }> = [];
 
 function config(world: MotoWorld): string {
   const lt = `{ name: web-lt-${S}, version: '$Latest' }`;
@@ -84,7 +90,9 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID = 'testing';
   process.env.AWS_SECRET_ACCESS_KEY = 'testing';
   process.env.AWS_REGION = REGION;
+  recorder = recordAwsCalls();
   c = motoClients(endpoint);
+  recorder.ignore(c.autoScaling, c.ec2, c.elbv2);
   w = await seedMoto(c, S);
   tc = await startTestCapstan({
     configYaml: config(w),
@@ -98,6 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tc?.stop();
+  recorder?.restore();
 });
 
 /**
@@ -128,10 +137,13 @@ async function deleteEnv(env: string): Promise<string> {
 }
 
 async function run(command: string, text: string, outcome?: RegExp): Promise<string> {
+  recorder.take();
   await tc.slash(command, text);
   // As Slack shows it: the user's text escaped.
   const shown = `${command} ${text}`.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-  return finished(tc, shown, outcome, 30_000);
+  const final = await finished(tc, shown, outcome, 30_000);
+  seen.push({ kind: `${command.slice(1)}.${text.split(' ')[0]}` as CatalogKind, calls: recorder.take() });
+  return final;
 }
 
 function tagsOf(group: { Tags?: { Key?: string; Value?: string }[] } | undefined): Record<string, string> {
@@ -278,5 +290,22 @@ describe('environments on moto', () => {
     );
     expect(await deleteEnv('from-ami')).toContain('Environment `from-ami` is deleted');
     await expectGone('from-ami');
+  });
+});
+
+describe('the IAM table', () => {
+  it('lists every AWS call each command made in this suite', () => {
+    expect(seen.length).toBeGreaterThan(5);
+    // Scheduled jobs may run while a command does.
+    const background = (['env.expiry-sweep', 'rds.janitor', 'alerts.check'] as BackgroundJob[]).flatMap(
+      (job) => AWS_CALLS[job],
+    );
+    const missing = seen.flatMap(({ kind, calls }) =>
+      calls
+        .filter((call) => !AWS_CALLS[kind].includes(call) && !background.includes(call))
+        .map((call) => `${kind}: ${call}`),
+    );
+    expect([...new Set(missing)]).toEqual([]);
+    expect(seen.some(({ calls }) => calls.includes('autoscaling:EnterStandby'))).toBe(true);
   });
 });
