@@ -101,5 +101,12 @@ export function validateFaults(settings: FaultSettings): FaultSettings {
     throw new Error('throttleRate + transientRate must not exceed 1');
   if (settings.seed !== undefined) out.seed = Math.trunc(Number(settings.seed));
   if (settings.commands) out.commands = [...settings.commands];
+  if (settings.ignored) out.ignored = [...settings.ignored];
   return out;
+}
+
+/** Whether `command` is set to answer success and do nothing (see {@link FaultSettings.ignored}). */
+export function isIgnored(settings: FaultSettings, service: ServiceId, command: string): boolean {
+  const ignored = settings.ignored ?? [];
+  return ignored.includes(command) || ignored.includes(`${service}:${command}`);
 }

@@ -16,7 +16,7 @@ import { ec2Handlers } from './ec2.js';
 import { elbv2Handlers } from './elbv2.js';
 import { type ServiceId, unsupported } from './errors.js';
 import type { ExtensionCommand, SandboxExtension } from './extension.js';
-import { drawFault, validateFaults } from './faults.js';
+import { drawFault, isIgnored, validateFaults } from './faults.js';
 import { advanceWorld, reconcileAll, worldNow } from './lifecycle.js';
 import { attachTo, type SandboxAttachable } from './middleware.js';
 import { rdsHandlers } from './rds.js';
@@ -148,6 +148,8 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       // Faults come first: a failed call never touches the resources.
       const fault = drawFault(world, service, command, random);
       if (fault) return { fault };
+      // A silent fault: the call succeeds and nothing changes.
+      if (isIgnored(world.faults, service, command)) return { output: {} };
       const timing = effectiveTiming(world, options.timing);
       const now = worldNow(world, clock());
       advanceWorld(world, now, timing);

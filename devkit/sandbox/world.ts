@@ -276,6 +276,11 @@ export interface FaultSettings {
   seed?: number;
   /** Only these commands get faults (`DescribeAutoScalingGroups` or `AutoScaling:DescribeAutoScalingGroups`); all when absent. */
   commands?: string[];
+  /**
+   * These commands (same forms) answer success and do nothing: the action silently does not happen,
+   * so only a job that reads the world back afterwards can tell.
+   */
+  ignored?: string[];
 }
 
 export interface FaultCounters {
