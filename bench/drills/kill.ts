@@ -163,6 +163,7 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Kill
             aimedRuns += 1;
             cell.aimed += 1;
             if (outcome?.landed) cell.landed += 1;
+            if (outcome?.killedMidJob) midJob += 1;
             if (ok) {
               passed += 1;
               cell.ok += 1;
