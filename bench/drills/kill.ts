@@ -163,6 +163,7 @@ export async function workerKilledDrill(options: KillDrillOptions): Promise<Kill
             aimedRuns += 1;
             cell.aimed += 1;
             if (outcome?.landed) cell.landed += 1;
+            if (outcome?.killedMidJob) midJob += 1;
             if (ok) {
               passed += 1;
               cell.ok += 1;
@@ -306,7 +307,7 @@ async function runOne(
       const state = await mine.getState();
       return state === 'active' || state === 'completed' || state === 'failed' ? mine : undefined;
     },
-    { timeoutMs: 30_000, intervalMs: 10, message: `the ${kind} job to start` },
+    { timeoutMs: 90_000, intervalMs: 10, message: `the ${kind} job to start` },
   );
   const jobId = String(job.id);
   const started = Date.now();
@@ -440,8 +441,16 @@ async function checkOutcome(account: AccountWorld, kind: KillKind, c: OutcomeCon
   const group = `capstan-env-${c.env}`;
   const orphans = Object.values(c.after.instances).filter((x) => !x.group && x.state !== 'terminated');
   check(orphans.length === 0, `${orphans.length} instance(s) outside any group`);
-  const groupsSeen = [...c.resources.groups].filter((g) => g.startsWith('capstan-env-'));
-  const templatesSeen = [...c.resources.launchTemplates].filter((t) => t.startsWith('capstan-env-'));
+  // Made during this run (an aimed env.create leaves its environment up for the runs after it).
+  const existed = new Set(Object.keys(c.before.groups));
+  const groupsSeen = [...c.resources.groups].filter(
+    (g) => g.startsWith('capstan-env-') && (!existed.has(g) || g === group),
+  );
+  const templatesBefore = new Set(Object.values(c.before.launchTemplates).map((t) => t.name));
+  const templatesSeen = [...c.resources.launchTemplates].filter((t) => {
+    const name = t.split(':')[0] ?? '';
+    return name.startsWith('capstan-env-') && (!templatesBefore.has(name) || name === group);
+  });
   switch (kind) {
     case 'env.create': {
       check(/Environment `drill-\d+` is up: 2 instance\(s\) InService/.test(c.final), `summary: ${c.final}`);
