@@ -95,6 +95,13 @@ export async function envCreateJob(
       })),
     });
     await ctx.created('group');
+    // Read back: Auto Scaling accepting the call is not the group existing.
+    if (!(await describeGroup(autoScaling, plan.groupName))) {
+      throw new UserError(
+        `Auto Scaling accepted the creation of ${plan.groupName} but the group does not exist; environment \`${plan.name}\` was not created.${launchTemplate.LaunchTemplateId && !lt ? ` Its launch template ${launchTemplate.LaunchTemplateId} is left; \`/env delete ${plan.name}\` removes it.` : ''}`,
+        ErrorCode.Conflict,
+      );
+    }
     reporter.progress(`created ${plan.groupName}`);
   }
   await ctx.betweenSteps();
@@ -104,7 +111,11 @@ export async function envCreateJob(
   const ready = await waitUntil(
     async () => {
       const group = await describeGroup(autoScaling, plan.groupName);
-      if (!group) throw new Error(`group ${plan.groupName} disappeared while waiting`);
+      if (!group)
+        throw new UserError(
+          `Group ${plan.groupName} disappeared while waiting for its instances; environment \`${plan.name}\` is not up.`,
+          ErrorCode.Conflict,
+        );
       const inService = group.instances.filter((i) => i.lifecycle === 'InService' && i.health === 'Healthy');
       let healthy = inService.map((i) => i.id);
       for (const arn of group.targetGroups) {
@@ -125,6 +136,11 @@ export async function envCreateJob(
     },
     {
       what: `${plan.size} instance(s) of ${plan.name} to be InService`,
+      actually: async () => {
+        const group = await describeGroup(autoScaling, plan.groupName);
+        const states = (group?.instances ?? []).map((i) => `\`${i.id}\` ${i.lifecycle} (${i.health})`);
+        return `Read back from Auto Scaling: ${states.length > 0 ? states.join(', ') : 'no instances'}; environment \`${plan.name}\` is not up.`;
+      },
       ...jobWaits(deps.config.waits, () => ctx.betweenSteps()),
     },
   );

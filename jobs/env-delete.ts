@@ -125,7 +125,16 @@ export async function envDeleteJob(
         );
         return g ? undefined : true;
       },
-      { what: `group ${group.name} to be deleted`, ...wait },
+      {
+        what: `group ${group.name} to be deleted`,
+        ...wait,
+        actually: async () => {
+          const g = await describeGroup(autoScaling, group.name);
+          return g
+            ? `Read back from Auto Scaling: ${group.name} still exists (${g.status ?? 'not being deleted'}, ${g.instances.length} instance(s)); the environment is not deleted.`
+            : `${group.name} is gone now.`;
+        },
+      },
     );
     await ctx.betweenSteps();
   }

@@ -109,6 +109,16 @@ async function findTargets(
   return { env, clients, wait, group, targets };
 }
 
+/** What Auto Scaling says of `ids` now: `i-1 InService (Healthy), i-2 Standby`. */
+function lifecyclesOf(group: Group, ids: readonly string[]): string {
+  return ids
+    .map((id) => {
+      const i = group.instances.find((x) => x.id === id);
+      return `\`${id}\` ${i ? `${i.lifecycle} (${i.health})` : 'no longer in the group'}`;
+    })
+    .join(', ');
+}
+
 function idList(ids: readonly string[]): string {
   return ids.map((id) => `\`${id}\``).join(', ');
 }
@@ -312,7 +322,12 @@ export async function lbDisableJob(
       reporter.progress(`${done.length} of ${targets.length} in Standby`);
       return done.length === targets.length ? true : undefined;
     },
-    { what: `${targets.join(', ')} to be in Standby`, ...wait },
+    {
+      what: `${targets.join(', ')} to be in Standby`,
+      ...wait,
+      actually: async () =>
+        `Read back from Auto Scaling: ${lifecyclesOf(await groupOf(env, clients), targets)}.`,
+    },
   );
   return {
     outcome: 'done',
@@ -388,7 +403,12 @@ export async function lbEnableJob(
         reporter.progress(`${ready.length} of ${targets.length} in service and healthy`);
         return ready.length === targets.length ? true : undefined;
       },
-      { what: `${targets.join(', ')} to be in service and healthy`, ...wait },
+      {
+        what: `${targets.join(', ')} to be in service and healthy`,
+        ...wait,
+        actually: async () =>
+          `Read back from Auto Scaling: ${lifecyclesOf(await groupOf(env, clients), targets)}.`,
+      },
     );
     await ctx.betweenSteps();
   }

@@ -11,6 +11,8 @@ export interface WaitOptions {
   maxIntervalMs?: number;
   /** Called between polls: a checkpoint where the job may be cancelled or returned to the queue. */
   between?: () => Promise<void>;
+  /** Read back on giving up: what is true instead, for the failure message. */
+  actually?: () => Promise<string>;
 }
 
 /**
@@ -24,7 +26,10 @@ export async function waitUntil<T>(check: () => Promise<T | undefined>, opts: Wa
     const result = await check();
     if (result !== undefined) return result;
     if (Date.now() + interval > deadline) {
-      throw new UserError(`gave up waiting for ${opts.what} after ${Math.round(opts.timeoutMs / 1000)} s`);
+      const now = opts.actually ? await opts.actually().catch(() => undefined) : undefined;
+      throw new UserError(
+        `gave up waiting for ${opts.what} after ${Math.round(opts.timeoutMs / 1000)} s${now ? `. ${now}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
     await opts.between?.();
