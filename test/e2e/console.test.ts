@@ -232,6 +232,18 @@ describe('the console', () => {
     });
     await page.close();
   });
+  it('opens the channel a #channel mention in a message names', async () => {
+    const page = await openConsole(consoleServer, 'U0ALICE', 'C0NOTICES');
+    await shotOnFailure(page, 'console-channel-mention', async () => {
+      const client = new WebClient('xoxb-test', { slackApiUrl: tc.fake.url });
+      await client.chat.postMessage({ channel: 'C0NOTICES', text: 'Details in <#C0OPS>, please' });
+      const message = page.locator('#messages .msg', { hasText: 'Details in' });
+      await message.locator('.mention.channel').click();
+      await expect.poll(() => page.locator('#channel-title').textContent()).toBe('# ops');
+    });
+    await page.close();
+  });
+
   it('sends @capstan mentions as the message and its app_mention, and answers in its thread', async () => {
     const page = await openConsole(consoleServer, 'U0BOB', 'C0NOTICES');
     await shotOnFailure(page, 'console-mention', async () => {

@@ -58,7 +58,9 @@ describe('mrkdwn', () => {
     );
     expect(render.mrkdwn('<@U0ALICE>', { ...ctx, me: 'U0ALICE' })).toContain('class="mention self"');
     expect(render.mrkdwn('<@U0NOBODY>', ctx)).toContain('@U0NOBODY');
-    expect(render.mrkdwn('in <#C0OPS>', ctx)).toBe('in <span class="mention channel">#ops</span>');
+    expect(render.mrkdwn('in <#C0OPS>', ctx)).toBe(
+      'in <span class="mention channel" data-channel="C0OPS">#ops</span>',
+    );
     expect(render.mrkdwn('<!here>', ctx)).toBe('<span class="mention">@here</span>');
     const date = render.mrkdwn('<!date^1700000000^{date_num} {time_secs}|2023-11-14>', ctx);
     expect(date).toMatch(/^<span class="date">2023-11-1[45] \d{1,2}:\d\d:20 [AP]M<\/span>$/);

@@ -802,7 +802,8 @@ type InputState = {
       }
       closeMenu();
     }
-    const channel = target.closest<HTMLElement>('.channel');
+    // A channel in the sidebar, or a #channel mention in a message: both carry the channel's id.
+    const channel = target.closest<HTMLElement>('.channel[data-channel]');
     if (channel) {
       openChannel(channel.dataset.channel ?? null);
       return;

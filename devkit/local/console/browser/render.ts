@@ -276,8 +276,9 @@ function special(inner: string, ctx: RenderContext): string {
     return `<span class="mention${self}" data-user="${esc(id)}">@${esc(name)}</span>`;
   }
   if (/^#[CGD][A-Z0-9]+$/.test(head)) {
-    const channel = nameOf(ctx.channels, head.slice(1)) || label || head.slice(1);
-    return `<span class="mention channel">#${esc(channel)}</span>`;
+    const id = head.slice(1);
+    const channel = nameOf(ctx.channels, id) || label || id;
+    return `<span class="mention channel" data-channel="${esc(id)}">#${esc(channel)}</span>`;
   }
   if (/^!(here|channel|everyone)$/.test(head)) return `<span class="mention">@${esc(head.slice(1))}</span>`;
   if (/^!subteam\^/.test(head)) return `<span class="mention">${esc(label || `@${head.slice(9)}`)}</span>`;
