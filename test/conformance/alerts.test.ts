@@ -8,12 +8,20 @@
 import { randomBytes } from 'node:crypto';
 import { SetInstanceHealthCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { groupIn, motoClients, REGION, seedMoto } from './world.js';
+import {
+  createMotoDbInstance,
+  groupIn,
+  motoClients,
+  motoConfig,
+  pointSdkAtMoto,
+  REGION,
+  seedMoto,
+} from './world.js';
 
 const S = randomBytes(3).toString('hex');
 const DB = `alerts-db-${S}`;
@@ -22,32 +30,15 @@ let unhealthyId = '';
 
 beforeAll(async () => {
   const endpoint = inject('motoUrl');
-  process.env.AWS_ENDPOINT_URL = endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-  process.env.AWS_REGION = REGION;
+  pointSdkAtMoto(endpoint);
   const c = motoClients(endpoint);
   const world = await seedMoto(c, S);
   unhealthyId = (await groupIn(c, `legacy-web-${S}`))?.Instances?.[0]?.InstanceId ?? '';
   await c.autoScaling.send(
     new SetInstanceHealthCommand({ InstanceId: unhealthyId, HealthStatus: 'Unhealthy' }),
   );
-  const config = {
-    region: REGION,
-    endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
-  await new RDSClient(config).send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: DB,
-      Engine: 'mysql',
-      DBInstanceClass: 'db.t3.medium',
-      AllocatedStorage: 100,
-      StorageType: 'gp2',
-      MasterUsername: 'admin',
-      MasterUserPassword: 'not-a-real-password-1',
-    }),
-  );
+  const config = motoConfig(endpoint);
+  await createMotoDbInstance(new RDSClient(config), DB);
   // moto cannot read a gzip-compressed PutMetricData body (MOTO GAP cloudwatch-compression).
   await new CloudWatchClient({ ...config, disableRequestCompression: true }).send(
     new PutMetricDataCommand({

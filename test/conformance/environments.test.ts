@@ -29,6 +29,7 @@ import {
   type MotoClients,
   type MotoWorld,
   motoClients,
+  pointSdkAtMoto,
   REGION,
   seedMoto,
   targetsIn,
@@ -85,11 +86,7 @@ roles:
 
 beforeAll(async () => {
   const endpoint = inject('motoUrl');
-  // The SDK's own variables, as a user would set them: Capstan's clients read them themselves.
-  process.env.AWS_ENDPOINT_URL = endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-  process.env.AWS_REGION = REGION;
+  pointSdkAtMoto(endpoint);
   recorder = recordAwsCalls();
   c = motoClients(endpoint);
   recorder.ignore(c.autoScaling, c.ec2, c.elbv2);

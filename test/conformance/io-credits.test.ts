@@ -8,38 +8,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { finished } from '../helpers/sandbox-world.js';
-import { REGION } from './world.js';
+import { createMotoDbInstance, motoConfig, pointSdkAtMoto, REGION } from './world.js';
 
 const DB = `orders-${randomBytes(3).toString('hex')}`;
 let tc: TestCapstan;
 
 beforeAll(async () => {
   const endpoint = inject('motoUrl');
-  process.env.AWS_ENDPOINT_URL = endpoint;
-  process.env.AWS_ACCESS_KEY_ID = 'testing';
-  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
-  process.env.AWS_REGION = REGION;
-  const config = {
-    region: REGION,
-    endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
+  pointSdkAtMoto(endpoint);
+  const config = motoConfig(endpoint);
   const rds = new RDSClient(config);
-  await rds.send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: DB,
-      Engine: 'mysql',
-      DBInstanceClass: 'db.t3.medium',
-      AllocatedStorage: 100,
-      StorageType: 'gp2',
-      MasterUsername: 'admin',
-      MasterUserPassword: 'not-a-real-password-1',
-    }),
-  );
+  await createMotoDbInstance(rds, DB);
   // Three hours of minute points, as RDS publishes them.
   const cw = new CloudWatchClient({ ...config, disableRequestCompression: true });
   const now = Date.now();

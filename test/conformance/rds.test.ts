@@ -5,7 +5,7 @@
  * runs on the sandbox; this checks the calls' shapes and answers against an emulator nobody here wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   deleteDbInstance,
@@ -14,30 +14,15 @@ import {
   restoreToPointInTime,
 } from '../../src/aws/rds.js';
 import { temporaryInstanceId } from '../../src/domain/restore.js';
-import { REGION } from './world.js';
+import { createMotoDbInstance, motoConfig } from './world.js';
 
 const S = randomBytes(3).toString('hex');
 const SOURCE = `shop-${S}`;
 let rds: RDSClient;
 
 beforeAll(async () => {
-  rds = new RDSClient({
-    region: REGION,
-    endpoint: inject('motoUrl'),
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  await rds.send(
-    new CreateDBInstanceCommand({
-      DBInstanceIdentifier: SOURCE,
-      Engine: 'mysql',
-      DBInstanceClass: 'db.t3.medium',
-      AllocatedStorage: 50,
-      StorageType: 'gp2',
-      MasterUsername: 'admin',
-      MasterUserPassword: 'not-a-real-password-1',
-      BackupRetentionPeriod: 7,
-    }),
-  );
+  rds = new RDSClient(motoConfig(inject('motoUrl')));
+  await createMotoDbInstance(rds, SOURCE, { allocatedStorage: 50, backupRetentionPeriod: 7 });
 });
 
 describe('restore-table’s RDS calls on moto', () => {

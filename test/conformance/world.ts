@@ -20,16 +20,51 @@ import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateDBInstanceCommand, type RDSClient } from '@aws-sdk/client-rds';
 
 export const REGION = 'us-east-1';
 
+/** An SDK client's configuration for moto at `endpoint`. */
+export function motoConfig(endpoint: string) {
+  return { region: REGION, endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+}
+
+/**
+ * Points the AWS SDK at moto through its own variables, as a user would set them: the Capstan under
+ * test reads them itself.
+ */
+export function pointSdkAtMoto(endpoint: string): void {
+  process.env.AWS_ENDPOINT_URL = endpoint;
+  process.env.AWS_ACCESS_KEY_ID = 'testing';
+  process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+  process.env.AWS_REGION = REGION;
+}
+
+/** Creates a MySQL DB instance on gp2 storage in moto. */
+export async function createMotoDbInstance(
+  rds: RDSClient,
+  id: string,
+  extra: { allocatedStorage?: number; backupRetentionPeriod?: number } = {},
+): Promise<void> {
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      Engine: 'mysql',
+      DBInstanceClass: 'db.t3.medium',
+      AllocatedStorage: extra.allocatedStorage ?? 100,
+      StorageType: 'gp2',
+      MasterUsername: 'admin',
+      MasterUserPassword: 'not-a-real-password-1',
+      ...(extra.backupRetentionPeriod === undefined
+        ? {}
+        : { BackupRetentionPeriod: extra.backupRetentionPeriod }),
+    }),
+  );
+}
+
 /** SDK clients on moto, as the tests read its state. */
 export function motoClients(endpoint: string) {
-  const config = {
-    region: REGION,
-    endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  };
+  const config = motoConfig(endpoint);
   return {
     autoScaling: new AutoScalingClient(config),
     ec2: new EC2Client(config),
