@@ -6,12 +6,14 @@ import type { Job } from 'bullmq';
 import { closingOf } from '../src/approvals/closing.js';
 import { describeGroup } from '../src/aws/autoscaling.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
+import { stackResources } from '../src/aws/cloudformation.js';
 import { findLaunchTemplatesByTag } from '../src/aws/ec2.js';
-import type { Command } from '../src/commands/index.js';
+import type { Command, EnvDelete, EnvUpdate } from '../src/commands/index.js';
 import type { Config } from '../src/config.js';
 import { resolveEnvironment, TAG } from '../src/domain/env.js';
 import { minSizeNote, standbySizing } from '../src/domain/lb.js';
 import { describePlan } from '../src/domain/plan.js';
+import { changeSetPlan } from '../src/domain/stack.js';
 import { describeForUser } from '../src/errors.js';
 import { describeTarget, targetOf } from '../src/policy/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
@@ -19,6 +21,7 @@ import type { JobContext } from '../src/queue/worker.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
 import { formatDuration, renderApprovalClosed } from '../src/slack/blocks/progress.js';
 import type { ApprovalRequestDeps } from './deps.js';
+import { changeSetNameFor, findStackEnvironment, prepareChangeSet } from './env-stack.js';
 
 /** Runs `approval.request`. */
 export async function approvalRequestJob(
@@ -32,7 +35,7 @@ export async function approvalRequestJob(
   const id = String(job.id);
 
   await ctx.reporter.step('Work out what will change');
-  const plan = await lookUpPlan(command, deps, request.userId);
+  const plan = await lookUpPlan(command, deps, request.userId, id, () => ctx.betweenSteps());
   await ctx.betweenSteps();
 
   await ctx.reporter.step('Ask for approval');
@@ -100,6 +103,43 @@ export async function approvalRequestJob(
 }
 
 /**
+ * The plan of an update or a deletion of a stack environment (undefined for other environments): for
+ * an update, the change set the approved job will execute — made now, so approvers see exactly which
+ * resources are added, modified, replaced or removed.
+ */
+async function stackEnvironmentPlan(
+  command: EnvUpdate | EnvDelete,
+  deps: { config: Config; aws: AwsClientFactory },
+  actor: string,
+  approvalId: string,
+  between: () => Promise<void>,
+): Promise<string[] | undefined> {
+  const found = await findStackEnvironment(deps, command.name, actor);
+  if (!found) {
+    return command.kind === 'env.update'
+      ? [`there is no stack environment ${command.name}: the job will say so and change nothing`]
+      : undefined;
+  }
+  if (command.kind === 'env.delete') {
+    const resources = await stackResources(found.clients.cloudFormation, found.stack.id);
+    return [
+      `delete stack ${found.stack.name} (${found.stack.status}, version ${found.stack.tags[TAG.version] ?? '?'}) and its ${resources.length} resource(s): ${resources.map((r) => `${r.logicalId} (${r.type}${r.physicalId ? ` ${r.physicalId}` : ''})`).join(', ') || 'none'}`,
+      'resources with DeletionPolicy: Retain are left in the account',
+    ];
+  }
+  const prepared = await prepareChangeSet(deps, command, found, changeSetNameFor(approvalId), between);
+  if ('none' in prepared) {
+    return [
+      `nothing to change: stack ${found.stack.name} already runs that (${prepared.none}); the job will say so`,
+    ];
+  }
+  return [
+    `update stack ${found.stack.name} from version ${found.stack.tags[TAG.version] ?? '?'} to ${prepared.inputs.version} by change set ${changeSetNameFor(approvalId)}:`,
+    ...changeSetPlan(prepared.changeSet.changes),
+  ];
+}
+
+/**
  * The plan of `command` with what exists now, looked up read-only (which group, which instances,
  * which launch templates), so approvers see exactly what will change.
  */
@@ -107,8 +147,16 @@ async function lookUpPlan(
   command: Command,
   deps: { config: Config; aws: AwsClientFactory },
   actor: string,
+  approvalId: string,
+  between: () => Promise<void>,
 ): Promise<string[]> {
   const base = describePlan(command);
+  if (command.kind === 'env.update' || command.kind === 'env.delete') {
+    const stackPlan = await stackEnvironmentPlan(command, deps, actor, approvalId, between).catch(
+      (error: unknown) => [...base, `(the current state could not be looked up: ${describeForUser(error)})`],
+    );
+    if (stackPlan) return stackPlan;
+  }
   if (command.kind !== 'env.delete' && command.kind !== 'lb.disable' && command.kind !== 'lb.enable')
     return base;
   const name = command.kind === 'env.delete' ? command.name : command.env;

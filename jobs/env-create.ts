@@ -20,6 +20,7 @@ import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import type { EnvJobDeps } from './deps.js';
+import { stackBlueprintFor, stackCreateJob } from './env-stack.js';
 
 /** Runs `env.create`. */
 export async function envCreateJob(
@@ -28,6 +29,8 @@ export async function envCreateJob(
   deps: EnvJobDeps,
 ): Promise<JobResult> {
   const command = job.data.command;
+  const stackBlueprint = stackBlueprintFor(deps.config, command.blueprint);
+  if (stackBlueprint) return stackCreateJob(job, ctx, deps, stackBlueprint.name, stackBlueprint.blueprint);
   const { reporter } = ctx;
   const jobId = String(job.id);
 

@@ -19,6 +19,7 @@ import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import type { EnvJobDeps } from './deps.js';
+import { findStackEnvironment, stackDeleteJob } from './env-stack.js';
 import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.delete`. */
@@ -28,6 +29,9 @@ export async function envDeleteJob(
   deps: EnvJobDeps,
 ): Promise<JobResult> {
   const { name } = job.data.command;
+  // A stack environment (or one whose deletion an earlier attempt started as one).
+  const stack = await findStackEnvironment(deps, name, job.data.request.userId);
+  if (stack || ctx.checkpoints.stackId) return stackDeleteJob(job, ctx, deps, stack);
   const { reporter } = ctx;
   const { env, clients, wait } = openEnvironmentJob(job, ctx, deps, name);
   const { autoScaling, ec2 } = clients;

@@ -5,6 +5,7 @@
  */
 import type { Job } from 'bullmq';
 import { describeGroup, findGroupsByTag, tagGroup } from '../src/aws/autoscaling.js';
+import { retagStack } from '../src/aws/cloudformation.js';
 import { allPlacements, expiryActionFor, TAG } from '../src/domain/env.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import { ruleFor } from '../src/policy/index.js';
@@ -12,6 +13,12 @@ import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { renderExpiryWarning } from '../src/slack/blocks/expiry.js';
 import type { EnvJobDeps, ExpiryDeps } from './deps.js';
+import {
+  allStackEnvironments,
+  findStackEnvironment,
+  retagStackEnvironment,
+  stackCapabilities,
+} from './env-stack.js';
 import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.expiry-sweep`. */
@@ -23,36 +30,64 @@ export async function envExpirySweepJob(
   const notices = deps.config.file.slack.notificationsChannel;
   let warned = 0;
   let deleting = 0;
+  // Groups and stacks alike: what each is, whether it is busy, and how to mark it warned.
+  const environments: Array<{
+    tags: Record<string, string>;
+    busy: boolean;
+    markWarned: (at: string) => Promise<unknown>;
+  }> = [];
   for (const placement of allPlacements(deps.config)) {
     const { autoScaling } = deps.aws.clients(placement);
     for (const group of await findGroupsByTag(autoScaling, TAG.env)) {
-      const name = group.tags[TAG.env] ?? '';
-      const owner = group.tags[TAG.owner] ?? '';
-      const expiresAt = group.tags[TAG.expiresAt] ?? '';
-      const channel = notices ?? owner;
-      const action = expiryActionFor(group.tags, now);
-      if (action === 'warn' && channel) {
-        const { text, blocks } = renderExpiryWarning({ env: name, owner, expiresAt });
-        await deps.notifier.post({ channel, text, blocks });
-        await tagGroup(autoScaling, group.name, { [TAG.expiryWarned]: expiresAt });
-        warned += 1;
-      } else if (action === 'delete' && group.status === undefined && channel) {
-        if (ruleFor(deps.config.file, { kind: 'environment', name }).rule.protected) continue;
-        // One deletion per expiry, however many sweeps see it: the job id comes from the expiry.
-        await deps.producer.enqueue(
-          'env.delete',
-          { kind: 'env.delete', name },
-          {
-            requestId: `expiry:${name}:${expiresAt}`,
-            userId: owner || 'capstan',
-            channelId: channel,
-            text: `/env delete ${name} (expired ${expiresAt})`,
-            source: 'schedule',
-            receivedAt: now,
-          },
-        );
-        deleting += 1;
-      }
+      environments.push({
+        tags: group.tags,
+        busy: group.status !== undefined,
+        markWarned: (at) => tagGroup(autoScaling, group.name, { [TAG.expiryWarned]: at }),
+      });
+    }
+  }
+  for (const found of await allStackEnvironments(deps)) {
+    const { stack } = found;
+    environments.push({
+      tags: stack.tags,
+      busy: stack.status.endsWith('_IN_PROGRESS') || stack.status === 'DELETE_COMPLETE',
+      // A tags-only stack update: started here, not followed (the sweep must not wait on it).
+      markWarned: (at) =>
+        retagStack(
+          found.clients.cloudFormation,
+          stack,
+          { ...stack.tags, [TAG.expiryWarned]: at },
+          stackCapabilities(deps, stack),
+        ),
+    });
+  }
+  for (const env of environments) {
+    const name = env.tags[TAG.env] ?? '';
+    const owner = env.tags[TAG.owner] ?? '';
+    const expiresAt = env.tags[TAG.expiresAt] ?? '';
+    const channel = notices ?? owner;
+    const action = expiryActionFor(env.tags, now);
+    if (action === 'warn' && channel && !env.busy) {
+      const { text, blocks } = renderExpiryWarning({ env: name, owner, expiresAt });
+      await deps.notifier.post({ channel, text, blocks });
+      await env.markWarned(expiresAt);
+      warned += 1;
+    } else if (action === 'delete' && !env.busy && channel) {
+      if (ruleFor(deps.config.file, { kind: 'environment', name }).rule.protected) continue;
+      // One deletion per expiry, however many sweeps see it: the job id comes from the expiry.
+      await deps.producer.enqueue(
+        'env.delete',
+        { kind: 'env.delete', name },
+        {
+          requestId: `expiry:${name}:${expiresAt}`,
+          userId: owner || 'capstan',
+          channelId: channel,
+          text: `/env delete ${name} (expired ${expiresAt})`,
+          source: 'schedule',
+          receivedAt: now,
+        },
+      );
+      deleting += 1;
     }
   }
   return {
@@ -70,6 +105,21 @@ export async function envExtendJob(
 ): Promise<JobResult> {
   const { name, byMs } = job.data.command;
   await ctx.reporter.step('Find the environment');
+  const stack = await findStackEnvironment(deps, name, job.data.request.userId);
+  if (stack) {
+    const current = stack.stack.tags[TAG.expiresAt];
+    if (!current) throw new UserError(`Environment \`${name}\` does not expire.`, ErrorCode.Conflict);
+    const next = await ctx.remember('next', () =>
+      new Date(Math.max(Date.parse(current), Date.now()) + byMs).toISOString(),
+    );
+    await ctx.betweenSteps();
+    await ctx.reporter.step('Move the expiry (a tags-only stack update)');
+    await retagStackEnvironment(ctx, deps, stack, { [TAG.expiresAt]: next, [TAG.expiryWarned]: '' });
+    return {
+      outcome: 'done',
+      summary: `\`${name}\` now expires at ${next} (was ${current}); stack ${stack.stack.name} updated.`,
+    };
+  }
   const { env, clients } = openEnvironmentJob(job, ctx, deps, name);
   const { autoScaling } = clients;
   const group = await describeGroup(autoScaling, env.groupName);

@@ -10,6 +10,7 @@ import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { standbyRecordsOf } from '../src/standby/store.js';
 import type { EnvJobDeps, EnvStatusDeps } from './deps.js';
+import { findStackEnvironment, stackListRows, stackStatusText } from './env-stack.js';
 import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.list`: every environment in every configured account and region, tagged or declared. */
@@ -25,7 +26,11 @@ export async function envListJob(
     resolveEnvironment(deps.config, name, undefined),
   );
   for (const placement of allPlacements(deps.config)) {
-    const { autoScaling } = deps.aws.clients(placement, job.data.request.userId);
+    const clients = deps.aws.clients(placement, job.data.request.userId);
+    const { autoScaling } = clients;
+    if (Object.values(deps.config.file.blueprints).some((b) => b.kind === 'stack')) {
+      rows.push(...(await stackListRows(clients, placement)));
+    }
     const groups = new Map<string, { env: string; group: Group }>();
     for (const g of await findGroupsByTag(autoScaling, TAG.env)) {
       groups.set(g.name, { env: g.tags[TAG.env] ?? '?', group: g });
@@ -69,6 +74,8 @@ export async function envStatusJob(
 ): Promise<JobResult> {
   const { name } = job.data.command;
   await ctx.reporter.step(`Look up ${name}`);
+  const stack = await findStackEnvironment(deps, name, job.data.request.userId);
+  if (stack) return { outcome: 'done', summary: await stackStatusText(deps, name, stack) };
   const { env, clients } = openEnvironmentJob(job, ctx, deps, name);
   const { autoScaling, elbv2 } = clients;
   const group = await describeGroup(autoScaling, env.groupName);

@@ -9,6 +9,7 @@ import { envCreateJob } from './env-create.js';
 import { envDeleteJob } from './env-delete.js';
 import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
+import { envUpdateJob } from './env-stack.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
 import { rdsIoCreditsJob } from './rds-io-credits.js';
@@ -28,6 +29,7 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'env.expiry-sweep': (job) => envExpirySweepJob(job, deps),
     'env.list': (job, ctx) => envListJob(job, ctx, deps),
     'env.status': (job, ctx) => envStatusJob(job, ctx, deps),
+    'env.update': (job, ctx) => envUpdateJob(job, ctx, deps),
     'lb.disable': (job, ctx) => lbDisableJob(job, ctx, deps),
     'lb.enable': (job, ctx) => lbEnableJob(job, ctx, deps),
     'lb.status': (job, ctx) => lbStatusJob(job, ctx, deps),

@@ -80,6 +80,16 @@ export const CATALOG = {
     adminOnly: false,
     job: true,
   },
+  'env.update': {
+    words: '/env update',
+    target: { kind: 'environment', field: 'name' },
+    readOnly: false,
+    mutating: true,
+    // A change set may replace or delete resources: a protected environment's update needs approval.
+    destructive: true,
+    adminOnly: false,
+    job: true,
+  },
   'lb.disable': {
     words: '/lb disable',
     target: { kind: 'environment', field: 'env' },
@@ -197,6 +207,7 @@ export const COMMAND_JOBS = [
   'env.extend',
   'env.list',
   'env.status',
+  'env.update',
   'lb.disable',
   'lb.enable',
   'lb.status',

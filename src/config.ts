@@ -142,6 +142,8 @@ const awsPlacement = { region: awsRegion.optional(), roleArn: roleArn.optional()
 /** A blueprint: how `/env create` builds an environment. */
 const blueprintSchema = z
   .object({
+    /** A group blueprint (the default kind): a tagged Auto Scaling group. */
+    kind: z.literal('group').optional(),
     ...awsPlacement,
     /** An existing launch template (by name or id) … */
     launchTemplate: z
@@ -252,6 +254,64 @@ const blueprintSchema = z
         'a launchTemplate blueprint takes its image, instance type, security groups, instance profile, user data and key pair from the template: remove ami, instanceType, securityGroups, instanceProfile, userData, userDataFile and keyName',
     },
   );
+
+/** CloudFormation's capabilities a stack blueprint may acknowledge. */
+const STACK_CAPABILITIES = ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'] as const;
+
+/** A template parameter's name (CloudFormation: alphanumeric, at most 255). */
+const parameterName = z
+  .string()
+  .regex(/^[A-Za-z0-9]{1,255}$/, 'a template parameter name (letters and digits)');
+
+/**
+ * A stack blueprint: `/env create` builds the environment as a CloudFormation stack from a versioned
+ * template (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
+ */
+const stackBlueprintSchema = z
+  .object({
+    kind: z.literal('stack'),
+    ...awsPlacement,
+    /**
+     * The template: a file (relative to the config file), `s3://bucket/key`, or an
+     * `https://bucket.s3.region.amazonaws.com/key` URL. `{version}` in it picks one of a directory (or
+     * prefix) of versioned packages: `templates/shop/{version}/stack.yaml`.
+     */
+    template: z
+      .string()
+      .min(1)
+      .refine(
+        (t) => (t.match(/\{version\}/g) ?? []).length <= 1,
+        'at most one {version} in the template path',
+      ),
+    /** The template parameter that receives the environment's version. */
+    versionParameter: parameterName.default('EnvironmentVersion'),
+    /** Template parameters, with `{env}`, `{version}` and `{owner}` filled in at `/env create`. */
+    parameters: z.record(parameterName, z.string().max(4096)).default({}),
+    capabilities: z.array(z.enum(STACK_CAPABILITIES)).default([]),
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    ttl: duration.default(8 * 3_600_000),
+    protected: z.boolean().default(false),
+    /**
+     * Where the template's code lives, for the stack's `capstan:template-source` tag (e.g. a repository
+     * URL); a file template in a git work tree adds the commit that last changed it.
+     */
+    source: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+/** A validated stack blueprint. */
+export type StackBlueprint = z.infer<typeof stackBlueprintSchema>;
+
+/** Either kind: `kind: stack` picks the stack schema; anything else is a group blueprint. */
+const anyBlueprintSchema = z.unknown().transform((value, ctx): Blueprint | StackBlueprint => {
+  const stack = typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'stack';
+  const result = stack ? stackBlueprintSchema.safeParse(value) : blueprintSchema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path as (string | number)[] });
+  }
+  return z.NEVER;
+});
 
 /**
  * Storage prices in USD per month, Single-AZ (Multi-AZ doubles them). The defaults are us-east-1 RDS
@@ -516,7 +576,7 @@ export const configFileSchema = z
     aws: z.object(awsPlacement).strict().default({}),
     /** Blueprint name → how to build an environment from it. */
     blueprints: z
-      .record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a blueprint name'), blueprintSchema)
+      .record(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a blueprint name'), anyBlueprintSchema)
       .default({}),
     /** The blueprint `/env create` uses without --blueprint. */
     defaultBlueprint: z.string().optional(),
@@ -578,6 +638,12 @@ export const configFileSchema = z
           path: ['environments', name, 'blueprint'],
           message: `no blueprint named ${env.blueprint} (known: ${blueprintNames.join(', ') || 'none'})`,
         });
+      } else if (file.blueprints[env.blueprint]?.kind === 'stack') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'blueprint'],
+          message: `${env.blueprint} is a stack blueprint: a declared environment is an Auto Scaling group (asgName) and needs a group blueprint`,
+        });
       }
     }
     const { policy } = file;
@@ -585,7 +651,7 @@ export const configFileSchema = z
     // them behind that environment's load balancer (production's traffic): only on purpose.
     for (const [name, env] of Object.entries(file.environments)) {
       const own = file.blueprints[env.blueprint];
-      if (!own) continue;
+      if (!own || own.kind === 'stack') continue;
       const rule = policy.environments[name];
       const isProtected =
         rule?.protected === true ||
@@ -593,6 +659,7 @@ export const configFileSchema = z
         (policy.defaults.protected === true && rule?.protected !== false);
       if (!isProtected) continue;
       for (const [bpName, bp] of Object.entries(file.blueprints)) {
+        if (bp.kind === 'stack') continue;
         const shared = bp.targetGroups.filter((tg) => own.targetGroups.includes(tg));
         if (shared.length === 0 || bp.sharedTargetGroups) continue;
         ctx.addIssue({
@@ -878,9 +945,17 @@ function readConfigFile(path: string, problems: string[]): ConfigFile | undefine
   return file;
 }
 
-/** Reads each blueprint's `userDataFile` (relative to the config file) into its `userData`. */
+/**
+ * Reads each group blueprint's `userDataFile` (relative to the config file) into its `userData`, and
+ * makes each stack blueprint's template path absolute.
+ */
 function readUserDataFiles(file: ConfigFile, configPath: string, problems: string[]): void {
   for (const [name, bp] of Object.entries(file.blueprints)) {
+    if (bp.kind === 'stack') {
+      // A template file is found from the config file's directory, whoever starts Capstan where.
+      if (!/^(s3|https):\/\//.test(bp.template)) bp.template = resolvePath(dirname(configPath), bp.template);
+      continue;
+    }
     if (bp.userDataFile === undefined) continue;
     const path = resolvePath(dirname(configPath), bp.userDataFile);
     try {

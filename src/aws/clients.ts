@@ -6,10 +6,12 @@
  * Clients are cached per account, region and asker.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 
@@ -28,6 +30,9 @@ export interface AwsClients {
   rds: RDSClient;
   cloudWatch: CloudWatchClient;
   secrets: SecretsManagerClient;
+  cloudFormation: CloudFormationClient;
+  /** Templates kept in S3. */
+  s3: S3Client;
 }
 
 /** Something that can sit beneath a client (the sandbox). */
@@ -39,7 +44,9 @@ export interface ClientAttacher {
       | ElasticLoadBalancingV2Client
       | RDSClient
       | CloudWatchClient
-      | SecretsManagerClient,
+      | SecretsManagerClient
+      | CloudFormationClient
+      | S3Client,
   >(client: T): T;
 }
 
@@ -100,6 +107,8 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
       rds: new RDSClient(config),
       cloudWatch: new CloudWatchClient(config),
       secrets: new SecretsManagerClient(config),
+      cloudFormation: new CloudFormationClient(config),
+      s3: new S3Client(config),
     };
     if (sandbox) {
       sandbox.attach(clients.autoScaling);
@@ -108,6 +117,8 @@ export function createAwsClientFactory(opts: AwsClientFactoryOptions = {}): AwsC
       sandbox.attach(clients.rds);
       sandbox.attach(clients.cloudWatch);
       sandbox.attach(clients.secrets);
+      sandbox.attach(clients.cloudFormation);
+      sandbox.attach(clients.s3);
     }
     return clients;
   };

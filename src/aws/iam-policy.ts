@@ -16,6 +16,15 @@ import type { Config } from '../config.js';
 /** Jobs that run on a schedule rather than for a command. */
 export type BackgroundJob = 'env.expiry-sweep' | 'rds.janitor' | 'alerts.check';
 
+/** Following a stack environment: its status, its events, its resources. */
+const STACK_READ = [
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackEvents',
+  'cloudformation:ListStackResources',
+] as const;
+/** Reading a stack blueprint's templates from S3 (ListObjectsV2 is authorised as s3:ListBucket). */
+const TEMPLATE_READ = ['s3:GetObject', 's3:ListBucket'] as const;
+
 /**
  * The IAM actions each command's job makes (`service:Action`, as SDK command names map to them).
  * Every catalog command has an entry (none for those answered by the web process, which never calls AWS).
@@ -27,8 +36,14 @@ export const AWS_CALLS: Record<CatalogKind | BackgroundJob, readonly string[]> =
     'ec2:DescribeLaunchTemplates',
     'ec2:CreateLaunchTemplate',
     'elasticloadbalancing:DescribeTargetHealth',
+    ...STACK_READ,
+    ...TEMPLATE_READ,
+    'cloudformation:ValidateTemplate',
+    'cloudformation:CreateStack',
   ],
   'env.delete': [
+    ...STACK_READ,
+    'cloudformation:DeleteStack',
     'autoscaling:DescribeAutoScalingGroups',
     'autoscaling:UpdateAutoScalingGroup',
     'autoscaling:EnterStandby',
@@ -37,9 +52,28 @@ export const AWS_CALLS: Record<CatalogKind | BackgroundJob, readonly string[]> =
     'ec2:DescribeLaunchTemplates',
     'ec2:DeleteLaunchTemplate',
   ],
-  'env.extend': ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:CreateOrUpdateTags'],
-  'env.list': ['autoscaling:DescribeAutoScalingGroups'],
-  'env.status': ['autoscaling:DescribeAutoScalingGroups', 'elasticloadbalancing:DescribeTargetHealth'],
+  'env.extend': [
+    'autoscaling:DescribeAutoScalingGroups',
+    'autoscaling:CreateOrUpdateTags',
+    ...STACK_READ,
+    'cloudformation:UpdateStack',
+  ],
+  'env.list': ['autoscaling:DescribeAutoScalingGroups', 'cloudformation:DescribeStacks'],
+  'env.status': [
+    'autoscaling:DescribeAutoScalingGroups',
+    'elasticloadbalancing:DescribeTargetHealth',
+    ...STACK_READ,
+    ...TEMPLATE_READ,
+  ],
+  'env.update': [
+    ...STACK_READ,
+    ...TEMPLATE_READ,
+    'cloudformation:ValidateTemplate',
+    'cloudformation:CreateChangeSet',
+    'cloudformation:DescribeChangeSet',
+    'cloudformation:ExecuteChangeSet',
+    'cloudformation:DeleteChangeSet',
+  ],
   'lb.disable': [
     'autoscaling:DescribeAutoScalingGroups',
     'autoscaling:SuspendProcesses',
@@ -74,7 +108,12 @@ export const AWS_CALLS: Record<CatalogKind | BackgroundJob, readonly string[]> =
   'ops.cancel': [],
   'ops.audit': [],
   'ops.ping': [],
-  'env.expiry-sweep': ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:CreateOrUpdateTags'],
+  'env.expiry-sweep': [
+    'autoscaling:DescribeAutoScalingGroups',
+    'autoscaling:CreateOrUpdateTags',
+    'cloudformation:DescribeStacks',
+    'cloudformation:UpdateStack',
+  ],
   'rds.janitor': ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'],
   'alerts.check': [
     'autoscaling:DescribeAutoScalingGroups',
@@ -91,12 +130,18 @@ export const SERVICE_PREFIX: Record<string, string> = {
   RDSClient: 'rds',
   CloudWatchClient: 'cloudwatch',
   SecretsManagerClient: 'secretsmanager',
+  CloudFormationClient: 'cloudformation',
+  S3Client: 's3',
 };
 
 /** The IAM action an SDK call needs: `AutoScalingClient` + `EnterStandbyCommand` → `autoscaling:EnterStandby`. */
 export function iamActionOf(clientName: string, commandName: string): string {
-  return `${SERVICE_PREFIX[clientName] ?? clientName}:${commandName.replace(/Command$/, '')}`;
+  const action = `${SERVICE_PREFIX[clientName] ?? clientName}:${commandName.replace(/Command$/, '')}`;
+  return ACTION_ALIASES[action] ?? action;
 }
+
+/** SDK calls authorised under another action's name. */
+const ACTION_ALIASES: Record<string, string> = { 's3:ListObjectsV2': 's3:ListBucket' };
 
 /** Every action in the table. */
 export function allActions(): string[] {
@@ -118,7 +163,8 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-const READ_ONLY = /^(autoscaling|ec2|elasticloadbalancing|rds|cloudwatch):(Describe|Get)/;
+const READ_ONLY =
+  /^((autoscaling|ec2|elasticloadbalancing|rds|cloudwatch):(Describe|Get)|cloudformation:(Describe|List|ValidateTemplate))/;
 
 /** The least-privilege policy for `config`: the table's actions, each scoped as tightly as AWS allows. */
 export function iamPolicyFor(config: Config): PolicyDocument {
@@ -182,6 +228,38 @@ export function iamPolicyFor(config: Config): PolicyDocument {
     Resource: 'arn:aws:iam::*:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling',
     Condition: { StringLike: { 'iam:AWSServiceName': 'autoscaling.amazonaws.com' } },
   });
+
+  // Stack environments: only the stacks Capstan names. CloudFormation makes a template's resources
+  // with these same credentials, so the template's own resources need their permissions too.
+  statements.push({
+    Sid: 'StacksOfEnvironments',
+    Effect: 'Allow',
+    Action: take((a) => a.startsWith('cloudformation:')),
+    Resource: [
+      'arn:aws:cloudformation:*:*:stack/capstan-env-*/*',
+      'arn:aws:cloudformation:*:*:changeSet/capstan-update-*/*',
+    ],
+  });
+  const buckets = [
+    ...new Set(
+      Object.values(config.file.blueprints).flatMap((b) => {
+        if (b.kind !== 'stack') return [];
+        const m = /^s3:\/\/([^/]+)\/|^https:\/\/([^/.]+)\.s3[.-]|^https:\/\/s3[.-][^/]*\/([^/]+)\//.exec(
+          b.template,
+        );
+        return m ? [m[1] ?? m[2] ?? m[3] ?? ''] : [];
+      }),
+    ),
+  ].filter(Boolean);
+  take((a) => a.startsWith('s3:'));
+  if (buckets.length > 0) {
+    statements.push({
+      Sid: 'StackTemplates',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: buckets.flatMap((b) => [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`]),
+    });
+  }
 
   const dbIds = Object.keys(config.file.databases);
   // The restore reads from the configured instances and makes (and deletes) `capstan-restore-*` ones.
@@ -249,7 +327,9 @@ export function iamMarkdown(): string {
     '',
     'Besides these, creating an environment from a launch template needs `ec2:RunInstances` and `ec2:CreateTags`,',
     '`iam:PassRole` for its instance profile, and `iam:CreateServiceLinkedRole` the first time Auto Scaling is used',
-    'in an account; `sts:AssumeRole` on each `roleArn` the config names. `capstan iam-policy` prints the whole',
+    'in an account; `sts:AssumeRole` on each `roleArn` the config names. CloudFormation creates a stack',
+    "blueprint's resources with Capstan's credentials, so those need the permissions its template's resources",
+    'need. `capstan iam-policy` prints the whole',
     'policy for your config, each action scoped as tightly as AWS allows (Describe calls need `Resource: "*"`).',
   ].join('\n');
 }

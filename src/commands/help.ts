@@ -52,7 +52,7 @@ const SUBCOMMAND_HELP: { readonly [K in CatalogKind]: Omit<SubcommandHelp, 'name
       '`--blueprint B`: the blueprint to build it from (same rules as names).',
       '`--size N`: how many instances, 1–100.',
       '`--ttl 8h`: how long it lives, from `15m` to `30d`: `30m`, `8h`, `2d`, `1h30m`.',
-      '`--version V`: the version to deploy: up to 64 letters, digits, `.`, `_`, `+`, `-`.',
+      '`--version V`: the version to deploy: up to 64 letters, digits, `.`, `_`, `+`, `-`. For a stack blueprint with versioned templates, the template of that version (the newest without it).',
       'Options go before or after the name, as `--size 2` or `--size=2`.',
     ],
     examples: [
@@ -83,6 +83,20 @@ const SUBCOMMAND_HELP: { readonly [K in CatalogKind]: Omit<SubcommandHelp, 'name
     summary: "Show an environment's instances, health and time to live.",
     details: [ENV_NAME],
     examples: ['/env status feature-42'],
+  },
+  'env.update': {
+    usage: '/env update <name> [--version V] [--param K=V …]',
+    summary:
+      'Move a stack environment to another template version or parameter values, by a change set (approved as the plan where the environment is protected).',
+    details: [
+      ENV_NAME,
+      '`--version V`: the template version to move to (older ones too); without it, the one it runs.',
+      '`--param K=V`: a template parameter to change, as often as needed; the others keep their values.',
+    ],
+    examples: [
+      '/env update shop-demo --version 1.4.3',
+      '/env update shop-demo --param InstanceType=t3.large',
+    ],
   },
   'lb.disable': {
     usage: '/lb disable <env> [--instance i-…] [--reason "…"]',

@@ -21,6 +21,7 @@ import {
   checkInteger,
   checkJobId,
   checkMode,
+  checkParam,
   checkReason,
   checkSchemaTable,
   checkTtl,
@@ -46,6 +47,8 @@ interface OptionSpec {
    * `--at 2026-11-22 01:30` unquoted.
    */
   absorb?: (value: string, following: readonly string[]) => number;
+  /** May be given more than once (`--param A=1 --param B=2`); its values are in `Args.lists`. */
+  repeatable?: true;
 }
 
 /** One positional argument. */
@@ -61,6 +64,8 @@ interface PositionalSpec {
 interface Args {
   positionals: readonly string[];
   options: ReadonlyMap<string, string>;
+  /** The values of repeatable options, in the order given. */
+  lists: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The command of kind `K`. */
@@ -198,6 +203,39 @@ const SPECS: { readonly [K in CatalogKind]: SubcommandSpec<K> } = {
     positionals: [ENV_POSITIONAL],
     options: [],
     build: (a) => fromCheck(checkEnvName(positional(a, 0)), (name) => ({ kind: 'env.status', name })),
+  },
+  'env.update': {
+    example: '/env update feature-42 --version 1.4.3',
+    positionals: [ENV_POSITIONAL],
+    options: [
+      { name: 'version', example: '--version 1.4.3' },
+      { name: 'param', example: '--param InstanceType=t3.large', repeatable: true },
+    ],
+    build: (a) => {
+      const params: Record<string, string> = {};
+      for (const raw of a.lists.get('param') ?? []) {
+        const param = checkParam(raw);
+        if (!param.ok) return param;
+        if (param.value.key in params)
+          return {
+            ok: false,
+            error: `\`--param ${param.value.key}\` is given twice; give each parameter once.`,
+          };
+        params[param.value.key] = param.value.value;
+      }
+      const v = all({ name: checkEnvName(positional(a, 0)), version: option(a, 'version', checkVersion) });
+      if (v.ok && v.value.version === undefined && Object.keys(params).length === 0) {
+        return {
+          ok: false,
+          error: `Say what to change: \`--version V\` and/or \`--param K=V\`, e.g. \`/env update ${v.value.name} --version 1.4.3\`.`,
+        };
+      }
+      return fromCheck(v, (x) => ({
+        kind: 'env.update',
+        ...x,
+        ...(Object.keys(params).length > 0 ? { params } : {}),
+      }));
+    },
   },
   'lb.disable': {
     example: '/lb disable prod',
@@ -388,6 +426,7 @@ function scan(where: string, spec: SubcommandSpec, words: readonly string[]): Sc
   /** The option whose value each positional came right after, if any. */
   const afterValue: (OptionSpec | undefined)[] = [];
   const options = new Map<string, string>();
+  const lists = new Map<string, string[]>();
   let lastWasValue: OptionSpec | undefined;
   for (let i = 0; i < words.length; i++) {
     const word = undash(words[i] ?? '');
@@ -414,7 +453,8 @@ function scan(where: string, spec: SubcommandSpec, words: readonly string[]): Sc
     if (name === 'help') return { ok: 'help' };
     const known = spec.options.find((o) => o.name === name);
     if (!known) return { ok: false, error: unknownOption(where, spec, `--${rawName}`, name) };
-    if (options.has(name)) return { ok: false, error: `\`--${name}\` is given twice; give it once.` };
+    if (options.has(name) && !known.repeatable)
+      return { ok: false, error: `\`--${name}\` is given twice; give it once.` };
     let value: string;
     if (eq !== -1) {
       value = word.slice(eq + 1);
@@ -441,6 +481,7 @@ function scan(where: string, spec: SubcommandSpec, words: readonly string[]): Sc
       i += extra;
     }
     options.set(name, value);
+    if (known.repeatable) lists.set(name, [...(lists.get(name) ?? []), value]);
     lastWasValue = known;
   }
 
@@ -485,7 +526,7 @@ function scan(where: string, spec: SubcommandSpec, words: readonly string[]): Sc
       return { ok: false, error: `\`${where}\` needs \`--${name}\`, e.g. \`${example}\`.` };
     }
   }
-  return { ok: true, args: { positionals, options } };
+  return { ok: true, args: { positionals, options, lists } };
 }
 
 /** The option of `spec` that `name` was probably meant to be. */

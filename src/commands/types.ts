@@ -37,6 +37,16 @@ export interface EnvStatus {
   name: string;
 }
 
+/** `/env update <name> [--version V] [--param K=V …]`: a stack environment, by a change set. */
+export interface EnvUpdate {
+  kind: 'env.update';
+  name: string;
+  /** The template version to move to (absent: the one it runs). */
+  version?: string;
+  /** Template parameters to change; the others keep their values. */
+  params?: Record<string, string>;
+}
+
 /** `/lb disable <env> [--instance i-…] [--reason "…"]`. */
 export interface LbDisable {
   kind: 'lb.disable';
@@ -114,6 +124,7 @@ export type Command =
   | EnvExtend
   | EnvList
   | EnvStatus
+  | EnvUpdate
   | LbDisable
   | LbEnable
   | LbStatus

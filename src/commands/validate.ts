@@ -217,6 +217,31 @@ export function checkVersion(raw: string): Check<string> {
   );
 }
 
+/**
+ * `--param K=V`: a template parameter (letters and digits, as CloudFormation names them) and its value
+ * (at most 4096 characters, no control characters).
+ */
+export function checkParam(raw: string): Check<{ key: string; value: string }> {
+  const eq = raw.indexOf('=');
+  if (eq <= 0) {
+    return no(
+      `${echo(raw)} is not \`K=V\`: give \`--param\` a parameter name and its value, e.g. \`--param InstanceType=t3.large\`.`,
+    );
+  }
+  const key = raw.slice(0, eq);
+  const value = raw.slice(eq + 1);
+  if (!/^[A-Za-z0-9]{1,255}$/.test(key)) {
+    return no(
+      `${echo(key)} is not a template parameter name: letters and digits only, e.g. \`InstanceType\`.`,
+    );
+  }
+  if (value.length > 4096) return no(`\`--param ${key}\` is ${value.length} characters long; at most 4096.`);
+  if (/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/u.test(value)) {
+    return no(`\`--param ${key}\` must not contain control characters.`);
+  }
+  return ok({ key, value });
+}
+
 /** `--reason`: 1–200 characters (trimmed), no control characters. */
 export function checkReason(raw: string): Check<string> {
   const value = raw.trim();

@@ -7,7 +7,7 @@ import type { Group } from '../aws/autoscaling.js';
 import type { AwsPlacement } from '../aws/clients.js';
 import type { LaunchTemplateSpec } from '../aws/ec2.js';
 import type { EnvCreate } from '../commands/index.js';
-import type { Blueprint, Config } from '../config.js';
+import type { Blueprint, Config, StackBlueprint } from '../config.js';
 import { ErrorCode, UserError } from '../errors.js';
 
 /** Tags Capstan puts on what it creates. */
@@ -79,7 +79,8 @@ function placementOf(config: Config, p: { region?: string; roleArn?: string }): 
   return roleArn ? { region, roleArn } : { region };
 }
 
-function blueprintNamed(config: Config, name: string): Blueprint {
+/** The blueprint `name`, of either kind. */
+export function blueprintNamed(config: Config, name: string): Blueprint | StackBlueprint {
   const blueprint = config.file.blueprints[name];
   if (!blueprint) {
     const known = Object.keys(config.file.blueprints);
@@ -91,11 +92,21 @@ function blueprintNamed(config: Config, name: string): Blueprint {
   return blueprint;
 }
 
+/** The blueprint `/env create` uses: the one named, or the configured default. */
+export function chosenBlueprintName(config: Config, named: string | undefined): string {
+  const chosen = named ?? config.file.defaultBlueprint;
+  if (!chosen)
+    throw new UserError('Say which blueprint to use (`--blueprint B`): no default blueprint is configured.');
+  return chosen;
+}
+
 /** The environment `name`: declared in the configuration, or created by Capstan from a blueprint. */
 export function resolveEnvironment(config: Config, name: string, blueprintName?: string): EnvironmentRef {
   const declared = config.file.environments[name];
   if (declared) {
     const blueprint = blueprintNamed(config, declared.blueprint);
+    // The configuration refuses a declared environment with a stack blueprint.
+    if (blueprint.kind === 'stack') throw new Error(`declared environment ${name} has a stack blueprint`);
     return {
       name,
       groupName: declared.asgName ?? groupNameFor(name),
@@ -105,10 +116,15 @@ export function resolveEnvironment(config: Config, name: string, blueprintName?:
       declared: true,
     };
   }
-  const chosen = blueprintName ?? config.file.defaultBlueprint;
-  if (!chosen)
-    throw new UserError('Say which blueprint to use (`--blueprint B`): no default blueprint is configured.');
+  const chosen = chosenBlueprintName(config, blueprintName);
   const blueprint = blueprintNamed(config, chosen);
+  if (blueprint.kind === 'stack') {
+    // Stack environments are looked up as stacks before this (jobs/stack-environment.ts): none was found.
+    throw new UserError(
+      `There is no environment \`${name}\`. \`/env list\` shows the ones that exist.`,
+      ErrorCode.NotFound,
+    );
+  }
   return {
     name,
     groupName: groupNameFor(name),

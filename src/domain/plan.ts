@@ -15,6 +15,16 @@ export function describePlan(command: Command): string[] {
       return [
         `delete environment ${command.name}: take its instances out of the load balancer, scale to zero, delete its Auto Scaling group`,
       ];
+    case 'env.update':
+      return [
+        `update stack environment ${command.name}${command.version ? ` to template version ${command.version}` : ''}${
+          command.params
+            ? ` with ${Object.entries(command.params)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')}`
+            : ''
+        }, by a change set`,
+      ];
     case 'lb.disable':
       return [
         `put ${command.instanceId ?? 'every instance'} of environment ${command.env} into Standby (out of the load balancer)`,

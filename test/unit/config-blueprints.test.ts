@@ -97,7 +97,9 @@ ${extra}`;
     const path = join(dir, 'capstan.yml');
     writeFileSync(path, ami('    userDataFile: user-data.sh'));
     const config = readConfig({ CAPSTAN_CONFIG: path });
-    expect(config.file.blueprints.a?.userData).toBe('#!/bin/sh\necho {env} {version}\n');
+    expect((config.file.blueprints.a as { userData?: string } | undefined)?.userData).toBe(
+      '#!/bin/sh\necho {env} {version}\n',
+    );
     writeFileSync(path, ami('    userDataFile: missing.sh'));
     expect(() => readConfig({ CAPSTAN_CONFIG: path })).toThrow(ConfigError);
     try {

@@ -1,0 +1,751 @@
+/**
+ * Stack environments: `/env create`, `/env delete`, `/env update`, `/env status`, `/env extend` and
+ * the expiry sweep for environments built as CloudFormation stacks from a `kind: stack` blueprint.
+ * Progress comes from the stack's own events; a failure names the first resource that failed and
+ * why, and what the rollback did. Every step checks the world first, so a retried job adopts what an
+ * earlier attempt started (never a second stack, never a second change set).
+ */
+import type { Job } from 'bullmq';
+import { describeGroup } from '../src/aws/autoscaling.js';
+import type { AwsClients, AwsPlacement } from '../src/aws/clients.js';
+import {
+  createChangeSet,
+  createStack,
+  deleteChangeSet,
+  deleteStack,
+  describeChangeSet,
+  describeStack,
+  executeChangeSet,
+  findStacksByTag,
+  retagStack,
+  type Stack,
+  type StackEvent,
+  stackEventsSince,
+  stackResources,
+  validateTemplate,
+} from '../src/aws/cloudformation.js';
+import { type LoadedTemplate, listTemplateVersions, loadTemplate } from '../src/aws/stack-templates.js';
+import { escapeSlack } from '../src/commands/index.js';
+import type { Config, StackBlueprint } from '../src/config.js';
+import { allPlacements, blueprintNamed, TAG } from '../src/domain/env.js';
+import {
+  changeSetPlan,
+  deleteFailures,
+  failureMessage,
+  fillPlaceholders,
+  isVersioned,
+  parameterProblems,
+  phaseOf,
+  planStack,
+  progressLine,
+  retained,
+  STACK_TAG,
+  type StackPlan,
+  stackNameFor,
+  templateOf,
+  templateParameters,
+  traceability,
+} from '../src/domain/stack.js';
+import { jobWaits, waitUntil } from '../src/domain/wait.js';
+import { ErrorCode, UserError } from '../src/errors.js';
+import type { JobDataOf, JobResult } from '../src/queue/contract.js';
+import type { JobContext } from '../src/queue/worker.js';
+import type { EnvJobDeps } from './deps.js';
+
+/** A stack environment found in AWS. */
+export interface FoundStack {
+  stack: Stack;
+  placement: AwsPlacement;
+  clients: AwsClients;
+}
+
+/**
+ * The stack environment `name`, looked up in every configured placement (stack environments are
+ * never declared, so the blueprint that made one is only known from its tags).
+ */
+export async function findStackEnvironment(
+  deps: EnvJobDeps,
+  name: string,
+  actor: string,
+): Promise<FoundStack | undefined> {
+  const hasStackBlueprints = Object.values(deps.config.file.blueprints).some((b) => b.kind === 'stack');
+  if (!hasStackBlueprints || deps.config.file.environments[name]) return undefined;
+  for (const placement of allPlacements(deps.config)) {
+    const clients = deps.aws.clients(placement, actor);
+    const stack = await describeStack(clients.cloudFormation, stackNameFor(name));
+    if (stack && stack.tags[TAG.env] === name) return { stack, placement, clients };
+  }
+  return undefined;
+}
+
+/** The placement of a stack blueprint. */
+function placementOfBlueprint(config: Config, blueprint: StackBlueprint): AwsPlacement {
+  const region = blueprint.region ?? config.file.aws.region ?? config.aws.region;
+  if (!region) {
+    throw new UserError(
+      'No AWS region is configured: set aws.region in the config file (or the blueprint’s region), or AWS_REGION.',
+    );
+  }
+  const roleArn = blueprint.roleArn ?? config.file.aws.roleArn;
+  return roleArn ? { region, roleArn } : { region };
+}
+
+/** The stack blueprint the stack was made from, from its tag. */
+function blueprintOfStack(config: Config, stack: Stack): { name: string; blueprint: StackBlueprint } {
+  const name = stack.tags[TAG.blueprint] ?? '';
+  const blueprint = config.file.blueprints[name];
+  if (blueprint?.kind !== 'stack') {
+    throw new UserError(
+      `Stack ${stack.name} was made from blueprint \`${escapeSlack(name)}\`, which is ${blueprint ? 'no longer a stack blueprint' : 'no longer configured'}: Capstan cannot read its template.`,
+      ErrorCode.Conflict,
+    );
+  }
+  return { name, blueprint };
+}
+
+/** A ClientRequestToken (letters, digits, hyphens, at most 128) derived from the job. */
+function tokenFor(jobId: string, op: string): string {
+  return `capstan-${op}-${jobId}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
+}
+
+/** Reads the template of `version` and checks its parameters; the template and the parameters to pass. */
+async function readTemplate(
+  clients: AwsClients,
+  blueprint: StackBlueprint,
+  version: string,
+): Promise<{ template: LoadedTemplate; declared: Array<{ key: string; hasDefault: boolean }> }> {
+  const template = await loadTemplate(clients.s3, templateOf(blueprint.template, version), blueprint.source);
+  let declared: Array<{ key: string; hasDefault: boolean }>;
+  try {
+    // CloudFormation checks the template; its parameters are read from the template itself (the
+    // same list ValidateTemplate returns, and an S3 template's body is read anyway for its hash).
+    const validated = await validateTemplate(clients.cloudFormation, template.input);
+    declared =
+      ('body' in template.input ? templateParameters(template.input.body) : undefined) ??
+      validated.parameters;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ValidationError') throw error;
+    throw new UserError(
+      `CloudFormation refused the template ${template.location}: ${(error as Error).message}`,
+      ErrorCode.UsageError,
+      { cause: error },
+    );
+  }
+  return { template, declared };
+}
+
+/** The stack's newest event id now (the marker after which an operation's events come). */
+async function newestEventId(clients: AwsClients, stackId: string): Promise<string | undefined> {
+  const events = await stackEventsSince(clients.cloudFormation, stackId);
+  return events[events.length - 1]?.id;
+}
+
+/**
+ * Follows a stack operation to its end: each resource that finishes is a line of progress (the
+ * reporter coalesces them within Slack's edit rate), the count of finished resources the progress.
+ * Returns the stack at the end and the operation's events (oldest first).
+ */
+async function follow(
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  clients: AwsClients,
+  stackId: string,
+  op: 'create' | 'update' | 'delete',
+  markerKey: string,
+): Promise<{ stack: Stack; events: StackEvent[] }> {
+  // The newest event before the operation began (checkpointed before it was started); none: all events.
+  const marker = (ctx.checkpoints[markerKey] as string | null | undefined) ?? undefined;
+  const name = stackName(stackId);
+  const seen = new Set<string>();
+  const resources = new Set<string>();
+  const finished = new Set<string>();
+  let last = marker;
+  const stack = await waitUntil(
+    async () => {
+      const fresh = await stackEventsSince(clients.cloudFormation, stackId, last);
+      for (const e of fresh) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        if (e.type !== 'AWS::CloudFormation::Stack') resources.add(e.logicalId);
+        const line = progressLine(e, name);
+        if (line) {
+          finished.add(e.logicalId);
+          ctx.reporter.info(line);
+        }
+      }
+      if (fresh.length > 0) last = fresh[fresh.length - 1]?.id;
+      const now = await describeStack(clients.cloudFormation, stackId);
+      if (!now)
+        throw new UserError(`Stack ${name} disappeared while Capstan followed it.`, ErrorCode.Conflict);
+      ctx.reporter.progress(
+        `${now.status}: ${finished.size} of ${resources.size} resource(s) finished so far`,
+      );
+      return phaseOf(op, now.status) === 'in-progress' ? undefined : now;
+    },
+    {
+      what: `stack ${name} to finish (${op})`,
+      ...jobWaits(deps.config.waits, () => ctx.betweenSteps()),
+      actually: async () => {
+        const now = await describeStack(clients.cloudFormation, stackId);
+        return `Read back from CloudFormation: the stack is ${now?.status ?? 'gone'}; Capstan stopped following it, CloudFormation has not.`;
+      },
+    },
+  );
+  // The whole operation's events, including those before a crash and after the last poll.
+  return { stack, events: await stackEventsSince(clients.cloudFormation, stackId, marker) };
+}
+
+/** The stack name from a stack id (`arn:…:stack/NAME/uuid`) or a name. */
+function stackName(idOrName: string): string {
+  const m = /:stack\/([^/]+)\//.exec(idOrName);
+  return m?.[1] ?? idOrName;
+}
+
+function outputsText(stack: Stack): string {
+  if (stack.outputs.length === 0) return 'no outputs';
+  return stack.outputs.map((o) => `${escapeSlack(o.key)}=${escapeSlack(o.value)}`).join(', ');
+}
+
+// ── create ────────────────────────────────────────────────────────────────────────────────────
+
+/** `/env create` of a stack blueprint. */
+export async function stackCreateJob(
+  job: Job<JobDataOf<'env.create'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  blueprintName: string,
+  blueprint: StackBlueprint,
+): Promise<JobResult> {
+  const command = job.data.command;
+  const { reporter } = ctx;
+  const jobId = String(job.id);
+  const placement = placementOfBlueprint(deps.config, blueprint);
+  const clients = deps.aws.clients(placement, job.data.request.userId);
+
+  await reporter.step('Check the blueprint');
+  const plan = await ctx.remember<StackPlan>('plan', async () => {
+    const versions = isVersioned(blueprint.template)
+      ? await listTemplateVersions(clients.s3, blueprint.template)
+      : undefined;
+    return planStack(
+      command,
+      blueprintName,
+      blueprint,
+      job.data.request.userId,
+      new Date(job.timestamp),
+      versions,
+    );
+  });
+  const existing = await describeStack(clients.cloudFormation, plan.stackName);
+  if (existing && existing.tags[TAG.job] !== jobId) {
+    throw new UserError(
+      `Environment \`${plan.name}\` already exists (stack ${plan.stackName}, ${existing.status}, owner ${existing.tags[TAG.owner] ? `<@${existing.tags[TAG.owner]}>` : '?'}).${existing.status === 'ROLLBACK_COMPLETE' ? ` It is what a failed create left: \`/env delete ${plan.name}\` removes it.` : ''}`,
+      ErrorCode.Conflict,
+    );
+  }
+  reporter.progress(
+    `blueprint ${plan.blueprintName} (CloudFormation stack), version ${plan.version}${plan.versionFrom === 'newest' ? ' (the newest)' : plan.versionFrom === 'unversioned' ? ' (no version given)' : ''}, ${placement.region}`,
+  );
+  await ctx.betweenSteps();
+
+  await reporter.step('Read the template');
+  const { template, declared } = await readTemplate(clients, blueprint, plan.version);
+  const problems = parameterProblems(declared, plan.parameters, blueprint.versionParameter);
+  if (problems.length > 0) {
+    throw new UserError(
+      `Blueprint \`${plan.blueprintName}\` does not fit its template ${template.location}: ${problems.join('; ')}. Nothing was created.`,
+    );
+  }
+  reporter.progress(`${template.location}, sha256 ${template.sha256.slice(0, 12)}, ${template.source}`);
+  await ctx.betweenSteps();
+
+  await reporter.step('Create the stack');
+  let stackId = (ctx.checkpoints.stackId as string | undefined) ?? existing?.id;
+  if (stackId) {
+    reporter.progress(`${plan.stackName} (started by an earlier attempt)`);
+  } else {
+    stackId = await createStack(clients.cloudFormation, {
+      name: plan.stackName,
+      template: template.input,
+      parameters: plan.parameters,
+      capabilities: blueprint.capabilities,
+      tags: {
+        ...plan.tags,
+        [TAG.job]: jobId,
+        [STACK_TAG.templateSha]: template.sha256,
+        [STACK_TAG.templateSource]: template.source,
+      },
+      token: tokenFor(jobId, 'create'),
+    });
+    await ctx.created('stack');
+    reporter.progress(`CreateStack accepted: ${stackId}`);
+  }
+  if (!ctx.checkpoints.stackId) await ctx.checkpoint('stackId', stackId);
+  await ctx.betweenSteps();
+
+  await reporter.step('Build the resources');
+  const { stack, events } = await follow(ctx, deps, clients, stackId, 'create', 'createMarker');
+  if (phaseOf('create', stack.status) !== 'succeeded') {
+    throw new UserError(
+      failureMessage(`Creating environment \`${plan.name}\``, stack, events),
+      ErrorCode.Conflict,
+    );
+  }
+  // Read back: the stack and each of its resources complete, as CloudFormation itself says now.
+  const resources = await stackResources(clients.cloudFormation, stackId);
+  const notDone = resources.filter((r) => r.status !== 'CREATE_COMPLETE');
+  if (notDone.length > 0) {
+    throw new UserError(
+      `Stack ${plan.stackName} says CREATE_COMPLETE but ${notDone.map((r) => `\`${r.logicalId}\` is ${r.status}`).join(', ')}; environment \`${plan.name}\` is not reported up.`,
+      ErrorCode.Conflict,
+    );
+  }
+  return {
+    outcome: 'done',
+    summary: `Environment \`${plan.name}\` is up: stack ${plan.stackName} CREATE_COMPLETE with ${resources.length} resource(s), template version ${plan.version} (sha256 ${template.sha256.slice(0, 12)}), outputs: ${outputsText(stack)}; expires ${plan.expiresAt}.`,
+  };
+}
+
+// ── delete ────────────────────────────────────────────────────────────────────────────────────
+
+/** `/env delete` (and expiry) of a stack environment. */
+export async function stackDeleteJob(
+  job: Job<JobDataOf<'env.delete'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  found: FoundStack | undefined,
+): Promise<JobResult> {
+  const { name } = job.data.command;
+  const { reporter } = ctx;
+  const jobId = String(job.id);
+  const placement = found?.placement ?? (ctx.checkpoints.placement as AwsPlacement);
+  const clients = found?.clients ?? deps.aws.clients(placement, job.data.request.userId);
+  const stackId = found?.stack.id ?? (ctx.checkpoints.stackId as string);
+
+  await reporter.step('Find the environment');
+  if (!ctx.checkpoints.stackId) {
+    await ctx.checkpoint('placement', placement);
+    await ctx.checkpoint('stackId', stackId);
+  }
+  const resources = await ctx.remember('resources', async () =>
+    (await stackResources(clients.cloudFormation, stackId)).map((r) => ({
+      logicalId: r.logicalId,
+      type: r.type,
+      ...(r.physicalId ? { physicalId: r.physicalId } : {}),
+    })),
+  );
+  reporter.progress(
+    `stack ${stackName(stackId)} (${found?.stack.status ?? 'being deleted'}), ${resources.length} resource(s)`,
+  );
+  await ctx.betweenSteps();
+
+  await reporter.step('Delete the stack');
+  const before = await describeStack(clients.cloudFormation, stackId);
+  if (before && before.status !== 'DELETE_COMPLETE' && before.status !== 'DELETE_IN_PROGRESS') {
+    if (!('deleteMarker' in ctx.checkpoints)) {
+      await ctx.checkpoint('deleteMarker', (await newestEventId(clients, stackId)) ?? null);
+    }
+    await deleteStack(clients.cloudFormation, stackId, tokenFor(jobId, `delete-${job.attemptsMade}`));
+    reporter.progress('DeleteStack accepted');
+  } else {
+    reporter.progress(before ? `${before.status} (started by an earlier attempt)` : 'already gone');
+  }
+  await ctx.betweenSteps();
+
+  await reporter.step('Delete the resources');
+  const { stack, events } = await follow(ctx, deps, clients, stackId, 'delete', 'deleteMarker');
+  if (stack.status !== 'DELETE_COMPLETE') {
+    const failures = deleteFailures(events, stack.name);
+    throw new UserError(
+      `Deleting environment \`${name}\` failed: the stack is ${stack.status}. ${failures.length > 0 ? failures.map((e) => `\`${e.logicalId}\` (${e.type}${e.physicalId ? ` ${e.physicalId}` : ''}) could not be deleted: ${e.reason ?? 'no reason given'}`).join('; ') : (stack.statusReason ?? '')}. Fix the cause and run \`/env delete ${name}\` again.`,
+      ErrorCode.Conflict,
+    );
+  }
+  await ctx.betweenSteps();
+
+  await reporter.step('Check the environment is gone');
+  const kept = retained(events, stack.name);
+  const keptIds = new Set(kept.map((e) => e.logicalId));
+  const byName = await describeStack(clients.cloudFormation, stackNameFor(name));
+  if (byName) {
+    throw new UserError(
+      `CloudFormation says stack ${stackId} is DELETE_COMPLETE, but a stack named ${byName.name} exists (${byName.status}).`,
+      ErrorCode.Conflict,
+    );
+  }
+  // Read back what the stack made, where Capstan can: its Auto Scaling groups must be gone.
+  const groups = resources.filter((r) => r.type === 'AWS::AutoScaling::AutoScalingGroup' && r.physicalId);
+  const stillThere: string[] = [];
+  for (const g of groups) {
+    if (keptIds.has(g.logicalId)) continue;
+    const group = await describeGroup(clients.autoScaling, g.physicalId as string);
+    if (group && group.status === undefined) stillThere.push(group.name);
+  }
+  if (stillThere.length > 0) {
+    throw new UserError(
+      `Stack ${stack.name} is DELETE_COMPLETE but Auto Scaling group(s) ${stillThere.join(', ')} still exist; environment \`${name}\` is not reported deleted.`,
+      ErrorCode.Conflict,
+    );
+  }
+  const keptText =
+    kept.length > 0
+      ? ` Retained (DeletionPolicy: Retain, still in the account): ${kept.map((e) => `\`${e.logicalId}\` (${e.type}${e.physicalId ? ` ${e.physicalId}` : ''})`).join(', ')}.`
+      : '';
+  return {
+    outcome: 'done',
+    summary: `Environment \`${name}\` is deleted: stack ${stack.name} DELETE_COMPLETE, ${resources.length - kept.length} resource(s) deleted${groups.length > 0 ? `, its Auto Scaling group(s) gone` : ''}.${keptText}`,
+  };
+}
+
+// ── status, list ──────────────────────────────────────────────────────────────────────────────
+
+/** The blueprint's current template (the newest version's), for traceability; undefined when unreadable. */
+async function currentTemplate(
+  clients: AwsClients,
+  blueprint: StackBlueprint,
+): Promise<{ current?: { sha256: string; version?: string }; versions?: string[] }> {
+  try {
+    if (!isVersioned(blueprint.template)) {
+      const t = await loadTemplate(clients.s3, blueprint.template);
+      return { current: { sha256: t.sha256 } };
+    }
+    const versions = await listTemplateVersions(clients.s3, blueprint.template);
+    const newest = versions[versions.length - 1];
+    if (!newest) return { versions };
+    const t = await loadTemplate(clients.s3, templateOf(blueprint.template, newest));
+    return { current: { sha256: t.sha256, version: newest }, versions };
+  } catch {
+    return {};
+  }
+}
+
+function age(since: Date | undefined): string {
+  if (!since) return '?';
+  const minutes = Math.max(0, Math.round((Date.now() - since.getTime()) / 60_000));
+  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+/** `/env status` of a stack environment. */
+export async function stackStatusText(deps: EnvJobDeps, name: string, found: FoundStack): Promise<string> {
+  const { stack, clients } = found;
+  let trace: string;
+  try {
+    const { blueprint } = blueprintOfStack(deps.config, stack);
+    const { current, versions } = await currentTemplate(clients, blueprint);
+    trace = traceability(stack, current, versions);
+  } catch (error) {
+    trace = `${traceability(stack, undefined, undefined)} (${(error as Error).message})`;
+  }
+  const resources = await stackResources(clients.cloudFormation, stack.id);
+  const lines = resources.map(
+    (r) =>
+      `• \`${r.logicalId}\` ${r.type} ${r.physicalId ?? ''} ${r.status}${r.reason ? `: ${escapeSlack(r.reason)}` : ''}`,
+  );
+  return `*${escapeSlack(name)}* — stack ${stack.name}, ${stack.status}${stack.statusReason ? ` (${escapeSlack(stack.statusReason)})` : ''}, version ${escapeSlack(stack.tags[TAG.version] ?? '?')}, age ${age(stack.createdAt)}, owner ${stack.tags[TAG.owner] ? `<@${stack.tags[TAG.owner]}>` : '?'}, expires ${stack.tags[TAG.expiresAt] ?? 'never'}\n${escapeSlack(trace)}\nOutputs: ${outputsText(stack)}\n${lines.join('\n') || 'no resources'}`;
+}
+
+/** `/env list` rows for stack environments in `placement`. */
+export async function stackListRows(clients: AwsClients, placement: AwsPlacement): Promise<string[]> {
+  const rows: string[] = [];
+  for (const s of await findStacksByTag(clients.cloudFormation, TAG.env)) {
+    rows.push(
+      `• *${escapeSlack(s.tags[TAG.env] ?? '?')}* — stack ${s.status}, version ${escapeSlack(s.tags[TAG.version] ?? '?')} (sha256 ${(s.tags[STACK_TAG.templateSha] ?? '?').slice(0, 12)}), owner ${s.tags[TAG.owner] ? `<@${s.tags[TAG.owner]}>` : '?'}, age ${age(s.createdAt)}, expires ${s.tags[TAG.expiresAt] ?? 'never'} (${placement.region})`,
+    );
+  }
+  return rows;
+}
+
+/** Every stack environment, with its clients (the expiry sweep). */
+export async function allStackEnvironments(deps: EnvJobDeps): Promise<FoundStack[]> {
+  if (!Object.values(deps.config.file.blueprints).some((b) => b.kind === 'stack')) return [];
+  const found: FoundStack[] = [];
+  for (const placement of allPlacements(deps.config)) {
+    const clients = deps.aws.clients(placement);
+    for (const stack of await findStacksByTag(clients.cloudFormation, TAG.env))
+      found.push({ stack, placement, clients });
+  }
+  return found;
+}
+
+/** The capabilities the stack's blueprint acknowledges (none when the blueprint is gone). */
+export function stackCapabilities(deps: EnvJobDeps, stack: Stack): readonly string[] {
+  try {
+    return blueprintOfStack(deps.config, stack).blueprint.capabilities;
+  } catch {
+    return [];
+  }
+}
+
+// ── extend (tags) ─────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Changes a stack environment's tags (its expiry) by a tags-only stack update, followed to its end
+ * and read back. CloudFormation passes stack tags on to the resources that take tags.
+ */
+export async function retagStackEnvironment(
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  found: FoundStack,
+  tags: Record<string, string>,
+): Promise<Stack> {
+  const { clients, stack } = found;
+  const capabilities = stackCapabilities(deps, stack);
+  if (!('tagMarker' in ctx.checkpoints))
+    await ctx.checkpoint('tagMarker', (await newestEventId(clients, stack.id)) ?? null);
+  const merged = { ...stack.tags, ...tags };
+  for (const [k, v] of Object.entries(tags)) if (v === '') delete merged[k];
+  const now = await describeStack(clients.cloudFormation, stack.id);
+  if (now && phaseOf('update', now.status) !== 'in-progress') {
+    await retagStack(clients.cloudFormation, now, merged, capabilities);
+  }
+  const { stack: after, events } = await follow(ctx, deps, clients, stack.id, 'update', 'tagMarker');
+  if (phaseOf('update', after.status) === 'failed' && after.status !== 'CREATE_COMPLETE') {
+    throw new UserError(
+      failureMessage(`Updating the tags of stack ${stack.name}`, after, events),
+      ErrorCode.Conflict,
+    );
+  }
+  for (const [k, v] of Object.entries(tags)) {
+    if (v !== '' && after.tags[k] !== v) {
+      throw new UserError(
+        `CloudFormation finished the update of stack ${stack.name} but its tag ${k} is ${after.tags[k] ?? 'absent'}, not ${v}.`,
+        ErrorCode.Conflict,
+      );
+    }
+  }
+  return after;
+}
+
+// ── update ────────────────────────────────────────────────────────────────────────────────────
+
+/** The change set a job (or the approval request of `approvalId`) makes for `/env update`. */
+export function changeSetNameFor(id: string): string {
+  return `capstan-update-${id}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
+}
+
+/** What an update will pass: the template of the target version and each parameter's value. */
+interface UpdateInputs {
+  version: string;
+  template: LoadedTemplate;
+  parameters: Record<string, string | undefined>;
+  tags: Record<string, string>;
+  capabilities: readonly string[];
+}
+
+/** Works out an update's template, parameters and tags (reads only). */
+async function updateInputs(
+  deps: EnvJobDeps,
+  command: JobDataOf<'env.update'>['command'],
+  found: FoundStack,
+): Promise<UpdateInputs> {
+  const { stack, clients } = found;
+  const { name: blueprintName, blueprint } = blueprintOfStack(deps.config, stack);
+  const version = command.version ?? stack.tags[TAG.version] ?? '';
+  if (isVersioned(blueprint.template)) {
+    const versions = await listTemplateVersions(clients.s3, blueprint.template);
+    if (!versions.includes(version)) {
+      throw new UserError(
+        `Blueprint \`${blueprintName}\` has no template version \`${escapeSlack(version)}\`. Versions: ${
+          versions
+            .slice(-10)
+            .map((v) => `\`${v}\``)
+            .join(', ') || 'none'
+        }.`,
+        ErrorCode.NotFound,
+      );
+    }
+  }
+  const { template, declared } = await readTemplate(clients, blueprint, version);
+  const given = command.params ?? {};
+  const names = new Set(declared.map((p) => p.key));
+  const unknown = Object.keys(given).filter((k) => !names.has(k));
+  if (unknown.length > 0) {
+    throw new UserError(
+      `The template of version ${escapeSlack(version)} declares no parameter ${unknown.map((k) => `\`${escapeSlack(k)}\``).join(', ')} (it declares ${[...names].map((k) => `\`${k}\``).join(', ') || 'none'}).`,
+    );
+  }
+  if (!names.has(blueprint.versionParameter)) {
+    throw new UserError(
+      `The template of version ${escapeSlack(version)} declares no parameter \`${blueprint.versionParameter}\` for the environment's version.`,
+    );
+  }
+  const parameters: Record<string, string | undefined> = {};
+  const fill = { env: stack.tags[TAG.env] ?? '', version, owner: stack.tags[TAG.owner] ?? '' };
+  const missing: string[] = [];
+  for (const p of declared) {
+    if (p.key === blueprint.versionParameter) parameters[p.key] = version;
+    else if (p.key in given) parameters[p.key] = given[p.key];
+    else if (p.key in stack.parameters) parameters[p.key] = undefined;
+    else if (p.key in blueprint.parameters) {
+      parameters[p.key] = fillPlaceholders(blueprint.parameters[p.key] as string, fill);
+    } else if (!p.hasDefault) missing.push(p.key);
+  }
+  if (missing.length > 0) {
+    throw new UserError(
+      `The template of version ${escapeSlack(version)} needs ${missing.map((k) => `\`${k}\``).join(', ')}, which the stack does not have and which have no default: give \`--param ${missing[0]}=…\`.`,
+    );
+  }
+  return {
+    version,
+    template,
+    parameters,
+    tags: {
+      ...stack.tags,
+      [TAG.version]: version,
+      [STACK_TAG.templateSha]: template.sha256,
+      [STACK_TAG.templateSource]: template.source,
+    },
+    capabilities: blueprint.capabilities,
+  };
+}
+
+/**
+ * Makes (or finds) the change set `name` and waits until CloudFormation has worked it out. Returns it,
+ * or undefined when it holds no changes (then it is deleted).
+ */
+export async function prepareChangeSet(
+  deps: EnvJobDeps,
+  command: JobDataOf<'env.update'>['command'],
+  found: FoundStack,
+  name: string,
+  between: () => Promise<void>,
+): Promise<
+  | { changeSet: NonNullable<Awaited<ReturnType<typeof describeChangeSet>>>; inputs: UpdateInputs }
+  | { none: string }
+> {
+  const { stack, clients } = found;
+  const inputs = await updateInputs(deps, command, found);
+  if (!(await describeChangeSet(clients.cloudFormation, stack.id, name))) {
+    await createChangeSet(clients.cloudFormation, {
+      stackId: stack.id,
+      name,
+      template: inputs.template.input,
+      parameters: inputs.parameters,
+      capabilities: inputs.capabilities,
+      tags: inputs.tags,
+      token: name,
+    });
+  }
+  const changeSet = await waitUntil(
+    async () => {
+      const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
+      if (!cs) throw new UserError(`Change set ${name} disappeared.`, ErrorCode.Conflict);
+      return cs.status === 'CREATE_COMPLETE' || cs.status === 'FAILED' ? cs : undefined;
+    },
+    { what: `change set ${name} to be worked out`, ...jobWaits(deps.config.waits, between) },
+  );
+  if (changeSet.status === 'FAILED') {
+    await deleteChangeSet(clients.cloudFormation, stack.id, name).catch(() => undefined);
+    if (/didn't contain changes|no changes|No updates/i.test(changeSet.statusReason ?? '')) {
+      return { none: changeSet.statusReason ?? 'no changes' };
+    }
+    throw new UserError(
+      `CloudFormation could not work out the change set for stack ${stack.name}: ${changeSet.statusReason ?? 'no reason given'}. Nothing was changed.`,
+      ErrorCode.Conflict,
+    );
+  }
+  return { changeSet, inputs };
+}
+
+/** Runs `env.update`. */
+export async function envUpdateJob(
+  job: Job<JobDataOf<'env.update'>>,
+  ctx: JobContext,
+  deps: EnvJobDeps,
+): Promise<JobResult> {
+  const command = job.data.command;
+  const { reporter } = ctx;
+  const jobId = String(job.id);
+
+  await reporter.step('Find the environment');
+  const found = await findStackEnvironment(deps, command.name, job.data.request.userId);
+  if (!found) {
+    throw new UserError(
+      `There is no stack environment \`${command.name}\`: \`/env update\` changes environments made from a stack blueprint. \`/env list\` shows the ones that exist.`,
+      ErrorCode.NotFound,
+    );
+  }
+  const { stack, clients } = found;
+  const updating = ctx.checkpoints.executed === true;
+  if (!updating && phaseOf('update', stack.status) === 'in-progress') {
+    throw new UserError(
+      `Stack ${stack.name} is busy (${stack.status}); try again when it has finished.`,
+      ErrorCode.Conflict,
+    );
+  }
+  if (!updating && /FAILED$|^ROLLBACK_COMPLETE$|^DELETE/.test(stack.status)) {
+    throw new UserError(
+      `Stack ${stack.name} is ${stack.status}: it cannot be updated. ${stack.status === 'ROLLBACK_COMPLETE' ? `\`/env delete ${command.name}\` removes what the failed create left.` : ''}`,
+      ErrorCode.Conflict,
+    );
+  }
+  reporter.progress(`stack ${stack.name}, ${stack.status}, version ${stack.tags[TAG.version] ?? '?'}`);
+  await ctx.betweenSteps();
+
+  // Under an approval, the change set is the one the approvers were shown: run exactly that one.
+  const approvalId = job.data.approval?.id;
+  const name = changeSetNameFor(approvalId ?? jobId);
+  let target = ctx.checkpoints.targetVersion as string | undefined;
+  if (!updating) {
+    await reporter.step(approvalId ? 'Check the approved change set' : 'Work out the change set');
+    if (approvalId) {
+      const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
+      if (cs?.executionStatus !== 'AVAILABLE') {
+        throw new UserError(
+          `The change set the approvers saw (${name}) is ${cs ? `${cs.status}/${cs.executionStatus ?? '?'}` : 'gone'}: the stack changed since, or the plan could not be made. Nothing was changed; ask again to get a fresh plan.`,
+          ErrorCode.Conflict,
+        );
+      }
+      for (const line of changeSetPlan(cs.changes)) reporter.info(line);
+      target = command.version ?? stack.tags[TAG.version] ?? '?';
+    } else {
+      const prepared = await prepareChangeSet(deps, command, found, name, () => ctx.betweenSteps());
+      if ('none' in prepared) {
+        return {
+          outcome: 'done',
+          summary: `Nothing to change: stack ${stack.name} already runs version ${stack.tags[TAG.version] ?? '?'} with those parameter values (${escapeSlack(prepared.none)}).`,
+        };
+      }
+      for (const line of changeSetPlan(prepared.changeSet.changes)) reporter.info(line);
+      target = prepared.inputs.version;
+    }
+    await ctx.checkpoint('targetVersion', target);
+    await ctx.betweenSteps();
+
+    await reporter.step('Apply the change set');
+    await ctx.checkpoint('updateMarker', (await newestEventId(clients, stack.id)) ?? null);
+    await executeChangeSet(clients.cloudFormation, stack.id, name, tokenFor(jobId, 'update'));
+    await ctx.checkpoint('executed', true);
+  } else {
+    await reporter.step('Apply the change set');
+    reporter.progress('executed by an earlier attempt');
+  }
+  const { stack: after, events } = await follow(ctx, deps, clients, stack.id, 'update', 'updateMarker');
+  if (phaseOf('update', after.status) !== 'succeeded') {
+    throw new UserError(
+      failureMessage(`Updating environment \`${command.name}\``, after, events),
+      ErrorCode.Conflict,
+    );
+  }
+  if (after.tags[TAG.version] !== target) {
+    throw new UserError(
+      `Stack ${after.name} is UPDATE_COMPLETE but its version tag says ${after.tags[TAG.version] ?? 'nothing'}, not ${target}.`,
+      ErrorCode.Conflict,
+    );
+  }
+  return {
+    outcome: 'done',
+    summary: `Environment \`${command.name}\` is updated: stack ${after.name} UPDATE_COMPLETE, version ${target} (sha256 ${(after.tags[STACK_TAG.templateSha] ?? '?').slice(0, 12)}), outputs: ${outputsText(after)}.`,
+  };
+}
+
+/** Whether blueprint `name` (or the default) is a stack blueprint. */
+export function stackBlueprintFor(
+  config: Config,
+  name: string | undefined,
+): { name: string; blueprint: StackBlueprint } | undefined {
+  const chosen = name ?? config.file.defaultBlueprint;
+  if (!chosen || !(chosen in config.file.blueprints)) return undefined;
+  const blueprint = blueprintNamed(config, chosen);
+  return blueprint.kind === 'stack' ? { name: chosen, blueprint } : undefined;
+}
