@@ -81,35 +81,47 @@ export interface MotoWorld {
   previewTargetGroupArn: string;
 }
 
-/** Makes the world in moto. */
-export async function seedMoto(c: MotoClients, suffix: string): Promise<MotoWorld> {
-  const vpc = await c.ec2.send(new CreateVpcCommand({ CidrBlock: '10.0.0.0/16' }));
+/** A VPC `10.<octet>.0.0/16` with a subnet in each of us-east-1a and us-east-1b. */
+export async function createVpcWithSubnets(
+  c: MotoClients,
+  octet: number,
+): Promise<{ vpcId: string; subnets: string[] }> {
+  const vpc = await c.ec2.send(new CreateVpcCommand({ CidrBlock: `10.${octet}.0.0/16` }));
   const vpcId = vpc.Vpc?.VpcId ?? '';
   const subnets: string[] = [];
   for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
     const s = await c.ec2.send(
-      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.0.${i + 1}.0/24`, AvailabilityZone: az }),
+      new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: `10.${octet}.${i + 1}.0/24`, AvailabilityZone: az }),
     );
     subnets.push(s.Subnet?.SubnetId ?? '');
   }
+  return { vpcId, subnets };
+}
+
+/** An HTTP target group of instances on port 8080 in `vpcId`; its ARN. */
+export async function createTargetGroup(c: MotoClients, vpcId: string, name: string): Promise<string> {
+  const out = await c.elbv2.send(
+    new CreateTargetGroupCommand({
+      Name: name,
+      Protocol: 'HTTP',
+      Port: 8080,
+      VpcId: vpcId,
+      TargetType: 'instance',
+    }),
+  );
+  return out.TargetGroups?.[0]?.TargetGroupArn ?? '';
+}
+
+/** Makes the world in moto. */
+export async function seedMoto(c: MotoClients, suffix: string): Promise<MotoWorld> {
+  const { vpcId, subnets } = await createVpcWithSubnets(c, 0);
   await c.ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: `web-lt-${suffix}`,
       LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.small' },
     }),
   );
-  const tg = async (name: string) =>
-    (
-      await c.elbv2.send(
-        new CreateTargetGroupCommand({
-          Name: name,
-          Protocol: 'HTTP',
-          Port: 8080,
-          VpcId: vpcId,
-          TargetType: 'instance',
-        }),
-      )
-    ).TargetGroups?.[0]?.TargetGroupArn ?? '';
+  const tg = (name: string) => createTargetGroup(c, vpcId, name);
   const targetGroupArn = await tg(`web-${suffix}`);
   const previewTargetGroupArn = await tg(`preview-${suffix}`);
   await c.autoScaling.send(
