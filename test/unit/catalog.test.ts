@@ -23,6 +23,7 @@ describe('catalog', () => {
       'env.delete': 'feature-1',
       'env.extend': 'feature-1',
       'env.status': 'feature-1',
+      'env.update': 'feature-1 --version 1.4.3',
       'lb.disable': 'prod',
       'lb.enable': 'prod',
       'lb.status': 'prod',

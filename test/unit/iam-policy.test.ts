@@ -28,10 +28,16 @@ describe('capstan iam-policy', () => {
     const config = readConfig({ CAPSTAN_CONFIG: writeTempFile('capstan-iam-', 'capstan.yml', CONFIG) });
     const policy = iamPolicyFor(config);
     const granted = new Set(policy.Statement.flatMap((s) => s.Action));
-    // No database uses IAM authentication here: least privilege leaves rds-db:connect out.
-    for (const action of allActions().filter((a) => a !== 'rds-db:connect'))
-      expect(granted).toContain(action);
-    expect(granted).not.toContain('rds-db:connect');
+    // No database uses IAM authentication and no blueprint reads templates from S3 here: least
+    // privilege leaves rds-db:connect and the S3 reads out.
+    const unused = ['rds-db:connect', 's3:GetObject', 's3:ListBucket'];
+    for (const action of allActions().filter((a) => !unused.includes(a))) expect(granted).toContain(action);
+    for (const action of unused) expect(granted).not.toContain(action);
+    const stacks = policy.Statement.find((s) => s.Action.includes('cloudformation:CreateStack'));
+    expect(stacks?.Resource).toEqual([
+      'arn:aws:cloudformation:*:*:stack/capstan-env-*/*',
+      'arn:aws:cloudformation:*:*:changeSet/capstan-update-*/*',
+    ]);
     for (const s of policy.Statement) {
       if (s.Action.some((a) => /:(Describe|Get)/.test(a) && !a.startsWith('secretsmanager:'))) {
         expect(s.Resource).toBe('*');
@@ -51,5 +57,27 @@ describe('capstan iam-policy', () => {
     const deletes = policy.Statement.find((s) => s.Action.includes('rds:DeleteDBInstance'));
     expect(deletes?.Resource).toContain('arn:aws:rds:*:*:db:capstan-restore-*');
     expect(deletes?.Resource).not.toBe('*');
+  });
+
+  it('reads stack templates only from the buckets the blueprints name', () => {
+    const yaml = `
+aws: { region: eu-west-1 }
+blueprints:
+  shop:
+    kind: stack
+    template: s3://acme-templates/shop/{version}/stack.yaml
+  site:
+    kind: stack
+    template: https://acme-site.s3.eu-west-1.amazonaws.com/site.yaml
+`;
+    const config = readConfig({ CAPSTAN_CONFIG: writeTempFile('capstan-iam-', 'capstan.yml', yaml) });
+    const reads = iamPolicyFor(config).Statement.find((s) => s.Action.includes('s3:GetObject'));
+    expect(reads?.Action).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(reads?.Resource).toEqual([
+      'arn:aws:s3:::acme-templates',
+      'arn:aws:s3:::acme-templates/*',
+      'arn:aws:s3:::acme-site',
+      'arn:aws:s3:::acme-site/*',
+    ]);
   });
 });
