@@ -346,6 +346,8 @@ export async function stackDeleteJob(
       await ctx.checkpoint('deleteMarker', (await newestEventId(clients, stackId)) ?? null);
     }
     await deleteStack(clients.cloudFormation, stackId, tokenFor(jobId, `delete-${job.attemptsMade}`));
+    // Not a create, but the same instant for a crash: the deletion runs on without the job.
+    await ctx.created('delete-started');
     reporter.progress('DeleteStack accepted');
   } else {
     reporter.progress(before ? `${before.status} (started by an earlier attempt)` : 'already gone');
@@ -666,7 +668,15 @@ export async function envUpdateJob(
     );
   }
   const { stack, clients } = found;
-  const updating = ctx.checkpoints.executed === true;
+  // Under an approval, the change set is the one the approvers were shown: run exactly that one.
+  const approvalId = job.data.approval?.id;
+  const name = changeSetNameFor(approvalId ?? jobId);
+  // An earlier attempt may have executed it and died before saying so: the change set knows.
+  let updating = ctx.checkpoints.executed === true;
+  if (!updating && 'updateMarker' in ctx.checkpoints) {
+    const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
+    updating = cs !== undefined && /^EXECUTE_/.test(cs.executionStatus ?? '');
+  }
   if (!updating && phaseOf('update', stack.status) === 'in-progress') {
     throw new UserError(
       `Stack ${stack.name} is busy (${stack.status}); try again when it has finished.`,
@@ -682,9 +692,6 @@ export async function envUpdateJob(
   reporter.progress(`stack ${stack.name}, ${stack.status}, version ${stack.tags[TAG.version] ?? '?'}`);
   await ctx.betweenSteps();
 
-  // Under an approval, the change set is the one the approvers were shown: run exactly that one.
-  const approvalId = job.data.approval?.id;
-  const name = changeSetNameFor(approvalId ?? jobId);
   let target = ctx.checkpoints.targetVersion as string | undefined;
   if (!updating) {
     await reporter.step(approvalId ? 'Check the approved change set' : 'Work out the change set');
@@ -715,6 +722,7 @@ export async function envUpdateJob(
     await reporter.step('Apply the change set');
     await ctx.checkpoint('updateMarker', (await newestEventId(clients, stack.id)) ?? null);
     await executeChangeSet(clients.cloudFormation, stack.id, name, tokenFor(jobId, 'update'));
+    await ctx.created('update-started');
     await ctx.checkpoint('executed', true);
   } else {
     await reporter.step('Apply the change set');
