@@ -91,6 +91,7 @@ export const SERVICE_PREFIX: Record<string, string> = {
   RDSClient: 'rds',
   CloudWatchClient: 'cloudwatch',
   SecretsManagerClient: 'secretsmanager',
+  CloudFormationClient: 'cloudformation',
 };
 
 /** The IAM action an SDK call needs: `AutoScalingClient` + `EnterStandbyCommand` → `autoscaling:EnterStandby`. */

@@ -14,6 +14,7 @@ const CLIENT: Record<string, string> = {
   RDS: 'RDSClient',
   CloudWatch: 'CloudWatchClient',
   SecretsManager: 'SecretsManagerClient',
+  CloudFormation: 'CloudFormationClient',
 };
 
 /** Emulated for tests, the demo world and the console, not called by Capstan's jobs. */
@@ -24,6 +25,22 @@ const ARRANGING = [
   'autoscaling:SetDesiredCapacity',
   'autoscaling:SetInstanceHealth',
   'autoscaling:TerminateInstanceInAutoScalingGroup',
+  // CloudFormation for stack environments (#19): emulated ahead of the jobs that will call them;
+  // each moves to the IAM table (src/aws/iam-policy.ts) with the job that makes it.
+  'cloudformation:CreateChangeSet',
+  'cloudformation:CreateStack',
+  'cloudformation:DeleteChangeSet',
+  'cloudformation:DeleteStack',
+  'cloudformation:DescribeChangeSet',
+  'cloudformation:DescribeStackEvents',
+  'cloudformation:DescribeStackResources',
+  'cloudformation:DescribeStacks',
+  'cloudformation:ExecuteChangeSet',
+  'cloudformation:GetTemplate',
+  'cloudformation:ListChangeSets',
+  'cloudformation:ListStackResources',
+  'cloudformation:UpdateStack',
+  'cloudformation:ValidateTemplate',
   'cloudwatch:GetMetricStatistics',
   'cloudwatch:ListMetrics',
   'cloudwatch:PutMetricData',
