@@ -690,9 +690,10 @@ export function stepStack(world: World, stack: StackState, at: number, timing: S
   for (let guard = 0; guard < 10_000 && stack.operation; guard++) {
     const op: StackOperation = stack.operation;
     const entries = Object.entries(op.tasks);
+    // Same-time steps finish in the order they started (stable sort keeps the task order).
     const due = entries
       .filter(([, t]) => t.state === 'running' && (t.at ?? 0) <= at)
-      .sort(([a, x], [b, y]) => (x.at ?? 0) - (y.at ?? 0) || a.localeCompare(b));
+      .sort(([, x], [, y]) => (x.at ?? 0) - (y.at ?? 0));
     for (const [id, task] of due) finishTask(world, stack, id, task, at, timing);
     if (FAIL_FAST.has(op.phase) && op.failed.length > 0) {
       cancelRunning(world, stack, at);
