@@ -126,7 +126,29 @@ export function stackScope(
       return r.physicalId;
     },
     getAtt(id, attribute) {
-      const type = template.resources.find((x) => x.logicalId === id)?.type ?? '';
+      if (unknown?.atts.has(id)) return `${DYNAMIC}${id}.${attribute}`;
+      const value = stack.resources[id]?.attributes[attribute];
+      return value ?? `${DYNAMIC}${id}.${attribute}`;
+    },
+  };
+}
+
+/**
+ * Reads a template for a stack: readTemplate's checks, and Fn::GetAtt asking only for attributes the
+ * resource type has (CloudFormation refuses the template otherwise, before anything is created).
+ */
+export function readStackTemplate(body: string): Template {
+  const template = readTemplate(body);
+  const dummy: Scope = {
+    stackName: 'stack',
+    stackId: 'stack',
+    region: 'region',
+    accountId: 'account',
+    parameters: Object.fromEntries(template.parameters.map((p) => [p.key, p.default ?? ''])),
+    parameterTypes: Object.fromEntries(template.parameters.map((p) => [p.key, p.type])),
+    ref: (id) => id,
+    getAtt(id, attribute) {
+      const type = template.resources.find((r) => r.logicalId === id)?.type ?? '';
       const provider = RESOURCE_PROVIDERS[type];
       if (provider && !provider.attributes.includes(attribute)) {
         throw cfnError(
@@ -134,11 +156,12 @@ export function stackScope(
           `Template error: resource ${id} does not support attribute type ${attribute} in Fn::GetAtt`,
         );
       }
-      if (unknown?.atts.has(id)) return `${DYNAMIC}${id}.${attribute}`;
-      const value = stack.resources[id]?.attributes[attribute];
-      return value ?? `${DYNAMIC}${id}.${attribute}`;
+      return `${id}.${attribute}`;
     },
   };
+  for (const r of template.resources) resolveValue(r.properties, dummy);
+  for (const o of template.outputs) resolveValue(o.value, dummy);
+  return template;
 }
 
 function isDynamic(v: unknown): boolean {
@@ -559,8 +582,17 @@ function computeOutputs(world: World, stack: StackState): void {
   const template = templateOf(stack.template);
   const scope = stackScope(world, stack, template, stack.parameters);
   stack.outputs = template.outputs.map((o) => {
-    const v = resolveValue(o.value, scope);
-    const exportName = o.exportName === undefined ? undefined : resolveValue(o.exportName, scope);
+    // Templates are checked before they are used; a value that still cannot be resolved stays empty
+    // rather than wedging the world (this runs while the clock advances, for whichever caller).
+    const resolve = (v: TemplateValue) => {
+      try {
+        return resolveValue(v, scope);
+      } catch {
+        return '';
+      }
+    };
+    const v = resolve(o.value);
+    const exportName = o.exportName === undefined ? undefined : resolve(o.exportName);
     return {
       key: o.key,
       value: Array.isArray(v) ? v.join(',') : String(v ?? ''),
@@ -852,6 +884,14 @@ export function updateChangesNothing(
   );
 }
 
+function noChangeSafely(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
+}
+
 function stepChangeSets(world: World, at: number, timing: SandboxTiming): void {
   for (const cs of Object.values(world.changeSets ?? {})) {
     if (!cs.next || cs.next.at > at) continue;
@@ -865,7 +905,9 @@ function stepChangeSets(world: World, at: number, timing: SandboxTiming): void {
     const nothing =
       cs.type === 'UPDATE' &&
       stack !== undefined &&
-      updateChangesNothing(world, stack, templateOf(cs.template), cs.parameters, cs.tags, cs.changes);
+      noChangeSafely(() =>
+        updateChangesNothing(world, stack, templateOf(cs.template), cs.parameters, cs.tags, cs.changes),
+      );
     if (nothing) {
       cs.status = 'FAILED';
       cs.statusReason =

@@ -38,6 +38,7 @@ import type {
 } from '@aws-sdk/client-cloudformation';
 import {
   computeChanges,
+  readStackTemplate,
   stacksOf,
   startCreate,
   startDelete,
@@ -209,7 +210,7 @@ function createStack(ctx: CallContext, input: CreateStackCommandInput): Out<Crea
     throw cfnError('AlreadyExistsException', `Stack [${name}] already exists`);
   }
   const body = templateBody(input);
-  const template = readTemplate(body);
+  const template = readStackTemplate(body);
   const capabilities = checkCapabilities(input.Capabilities, template);
   const parameters = resolveParameters(template, input.Parameters);
   if (input.OnFailure !== undefined && input.DisableRollback !== undefined) {
@@ -434,7 +435,7 @@ function updateOf(stack: StackState, input: UpdateRequest) {
     );
   }
   const body = input.UsePreviousTemplate ? stack.template : templateBody(input);
-  const template = readTemplate(body);
+  const template = readStackTemplate(body);
   const capabilities = checkCapabilities(input.Capabilities, template);
   const parameters = resolveParameters(template, input.Parameters, stack.parameters);
   // Without Tags the stack keeps its own; an empty list removes them.
@@ -528,7 +529,7 @@ function createChangeSet(
       );
     }
     body = templateBody(input);
-    template = readTemplate(body);
+    template = readStackTemplate(body);
     capabilities = checkCapabilities(input.Capabilities, template);
     parameters = resolveParameters(template, input.Parameters);
     tags = stackTagsOf(input.Tags);
@@ -750,7 +751,7 @@ function validateTemplate(
   _ctx: CallContext,
   input: ValidateTemplateCommandInput,
 ): Out<ValidateTemplateCommandOutput> {
-  const template = readTemplate(templateBody(input));
+  const template = readStackTemplate(templateBody(input));
   const cap = requiredCapability(template);
   return {
     Parameters: template.parameters.map((p) => ({

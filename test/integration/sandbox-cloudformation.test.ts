@@ -730,6 +730,17 @@ describe('ValidateTemplate', () => {
     expect(dangling.message).toBe(
       'Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template',
     );
+    const attribute = await failure(
+      cfn.send(
+        new ValidateTemplateCommand({
+          TemplateBody:
+            'Resources:\n  T:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n      LaunchTemplateData: {}\nOutputs:\n  X:\n    Value: !GetAtt T.Colour\n',
+        }),
+      ),
+    );
+    expect(attribute.message).toBe(
+      'Template error: resource T does not support attribute type Colour in Fn::GetAtt',
+    );
   });
 });
 
