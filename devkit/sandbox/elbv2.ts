@@ -13,7 +13,41 @@ import type { CallContext, HandlerTable, Out } from './context.js';
 import { elbError } from './errors.js';
 import { deregisterTarget, registerTarget } from './lifecycle.js';
 import { paginate } from './util.js';
-import type { SandboxTiming, TargetGroupState, TargetState, World } from './world.js';
+import { nextHex, type SandboxTiming, type TargetGroupState, type TargetState, type World } from './world.js';
+
+/** Adds a target group (seeding and CloudFormation use it; Capstan itself never creates one). */
+export function addTargetGroup(
+  world: World,
+  spec: {
+    name: string;
+    arn?: string;
+    protocol: string;
+    port: number;
+    vpcId?: string;
+    healthCheckPath: string;
+    loadBalancerArns?: string[];
+    tags?: Record<string, string>;
+  },
+): TargetGroupState {
+  const arn =
+    spec.arn ??
+    `arn:aws:elasticloadbalancing:${world.region}:${world.accountId}:targetgroup/${spec.name}/${nextHex(world, 16)}`;
+  const tg: TargetGroupState = {
+    arn,
+    name: spec.name,
+    protocol: spec.protocol,
+    port: spec.port,
+    vpcId: spec.vpcId ?? Object.values(world.subnets)[0]?.vpcId ?? 'vpc-00000000000000000',
+    healthCheckPath: spec.healthCheckPath,
+    loadBalancerArns: spec.loadBalancerArns ?? [
+      `arn:aws:elasticloadbalancing:${world.region}:${world.accountId}:loadbalancer/app/${spec.name}/${nextHex(world, 16)}`,
+    ],
+    targets: [],
+    tags: { ...(spec.tags ?? {}) },
+  };
+  world.targetGroups[arn] = tg;
+  return tg;
+}
 
 export function targetGroupView(tg: TargetGroupState): TargetGroup {
   return {

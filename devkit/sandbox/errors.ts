@@ -3,12 +3,13 @@
  * message, status); the middleware turns it into exactly what the real SDK would throw for that
  * error response: the client's modeled exception class when the service models the code
  * (`AlreadyExists` → `AlreadyExistsFault`, `TargetGroupNotFound` → `TargetGroupNotFoundException`,
- * `DBInstanceNotFound` → `DBInstanceNotFoundFault`, so `error.name` is the class name, as with
+ * `DBInstanceNotFound` → `DBInstanceNotFoundFault`, `ChangeSetNotFound` → `ChangeSetNotFoundException`, so `error.name` is the class name, as with
  * AWS), otherwise the client's ServiceException with `name` = the wire code (`ValidationError`,
  * `Throttling`, `InvalidInstanceID.NotFound`). Either way `error.Code` is the wire code, with
  * `Type`, `Error` and `$metadata` as the SDK sets them.
  */
 import * as autoscaling from '@aws-sdk/client-auto-scaling';
+import * as cloudformation from '@aws-sdk/client-cloudformation';
 import * as cloudwatch from '@aws-sdk/client-cloudwatch';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as elbv2 from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -21,7 +22,8 @@ export type ServiceId =
   | 'ElasticLoadBalancingV2'
   | 'RDS'
   | 'CloudWatch'
-  | 'SecretsManager';
+  | 'SecretsManager'
+  | 'CloudFormation';
 
 /** An AWS error response, independent of any SDK client. */
 export class SandboxAwsError extends Error {
@@ -130,6 +132,11 @@ function serviceModules(): Record<ServiceId, ServiceModule> {
       secrets as unknown as Record<string, unknown>,
       secrets.SecretsManagerServiceException as unknown as ExceptionCtor,
       false,
+    ),
+    CloudFormation: scan(
+      cloudformation as unknown as Record<string, unknown>,
+      cloudformation.CloudFormationServiceException as unknown as ExceptionCtor,
+      true,
     ),
   };
   return modules;

@@ -10,6 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import { autoScalingHandlers } from './autoscaling.js';
+import { advanceWithStacks } from './cfn-engine.js';
+import { cloudFormationHandlers } from './cloudformation.js';
 import { cloudWatchHandlers, type MetricSeriesInput, putSeries } from './cloudwatch.js';
 import type { CallContext, HandlerTable } from './context.js';
 import { ec2Handlers } from './ec2.js';
@@ -17,7 +19,7 @@ import { elbv2Handlers } from './elbv2.js';
 import { type ServiceId, unsupported } from './errors.js';
 import type { ExtensionCommand, SandboxExtension } from './extension.js';
 import { drawFault, isIgnored, refusal, validateFaults } from './faults.js';
-import { advanceWorld, reconcileAll, worldNow } from './lifecycle.js';
+import { reconcileAll, worldNow } from './lifecycle.js';
 import { attachTo, type SandboxAttachable } from './middleware.js';
 import { rdsHandlers } from './rds.js';
 import { secretsHandlers } from './secrets.js';
@@ -25,6 +27,7 @@ import { applySeed, parseSeed, readSeedFile, type SandboxSeed } from './seed.js'
 import { WorldStore } from './store.js';
 import { effectiveTiming, type FaultSettings, type SandboxTiming, type World } from './world.js';
 
+export { advanceWithStacks } from './cfn-engine.js';
 export { aggregate, buckets, type MetricSeriesInput, statistic } from './cloudwatch.js';
 export type { CallContext, Handler, HandlerTable } from './context.js';
 export { SandboxAwsError, type ServiceId, toSdkException } from './errors.js';
@@ -60,6 +63,7 @@ export const HANDLERS: Record<ServiceId, HandlerTable> = {
   RDS: rdsHandlers,
   CloudWatch: cloudWatchHandlers,
   SecretsManager: secretsHandlers,
+  CloudFormation: cloudFormationHandlers,
 };
 
 export interface SandboxOptions {
@@ -126,7 +130,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     return store.transact((world) => {
       const timing = effectiveTiming(world, options.timing);
       const now = worldNow(world, clock());
-      advanceWorld(world, now, timing);
+      advanceWithStacks(world, now, timing);
       const ctx: CallContext = { world, now, timing };
       const result = fn(ctx);
       reconcileAll(world, now, timing);
@@ -151,7 +155,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       if (isIgnored(world, service, command)) return { output: {} };
       const timing = effectiveTiming(world, options.timing);
       const now = worldNow(world, clock());
-      advanceWorld(world, now, timing);
+      advanceWithStacks(world, now, timing);
       const ctx: CallContext = { world, now, timing };
       const output = ext ? ext.apply(ctx, input, prepared) : handler?.(ctx, input);
       reconcileAll(world, now, timing);
@@ -210,7 +214,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         world.clockOffsetMs += ms;
         const timing = effectiveTiming(world, options.timing);
         const now = worldNow(world, clock());
-        advanceWorld(world, now, timing);
+        advanceWithStacks(world, now, timing);
         reconcileAll(world, now, timing);
         return structuredClone(world);
       });

@@ -123,7 +123,7 @@ export function deregisterTarget(
   }
 }
 
-function registerInGroupTargets(
+export function registerInGroupTargets(
   world: World,
   group: GroupState,
   inst: InstanceState,

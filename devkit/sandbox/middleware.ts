@@ -15,6 +15,7 @@ export const CLIENT_SERVICES: Record<string, ServiceId> = {
   RDSClient: 'RDS',
   CloudWatchClient: 'CloudWatch',
   SecretsManagerClient: 'SecretsManager',
+  CloudFormationClient: 'CloudFormation',
 };
 
 export const MIDDLEWARE_NAME = 'capstanSandbox';

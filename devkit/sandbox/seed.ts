@@ -12,12 +12,12 @@ import { autoScalingHandlers } from './autoscaling.js';
 import { putSeries } from './cloudwatch.js';
 import type { CallContext } from './context.js';
 import { addLaunchTemplate, addTemplateVersion } from './ec2.js';
+import { addTargetGroup } from './elbv2.js';
 import { groupMembers, reconcileGroup } from './lifecycle.js';
 import { addDbInstance } from './rds.js';
 import { putSecret } from './secrets.js';
 import { parseTime } from './util.js';
 import type { LaunchTemplateData, SandboxTiming, World } from './world.js';
-import { nextHex } from './world.js';
 
 const time = z.union([z.number(), z.string(), z.date()]);
 const tagMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
@@ -34,6 +34,8 @@ const timingSchema = z
     dbDelete: z.number(),
     terminatedRetention: z.number(),
     restorableLag: z.number(),
+    stackResource: z.number(),
+    changeSet: z.number(),
   })
   .partial()
   .strict();
@@ -290,22 +292,7 @@ export function applySeed(
 
   for (const tg of seed.targetGroups ?? []) {
     if (Object.values(world.targetGroups).some((x) => x.name === tg.name || x.arn === tg.arn)) continue;
-    const arn =
-      tg.arn ??
-      `arn:aws:elasticloadbalancing:${world.region}:${world.accountId}:targetgroup/${tg.name}/${nextHex(world, 16)}`;
-    world.targetGroups[arn] = {
-      arn,
-      name: tg.name,
-      protocol: tg.protocol,
-      port: tg.port,
-      vpcId: tg.vpcId ?? Object.values(world.subnets)[0]?.vpcId ?? 'vpc-00000000000000000',
-      healthCheckPath: tg.healthCheckPath,
-      loadBalancerArns: tg.loadBalancerArns ?? [
-        `arn:aws:elasticloadbalancing:${world.region}:${world.accountId}:loadbalancer/app/${tg.name}/${nextHex(world, 16)}`,
-      ],
-      targets: [],
-      tags: { ...(tg.tags ?? {}) },
-    };
+    addTargetGroup(world, tg);
   }
 
   const ctx: CallContext = { world, now, timing };

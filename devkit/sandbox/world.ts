@@ -30,6 +30,10 @@ export interface SandboxTiming {
   terminatedRetention: number;
   /** How far LatestRestorableTime trails the clock for an available DB instance (AWS: about 5 min). */
   restorableLag: number;
+  /** A CloudFormation stack resource: one create, update or delete, IN_PROGRESS → COMPLETE/FAILED. */
+  stackResource: number;
+  /** A CloudFormation change set: CREATE_PENDING → CREATE_COMPLETE (or FAILED). */
+  changeSet: number;
 }
 
 /** Defaults suitable for local demos: quick, but slow enough to watch things move. */
@@ -45,6 +49,8 @@ export const DEFAULT_TIMING: SandboxTiming = {
   dbDelete: 4_000,
   terminatedRetention: 60 * 60_000,
   restorableLag: 5 * 60_000,
+  stackResource: 2_000,
+  changeSet: 1_000,
 };
 
 /** A transition the lifecycle engine carries out when the clock reaches `at`. */
@@ -321,6 +327,157 @@ export interface World {
   metrics: MetricSeries[];
   /** Secrets Manager secrets by name (absent in worlds saved before secrets were emulated). */
   secrets?: Record<string, SecretState>;
+  /** CloudFormation stacks by stack id, deleted ones included (absent in older worlds). */
+  stacks?: Record<string, StackState>;
+  /** CloudFormation change sets by change set id (absent in older worlds). */
+  changeSets?: Record<string, ChangeSetState>;
+}
+
+// ── CloudFormation ───────────────────────────────────────────────────────────────────────────
+
+/** A template value after parsing (JSON-shaped; YAML short forms become their `Fn::` long forms). */
+export type TemplateValue =
+  | null
+  | boolean
+  | number
+  | string
+  | TemplateValue[]
+  | { [k: string]: TemplateValue };
+
+/** One resource of a stack, as CloudFormation tracks it. */
+export interface StackResourceState {
+  logicalId: string;
+  type: string;
+  physicalId?: string;
+  status: string;
+  statusReason?: string;
+  updatedAt: number;
+  /** The properties last applied (intrinsics resolved). */
+  properties: Record<string, TemplateValue>;
+  /** Values for Fn::GetAtt. */
+  attributes: Record<string, string>;
+  deletionPolicy: 'Delete' | 'Retain';
+  /** During an update that replaces the resource: the physical resource being replaced. */
+  previous?: {
+    physicalId: string;
+    properties: Record<string, TemplateValue>;
+    attributes: Record<string, string>;
+  };
+}
+
+export interface StackEventState {
+  id: string;
+  logicalId: string;
+  physicalId: string;
+  type: string;
+  status: string;
+  reason?: string;
+  at: number;
+  token?: string;
+}
+
+/** One resource's part in a running operation. */
+export interface StackTask {
+  action: 'create' | 'apply' | 'delete' | 'revert' | 'cleanup';
+  /** Tasks (logical ids) that must finish first. */
+  after: string[];
+  state: 'waiting' | 'running' | 'done' | 'failed';
+  /** When the running step is due. */
+  at?: number;
+  /** The error the step will report when it is due. */
+  error?: string;
+  /** What the step did (for an update: 'update', 'replace', 'create', 'none'). */
+  did?: string;
+}
+
+/** A stack's running operation: the tasks of its current phase. */
+export interface StackOperation {
+  phase: string;
+  token?: string;
+  changeSetId?: string;
+  tasks: Record<string, StackTask>;
+  /** Logical ids whose task failed in this phase. */
+  failed: string[];
+  /** What the stack was before an update (put back by an update rollback). */
+  before?: {
+    template: string;
+    parameters: Record<string, string>;
+    tags: { Key: string; Value: string }[];
+    outputs?: StackOutputState[];
+  };
+  /** The template an update tried (its resources' dependencies order the rollback's cleanup). */
+  attempted?: string;
+  /** Logical ids an update created or changed (an update rollback reverts them). */
+  touched?: Record<string, 'create' | 'update' | 'replace'>;
+}
+
+export interface StackOutputState {
+  key: string;
+  value: string;
+  description?: string;
+  exportName?: string;
+}
+
+export interface StackState {
+  id: string;
+  name: string;
+  status: string;
+  statusReason?: string;
+  description?: string;
+  createdAt: number;
+  lastUpdatedAt?: number;
+  deletedAt?: number;
+  template: string;
+  parameters: Record<string, string>;
+  tags: { Key: string; Value: string }[];
+  capabilities: string[];
+  onFailure: 'ROLLBACK' | 'DELETE' | 'DO_NOTHING';
+  createToken?: string;
+  lastToken?: string;
+  outputs?: StackOutputState[];
+  /** Resources in the order they were first touched. */
+  resources: Record<string, StackResourceState>;
+  /** Oldest first. */
+  events: StackEventState[];
+  operation?: StackOperation;
+  next?: Scheduled<'step'>;
+}
+
+export interface ResourceChangeState {
+  action: 'Add' | 'Modify' | 'Remove';
+  logicalId: string;
+  physicalId?: string;
+  type: string;
+  replacement?: 'True' | 'False' | 'Conditional';
+  scope: string[];
+  details: {
+    attribute: string;
+    name?: string;
+    requiresRecreation: 'Never' | 'Conditionally' | 'Always';
+    evaluation: 'Static' | 'Dynamic';
+    changeSource: string;
+    causingEntity?: string;
+  }[];
+}
+
+export interface ChangeSetState {
+  id: string;
+  name: string;
+  stackId: string;
+  stackName: string;
+  type: 'CREATE' | 'UPDATE';
+  description?: string;
+  createdAt: number;
+  status: 'CREATE_PENDING' | 'CREATE_IN_PROGRESS' | 'CREATE_COMPLETE' | 'FAILED' | 'DELETE_COMPLETE';
+  statusReason?: string;
+  executionStatus: string;
+  template: string;
+  parameters: Record<string, string>;
+  tags: { Key: string; Value: string }[];
+  capabilities: string[];
+  changes: ResourceChangeState[];
+  token?: string;
+  next?: Scheduled<'in-progress' | 'complete'>;
 }
 
 /** A Secrets Manager secret: one current string version. */
@@ -354,6 +511,8 @@ export function emptyWorld(salt = 'sandbox'): World {
     dbSnapshots: {},
     metrics: [],
     secrets: {},
+    stacks: {},
+    changeSets: {},
   };
 }
 
