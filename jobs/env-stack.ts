@@ -170,7 +170,8 @@ async function follow(
         const line = progressLine(e, name);
         if (line) {
           finished.add(e.logicalId);
-          ctx.reporter.info(line);
+          if (e.status.endsWith('_FAILED')) ctx.reporter.warn(line);
+          else ctx.reporter.info(line);
         }
       }
       if (fresh.length > 0) last = fresh[fresh.length - 1]?.id;

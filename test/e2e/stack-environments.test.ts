@@ -1,0 +1,378 @@
+/**
+ * Stack environments end to end on the AWS sandbox: signed Slack requests → jobs → CloudFormation
+ * (the sandbox's, beneath the real SDK client) → Slack messages, with every claim checked against the
+ * sandbox's state read through the SDK. What CloudFormation does is as its API reference documents
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/): per-resource events, a
+ * failed create rolled back, change sets listing each resource's change.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  ListStackResourcesCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSandbox } from '../../devkit/sandbox/index.js';
+import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
+import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
+import { messageText } from '../helpers/fake-slack.js';
+import { finished, groupOf, liveInstances, TG } from '../helpers/sandbox-world.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { worldSeed } from '../helpers/world.js';
+
+let t: TestCapstan | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+const SUBNETS = 'subnet-0aaa11111,subnet-0bbb22222';
+
+/** A launch template and an Auto Scaling group behind the world's target group; `extra` adds resources. */
+function template(
+  version: string,
+  opts: { instanceType?: string; extra?: string; max?: number } = {},
+): string {
+  return `AWSTemplateFormatVersion: '2010-09-09'
+Description: shop ${version}
+Parameters:
+  EnvironmentVersion: { Type: String }
+  EnvName: { Type: String }
+  Subnets: { Type: CommaDelimitedList }
+  Size: { Type: Number, Default: 1 }
+Resources:
+  Template:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        ImageId: ami-0aaaaaaaaaaaaaaa1
+        InstanceType: ${opts.instanceType ?? 't3.small'}
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      MinSize: 0
+      MaxSize: ${opts.max ?? 3}
+      DesiredCapacity: !Ref Size
+      LaunchTemplate:
+        LaunchTemplateId: !Ref Template
+        Version: !GetAtt Template.LatestVersionNumber
+      VPCZoneIdentifier: !Ref Subnets
+      TargetGroupARNs: ['${TG}']
+${opts.extra ?? ''}Outputs:
+  GroupName:
+    Value: !Ref Group
+  Banner:
+    Value: !Sub 'shop \${EnvironmentVersion} for \${EnvName}'
+`;
+}
+
+/** A directory of versioned templates, as a blueprint's `{version}` path names them. */
+function templateDir(versions: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'capstan-stacks-'));
+  for (const [version, body] of Object.entries(versions)) {
+    mkdirSync(join(dir, version));
+    writeFileSync(join(dir, version, 'stack.yaml'), body);
+  }
+  return dir;
+}
+
+function config(dir: string, extra = ''): string {
+  return `
+slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
+aws: { region: eu-west-1 }
+defaultBlueprint: shop
+blueprints:
+  shop:
+    kind: stack
+    template: ${dir}/{version}/stack.yaml
+    parameters: { EnvName: '{env}', Subnets: '${SUBNETS}' }
+    ttl: 8h
+roles:
+  engineers: { users: [U0ALICE, U0BOB] }
+  approvers: { users: [U0CAROL] }
+policy:
+  environments:
+    shop-p: { protected: true }
+${extra}`;
+}
+
+async function start(dir: string, extraEnv: Record<string, string> = {}, role?: 'web') {
+  const tc = await startTestCapstan({
+    configYaml: config(dir),
+    ...(role ? { role } : {}),
+    env: {
+      CAPSTAN_AWS: 'sandbox',
+      CAPSTAN_POLL_INTERVAL_MS: '100',
+      CAPSTAN_WAIT_TIMEOUT_MS: '30000',
+      ...extraEnv,
+    },
+  });
+  t = tc;
+  const sandbox = createSandbox({ redis: tc.redis, prefix: tc.config.queuePrefix });
+  const seed = worldSeed({ environments: [] });
+  await sandbox.seed({ ...seed, timing: { ...seed.timing, stackResource: 300, changeSet: 200 } });
+  const cf = sandbox.attach(
+    new CloudFormationClient({
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 's', secretAccessKey: 's' },
+    }),
+  );
+  return { tc, sandbox, cf };
+}
+
+async function stackNamed(cf: CloudFormationClient, name: string): Promise<Stack | undefined> {
+  try {
+    return (await cf.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
+  } catch (error) {
+    if (/does not exist/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+}
+
+function tagsOf(stack: Stack | undefined): Record<string, string> {
+  return Object.fromEntries((stack?.Tags ?? []).map((x) => [x.Key ?? '', x.Value ?? '']));
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+async function groupNameOf(cf: CloudFormationClient, stack: string): Promise<string> {
+  const out = await cf.send(new ListStackResourcesCommand({ StackName: stack }));
+  return (
+    out.StackResourceSummaries?.find((r) => r.ResourceType === 'AWS::AutoScaling::AutoScalingGroup')
+      ?.PhysicalResourceId ?? ''
+  );
+}
+
+function exited(child: ChildProcess): Promise<unknown> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
+}
+
+describe('stack environments', () => {
+  it('creates from a template version, traces it both ways, and deletes it, each claim read back', async () => {
+    const dir = templateDir({ '1.0.0': template('1.0.0'), '1.1.0': template('1.1.0', { max: 4 }) });
+    const { tc, sandbox, cf } = await start(dir);
+
+    await tc.slash('/env', 'create shop-a --version 1.0.0');
+    const created = await finished(tc, '/env create shop-a --version 1.0.0', undefined, 40_000);
+    expect(created).toContain(
+      'Environment `shop-a` is up: stack capstan-env-shop-a CREATE_COMPLETE with 2 resource(s)',
+    );
+    // Progress from the stack's own events: each resource as it completed.
+    expect(created).toMatch(/`Template` \(AWS::EC2::LaunchTemplate\) created: lt-/);
+    expect(created).toMatch(/`Group` \(AWS::AutoScaling::AutoScalingGroup\) created/);
+    expect(created).toContain('Banner=shop 1.0.0 for shop-a');
+
+    const stack = await stackNamed(cf, 'capstan-env-shop-a');
+    expect(stack?.StackStatus).toBe('CREATE_COMPLETE');
+    const tags = tagsOf(stack);
+    expect(tags).toMatchObject({
+      'capstan:env': 'shop-a',
+      'capstan:version': '1.0.0',
+      'capstan:owner': 'U0ALICE',
+      'capstan:blueprint': 'shop',
+      'capstan:template-sha256': sha256(join(dir, '1.0.0', 'stack.yaml')),
+    });
+    expect(tags['capstan:template-source']).toMatch(/^file:stack\.yaml$|^git:/);
+    expect(Date.parse(tags['capstan:expires-at'] ?? '') - Date.now()).toBeGreaterThan(7.9 * 3_600_000);
+    expect(stack?.Parameters).toContainEqual({ ParameterKey: 'EnvironmentVersion', ParameterValue: '1.0.0' });
+    // The stack's group is a real group: its instance goes InService behind the target group.
+    const groupName = await groupNameOf(cf, 'capstan-env-shop-a');
+    const world = await sandbox.snapshot();
+    expect(groupOf(world, groupName)?.targetGroupArns).toEqual([TG]);
+    expect(liveInstances(world, groupName)).toHaveLength(1);
+
+    await tc.slash('/env', 'status shop-a');
+    const status = await finished(tc, '/env status shop-a');
+    expect(status).toContain('stack capstan-env-shop-a, CREATE_COMPLETE, version 1.0.0');
+    expect(status).toContain(
+      `built from template version 1.0.0, sha256 ${tags['capstan:template-sha256']?.slice(0, 12)}`,
+    );
+    expect(status).toContain(
+      "DIFFERENT from the blueprint's newest template (1.1.0); 1 version(s) behind (newest 1.1.0)",
+    );
+    expect(status).toContain('GroupName=');
+
+    await tc.slash('/env', 'list');
+    expect(await finished(tc, '/env list')).toMatch(
+      /\*shop-a\* — stack CREATE_COMPLETE, version 1\.0\.0 \(sha256 [0-9a-f]{12}\)/,
+    );
+
+    await tc.slash('/env', 'delete shop-a');
+    const deleted = await finished(tc, '/env delete shop-a', undefined, 40_000);
+    expect(deleted).toContain(
+      'Environment `shop-a` is deleted: stack capstan-env-shop-a DELETE_COMPLETE, 2 resource(s) deleted',
+    );
+    expect(deleted).toMatch(/`Group` \(AWS::AutoScaling::AutoScalingGroup\) deleted/);
+    expect(await stackNamed(cf, 'capstan-env-shop-a')).toBeUndefined();
+    expect(await stackNamed(cf, stack?.StackId ?? '')).toMatchObject({ StackStatus: 'DELETE_COMPLETE' });
+    expect(groupOf(await sandbox.snapshot(), groupName)).toBeUndefined();
+  }, 90_000);
+
+  it('picks the newest version, and refuses versions and names it cannot use, creating nothing', async () => {
+    const dir = templateDir({ '1.2.0': template('1.2.0'), '1.10.0': template('1.10.0') });
+    const { tc, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-b --version 9.9.9');
+    expect(await finished(tc, '/env create shop-b --version 9.9.9')).toContain(
+      'Blueprint `shop` has no template version `9.9.9`. Versions: `1.2.0`, `1.10.0`.',
+    );
+    await tc.slash('/env', 'create shop-b --size 2');
+    expect(await finished(tc, '/env create shop-b --size 2')).toContain(
+      '`--size` does not apply to blueprint `shop`',
+    );
+    expect(await stackNamed(cf, 'capstan-env-shop-b')).toBeUndefined();
+
+    await tc.slash('/env', 'create shop-b');
+    expect(await finished(tc, '/env create shop-b', undefined, 40_000)).toContain('template version 1.10.0');
+    expect(tagsOf(await stackNamed(cf, 'capstan-env-shop-b'))['capstan:version']).toBe('1.10.0');
+    await tc.slash('/env', 'create shop-b --version 1.2.0');
+    expect(await finished(tc, '/env create shop-b --version 1.2.0')).toContain(
+      'Environment `shop-b` already exists',
+    );
+  }, 90_000);
+
+  it('names the resource that failed and what the rollback did, not CREATE_FAILED', async () => {
+    const broken = template('2.0.0', {
+      extra: `  Queue:
+    Type: Capstan::Sandbox::Failure
+    DependsOn: Group
+    Properties:
+      FailOn: create
+      Reason: 'Queue quota exceeded for this account'
+`,
+    });
+    const dir = templateDir({ '2.0.0': broken });
+    const { tc, sandbox, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-c');
+    const failed = await finished(tc, '/env create shop-c', /failed in/, 40_000);
+    expect(failed).toContain(
+      '`Queue` (Capstan::Sandbox::Failure) failed: Queue quota exceeded for this account',
+    );
+    expect(failed).toContain('CloudFormation rolled back: everything the create made was deleted');
+    expect(failed).toContain('`/env delete` removes it');
+    const stack = await stackNamed(cf, 'capstan-env-shop-c');
+    expect(stack?.StackStatus).toBe('ROLLBACK_COMPLETE');
+    // The rollback deleted the group it made.
+    const world = await sandbox.snapshot();
+    expect(Object.values(world.groups).filter((g) => g.name.startsWith('capstan-env-shop-c'))).toEqual([]);
+
+    await tc.slash('/env', 'delete shop-c');
+    expect(await finished(tc, '/env delete shop-c', undefined, 40_000)).toContain(
+      'Environment `shop-c` is deleted',
+    );
+    expect(await stackNamed(cf, 'capstan-env-shop-c')).toBeUndefined();
+  }, 90_000);
+
+  it('updates a protected environment with exactly the change set its approver saw', async () => {
+    const dir = templateDir({
+      '1.0.0': template('1.0.0'),
+      '1.1.0': template('1.1.0', { instanceType: 't3.large' }),
+    });
+    const { tc, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-p --version 1.0.0');
+    await finished(tc, '/env create shop-p --version 1.0.0', /done in/, 40_000);
+    const before = await stackNamed(cf, 'capstan-env-shop-p');
+
+    const reply = await tc.slash('/env', 'update shop-p --version 1.1.0');
+    expect(JSON.parse(reply.body).text).toContain('needs an approval from role `approvers`');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0], { timeoutMs: 20_000 });
+    const plan = messageText(request);
+    expect(plan).toContain(
+      'update stack capstan-env-shop-p from version 1.0.0 to 1.1.0 by change set capstan-update-',
+    );
+    expect(plan).toMatch(/modify `Template` \(AWS::EC2::LaunchTemplate/);
+    // Nothing changes before the approval.
+    expect(tagsOf(await stackNamed(cf, 'capstan-env-shop-p'))['capstan:version']).toBe('1.0.0');
+
+    const approvalId = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
+    await tc.click('U0CAROL', request, APPROVE_ACTION, approvalId);
+    const updated = await finished(tc, '/env update shop-p --version 1.1.0', /done in|failed in/, 40_000);
+    expect(updated).toContain(
+      'Environment `shop-p` is updated: stack capstan-env-shop-p UPDATE_COMPLETE, version 1.1.0',
+    );
+    expect(updated).toContain('Check the approved change set');
+    const after = await stackNamed(cf, 'capstan-env-shop-p');
+    expect(after?.StackStatus).toBe('UPDATE_COMPLETE');
+    expect(tagsOf(after)['capstan:version']).toBe('1.1.0');
+    expect(tagsOf(after)['capstan:template-sha256']).toBe(sha256(join(dir, '1.1.0', 'stack.yaml')));
+    expect(after?.Parameters).toContainEqual({ ParameterKey: 'EnvironmentVersion', ParameterValue: '1.1.0' });
+    expect(after?.StackId).toBe(before?.StackId);
+  }, 90_000);
+
+  it('reports a failed update with its reason and the rollback, leaving the environment as it was', async () => {
+    const dir = templateDir({
+      '1.0.0': template('1.0.0'),
+      '1.1.0': template('1.1.0', {
+        extra: `  Cache:
+    Type: Capstan::Sandbox::Failure
+    Properties:
+      FailOn: create
+      Reason: 'cache.t3.micro is not available in this zone'
+`,
+      }),
+    });
+    const { tc, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-u --version 1.0.0');
+    await finished(tc, '/env create shop-u --version 1.0.0', /done in/, 40_000);
+    await tc.slash('/env', 'update shop-u --version 1.1.0 --param Size=2');
+    const failed = await finished(
+      tc,
+      '/env update shop-u --version 1.1.0 --param Size=2',
+      /failed in/,
+      40_000,
+    );
+    expect(failed).toContain('add `Cache` (Capstan::Sandbox::Failure)');
+    expect(failed).toContain(
+      '`Cache` (Capstan::Sandbox::Failure) failed: cache.t3.micro is not available in this zone',
+    );
+    expect(failed).toContain('CloudFormation rolled the update back: the environment is as it was before');
+    const stack = await stackNamed(cf, 'capstan-env-shop-u');
+    expect(stack?.StackStatus).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(tagsOf(stack)['capstan:version']).toBe('1.0.0');
+    expect(stack?.Parameters).toContainEqual({ ParameterKey: 'Size', ParameterValue: '1' });
+
+    await tc.slash('/env', 'update shop-u --param Nope=1');
+    expect(await finished(tc, '/env update shop-u --param Nope=1')).toContain(
+      'The template of version 1.0.0 declares no parameter `Nope`',
+    );
+  }, 90_000);
+
+  it('finishes a create and a delete whose worker was killed mid-way: one stack, one message each', async () => {
+    const dir = templateDir({ '1.0.0': template('1.0.0') });
+    const { tc, cf } = await start(dir, {}, 'web');
+    // The first worker dies right after CloudFormation accepted the create, before it could say so.
+    const first = tc.spawnWorker({ CAPSTAN_DRILL_KILL_AFTER_CREATE: 'stack,delete-started' });
+    await tc.slash('/env', 'create shop-k --version 1.0.0');
+    await waitFor(() => first.exitCode !== null || first.signalCode !== null, { timeoutMs: 30_000 });
+    await exited(first);
+    const second = tc.spawnWorker();
+    const created = await finished(tc, '/env create shop-k --version 1.0.0', undefined, 40_000);
+    expect(created).toContain('Environment `shop-k` is up');
+    expect(created).toContain('started by an earlier attempt');
+    expect(tc.fake.messagesIn('C0OPS', { topLevelOnly: true })).toHaveLength(1);
+    const stack = await stackNamed(cf, 'capstan-env-shop-k');
+    expect(stack?.StackStatus).toBe('CREATE_COMPLETE');
+    second.kill('SIGKILL');
+    await exited(second);
+
+    // Now the delete: the worker dies right after DeleteStack was accepted.
+    const third = tc.spawnWorker({ CAPSTAN_DRILL_KILL_AFTER_CREATE: 'delete-started' });
+    await tc.slash('/env', 'delete shop-k');
+    await waitFor(() => third.exitCode !== null || third.signalCode !== null, { timeoutMs: 30_000 });
+    await exited(third);
+    const fourth = tc.spawnWorker();
+    const deleted = await finished(tc, '/env delete shop-k', undefined, 40_000);
+    expect(deleted).toContain('Environment `shop-k` is deleted');
+    expect(await stackNamed(cf, 'capstan-env-shop-k')).toBeUndefined();
+    expect((await stackNamed(cf, stack?.StackId ?? ''))?.StackStatus).toBe('DELETE_COMPLETE');
+    fourth.kill('SIGKILL');
+    await exited(fourth);
+  }, 120_000);
+});
