@@ -219,6 +219,28 @@ describe('npm start with nothing configured', () => {
     expect(line).toContain('*prod*');
   });
 
+  it('creates an environment from the demo stack blueprint: a CloudFormation stack of version 1.0.0', async () => {
+    const from = first.out().length;
+    const reply = await slash('/env', 'create shop-1 --blueprint shop --version 1.0.0');
+    expect(reply).toContain('Queued as job');
+    await printed(
+      first,
+      /Environment `shop-1` is up: stack capstan-env-shop-1 CREATE_COMPLETE with 3 resource\(s\)/,
+      60_000,
+      from,
+    );
+    const stack = Object.values((await sandbox.snapshot()).stacks ?? {}).find(
+      (s) => s.name === 'capstan-env-shop-1' && s.status === 'CREATE_COMPLETE',
+    );
+    const tags = Object.fromEntries((stack?.tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({
+      'capstan:env': 'shop-1',
+      'capstan:version': '1.0.0',
+      'capstan:blueprint': 'shop',
+    });
+    expect(stack?.parameters.EnvironmentVersion).toBe('1.0.0');
+  });
+
   it('restores shop.billing to 30m ago beside the live table, with the invoices deleted 15 minutes ago back', async () => {
     const from = first.out().length;
     const reply = await slash('/rds', 'restore-table orders-db shop.billing --at "30m ago"');

@@ -140,6 +140,11 @@ describe('the demo configuration', () => {
     expect(config.file.policy.environments.prod?.protected).toBe(true);
     expect(config.file.environments.prod).toMatchObject({ blueprint: 'web', asgName: 'prod-web' });
     expect(config.file.blueprints.web).toBeDefined();
+    // A stack blueprint whose versions are the template directories next to the config file.
+    expect(config.file.blueprints.shop).toMatchObject({
+      kind: 'stack',
+      versionParameter: 'EnvironmentVersion',
+    });
     expect(config.file.databases['orders-db']).toMatchObject({ user: 'root', tls: 'off' });
     expect(config.databasePasswords['orders-db']).toBe('pw');
     // Alerts into #notices, quick enough to watch one open and resolve in a demo.
