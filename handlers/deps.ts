@@ -4,6 +4,7 @@ import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AuditLog } from '../src/audit/index.js';
 import type { Config } from '../src/config.js';
+import type { EnvironmentRegistry } from '../src/environments/registry.js';
 import type { Metrics } from '../src/observability/metrics.js';
 import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { TargetLocks } from '../src/queue/locks.js';
@@ -23,4 +24,6 @@ export interface HandlerDeps {
   directory: GroupDirectory;
   /** Status alerts (acknowledge, snooze). */
   alerts: AlertStore;
+  /** Which blueprint each environment Capstan made comes from (a protected blueprint's rules apply). */
+  environments: EnvironmentRegistry;
 }

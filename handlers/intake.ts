@@ -5,7 +5,7 @@
 
 import type { AuditEntry } from '../src/audit/index.js';
 import { type Command, echoCommand, helpText, type ParseResult } from '../src/commands/index.js';
-import { authorize, lockTargetOf } from '../src/policy/index.js';
+import { authorize, lockTargetOf, targetOf } from '../src/policy/index.js';
 import { JOB_NAMES, type JobName, type JobRequest, jobIdFor } from '../src/queue/contract.js';
 import { formatDuration } from '../src/slack/blocks/progress.js';
 import { auditReply, cancelJobReply, listJobsReply } from './commands/ops.js';
@@ -47,7 +47,10 @@ export async function intake(
   }
   const { command } = parsed;
   const actor = { userId: actorId, groupIds: await deps.directory.groupsOf(actorId) };
-  const decision = authorize(config.file, actor, command, request.channelId);
+  const target = targetOf(command);
+  const madeFrom =
+    target.kind === 'environment' ? await deps.environments.blueprintOf(target.name) : undefined;
+  const decision = authorize(config.file, actor, command, request.channelId, madeFrom);
   // One audit entry per command: what was asked, where, and what policy decided.
   const entry: AuditEntry = {
     kind: 'command',

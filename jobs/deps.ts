@@ -22,6 +22,8 @@ export interface JobDeps {
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
 export type EnvJobDeps = Pick<JobDeps, 'config' | 'aws'>;
+/** Creating and deleting environments: also the registry of which blueprint each was made from. */
+export type EnvLifecycleDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
 /** Reading an environment's instances, with who put which in Standby (the records live in Redis). */
 export type EnvStatusDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
 /** Load balancer jobs: environments, standby records, and the producer (a disable schedules its re-enable). */

@@ -16,17 +16,18 @@ import {
   TAG,
 } from '../src/domain/env.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
+import { environmentRegistryOf } from '../src/environments/registry.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './deps.js';
+import type { EnvLifecycleDeps } from './deps.js';
 import { stackBlueprintFor, stackCreateJob } from './env-stack.js';
 
 /** Runs `env.create`. */
 export async function envCreateJob(
   job: Job<JobDataOf<'env.create'>>,
   ctx: JobContext,
-  deps: EnvJobDeps,
+  deps: EnvLifecycleDeps,
 ): Promise<JobResult> {
   const command = job.data.command;
   const stackBlueprint = stackBlueprintFor(deps.config, command.blueprint);
@@ -47,6 +48,8 @@ export async function envCreateJob(
       ErrorCode.Conflict,
     );
   }
+  // Before anything exists: the web process applies the blueprint's rules (protected) to it from now on.
+  await environmentRegistryOf(deps).record(plan.name, plan.blueprintName);
   reporter.progress(
     `blueprint ${plan.blueprintName}, ${plan.size} instance(s), ${plan.placement.region}, version ${plan.version}`,
   );

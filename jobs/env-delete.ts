@@ -15,10 +15,11 @@ import { deleteLaunchTemplate, findInstancesByTag, findLaunchTemplatesByTag } fr
 import { TAG } from '../src/domain/env.js';
 import { isValidationError } from '../src/domain/lb.js';
 import { waitUntil } from '../src/domain/wait.js';
+import { environmentRegistryOf } from '../src/environments/registry.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './deps.js';
+import type { EnvLifecycleDeps } from './deps.js';
 import { findStackEnvironment, stackDeleteJob } from './env-stack.js';
 import { openEnvironmentJob } from './opening.js';
 
@@ -26,7 +27,7 @@ import { openEnvironmentJob } from './opening.js';
 export async function envDeleteJob(
   job: Job<JobDataOf<'env.delete'>>,
   ctx: JobContext,
-  deps: EnvJobDeps,
+  deps: EnvLifecycleDeps,
 ): Promise<JobResult> {
   const { name } = job.data.command;
   // A stack environment (or one whose deletion an earlier attempt started as one).
@@ -166,6 +167,7 @@ export async function envDeleteJob(
     },
     { what: `everything tagged ${TAG.env}=${name} to be gone`, ...wait },
   );
+  await environmentRegistryOf(deps).forget(name);
   return {
     outcome: 'done',
     summary: `Environment \`${name}\` is deleted; nothing tagged ${TAG.env}=${name} remains.`,

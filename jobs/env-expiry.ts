@@ -73,7 +73,10 @@ export async function envExpirySweepJob(
       await env.markWarned(expiresAt);
       warned += 1;
     } else if (action === 'delete' && !env.busy && channel) {
-      if (ruleFor(deps.config.file, { kind: 'environment', name }).rule.protected) continue;
+      // Made from a protected blueprint (its tag says which): protected too.
+      const blueprint = env.tags[TAG.blueprint];
+      const target = { kind: 'environment' as const, name, ...(blueprint ? { blueprint } : {}) };
+      if (ruleFor(deps.config.file, target).rule.protected) continue;
       // One deletion per expiry, however many sweeps see it: the job id comes from the expiry.
       await deps.producer.enqueue(
         'env.delete',

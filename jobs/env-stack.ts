@@ -47,10 +47,11 @@ import {
   traceability,
 } from '../src/domain/stack.js';
 import { jobWaits, waitUntil } from '../src/domain/wait.js';
+import { environmentRegistryOf } from '../src/environments/registry.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
-import type { EnvJobDeps } from './deps.js';
+import type { EnvJobDeps, EnvLifecycleDeps } from './deps.js';
 
 /** A stack environment found in AWS. */
 export interface FoundStack {
@@ -213,7 +214,7 @@ function outputsText(stack: Stack): string {
 export async function stackCreateJob(
   job: Job<JobDataOf<'env.create'>>,
   ctx: JobContext,
-  deps: EnvJobDeps,
+  deps: EnvLifecycleDeps,
   blueprintName: string,
   blueprint: StackBlueprint,
 ): Promise<JobResult> {
@@ -244,6 +245,8 @@ export async function stackCreateJob(
       ErrorCode.Conflict,
     );
   }
+  // Before anything exists: the web process applies the blueprint's rules (protected) to it from now on.
+  await environmentRegistryOf(deps).record(plan.name, plan.blueprintName);
   reporter.progress(
     `blueprint ${plan.blueprintName} (CloudFormation stack), version ${plan.version}${plan.versionFrom === 'newest' ? ' (the newest)' : plan.versionFrom === 'unversioned' ? ' (no version given)' : ''}, ${placement.region}`,
   );
@@ -313,7 +316,7 @@ export async function stackCreateJob(
 export async function stackDeleteJob(
   job: Job<JobDataOf<'env.delete'>>,
   ctx: JobContext,
-  deps: EnvJobDeps,
+  deps: EnvLifecycleDeps,
   found: FoundStack | undefined,
 ): Promise<JobResult> {
   const { name } = job.data.command;
@@ -390,6 +393,7 @@ export async function stackDeleteJob(
       ErrorCode.Conflict,
     );
   }
+  await environmentRegistryOf(deps).forget(name);
   const keptText =
     kept.length > 0
       ? ` Retained (DeletionPolicy: Retain, still in the account): ${kept.map((e) => `\`${e.logicalId}\` (${e.type}${e.physicalId ? ` ${e.physicalId}` : ''})`).join(', ')}.`

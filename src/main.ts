@@ -15,6 +15,7 @@ import { createAwsClientFactory } from './aws/clients.js';
  */
 import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
 import { type Config, readConfig } from './config.js';
+import { EnvironmentRegistry } from './environments/registry.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { createLogger } from './observability/logger.js';
@@ -163,6 +164,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       jobsAdmin,
       directory,
       alerts: new AlertStore(redis, config.queuePrefix),
+      environments: new EnvironmentRegistry(redis, config.queuePrefix),
     };
     web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
     // Stop taking requests before anything else closes.

@@ -22,7 +22,8 @@ export interface Actor {
 
 /** What a command acts on. */
 export type Target =
-  | { kind: 'environment'; name: string }
+  /** `blueprint`: the one Capstan made the environment from (its registry), for a protected blueprint's rules. */
+  | { kind: 'environment'; name: string; blueprint?: string }
   | { kind: 'database'; name: string }
   | { kind: 'none' };
 
@@ -61,6 +62,11 @@ export function targetOf(command: Command): Target {
   return typeof name === 'string' ? { kind: target.kind, name } : { kind: 'none' };
 }
 
+/** `target` with the blueprint its environment was made from. */
+function withBlueprint(target: Target, blueprint: string | undefined): Target {
+  return target.kind === 'environment' && blueprint ? { ...target, blueprint } : target;
+}
+
 /** A target for messages: `environment prod`. */
 export function describeTarget(target: Target): string {
   return target.kind === 'none' ? 'Capstan' : `${target.kind} ${target.name}`;
@@ -97,9 +103,12 @@ export function ruleFor(file: ConfigFile, target: Target): ResolvedRule {
     const sectionName = target.kind === 'environment' ? 'environments' : 'databases';
     const section = target.kind === 'environment' ? policy.environments : policy.databases;
     layers.push([`policy.${sectionName}.*`, section['*']]);
-    // A declared environment built from a protected blueprint is protected unless its own rule says otherwise.
+    // An environment declared with, or made from, a protected blueprint is protected unless its own
+    // rule says otherwise.
     const blueprintName =
-      target.kind === 'environment' ? file.environments[target.name]?.blueprint : undefined;
+      target.kind === 'environment'
+        ? (file.environments[target.name]?.blueprint ?? target.blueprint)
+        : undefined;
     if (blueprintName && file.blueprints[blueprintName]?.protected) {
       layers.push([`blueprints.${blueprintName}`, { protected: true }]);
     }
@@ -134,8 +143,15 @@ export function ruleFor(file: ConfigFile, target: Target): ResolvedRule {
 }
 
 /** Decides whether `actor` may run `command` in `channelId`, and what approval it needs. */
-export function authorize(file: ConfigFile, actor: Actor, command: Command, channelId: string): Decision {
-  const target = targetOf(command);
+export function authorize(
+  file: ConfigFile,
+  actor: Actor,
+  command: Command,
+  channelId: string,
+  /** The blueprint Capstan made the target environment from, when it did. */
+  madeFrom?: string,
+): Decision {
+  const target = withBlueprint(targetOf(command), madeFrom);
   const resolved = ruleFor(file, target);
   const { rule, from } = resolved;
   const { policy } = file;

@@ -93,6 +93,11 @@ blueprints:
     template: ${dir}/{version}/stack.yaml
     parameters: { EnvName: '{env}', Subnets: '${SUBNETS}' }
     ttl: 8h
+  locked:
+    kind: stack
+    template: ${dir}/{version}/stack.yaml
+    parameters: { EnvName: '{env}', Subnets: '${SUBNETS}' }
+    protected: true
 roles:
   engineers: { users: [U0ALICE, U0BOB] }
   approvers: { users: [U0CAROL] }
@@ -304,6 +309,21 @@ describe('stack environments', () => {
     expect(tagsOf(after)['capstan:template-sha256']).toBe(sha256(join(dir, '1.1.0', 'stack.yaml')));
     expect(after?.Parameters).toContainEqual({ ParameterKey: 'EnvironmentVersion', ParameterValue: '1.1.0' });
     expect(after?.StackId).toBe(before?.StackId);
+  }, 90_000);
+
+  it('protects what a protected blueprint made: its delete waits for an approver, the expiry never takes it', async () => {
+    const dir = templateDir({ '1.0.0': template('1.0.0') });
+    const { tc, cf } = await start(dir);
+    // Creating from a protected blueprint destroys nothing: no approval.
+    await tc.slash('/env', 'create lk-1 --blueprint locked --ttl 15m');
+    await finished(tc, '/env create lk-1 --blueprint locked --ttl 15m', /done in/, 40_000);
+    const reply = await tc.slash('/env', 'delete lk-1');
+    expect(JSON.parse(reply.body).text).toContain('needs an approval from role `approvers`');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0], { timeoutMs: 20_000 });
+    expect(messageText(request)).toMatch(
+      /delete stack capstan-env-lk-1 \(CREATE_COMPLETE, version 1\.0\.0\) and its 2 resource\(s\)/,
+    );
+    expect((await stackNamed(cf, 'capstan-env-lk-1'))?.StackStatus).toBe('CREATE_COMPLETE');
   }, 90_000);
 
   it('reports a failed update with its reason and the rollback, leaving the environment as it was', async () => {

@@ -41,6 +41,31 @@ const envDelete = (name: string): Command => ({ kind: 'env.delete', name });
 const lbDisable: Command = { kind: 'lb.disable', env: 'prod' };
 
 describe('authorize', () => {
+  it('protects an environment made from a protected blueprint: its delete and update need an approver', () => {
+    const stack = (isProtected: boolean) => ({
+      kind: 'stack' as const,
+      template: '/t/{version}.yaml',
+      versionParameter: 'EnvironmentVersion',
+      parameters: {},
+      capabilities: [],
+      tags: {},
+      ttl: 8 * 3_600_000,
+      protected: isProtected,
+    });
+    const withBlueprints: ConfigFile = { ...file, blueprints: { vault: stack(true), open: stack(false) } };
+    const update: Command = { kind: 'env.update', name: 'v-1', version: '2' };
+    for (const command of [envDelete('v-1'), update]) {
+      expect(authorize(withBlueprints, alice, command, 'C0OPS', 'vault')).toMatchObject({
+        allowed: true,
+        approval: { role: 'approvers' },
+      });
+      expect(authorize(withBlueprints, alice, command, 'C0OPS', 'open')).toMatchObject({ allowed: true });
+      expect(authorize(withBlueprints, alice, command, 'C0OPS', 'open')).not.toHaveProperty('approval');
+      // Without Capstan's record of the blueprint (made before it kept one), nothing protects it.
+      expect(authorize(withBlueprints, alice, command, 'C0OPS')).not.toHaveProperty('approval');
+    }
+  });
+
   it('lets anyone read, even without a role', () => {
     for (const command of [
       { kind: 'env.list' },

@@ -1,0 +1,43 @@
+/**
+ * Which blueprint each environment Capstan made was built from, kept in Redis (one hash under the
+ * app's key prefix) so the web process — which never calls AWS — can apply a protected blueprint's
+ * rules to the environments made from it: an update or a deletion of one waits for an approver.
+ *
+ *   `${prefix}:env-blueprints`  hash: environment name → blueprint name
+ */
+import type { Redis } from 'ioredis';
+
+/** The environments' blueprints. */
+export class EnvironmentRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private get key(): string {
+    return `${this.prefix}:env-blueprints`;
+  }
+
+  /** Records that environment `name` is made from `blueprint` (before anything is created). */
+  async record(name: string, blueprint: string): Promise<void> {
+    await this.redis.hset(this.key, name, blueprint);
+  }
+
+  /** The blueprint environment `name` was made from, if Capstan made it. */
+  async blueprintOf(name: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.key, name)) ?? undefined;
+  }
+
+  /** Forgets environment `name` (it is deleted). */
+  async forget(name: string): Promise<void> {
+    await this.redis.hdel(this.key, name);
+  }
+}
+
+/** The registry in `deps`' Redis, under its key prefix. */
+export function environmentRegistryOf(deps: {
+  redis: Redis;
+  config: { queuePrefix: string };
+}): EnvironmentRegistry {
+  return new EnvironmentRegistry(deps.redis, deps.config.queuePrefix);
+}
