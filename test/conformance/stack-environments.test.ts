@@ -24,6 +24,9 @@
  * - MOTO GAP group-replaced-on-update: executing a change set to a new launch template version makes a
  *   new Auto Scaling group; AWS keeps the group and moves it to the new version
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-autoscaling-autoscalinggroup.html).
+ * - MOTO GAP list-parameter-echo: DescribeStacks echoes the CommaDelimitedList parameter Subnets as a
+ *   Python list; AWS as given (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html).
+ *   Subnets is not asserted.
  * - MOTO GAP resurrect-on-read: ListStackResources on a deleted stack re-creates its resources, so the
  *   group's name is read while the stack lives.
  * - MOTO GAP change-set-by-stack-id: CreateChangeSet of an UPDATE finds the stack by its name only;
@@ -40,8 +43,8 @@
  *   (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Parameter.html). The test
  *   does what AWS would: it hands moto that value ({@link doWhatAwsWouldForMoto}).
  * - MOTO GAP change-set-tags: ExecuteChangeSet leaves the stack's tags as they were (and
- *   DescribeChangeSet gives no Tags back); AWS gives the
- *   stack the change set's Tags ("Key-value pairs to associate with this stack",
+ *   DescribeChangeSet gives no Tags back); AWS gives the stack the change set's Tags ("Key-value
+ *   pairs to associate with this stack",
  *   https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html).
  *   Capstan reads the version tag back after an update and, on moto as it is, rightly refuses to say
  *   "updated". The test does what AWS would ({@link doWhatAwsWouldForMoto}): once moto has executed
@@ -357,8 +360,11 @@ describe('stack environments on moto', () => {
     expect(outputs.GroupName).toBe(group);
     for (const [k, v] of Object.entries(outputs)) expect(text).toContain(`${k}=${v}`);
     expect(text).toContain('Summary=capstan-env-shop-a runs 1.0.0');
-    // A template file outside a git work tree: its name. (The version is not in it; see the report.)
+    // A template file outside a git work tree is named by its file name alone (in a work tree: the
+    // commit and the path, version directory included).
     expect(tagsOf(stack)['capstan:template-source']).toBe('file:stack.yaml');
+    // The job that made it, as its message names it.
+    expect(tagsOf(stack)['capstan:job']).toBe(/job `(j[0-9a-f]+)`/.exec(text)?.[1]);
     // MOTO GAP per-resource-events: on AWS the progress lists `LaunchTemplate` and `Group` as created.
   });
 
