@@ -4,12 +4,15 @@
  * left out.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { iamActionOf } from '../../src/aws/iam-policy.js';
+import { AWS_CALLS, type BackgroundJob, iamActionOf } from '../../src/aws/iam-policy.js';
+import type { CatalogKind } from '../../src/catalog.js';
 
 const CLASSES = [
   AutoScalingClient,
@@ -18,6 +21,8 @@ const CLASSES = [
   RDSClient,
   CloudWatchClient,
   SecretsManagerClient,
+  CloudFormationClient,
+  S3Client,
 ];
 
 /** A recorder of AWS calls. */
@@ -29,7 +34,7 @@ export interface CallRecorder {
   restore(): void;
 }
 
-/** Starts recording the calls of every SDK client of the six classes Capstan uses. */
+/** Starts recording the calls of every SDK client of the classes Capstan uses. */
 export function recordAwsCalls(): CallRecorder {
   let calls: string[] = [];
   const ignored = new WeakSet<object>();
@@ -59,4 +64,27 @@ export function recordAwsCalls(): CallRecorder {
       }
     },
   };
+}
+
+/** The calls one command made, as recorded. */
+export interface SeenCalls {
+  kind: CatalogKind;
+  calls: string[];
+}
+
+/**
+ * The recorded calls the IAM table (AWS_CALLS in src/aws/iam-policy.ts) does not list for the command
+ * that made them, as `kind: service:Action`, each once. Scheduled jobs may run while a command does,
+ * so their calls count as listed.
+ */
+export function callsMissingFromTable(seen: readonly SeenCalls[]): string[] {
+  const background = (['env.expiry-sweep', 'rds.janitor', 'alerts.check'] as BackgroundJob[]).flatMap(
+    (job) => AWS_CALLS[job],
+  );
+  const missing = seen.flatMap(({ kind, calls }) =>
+    calls
+      .filter((call) => !AWS_CALLS[kind].includes(call) && !background.includes(call))
+      .map((call) => `${kind}: ${call}`),
+  );
+  return [...new Set(missing)];
 }

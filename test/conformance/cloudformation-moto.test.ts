@@ -125,6 +125,8 @@ import { parseDocument } from 'yaml';
 import {
   envStackTags,
   LOGICAL,
+  outputsOf,
+  paramsOf,
   STACK_VERSIONS,
   type StackClients,
   type StackWorld,
@@ -133,6 +135,7 @@ import {
   stackClients,
   stackNameFor,
   stackParameters,
+  tagsOf,
   templateJson,
   templateYaml,
   VERSION_TRAITS,
@@ -182,20 +185,6 @@ async function changeSetReady(
     if (Date.now() > deadline) throw new Error(`change set ${name} still ${out.Status}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function tagsOf(stack: Stack): Record<string, string> {
-  return Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-}
-
-function outputsOf(stack: Stack): Record<string, string> {
-  return Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-}
-
-function paramsOf(stack: Stack): Record<string, string> {
-  return Object.fromEntries(
-    (stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
-  );
 }
 
 /** The physical ids of the stack's resources, by logical id. */

@@ -17,13 +17,13 @@ import { randomBytes } from 'node:crypto';
 import { DescribeLaunchTemplatesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { DeregisterTargetsCommand, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AWS_CALLS, type BackgroundJob } from '../../src/aws/iam-policy.js';
 import type { CatalogKind } from '../../src/catalog.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { finished } from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { type CallRecorder, recordAwsCalls } from './call-recorder.js';
+import { type CallRecorder, callsMissingFromTable, recordAwsCalls, type SeenCalls } from './call-recorder.js';
 import {
+  CAPSTAN_ON_MOTO,
   groupIn,
   instancesTagged,
   type MotoClients,
@@ -41,7 +41,7 @@ let w: MotoWorld;
 let tc: TestCapstan;
 let recorder: CallRecorder;
 /** Every command's calls, as recorded: checked against the IAM table after the suite. */
-const seen: Array<{ kind: CatalogKind; calls: string[] }> = [];
+const seen: SeenCalls[] = [];
 
 function config(world: MotoWorld): string {
   const lt = `{ name: web-lt-${S}, version: '$Latest' }`;
@@ -93,11 +93,7 @@ beforeAll(async () => {
   w = await seedMoto(c, S);
   tc = await startTestCapstan({
     configYaml: config(w),
-    env: {
-      CAPSTAN_AWS: 'aws',
-      CAPSTAN_POLL_INTERVAL_MS: '200',
-      CAPSTAN_WAIT_TIMEOUT_MS: '20000',
-    },
+    env: CAPSTAN_ON_MOTO,
   });
 });
 
@@ -293,16 +289,7 @@ describe('environments on moto', () => {
 describe('the IAM table', () => {
   it('lists every AWS call each command made in this suite', () => {
     expect(seen.length).toBeGreaterThan(5);
-    // Scheduled jobs may run while a command does.
-    const background = (['env.expiry-sweep', 'rds.janitor', 'alerts.check'] as BackgroundJob[]).flatMap(
-      (job) => AWS_CALLS[job],
-    );
-    const missing = seen.flatMap(({ kind, calls }) =>
-      calls
-        .filter((call) => !AWS_CALLS[kind].includes(call) && !background.includes(call))
-        .map((call) => `${kind}: ${call}`),
-    );
-    expect([...new Set(missing)]).toEqual([]);
+    expect(callsMissingFromTable(seen)).toEqual([]);
     expect(seen.some(({ calls }) => calls.includes('autoscaling:EnterStandby'))).toBe(true);
   });
 });

@@ -21,7 +21,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, type Parameter, type Tag } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, type Parameter, type Stack, type Tag } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseDocument, type YAMLSeq } from 'yaml';
 import {
@@ -172,6 +172,23 @@ export function envStackTags(t: EnvStackTags): Tag[] {
     { Key: 'capstan:template-sha256', Value: t.templateSha256 },
     { Key: 'capstan:template-source', Value: t.templateSource },
   ];
+}
+
+/** A stack's tags, by key. */
+export function tagsOf(stack: Pick<Stack, 'Tags'> | undefined): Record<string, string> {
+  return Object.fromEntries((stack?.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** A stack's parameter values, by key. */
+export function paramsOf(stack: Stack | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (stack?.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? '']),
+  );
+}
+
+/** A stack's outputs, by key. */
+export function outputsOf(stack: Stack | undefined): Record<string, string> {
+  return Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
 }
 
 /** SDK clients on moto for the stack world (the tests' own, not Capstan's). */

@@ -40,6 +40,16 @@ export function pointSdkAtMoto(endpoint: string): void {
   process.env.AWS_REGION = REGION;
 }
 
+/**
+ * The environment of a Capstan under test on moto: the real-AWS path (the SDK, pointed at moto by
+ * {@link pointSdkAtMoto}), polling fast, giving up on a wait within a test's time.
+ */
+export const CAPSTAN_ON_MOTO: Record<string, string> = {
+  CAPSTAN_AWS: 'aws',
+  CAPSTAN_POLL_INTERVAL_MS: '200',
+  CAPSTAN_WAIT_TIMEOUT_MS: '20000',
+};
+
 /** Creates a MySQL DB instance on gp2 storage in moto. */
 export async function createMotoDbInstance(
   rds: RDSClient,
