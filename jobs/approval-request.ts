@@ -21,7 +21,8 @@ import type { JobContext } from '../src/queue/worker.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
 import { formatDuration, renderApprovalClosed } from '../src/slack/blocks/progress.js';
 import type { ApprovalRequestDeps } from './deps.js';
-import { changeSetNameFor, findStackEnvironment, prepareChangeSet } from './env-stack.js';
+import { findStackEnvironment } from './env-stack.js';
+import { changeSetNameFor, prepareChangeSet } from './env-update.js';
 
 /** Runs `approval.request`. */
 export async function approvalRequestJob(

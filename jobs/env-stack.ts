@@ -1,5 +1,5 @@
 /**
- * Stack environments: `/env create`, `/env delete`, `/env update`, `/env status`, `/env extend` and
+ * Stack environments: `/env create`, `/env delete`, `/env status`, `/env list`, `/env extend` and
  * the expiry sweep for environments built as CloudFormation stacks from a `kind: stack` blueprint.
  * Progress comes from the stack's own events; a failure names the first resource that failed and
  * why, and what the rollback did. Every step checks the world first, so a retried job adopts what an
@@ -9,14 +9,11 @@ import type { Job } from 'bullmq';
 import { describeGroup } from '../src/aws/autoscaling.js';
 import type { AwsClients, AwsPlacement } from '../src/aws/clients.js';
 import {
-  createChangeSet,
   createStack,
-  deleteChangeSet,
   deleteStack,
-  describeChangeSet,
   describeStack,
-  executeChangeSet,
   findStacksByTag,
+  latestEventId,
   retagStack,
   type Stack,
   type StackEvent,
@@ -29,10 +26,8 @@ import { escapeSlack } from '../src/commands/index.js';
 import type { Config, StackBlueprint } from '../src/config.js';
 import { allPlacements, blueprintNamed, TAG } from '../src/domain/env.js';
 import {
-  changeSetPlan,
   deleteFailures,
   failureMessage,
-  fillPlaceholders,
   isVersioned,
   parameterProblems,
   phaseOf,
@@ -92,7 +87,7 @@ function placementOfBlueprint(config: Config, blueprint: StackBlueprint): AwsPla
 }
 
 /** The stack blueprint the stack was made from, from its tag. */
-function blueprintOfStack(config: Config, stack: Stack): { name: string; blueprint: StackBlueprint } {
+export function blueprintOfStack(config: Config, stack: Stack): { name: string; blueprint: StackBlueprint } {
   const name = stack.tags[TAG.blueprint] ?? '';
   const blueprint = config.file.blueprints[name];
   if (blueprint?.kind !== 'stack') {
@@ -105,12 +100,12 @@ function blueprintOfStack(config: Config, stack: Stack): { name: string; bluepri
 }
 
 /** A ClientRequestToken (letters, digits, hyphens, at most 128) derived from the job. */
-function tokenFor(jobId: string, op: string): string {
+export function tokenFor(jobId: string, op: string): string {
   return `capstan-${op}-${jobId}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
 }
 
 /** Reads the template of `version` and checks its parameters; the template and the parameters to pass. */
-async function readTemplate(
+export async function readTemplate(
   clients: AwsClients,
   blueprint: StackBlueprint,
   version: string,
@@ -136,9 +131,8 @@ async function readTemplate(
 }
 
 /** The stack's newest event id now (the marker after which an operation's events come). */
-async function newestEventId(clients: AwsClients, stackId: string): Promise<string | undefined> {
-  const events = await stackEventsSince(clients.cloudFormation, stackId);
-  return events[events.length - 1]?.id;
+export function newestEventId(clients: AwsClients, stackId: string): Promise<string | undefined> {
+  return latestEventId(clients.cloudFormation, stackId);
 }
 
 /**
@@ -146,13 +140,15 @@ async function newestEventId(clients: AwsClients, stackId: string): Promise<stri
  * reporter coalesces them within Slack's edit rate), the count of finished resources the progress.
  * Returns the stack at the end and the operation's events (oldest first).
  */
-async function follow(
+export async function follow(
   ctx: JobContext,
   deps: EnvJobDeps,
   clients: AwsClients,
   stackId: string,
   op: 'create' | 'update' | 'delete',
   markerKey: string,
+  /** How long to follow (the blueprint's `timeout`; default the configured wait). */
+  timeoutMs?: number,
 ): Promise<{ stack: Stack; events: StackEvent[] }> {
   // The newest event before the operation began (checkpointed before it was started); none: all events.
   const marker = (ctx.checkpoints[markerKey] as string | null | undefined) ?? undefined;
@@ -187,6 +183,7 @@ async function follow(
     {
       what: `stack ${name} to finish (${op})`,
       ...jobWaits(deps.config.waits, () => ctx.betweenSteps()),
+      ...(timeoutMs ? { timeoutMs } : {}),
       actually: async () => {
         const now = await describeStack(clients.cloudFormation, stackId);
         return `Read back from CloudFormation: the stack is ${now?.status ?? 'gone'}; Capstan stopped following it, CloudFormation has not.`;
@@ -203,7 +200,7 @@ function stackName(idOrName: string): string {
   return m?.[1] ?? idOrName;
 }
 
-function outputsText(stack: Stack): string {
+export function outputsText(stack: Stack): string {
   if (stack.outputs.length === 0) return 'no outputs';
   return stack.outputs.map((o) => `${escapeSlack(o.key)}=${escapeSlack(o.value)}`).join(', ');
 }
@@ -288,7 +285,15 @@ export async function stackCreateJob(
   await ctx.betweenSteps();
 
   await reporter.step('Build the resources');
-  const { stack, events } = await follow(ctx, deps, clients, stackId, 'create', 'createMarker');
+  const { stack, events } = await follow(
+    ctx,
+    deps,
+    clients,
+    stackId,
+    'create',
+    'createMarker',
+    blueprint.timeout,
+  );
   if (phaseOf('create', stack.status) !== 'succeeded') {
     throw new UserError(
       failureMessage(`Creating environment \`${plan.name}\``, stack, events),
@@ -359,7 +364,15 @@ export async function stackDeleteJob(
   await ctx.betweenSteps();
 
   await reporter.step('Delete the resources');
-  const { stack, events } = await follow(ctx, deps, clients, stackId, 'delete', 'deleteMarker');
+  const { stack, events } = await follow(
+    ctx,
+    deps,
+    clients,
+    stackId,
+    'delete',
+    'deleteMarker',
+    found ? stackTimeout(deps, found.stack) : undefined,
+  );
   if (stack.status !== 'DELETE_COMPLETE') {
     const failures = deleteFailures(events, stack.name);
     throw new UserError(
@@ -474,6 +487,15 @@ export async function allStackEnvironments(deps: EnvJobDeps): Promise<FoundStack
   return found;
 }
 
+/** How long to follow an operation on the stack: its blueprint's `timeout`, if it has one. */
+export function stackTimeout(deps: EnvJobDeps, stack: Stack): number | undefined {
+  try {
+    return blueprintOfStack(deps.config, stack).blueprint.timeout;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The capabilities the stack's blueprint acknowledges (none when the blueprint is gone). */
 export function stackCapabilities(deps: EnvJobDeps, stack: Stack): readonly string[] {
   try {
@@ -505,7 +527,15 @@ export async function retagStackEnvironment(
   if (now && phaseOf('update', now.status) !== 'in-progress') {
     await retagStack(clients.cloudFormation, now, merged, capabilities);
   }
-  const { stack: after, events } = await follow(ctx, deps, clients, stack.id, 'update', 'tagMarker');
+  const { stack: after, events } = await follow(
+    ctx,
+    deps,
+    clients,
+    stack.id,
+    'update',
+    'tagMarker',
+    stackTimeout(deps, stack),
+  );
   if (phaseOf('update', after.status) === 'failed' && after.status !== 'CREATE_COMPLETE') {
     throw new UserError(
       failureMessage(`Updating the tags of stack ${stack.name}`, after, events),
@@ -521,235 +551,6 @@ export async function retagStackEnvironment(
     }
   }
   return after;
-}
-
-// ── update ────────────────────────────────────────────────────────────────────────────────────
-
-/** The change set a job (or the approval request of `approvalId`) makes for `/env update`. */
-export function changeSetNameFor(id: string): string {
-  return `capstan-update-${id}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
-}
-
-/** What an update will pass: the template of the target version and each parameter's value. */
-interface UpdateInputs {
-  version: string;
-  template: LoadedTemplate;
-  parameters: Record<string, string | undefined>;
-  tags: Record<string, string>;
-  capabilities: readonly string[];
-}
-
-/** Works out an update's template, parameters and tags (reads only). */
-async function updateInputs(
-  deps: EnvJobDeps,
-  command: JobDataOf<'env.update'>['command'],
-  found: FoundStack,
-): Promise<UpdateInputs> {
-  const { stack, clients } = found;
-  const { name: blueprintName, blueprint } = blueprintOfStack(deps.config, stack);
-  const version = command.version ?? stack.tags[TAG.version] ?? '';
-  if (isVersioned(blueprint.template)) {
-    const versions = await listTemplateVersions(clients.s3, blueprint.template);
-    if (!versions.includes(version)) {
-      throw new UserError(
-        `Blueprint \`${blueprintName}\` has no template version \`${escapeSlack(version)}\`. Versions: ${
-          versions
-            .slice(-10)
-            .map((v) => `\`${v}\``)
-            .join(', ') || 'none'
-        }.`,
-        ErrorCode.NotFound,
-      );
-    }
-  }
-  const { template, declared } = await readTemplate(clients, blueprint, version);
-  const given = command.params ?? {};
-  const names = new Set(declared.map((p) => p.key));
-  const unknown = Object.keys(given).filter((k) => !names.has(k));
-  if (unknown.length > 0) {
-    throw new UserError(
-      `The template of version ${escapeSlack(version)} declares no parameter ${unknown.map((k) => `\`${escapeSlack(k)}\``).join(', ')} (it declares ${[...names].map((k) => `\`${k}\``).join(', ') || 'none'}).`,
-    );
-  }
-  if (!names.has(blueprint.versionParameter)) {
-    throw new UserError(
-      `The template of version ${escapeSlack(version)} declares no parameter \`${blueprint.versionParameter}\` for the environment's version.`,
-    );
-  }
-  const parameters: Record<string, string | undefined> = {};
-  const fill = { env: stack.tags[TAG.env] ?? '', version, owner: stack.tags[TAG.owner] ?? '' };
-  const missing: string[] = [];
-  for (const p of declared) {
-    if (p.key === blueprint.versionParameter) parameters[p.key] = version;
-    else if (p.key in given) parameters[p.key] = given[p.key];
-    else if (p.key in stack.parameters) parameters[p.key] = undefined;
-    else if (p.key in blueprint.parameters) {
-      parameters[p.key] = fillPlaceholders(blueprint.parameters[p.key] as string, fill);
-    } else if (!p.hasDefault) missing.push(p.key);
-  }
-  if (missing.length > 0) {
-    throw new UserError(
-      `The template of version ${escapeSlack(version)} needs ${missing.map((k) => `\`${k}\``).join(', ')}, which the stack does not have and which have no default: give \`--param ${missing[0]}=…\`.`,
-    );
-  }
-  return {
-    version,
-    template,
-    parameters,
-    tags: {
-      ...stack.tags,
-      [TAG.version]: version,
-      [STACK_TAG.templateSha]: template.sha256,
-      [STACK_TAG.templateSource]: template.source,
-    },
-    capabilities: blueprint.capabilities,
-  };
-}
-
-/**
- * Makes (or finds) the change set `name` and waits until CloudFormation has worked it out. Returns it,
- * or undefined when it holds no changes (then it is deleted).
- */
-export async function prepareChangeSet(
-  deps: EnvJobDeps,
-  command: JobDataOf<'env.update'>['command'],
-  found: FoundStack,
-  name: string,
-  between: () => Promise<void>,
-): Promise<
-  | { changeSet: NonNullable<Awaited<ReturnType<typeof describeChangeSet>>>; inputs: UpdateInputs }
-  | { none: string }
-> {
-  const { stack, clients } = found;
-  const inputs = await updateInputs(deps, command, found);
-  if (!(await describeChangeSet(clients.cloudFormation, stack.id, name))) {
-    await createChangeSet(clients.cloudFormation, {
-      stackId: stack.id,
-      name,
-      template: inputs.template.input,
-      parameters: inputs.parameters,
-      capabilities: inputs.capabilities,
-      tags: inputs.tags,
-      token: name,
-    });
-  }
-  const changeSet = await waitUntil(
-    async () => {
-      const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
-      if (!cs) throw new UserError(`Change set ${name} disappeared.`, ErrorCode.Conflict);
-      return cs.status === 'CREATE_COMPLETE' || cs.status === 'FAILED' ? cs : undefined;
-    },
-    { what: `change set ${name} to be worked out`, ...jobWaits(deps.config.waits, between) },
-  );
-  if (changeSet.status === 'FAILED') {
-    await deleteChangeSet(clients.cloudFormation, stack.id, name).catch(() => undefined);
-    if (/didn't contain changes|no changes|No updates/i.test(changeSet.statusReason ?? '')) {
-      return { none: changeSet.statusReason ?? 'no changes' };
-    }
-    throw new UserError(
-      `CloudFormation could not work out the change set for stack ${stack.name}: ${changeSet.statusReason ?? 'no reason given'}. Nothing was changed.`,
-      ErrorCode.Conflict,
-    );
-  }
-  return { changeSet, inputs };
-}
-
-/** Runs `env.update`. */
-export async function envUpdateJob(
-  job: Job<JobDataOf<'env.update'>>,
-  ctx: JobContext,
-  deps: EnvJobDeps,
-): Promise<JobResult> {
-  const command = job.data.command;
-  const { reporter } = ctx;
-  const jobId = String(job.id);
-
-  await reporter.step('Find the environment');
-  const found = await findStackEnvironment(deps, command.name, job.data.request.userId);
-  if (!found) {
-    throw new UserError(
-      `There is no stack environment \`${command.name}\`: \`/env update\` changes environments made from a stack blueprint. \`/env list\` shows the ones that exist.`,
-      ErrorCode.NotFound,
-    );
-  }
-  const { stack, clients } = found;
-  // Under an approval, the change set is the one the approvers were shown: run exactly that one.
-  const approvalId = job.data.approval?.id;
-  const name = changeSetNameFor(approvalId ?? jobId);
-  // An earlier attempt may have executed it and died before saying so: the change set knows.
-  let updating = ctx.checkpoints.executed === true;
-  if (!updating && 'updateMarker' in ctx.checkpoints) {
-    const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
-    updating = cs !== undefined && /^EXECUTE_/.test(cs.executionStatus ?? '');
-  }
-  if (!updating && phaseOf('update', stack.status) === 'in-progress') {
-    throw new UserError(
-      `Stack ${stack.name} is busy (${stack.status}); try again when it has finished.`,
-      ErrorCode.Conflict,
-    );
-  }
-  if (!updating && /FAILED$|^ROLLBACK_COMPLETE$|^DELETE/.test(stack.status)) {
-    throw new UserError(
-      `Stack ${stack.name} is ${stack.status}: it cannot be updated. ${stack.status === 'ROLLBACK_COMPLETE' ? `\`/env delete ${command.name}\` removes what the failed create left.` : ''}`,
-      ErrorCode.Conflict,
-    );
-  }
-  reporter.progress(`stack ${stack.name}, ${stack.status}, version ${stack.tags[TAG.version] ?? '?'}`);
-  await ctx.betweenSteps();
-
-  let target = ctx.checkpoints.targetVersion as string | undefined;
-  if (!updating) {
-    await reporter.step(approvalId ? 'Check the approved change set' : 'Work out the change set');
-    if (approvalId) {
-      const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
-      if (cs?.executionStatus !== 'AVAILABLE') {
-        throw new UserError(
-          `The change set the approvers saw (${name}) is ${cs ? `${cs.status}/${cs.executionStatus ?? '?'}` : 'gone'}: the stack changed since, or the plan could not be made. Nothing was changed; ask again to get a fresh plan.`,
-          ErrorCode.Conflict,
-        );
-      }
-      for (const line of changeSetPlan(cs.changes)) reporter.info(line);
-      target = command.version ?? stack.tags[TAG.version] ?? '?';
-    } else {
-      const prepared = await prepareChangeSet(deps, command, found, name, () => ctx.betweenSteps());
-      if ('none' in prepared) {
-        return {
-          outcome: 'done',
-          summary: `Nothing to change: stack ${stack.name} already runs version ${stack.tags[TAG.version] ?? '?'} with those parameter values (${escapeSlack(prepared.none)}).`,
-        };
-      }
-      for (const line of changeSetPlan(prepared.changeSet.changes)) reporter.info(line);
-      target = prepared.inputs.version;
-    }
-    await ctx.checkpoint('targetVersion', target);
-    await ctx.betweenSteps();
-
-    await reporter.step('Apply the change set');
-    await ctx.checkpoint('updateMarker', (await newestEventId(clients, stack.id)) ?? null);
-    await executeChangeSet(clients.cloudFormation, stack.id, name, tokenFor(jobId, 'update'));
-    await ctx.created('update-started');
-    await ctx.checkpoint('executed', true);
-  } else {
-    await reporter.step('Apply the change set');
-    reporter.progress('executed by an earlier attempt');
-  }
-  const { stack: after, events } = await follow(ctx, deps, clients, stack.id, 'update', 'updateMarker');
-  if (phaseOf('update', after.status) !== 'succeeded') {
-    throw new UserError(
-      failureMessage(`Updating environment \`${command.name}\``, after, events),
-      ErrorCode.Conflict,
-    );
-  }
-  if (after.tags[TAG.version] !== target) {
-    throw new UserError(
-      `Stack ${after.name} is UPDATE_COMPLETE but its version tag says ${after.tags[TAG.version] ?? 'nothing'}, not ${target}.`,
-      ErrorCode.Conflict,
-    );
-  }
-  return {
-    outcome: 'done',
-    summary: `Environment \`${command.name}\` is updated: stack ${after.name} UPDATE_COMPLETE, version ${target} (sha256 ${(after.tags[STACK_TAG.templateSha] ?? '?').slice(0, 12)}), outputs: ${outputsText(after)}.`,
-  };
 }
 
 /** Whether blueprint `name` (or the default) is a stack blueprint. */

@@ -9,7 +9,7 @@ import { envCreateJob } from './env-create.js';
 import { envDeleteJob } from './env-delete.js';
 import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
-import { envUpdateJob } from './env-stack.js';
+import { envUpdateJob } from './env-update.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
 import { rdsIoCreditsJob } from './rds-io-credits.js';

@@ -291,6 +291,8 @@ const stackBlueprintSchema = z
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
     ttl: duration.default(8 * 3_600_000),
     protected: z.boolean().default(false),
+    /** How long Capstan follows one stack operation before it stops waiting (default: CAPSTAN_WAIT_TIMEOUT_MS). */
+    timeout: duration.optional(),
     /**
      * Where the template's code lives, for the stack's `capstan:template-source` tag (e.g. a repository
      * URL); a file template in a git work tree adds the commit that last changed it.

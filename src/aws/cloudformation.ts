@@ -10,6 +10,7 @@ import {
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   paginateDescribeStackEvents,
@@ -251,6 +252,12 @@ export async function stackEventsSince(
     }
   }
   return newestFirst.reverse();
+}
+
+/** The id of the stack's newest event (one page read: events come newest first). */
+export async function latestEventId(cf: CloudFormationClient, stackId: string): Promise<string | undefined> {
+  const out = await cf.send(new DescribeStackEventsCommand({ StackName: stackId }));
+  return out.StackEvents?.[0]?.EventId;
 }
 
 /** A stack's resources (a deleted stack's too, by its id, for 90 days). */
