@@ -154,10 +154,11 @@ export function localModeBanner(facts: BannerFacts): string {
   if (demo) {
     const db = demo.ordersDb;
     lines.push(
-      `  Sandbox:  prod (3 instances behind web-tg, protected), blueprint web, ${ORDERS_DB} (gp2 100 GiB, MariaDB on 127.0.0.1:${db.server.port}, ${db.origin})`,
+      `  Sandbox:  prod (3 instances behind web-tg, protected), blueprints web and shop (a stack), ${ORDERS_DB} (gp2 100 GiB, MariaDB on 127.0.0.1:${db.server.port}, ${db.origin})`,
       '',
       'Try:',
       '  /env list                      /env create demo --size 1',
+      '  /env create shop-1 --blueprint shop --version 1.0.0   then /env status shop-1, /env update shop-1 --version 1.1.0',
       '  /lb disable prod               (needs carol’s approval)',
       '  /rds io-credits orders-db',
     );
