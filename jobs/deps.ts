@@ -28,8 +28,8 @@ export type EnvLifecycleDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
 export type EnvStatusDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
 /** Load balancer jobs: environments, standby records, and the producer (a disable schedules its re-enable). */
 export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'redis' | 'producer'>;
-/** The expiry sweep: environments, the producer (it enqueues deletions) and the notifier. */
-export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier'>;
+/** The expiry sweep: environments, the producer (it enqueues deletions), the notifier, and Redis (which stack's owner was warned). */
+export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier' | 'redis'>;
 /** The temporary-instance janitor. */
 export type JanitorDeps = Pick<JobDeps, 'config' | 'aws' | 'notifier'>;
 /** `ops.ping`: a round trip to Redis. */

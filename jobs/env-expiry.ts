@@ -5,20 +5,15 @@
  */
 import type { Job } from 'bullmq';
 import { describeGroup, findGroupsByTag, tagGroup } from '../src/aws/autoscaling.js';
-import { retagStack } from '../src/aws/cloudformation.js';
 import { allPlacements, expiryActionFor, TAG } from '../src/domain/env.js';
+import { environmentRegistryOf } from '../src/environments/registry.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import { ruleFor } from '../src/policy/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import { renderExpiryWarning } from '../src/slack/blocks/expiry.js';
 import type { EnvJobDeps, ExpiryDeps } from './deps.js';
-import {
-  allStackEnvironments,
-  findStackEnvironment,
-  retagStackEnvironment,
-  stackCapabilities,
-} from './env-stack.js';
+import { allStackEnvironments, findStackEnvironment, retagStackEnvironment } from './env-stack.js';
 import { openEnvironmentJob } from './opening.js';
 
 /** Runs `env.expiry-sweep`. */
@@ -46,19 +41,15 @@ export async function envExpirySweepJob(
       });
     }
   }
-  for (const found of await allStackEnvironments(deps)) {
-    const { stack } = found;
+  const registry = environmentRegistryOf(deps);
+  for (const { stack } of await allStackEnvironments(deps)) {
+    const name = stack.tags[TAG.env] ?? '';
+    const warnedAbout = await registry.warnedAbout(name);
     environments.push({
-      tags: stack.tags,
+      tags: { ...stack.tags, ...(warnedAbout ? { [TAG.expiryWarned]: warnedAbout } : {}) },
       busy: stack.status.endsWith('_IN_PROGRESS') || stack.status === 'DELETE_COMPLETE',
-      // A tags-only stack update: started here, not followed (the sweep must not wait on it).
-      markWarned: (at) =>
-        retagStack(
-          found.clients.cloudFormation,
-          stack,
-          { ...stack.tags, [TAG.expiryWarned]: at },
-          stackCapabilities(deps, stack),
-        ),
+      // Recorded in Redis: a stack's tags change only by a stack update, not the sweep's to make.
+      markWarned: (at) => registry.markWarned(name, at),
     });
   }
   for (const env of environments) {
@@ -67,7 +58,7 @@ export async function envExpirySweepJob(
     const expiresAt = env.tags[TAG.expiresAt] ?? '';
     const channel = notices ?? owner;
     const action = expiryActionFor(env.tags, now);
-    if (action === 'warn' && channel && !env.busy) {
+    if (action === 'warn' && channel) {
       const { text, blocks } = renderExpiryWarning({ env: name, owner, expiresAt });
       await deps.notifier.post({ channel, text, blocks });
       await env.markWarned(expiresAt);

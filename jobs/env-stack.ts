@@ -157,6 +157,7 @@ export async function follow(
   const resources = new Set<string>();
   const finished = new Set<string>();
   let last = marker;
+  let begun = false;
   const stack = await waitUntil(
     async () => {
       const fresh = await stackEventsSince(clients.cloudFormation, stackId, last);
@@ -172,12 +173,18 @@ export async function follow(
         }
       }
       if (fresh.length > 0) last = fresh[fresh.length - 1]?.id;
+      // The operation has begun once the stack says so in an event after the marker; until then a
+      // finished status is the previous operation's.
+      begun ||= fresh.some(
+        (e) => e.type === 'AWS::CloudFormation::Stack' && e.status.endsWith('_IN_PROGRESS'),
+      );
       const now = await describeStack(clients.cloudFormation, stackId);
       if (!now)
         throw new UserError(`Stack ${name} disappeared while Capstan followed it.`, ErrorCode.Conflict);
       ctx.reporter.progress(
         `${now.status}: ${finished.size} of ${resources.size} resource(s) finished so far`,
       );
+      if (!begun && marker !== undefined) return undefined;
       return phaseOf(op, now.status) === 'in-progress' ? undefined : now;
     },
     {
@@ -302,7 +309,8 @@ export async function stackCreateJob(
   }
   // Read back: the stack and each of its resources complete, as CloudFormation itself says now.
   const resources = await stackResources(clients.cloudFormation, stackId);
-  const notDone = resources.filter((r) => r.status !== 'CREATE_COMPLETE');
+  // Created; an update someone started since (a tag change) may already be touching it.
+  const notDone = resources.filter((r) => !/^(CREATE_COMPLETE|UPDATE_(?!.*FAILED))/.test(r.status));
   if (notDone.length > 0) {
     throw new UserError(
       `Stack ${plan.stackName} says CREATE_COMPLETE but ${notDone.map((r) => `\`${r.logicalId}\` is ${r.status}`).join(', ')}; environment \`${plan.name}\` is not reported up.`,
@@ -349,7 +357,11 @@ export async function stackDeleteJob(
   await ctx.betweenSteps();
 
   await reporter.step('Delete the stack');
-  const before = await describeStack(clients.cloudFormation, stackId);
+  let before = await describeStack(clients.cloudFormation, stackId);
+  // An update (or its rollback) runs: CloudFormation deletes a stack only once it has ended.
+  if (before && before.status.endsWith('_IN_PROGRESS') && !before.status.startsWith('DELETE_')) {
+    before = await untilIdle(ctx, deps, clients, stackId);
+  }
   if (before && before.status !== 'DELETE_COMPLETE' && before.status !== 'DELETE_IN_PROGRESS') {
     if (!('deleteMarker' in ctx.checkpoints)) {
       await ctx.checkpoint('deleteMarker', (await newestEventId(clients, stackId)) ?? null);
@@ -518,14 +530,23 @@ export async function retagStackEnvironment(
   tags: Record<string, string>,
 ): Promise<Stack> {
   const { clients, stack } = found;
-  const capabilities = stackCapabilities(deps, stack);
-  if (!('tagMarker' in ctx.checkpoints))
-    await ctx.checkpoint('tagMarker', (await newestEventId(clients, stack.id)) ?? null);
-  const merged = { ...stack.tags, ...tags };
-  for (const [k, v] of Object.entries(tags)) if (v === '') delete merged[k];
-  const now = await describeStack(clients.cloudFormation, stack.id);
-  if (now && phaseOf('update', now.status) !== 'in-progress') {
-    await retagStack(clients.cloudFormation, now, merged, capabilities);
+  const wanted = (t: Record<string, string>) =>
+    Object.entries(tags).every(([k, v]) => (v === '' ? !(k in t) || t[k] === '' : t[k] === v));
+  if (ctx.checkpoints.retagged !== true) {
+    // Another operation (someone's update) must end first: CloudFormation runs one at a time.
+    const idle = await untilIdle(ctx, deps, clients, stack.id);
+    if (!wanted(idle.tags)) {
+      await ctx.checkpoint('tagMarker', (await newestEventId(clients, stack.id)) ?? null);
+      const merged = { ...idle.tags, ...tags };
+      for (const [k, v] of Object.entries(tags)) if (v === '') delete merged[k];
+      await retagStack(clients.cloudFormation, idle, merged, stackCapabilities(deps, stack));
+    }
+    await ctx.checkpoint('retagged', true);
+  }
+  if (!('tagMarker' in ctx.checkpoints)) {
+    // Nothing to change: the tags were already so.
+    const now = await describeStack(clients.cloudFormation, stack.id);
+    if (now) return now;
   }
   const { stack: after, events } = await follow(
     ctx,
@@ -536,21 +557,48 @@ export async function retagStackEnvironment(
     'tagMarker',
     stackTimeout(deps, stack),
   );
-  if (phaseOf('update', after.status) === 'failed' && after.status !== 'CREATE_COMPLETE') {
+  if (phaseOf('update', after.status) === 'failed') {
     throw new UserError(
       failureMessage(`Updating the tags of stack ${stack.name}`, after, events),
       ErrorCode.Conflict,
     );
   }
-  for (const [k, v] of Object.entries(tags)) {
-    if (v !== '' && after.tags[k] !== v) {
-      throw new UserError(
-        `CloudFormation finished the update of stack ${stack.name} but its tag ${k} is ${after.tags[k] ?? 'absent'}, not ${v}.`,
-        ErrorCode.Conflict,
-      );
-    }
+  if (!wanted(after.tags)) {
+    throw new UserError(
+      `CloudFormation finished the update of stack ${stack.name} but its tags are not what was asked (${Object.keys(
+        tags,
+      )
+        .map((k) => `${k}=${after.tags[k] ?? 'absent'}`)
+        .join(', ')}).`,
+      ErrorCode.Conflict,
+    );
   }
   return after;
+}
+
+/**
+ * Waits until no operation runs on the stack (CloudFormation runs one at a time: an update started by
+ * someone else, or the tags-only update of an extend, must end first), saying so while it waits.
+ */
+export async function untilIdle(
+  ctx: JobContext,
+  deps: EnvJobDeps,
+  clients: AwsClients,
+  stackId: string,
+): Promise<Stack> {
+  return waitUntil(
+    async () => {
+      const now = await describeStack(clients.cloudFormation, stackId);
+      if (!now) throw new UserError(`Stack ${stackName(stackId)} is gone.`, ErrorCode.NotFound);
+      if (!now.status.endsWith('_IN_PROGRESS')) return now;
+      ctx.reporter.progress(`waiting for the stack's current operation to end (${now.status})`);
+      return undefined;
+    },
+    {
+      what: `stack ${stackName(stackId)} to finish its current operation`,
+      ...jobWaits(deps.config.waits, () => ctx.betweenSteps()),
+    },
+  );
 }
 
 /** Whether blueprint `name` (or the default) is a stack blueprint. */

@@ -36,6 +36,7 @@ import {
   readTemplate,
   stackTimeout,
   tokenFor,
+  untilIdle,
 } from './env-stack.js';
 
 /** The change set a job (or the approval request of `approvalId`) makes for `/env update`. */
@@ -195,11 +196,9 @@ export async function envUpdateJob(
     const cs = await describeChangeSet(clients.cloudFormation, stack.id, name);
     updating = cs !== undefined && /^EXECUTE_/.test(cs.executionStatus ?? '');
   }
-  if (!updating && phaseOf('update', stack.status) === 'in-progress') {
-    throw new UserError(
-      `Stack ${stack.name} is busy (${stack.status}); try again when it has finished.`,
-      ErrorCode.Conflict,
-    );
+  // Another operation runs (an extend's tag update, someone's console change): it ends first.
+  if (!updating && stack.status.endsWith('_IN_PROGRESS')) {
+    Object.assign(stack, await untilIdle(ctx, deps, clients, stack.id));
   }
   if (!updating && /FAILED$|^ROLLBACK_COMPLETE$|^DELETE/.test(stack.status)) {
     throw new UserError(

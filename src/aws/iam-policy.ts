@@ -112,7 +112,6 @@ export const AWS_CALLS: Record<CatalogKind | BackgroundJob, readonly string[]> =
     'autoscaling:DescribeAutoScalingGroups',
     'autoscaling:CreateOrUpdateTags',
     'cloudformation:DescribeStacks',
-    'cloudformation:UpdateStack',
   ],
   'rds.janitor': ['rds:DescribeDBInstances', 'rds:DeleteDBInstance'],
   'alerts.check': [

@@ -220,14 +220,30 @@ export function parameterProblems(
 /** Where a stack operation stands, from the stack's status. */
 export type StackPhase = 'in-progress' | 'succeeded' | 'failed';
 
+/** Each operation's final statuses: success first, then the failures. */
+const FINAL: Record<'create' | 'update' | 'delete', { success: string; failures: readonly string[] }> = {
+  create: {
+    success: 'CREATE_COMPLETE',
+    // OnFailure DELETE ends a failed create in DELETE_COMPLETE (or DELETE_FAILED).
+    failures: ['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'CREATE_FAILED', 'DELETE_COMPLETE', 'DELETE_FAILED'],
+  },
+  update: {
+    success: 'UPDATE_COMPLETE',
+    failures: ['UPDATE_ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED', 'UPDATE_FAILED'],
+  },
+  delete: { success: 'DELETE_COMPLETE', failures: ['DELETE_FAILED'] },
+};
+
 /**
  * The phase of operation `op` given the stack's status
  * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes).
+ * A status that is not one of the operation's own final ones (CREATE_COMPLETE while an update is
+ * asked for) is the previous operation's: this one has not ended, or not begun.
  */
 export function phaseOf(op: 'create' | 'update' | 'delete', status: string): StackPhase {
-  if (status.endsWith('_IN_PROGRESS')) return 'in-progress';
-  const success = { create: 'CREATE_COMPLETE', update: 'UPDATE_COMPLETE', delete: 'DELETE_COMPLETE' }[op];
-  return status === success ? 'succeeded' : 'failed';
+  const final = FINAL[op];
+  if (status === final.success) return 'succeeded';
+  return final.failures.includes(status) ? 'failed' : 'in-progress';
 }
 
 const DONE_WORDS: Record<string, string> = {

@@ -4,6 +4,8 @@
  * rules to the environments made from it: an update or a deletion of one waits for an approver.
  *
  *   `${prefix}:env-blueprints`  hash: environment name → blueprint name
+ *   `${prefix}:env-warned`      hash: stack environment name → the expiry its owner was warned about
+ *                               (a group keeps this in a tag; a stack's tags change only by a stack update)
  */
 import type { Redis } from 'ioredis';
 
@@ -28,9 +30,20 @@ export class EnvironmentRegistry {
     return (await this.redis.hget(this.key, name)) ?? undefined;
   }
 
+  /** The expiry the owner of stack environment `name` was last warned about. */
+  async warnedAbout(name: string): Promise<string | undefined> {
+    return (await this.redis.hget(`${this.prefix}:env-warned`, name)) ?? undefined;
+  }
+
+  /** Records that the owner of stack environment `name` was warned about expiry `expiresAt`. */
+  async markWarned(name: string, expiresAt: string): Promise<void> {
+    await this.redis.hset(`${this.prefix}:env-warned`, name, expiresAt);
+  }
+
   /** Forgets environment `name` (it is deleted). */
   async forget(name: string): Promise<void> {
     await this.redis.hdel(this.key, name);
+    await this.redis.hdel(`${this.prefix}:env-warned`, name);
   }
 }
 

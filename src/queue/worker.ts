@@ -245,7 +245,11 @@ async function runJob(
     const result = await processor(job, {
       reporter,
       signal,
-      checkpoints: job.data.checkpoints,
+      // Read live: BullMQ's updateData replaces job.data, so a captured object would miss this
+      // attempt's own checkpoints after the first write.
+      get checkpoints() {
+        return job.data.checkpoints;
+      },
       checkpoint,
       async remember<T>(key: string, compute: () => T | Promise<T>): Promise<T> {
         if (key in job.data.checkpoints) return job.data.checkpoints[key] as T;

@@ -16,10 +16,12 @@ import {
   DescribeStacksCommand,
   ListStackResourcesCommand,
   type Stack,
+  UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandbox } from '../../devkit/sandbox/index.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
+import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
 import { startTestCapstan, type TestCapstan } from '../helpers/capstan.js';
 import { messageText } from '../helpers/fake-slack.js';
 import { finished, groupOf, liveInstances, TG } from '../helpers/sandbox-world.js';
@@ -325,6 +327,106 @@ describe('stack environments', () => {
     );
     expect((await stackNamed(cf, 'capstan-env-lk-1'))?.StackStatus).toBe('CREATE_COMPLETE');
   }, 90_000);
+
+  it('names what a delete could not remove and why, and lists what it retained', async () => {
+    const sticky = template('1.0.0', {
+      extra: `  Archive:
+    Type: AWS::CloudFormation::WaitConditionHandle
+    DeletionPolicy: Retain
+  Lock:
+    Type: Capstan::Sandbox::Failure
+    Properties:
+      FailOn: delete
+      Reason: 'the bucket is not empty'
+`,
+    });
+    const dir = templateDir({ '1.0.0': sticky });
+    const { tc, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-d');
+    await finished(tc, '/env create shop-d', /done in/, 40_000);
+    await tc.slash('/env', 'delete shop-d');
+    const failed = await finished(tc, '/env delete shop-d', /failed in/, 40_000);
+    expect(failed).toContain('Deleting environment `shop-d` failed: the stack is DELETE_FAILED.');
+    expect(failed).toContain('`Lock` (Capstan::Sandbox::Failure');
+    expect(failed).toContain('could not be deleted: the bucket is not empty');
+    expect((await stackNamed(cf, 'capstan-env-shop-d'))?.StackStatus).toBe('DELETE_FAILED');
+  }, 90_000);
+
+  it('lists the resources a delete retained (DeletionPolicy: Retain)', async () => {
+    const kept = template('1.0.0', {
+      extra: `  Archive:
+    Type: AWS::CloudFormation::WaitConditionHandle
+    DeletionPolicy: Retain
+`,
+    });
+    const dir = templateDir({ '1.0.0': kept });
+    const { tc, cf } = await start(dir);
+    await tc.slash('/env', 'create shop-r');
+    await finished(tc, '/env create shop-r', /done in/, 40_000);
+    await tc.slash('/env', 'delete shop-r');
+    const deleted = await finished(tc, '/env delete shop-r', undefined, 40_000);
+    expect(deleted).toContain(
+      'Environment `shop-r` is deleted: stack capstan-env-shop-r DELETE_COMPLETE, 2 resource(s) deleted',
+    );
+    expect(deleted).toContain(
+      'Retained (DeletionPolicy: Retain, still in the account): `Archive` (AWS::CloudFormation::WaitConditionHandle',
+    );
+    expect(await stackNamed(cf, 'capstan-env-shop-r')).toBeUndefined();
+  }, 90_000);
+
+  it('warns before expiry, extends by a tags-only stack update, and deletes the expired stack but never a protected one', async () => {
+    const dir = templateDir({ '1.0.0': template('1.0.0') });
+    const { tc, cf } = await start(dir, { CAPSTAN_EXPIRY_SWEEP_MS: '300' });
+    await tc.slash('/env', 'create shop-e --ttl 30m');
+    await finished(tc, '/env create shop-e --ttl 30m', /done in/, 40_000);
+    await tc.slash('/env', 'create lk-2 --blueprint locked --ttl 30m');
+    await finished(tc, '/env create lk-2 --blueprint locked --ttl 30m', /done in/, 40_000);
+    const warning = await waitFor(
+      () => tc.fake.messagesIn('C0NOTICES').find((m) => /shop-e` expires at/.test(messageText(m))),
+      { timeoutMs: 20_000 },
+    );
+    const before = Date.parse(tagsOf(await stackNamed(cf, 'capstan-env-shop-e'))['capstan:expires-at'] ?? '');
+    await tc.click('U0ALICE', warning, EXTEND_ACTION, 'shop-e');
+    const extended = await waitFor(
+      () =>
+        tc.fake
+          .messagesIn('C0NOTICES')
+          .find((m) => m.thread_ts === warning.ts && /now expires at|failed/.test(messageText(m))),
+      { timeoutMs: 30_000 },
+    );
+    expect(messageText(extended)).toContain('`shop-e` now expires at');
+    const after = await stackNamed(cf, 'capstan-env-shop-e');
+    expect(Date.parse(tagsOf(after)['capstan:expires-at'] ?? '') - before).toBe(4 * 3_600_000);
+    expect(after?.StackStatus).toBe('UPDATE_COMPLETE');
+
+    // Expired (both): the sweep deletes shop-e through /env delete's job; lk-2 is protected by its blueprint.
+    const past = new Date(Date.now() - 60_000).toISOString();
+    for (const name of ['capstan-env-shop-e', 'capstan-env-lk-2']) {
+      const stack = await stackNamed(cf, name);
+      await cf.send(
+        new UpdateStackCommand({
+          StackName: name,
+          UsePreviousTemplate: true,
+          Parameters: (stack?.Parameters ?? []).map((p) => ({
+            ParameterKey: p.ParameterKey,
+            UsePreviousValue: true,
+          })),
+          Tags: Object.entries({ ...tagsOf(stack), 'capstan:expires-at': past }).map(([Key, Value]) => ({
+            Key,
+            Value,
+          })),
+        }),
+      );
+    }
+    await waitFor(
+      () =>
+        tc.fake.messagesIn('C0NOTICES').some((m) => /Environment `shop-e` is deleted/.test(messageText(m))),
+      { timeoutMs: 40_000 },
+    );
+    expect(await stackNamed(cf, 'capstan-env-shop-e')).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await stackNamed(cf, 'capstan-env-lk-2'))?.StackStatus).toBe('UPDATE_COMPLETE');
+  }, 120_000);
 
   it('reports a failed update with its reason and the rollback, leaving the environment as it was', async () => {
     const dir = templateDir({

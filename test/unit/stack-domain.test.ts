@@ -194,6 +194,10 @@ describe('stack statuses and events', () => {
     expect(phaseOf('update', 'UPDATE_ROLLBACK_COMPLETE')).toBe('failed');
     expect(phaseOf('delete', 'DELETE_FAILED')).toBe('failed');
     expect(phaseOf('delete', 'DELETE_COMPLETE')).toBe('succeeded');
+    // The previous operation's final status: this one has not begun (or not ended).
+    expect(phaseOf('update', 'CREATE_COMPLETE')).toBe('in-progress');
+    expect(phaseOf('delete', 'UPDATE_COMPLETE')).toBe('in-progress');
+    expect(phaseOf('create', 'DELETE_COMPLETE')).toBe('failed');
   });
 
   it('names the resource that failed first, not the ones cancelled because of it, and the rollback', () => {
