@@ -359,7 +359,7 @@ export async function stackDeleteJob(
   await reporter.step('Delete the stack');
   let before = await describeStack(clients.cloudFormation, stackId);
   // An update (or its rollback) runs: CloudFormation deletes a stack only once it has ended.
-  if (before && before.status.endsWith('_IN_PROGRESS') && !before.status.startsWith('DELETE_')) {
+  if (before?.status.endsWith('_IN_PROGRESS') && !before.status.startsWith('DELETE_')) {
     before = await untilIdle(ctx, deps, clients, stackId);
   }
   if (before && before.status !== 'DELETE_COMPLETE' && before.status !== 'DELETE_IN_PROGRESS') {
