@@ -24,7 +24,7 @@ import {
 import { type LoadedTemplate, listTemplateVersions, loadTemplate } from '../src/aws/stack-templates.js';
 import { escapeSlack } from '../src/commands/index.js';
 import type { Config, StackBlueprint } from '../src/config.js';
-import { allPlacements, blueprintNamed, TAG } from '../src/domain/env.js';
+import { allPlacements, blueprintNamed, placementOf, TAG } from '../src/domain/env.js';
 import {
   deleteFailures,
   failureMessage,
@@ -72,18 +72,6 @@ export async function findStackEnvironment(
     if (stack && stack.tags[TAG.env] === name) return { stack, placement, clients };
   }
   return undefined;
-}
-
-/** The placement of a stack blueprint. */
-function placementOfBlueprint(config: Config, blueprint: StackBlueprint): AwsPlacement {
-  const region = blueprint.region ?? config.file.aws.region ?? config.aws.region;
-  if (!region) {
-    throw new UserError(
-      'No AWS region is configured: set aws.region in the config file (or the blueprint’s region), or AWS_REGION.',
-    );
-  }
-  const roleArn = blueprint.roleArn ?? config.file.aws.roleArn;
-  return roleArn ? { region, roleArn } : { region };
 }
 
 /** The stack blueprint the stack was made from, from its tag. */
@@ -225,7 +213,7 @@ export async function stackCreateJob(
   const command = job.data.command;
   const { reporter } = ctx;
   const jobId = String(job.id);
-  const placement = placementOfBlueprint(deps.config, blueprint);
+  const placement = placementOf(deps.config, blueprint);
   const clients = deps.aws.clients(placement, job.data.request.userId);
 
   await reporter.step('Check the blueprint');

@@ -68,7 +68,8 @@ export interface EnvironmentPlan extends EnvironmentRef {
   tags: Record<string, string>;
 }
 
-function placementOf(config: Config, p: { region?: string; roleArn?: string }): AwsPlacement {
+/** Where something with an optional region and role lives: its own, else the configured defaults. */
+export function placementOf(config: Config, p: { region?: string; roleArn?: string }): AwsPlacement {
   const region = p.region ?? config.file.aws.region ?? config.aws.region;
   if (!region) {
     throw new UserError(
@@ -184,14 +185,28 @@ export function planEnvironment(
     version,
     owner,
     expiresAt,
-    tags: {
-      ...blueprint.tags,
-      [TAG.env]: command.name,
-      [TAG.version]: version,
-      [TAG.owner]: owner,
-      [TAG.expiresAt]: expiresAt,
-      [TAG.blueprint]: ref.blueprintName,
-    },
+    tags: environmentTags(blueprint.tags, {
+      env: command.name,
+      version,
+      owner,
+      expiresAt,
+      blueprint: ref.blueprintName,
+    }),
+  };
+}
+
+/** The tags of a new environment: the blueprint's, then Capstan's own. */
+export function environmentTags(
+  blueprintTags: Record<string, string>,
+  e: { env: string; version: string; owner: string; expiresAt: string; blueprint: string },
+): Record<string, string> {
+  return {
+    ...blueprintTags,
+    [TAG.env]: e.env,
+    [TAG.version]: e.version,
+    [TAG.owner]: e.owner,
+    [TAG.expiresAt]: e.expiresAt,
+    [TAG.blueprint]: e.blueprint,
   };
 }
 

@@ -8,7 +8,7 @@ import type { ResourceChange, Stack, StackEvent } from '../aws/cloudformation.js
 import type { EnvCreate } from '../commands/index.js';
 import type { StackBlueprint } from '../config.js';
 import { ErrorCode, UserError } from '../errors.js';
-import { defaultVersion, groupNameFor, TAG } from './env.js';
+import { defaultVersion, environmentTags, groupNameFor, TAG } from './env.js';
 
 /** Tags a stack carries besides the environment's. */
 export const STACK_TAG = {
@@ -152,14 +152,13 @@ export function planStack(
     owner,
     expiresAt,
     parameters,
-    tags: {
-      ...blueprint.tags,
-      [TAG.env]: command.name,
-      [TAG.version]: version,
-      [TAG.owner]: owner,
-      [TAG.expiresAt]: expiresAt,
-      [TAG.blueprint]: blueprintName,
-    },
+    tags: environmentTags(blueprint.tags, {
+      env: command.name,
+      version,
+      owner,
+      expiresAt,
+      blueprint: blueprintName,
+    }),
   };
 }
 
