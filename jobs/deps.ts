@@ -36,8 +36,8 @@ export type JanitorDeps = Pick<JobDeps, 'config' | 'aws' | 'notifier'>;
 export type PingDeps = Pick<JobDeps, 'redis'>;
 /** Posting an approval request and planning what it would do. */
 export type ApprovalRequestDeps = Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'producer'>;
-/** Closing an approval request nobody decided. */
-export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier'>;
+/** Closing an approval request nobody decided (and deleting an unapproved update's change set). */
+export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'config' | 'aws'>;
 
 /** The scheduled alert checks. */
 export interface AlertsCheckDeps extends EnvJobDeps {

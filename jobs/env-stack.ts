@@ -144,6 +144,10 @@ export async function follow(
   const seen = new Set<string>();
   const resources = new Set<string>();
   const finished = new Set<string>();
+  // An earlier attempt already reported the events up to this one: they are counted, not repeated.
+  const reportedKey = `${markerKey}:reported`;
+  const reportedUpTo = ctx.checkpoints[reportedKey] as string | undefined;
+  let reporting = reportedUpTo === undefined;
   let last = marker;
   let begun = false;
   const stack = await waitUntil(
@@ -154,13 +158,18 @@ export async function follow(
         seen.add(e.id);
         if (e.type !== 'AWS::CloudFormation::Stack') resources.add(e.logicalId);
         const line = progressLine(e, name);
-        if (line) {
-          finished.add(e.logicalId);
+        if (line) finished.add(e.logicalId);
+        // Lines an earlier attempt showed are not shown again.
+        if (line && reporting) {
           if (e.status.endsWith('_FAILED')) ctx.reporter.warn(line);
           else ctx.reporter.info(line);
         }
+        if (e.id === reportedUpTo) reporting = true;
       }
-      if (fresh.length > 0) last = fresh[fresh.length - 1]?.id;
+      if (fresh.length > 0) {
+        last = fresh[fresh.length - 1]?.id;
+        if (reporting) await ctx.checkpoint(reportedKey, last);
+      }
       // The operation has begun once the stack says so in an event after the marker; until then a
       // finished status is the previous operation's.
       begun ||= fresh.some(

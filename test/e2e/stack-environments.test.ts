@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CloudFormationClient,
+  DescribeChangeSetCommand,
   DescribeStacksCommand,
   ListStackResourcesCommand,
   type Stack,
@@ -84,7 +85,7 @@ function templateDir(versions: Record<string, string>): string {
   return dir;
 }
 
-function config(dir: string, extra = ''): string {
+function config(dir: string, extra = '', approvalTimeoutMinutes = 30): string {
   return `
 slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
 aws: { region: eu-west-1 }
@@ -104,14 +105,20 @@ roles:
   engineers: { users: [U0ALICE, U0BOB] }
   approvers: { users: [U0CAROL] }
 policy:
+  approvalTimeoutMinutes: ${approvalTimeoutMinutes}
   environments:
     shop-p: { protected: true }
 ${extra}`;
 }
 
-async function start(dir: string, extraEnv: Record<string, string> = {}, role?: 'web') {
+async function start(
+  dir: string,
+  extraEnv: Record<string, string> = {},
+  role?: 'web',
+  approvalTimeoutMinutes = 30,
+) {
   const tc = await startTestCapstan({
-    configYaml: config(dir),
+    configYaml: config(dir, '', approvalTimeoutMinutes),
     ...(role ? { role } : {}),
     env: {
       CAPSTAN_AWS: 'sandbox',
@@ -313,6 +320,43 @@ describe('stack environments', () => {
     expect(after?.StackId).toBe(before?.StackId);
   }, 90_000);
 
+  it('deletes the change set of an update nobody approved in time', async () => {
+    const dir = templateDir({ '1.0.0': template('1.0.0'), '1.1.0': template('1.1.0', { max: 4 }) });
+    const { tc, cf } = await start(dir, {}, undefined, 0.1);
+    await tc.slash('/env', 'create shop-p --version 1.0.0');
+    await finished(tc, '/env create shop-p --version 1.0.0', /done in/, 40_000);
+    await tc.slash('/env', 'update shop-p --version 1.1.0');
+    const request = await waitFor(() => tc.fake.messagesIn('C0APPROVALS')[0], { timeoutMs: 20_000 });
+    const planned = /change set (capstan-update-[\w-]+)/.exec(messageText(request))?.[1] ?? '';
+    expect(planned).not.toBe('');
+    const stack = await stackNamed(cf, 'capstan-env-shop-p');
+    expect(
+      (await cf.send(new DescribeChangeSetCommand({ StackName: stack?.StackId, ChangeSetName: planned })))
+        .ExecutionStatus,
+    ).toBe('AVAILABLE');
+    await waitFor(
+      () =>
+        tc.fake
+          .messagesIn('C0OPS')
+          .some((m) => /expired without a decision; nothing was done/.test(messageText(m))),
+      { timeoutMs: 20_000 },
+    );
+    await waitFor(
+      async () => {
+        try {
+          await cf.send(new DescribeChangeSetCommand({ StackName: stack?.StackId, ChangeSetName: planned }));
+          return false;
+        } catch (error) {
+          return (error as Error).name === 'ChangeSetNotFoundException';
+        }
+      },
+      { timeoutMs: 10_000 },
+    );
+    const after = await stackNamed(cf, 'capstan-env-shop-p');
+    expect(tagsOf(after)['capstan:version']).toBe('1.0.0');
+    expect(after?.StackStatus).toBe('CREATE_COMPLETE');
+  }, 90_000);
+
   it('protects what a protected blueprint made: its delete waits for an approver, the expiry never takes it', async () => {
     const dir = templateDir({ '1.0.0': template('1.0.0') });
     const { tc, cf } = await start(dir);
@@ -478,6 +522,8 @@ describe('stack environments', () => {
     const created = await finished(tc, '/env create shop-k --version 1.0.0', undefined, 40_000);
     expect(created).toContain('Environment `shop-k` is up');
     expect(created).toContain('started by an earlier attempt');
+    // Each resource reported once, whichever attempt saw it.
+    expect(created.match(/`Group` \(AWS::AutoScaling::AutoScalingGroup\) created/g)).toHaveLength(1);
     expect(tc.fake.messagesIn('C0OPS', { topLevelOnly: true })).toHaveLength(1);
     const stack = await stackNamed(cf, 'capstan-env-shop-k');
     expect(stack?.StackStatus).toBe('CREATE_COMPLETE');
