@@ -113,6 +113,15 @@ export async function rdsRestoreJob(
   let keepTemporary = false;
 
   try {
+    // An earlier attempt did the restore and checked it, then died while deleting the temporary
+    // instance: only that is left (the finally below), and the answer it checked.
+    const checked = ctx.checkpoints.summary as string | undefined;
+    if (checked !== undefined) {
+      reporter.info(
+        'the restore was done and checked by an earlier attempt; its temporary instance is removed now',
+      );
+      return { outcome: 'done', summary: checked };
+    }
     await reporter.step('Check the instance, the time, the table and what Capstan may do there');
     const source = await describeDbInstance(clients.rds, command.dbInstance);
     if (!source)
@@ -182,87 +191,90 @@ export async function rdsRestoreJob(
     await ctx.checkpoint('copy', copy.checkpoint);
     await ctx.betweenSteps();
 
-    const summary = await withConnection(liveOptions, async (liveConn) =>
-      withConnection(tempOptions, async (tempConn) => {
-        // Resumed after the swap (a worker died between the RENAME and its checkpoint, or after it):
-        // the verified copy is the live table now, and the restored name is gone.
-        const swapped =
-          command.mode === 'replace' &&
-          (ctx.checkpoints.replaced === true || (await swapDone(liveConn, command, names)));
-        let verified = ctx.checkpoints.verified as VerifiedCopy | undefined;
-        if (!swapped || !verified) {
-          await reporter.step('Verify the copy');
-          const check = await compareTables(
-            { conn: tempConn, schema: command.schema, table: command.table },
-            { conn: liveConn, schema: command.schema, table: names.restored },
-          );
-          if (!check.equal) {
-            throw new UserError(
-              `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). The live table was not touched; \`${command.schema}.${names.restored}\` holds the unverified copy.`,
+    // Kept once checked: an attempt killed while deleting the temporary instance must not need it again.
+    const summary = await ctx.remember('summary', () =>
+      withConnection(liveOptions, async (liveConn) =>
+        withConnection(tempOptions, async (tempConn) => {
+          // Resumed after the swap (a worker died between the RENAME and its checkpoint, or after it):
+          // the verified copy is the live table now, and the restored name is gone.
+          const swapped =
+            command.mode === 'replace' &&
+            (ctx.checkpoints.replaced === true || (await swapDone(liveConn, command, names)));
+          let verified = ctx.checkpoints.verified as VerifiedCopy | undefined;
+          if (!swapped || !verified) {
+            await reporter.step('Verify the copy');
+            const check = await compareTables(
+              { conn: tempConn, schema: command.schema, table: command.table },
+              { conn: liveConn, schema: command.schema, table: names.restored },
             );
+            if (!check.equal) {
+              throw new UserError(
+                `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). The live table was not touched; \`${command.schema}.${names.restored}\` holds the unverified copy.`,
+              );
+            }
+            const sum = await tableChecksum(liveConn, command.schema, names.restored);
+            verified = await ctx.remember('verified', () => ({
+              count: sum.count,
+              key: sum.key,
+              columns: sum.columns,
+              ranges: sum.ranges,
+            }));
+            reporter.progress(`${check.count[1]} rows, checksums equal`);
+            await ctx.betweenSteps();
           }
-          const sum = await tableChecksum(liveConn, command.schema, names.restored);
-          verified = await ctx.remember('verified', () => ({
-            count: sum.count,
-            key: sum.key,
-            columns: sum.columns,
-            ranges: sum.ranges,
-          }));
-          reporter.progress(`${check.count[1]} rows, checksums equal`);
-          await ctx.betweenSteps();
-        }
-        const counts: { copied: number; merged?: number } = { copied: verified.count };
-        if (command.mode === 'side-table' && !(await tableExists(liveConn, command.schema, command.table)))
+          const counts: { copied: number; merged?: number } = { copied: verified.count };
+          if (command.mode === 'side-table' && !(await tableExists(liveConn, command.schema, command.table)))
+            return restoreOutcome(command, names, counts);
+
+          if (!swapped) await showDifferences(liveConn, command, names.restored, ctx);
+
+          if (command.mode === 'merge-missing') {
+            await reporter.step('Put back the rows missing from the live table');
+            const key = (
+              await getKey(
+                liveConn,
+                command.schema,
+                names.restored,
+                await getColumns(liveConn, command.schema, names.restored),
+              )
+            ).columns;
+            if (key.length === 0) {
+              throw new UserError(
+                `The table as it was at ${command.at} has no primary or unique key, so the rows missing now cannot be told apart; nothing was put back. The verified copy is \`${command.schema}.${names.restored}\`.`,
+              );
+            }
+            const merge = await ctx.remember('merged', () =>
+              mergeMissing(liveConn, command, names.restored, key),
+            );
+            await reporter.step('Check the live table');
+            const still = await missingCount(liveConn, command, names.restored, key);
+            if (still > 0) {
+              throw new UserError(
+                `After putting back ${merge.inserted} row(s), ${still} row(s) of \`${command.schema}.${names.restored}\` are still missing from ${live} (deleted again since?). The verified copy is kept as \`${command.schema}.${names.restored}\`.`,
+              );
+            }
+            reporter.progress(
+              `${merge.before} + ${merge.inserted} = ${merge.after} rows; every restored row is there`,
+            );
+            counts.merged = merge.inserted;
+          } else if (command.mode === 'replace') {
+            if (!swapped) {
+              await reporter.step('Swap the restored table in');
+              await ctx.remember('replaced', () => swapIn(liveConn, command, names));
+            }
+            await ctx.remember('replaced', () => true);
+            // The table carried this job's mark while it was the side table; it gets its own comment back.
+            const comment = (await tableComment(tempConn, command.schema, command.table)) ?? '';
+            await liveConn.query(`ALTER TABLE ${qualified(command.schema, command.table)} COMMENT = ?`, [
+              comment,
+            ]);
+            await reporter.step('Check the live table');
+            await confirmSwap(liveConn, command, names, verified);
+            reporter.progress(`${verified.count} rows, checksums equal to the verified copy; old table kept`);
+          }
           return restoreOutcome(command, names, counts);
-
-        if (!swapped) await showDifferences(liveConn, command, names.restored, ctx);
-
-        if (command.mode === 'merge-missing') {
-          await reporter.step('Put back the rows missing from the live table');
-          const key = (
-            await getKey(
-              liveConn,
-              command.schema,
-              names.restored,
-              await getColumns(liveConn, command.schema, names.restored),
-            )
-          ).columns;
-          if (key.length === 0) {
-            throw new UserError(
-              `The table as it was at ${command.at} has no primary or unique key, so the rows missing now cannot be told apart; nothing was put back. The verified copy is \`${command.schema}.${names.restored}\`.`,
-            );
-          }
-          const merge = await ctx.remember('merged', () =>
-            mergeMissing(liveConn, command, names.restored, key),
-          );
-          await reporter.step('Check the live table');
-          const still = await missingCount(liveConn, command, names.restored, key);
-          if (still > 0) {
-            throw new UserError(
-              `After putting back ${merge.inserted} row(s), ${still} row(s) of \`${command.schema}.${names.restored}\` are still missing from ${live} (deleted again since?). The verified copy is kept as \`${command.schema}.${names.restored}\`.`,
-            );
-          }
-          reporter.progress(
-            `${merge.before} + ${merge.inserted} = ${merge.after} rows; every restored row is there`,
-          );
-          counts.merged = merge.inserted;
-        } else if (command.mode === 'replace') {
-          if (!swapped) {
-            await reporter.step('Swap the restored table in');
-            await ctx.remember('replaced', () => swapIn(liveConn, command, names));
-          }
-          await ctx.remember('replaced', () => true);
-          // The table carried this job's mark while it was the side table; it gets its own comment back.
-          const comment = (await tableComment(tempConn, command.schema, command.table)) ?? '';
-          await liveConn.query(`ALTER TABLE ${qualified(command.schema, command.table)} COMMENT = ?`, [
-            comment,
-          ]);
-          await reporter.step('Check the live table');
-          await confirmSwap(liveConn, command, names, verified);
-          reporter.progress(`${verified.count} rows, checksums equal to the verified copy; old table kept`);
-        }
-        return restoreOutcome(command, names, counts);
-      }),
+        }),
+      ),
     );
     return { outcome: 'done', summary };
   } catch (error) {
