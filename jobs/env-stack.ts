@@ -385,7 +385,7 @@ export async function stackDeleteJob(
   if (stack.status !== 'DELETE_COMPLETE') {
     const failures = deleteFailures(events, stack.name);
     throw new UserError(
-      `Deleting environment \`${name}\` failed: the stack is ${stack.status}. ${failures.length > 0 ? failures.map((e) => `\`${e.logicalId}\` (${e.type}${e.physicalId ? ` ${e.physicalId}` : ''}) could not be deleted: ${e.reason ?? 'no reason given'}`).join('; ') : (stack.statusReason ?? '')}. Fix the cause and run \`/env delete ${name}\` again.`,
+      `Deleting environment \`${name}\` failed: the stack is ${stack.status}. ${failures.length > 0 ? failures.map((e) => `\`${e.logicalId}\` (${e.type}${e.physicalId ? ` ${e.physicalId}` : ''}) could not be deleted: ${escapeSlack(e.reason ?? 'no reason given')}`).join('; ') : escapeSlack(stack.statusReason ?? '')}. Fix the cause and run \`/env delete ${name}\` again.`,
       ErrorCode.Conflict,
     );
   }

@@ -2,7 +2,7 @@
  * What a command will change, in words, for approval requests (pure). The approval job refines this
  * with read-only lookups (instances, launch templates); the fallback states the command itself.
  */
-import type { Command } from '../commands/index.js';
+import { type Command, escapeSlack } from '../commands/index.js';
 
 /** The plan of `command`, one line per change. */
 export function describePlan(command: Command): string[] {
@@ -20,7 +20,7 @@ export function describePlan(command: Command): string[] {
         `update stack environment ${command.name}${command.version ? ` to template version ${command.version}` : ''}${
           command.params
             ? ` with ${Object.entries(command.params)
-                .map(([k, v]) => `${k}=${v}`)
+                .map(([k, v]) => `${k}=${escapeSlack(v)}`)
                 .join(', ')}`
             : ''
         }, by a change set`,

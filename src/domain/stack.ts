@@ -5,7 +5,7 @@
 
 import { parseDocument } from 'yaml';
 import type { ResourceChange, Stack, StackEvent } from '../aws/cloudformation.js';
-import type { EnvCreate } from '../commands/index.js';
+import { type EnvCreate, escapeSlack } from '../commands/index.js';
 import type { StackBlueprint } from '../config.js';
 import { ErrorCode, UserError } from '../errors.js';
 import { defaultVersion, environmentTags, groupNameFor, TAG } from './env.js';
@@ -260,7 +260,7 @@ export function progressLine(event: StackEvent, stackName: string): string | und
   if (done)
     return `\`${event.logicalId}\` (${event.type}) ${done}${event.physicalId ? `: ${event.physicalId}` : ''}`;
   if (event.status.endsWith('_FAILED'))
-    return `\`${event.logicalId}\` (${event.type}) ${event.status}${event.reason ? `: ${event.reason}` : ''}`;
+    return `\`${event.logicalId}\` (${event.type}) ${event.status}${event.reason ? `: ${escapeSlack(event.reason)}` : ''}`;
   return undefined;
 }
 
@@ -316,8 +316,8 @@ export function failureMessage(
 ): string {
   const first = firstFailure(events, stack.name);
   const cause = first
-    ? `\`${first.logicalId}\` (${first.type}) failed: ${first.reason ?? first.status}`
-    : `the stack says: ${stack.statusReason ?? stack.status}`;
+    ? `\`${first.logicalId}\` (${first.type}) failed: ${escapeSlack(first.reason ?? first.status)}`
+    : `the stack says: ${escapeSlack(stack.statusReason ?? stack.status)}`;
   return `${what} failed. ${cause}. Then ${rollbackOutcome(stack.status)}.`;
 }
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { StackEvent } from '../../src/aws/cloudformation.js';
 import { parseSlashCommand } from '../../src/commands/index.js';
 import { readConfig } from '../../src/config.js';
+import { describePlan } from '../../src/domain/plan.js';
 import {
   changeSetPlan,
   compareVersions,
@@ -222,6 +223,23 @@ describe('stack statuses and events', () => {
     expect(message).toContain('`Queue` (AWS::SQS::Queue) failed: Queue name already exists');
     expect(message).toContain('rolled back');
     expect(message).not.toContain('CREATE_FAILED.');
+  });
+
+  it('escapes what AWS and users wrote wherever a message shows it', () => {
+    const events = [event('Queue', 'CREATE_FAILED', "Value '<!channel>' is not one of AllowedValues")];
+    const message = failureMessage(
+      'Creating environment `x`',
+      { name: 'capstan-env-x', status: 'ROLLBACK_COMPLETE' },
+      events,
+    );
+    expect(message).toContain('&lt;!channel&gt;');
+    expect(message).not.toContain('<!channel>');
+    const plan = describePlan({
+      kind: 'env.update',
+      name: 'x',
+      params: { Banner: '<!here> <https://evil|click>' },
+    });
+    expect(plan.join('\n')).toContain('Banner=&lt;!here&gt; &lt;https://evil|click&gt;');
   });
 
   it('lists the resources a delete could not remove and those it retained', () => {
