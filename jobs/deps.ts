@@ -2,18 +2,19 @@
  * What jobs need from the composition root: {@link JobDeps} is everything `main.ts` hands over;
  * each job takes only the part it uses, named here so no job imports another job's types.
  */
-import type { Redis } from 'ioredis';
+
 import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
 import type { JobProducer } from '../src/queue/producer.js';
+import type { RedisClient } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
 
 /** Everything the processors are bound to. */
 export interface JobDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   approvals: ApprovalStore;
   notifier: SlackNotifier;
   producer: JobProducer;
@@ -42,7 +43,7 @@ export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'confi
 /** The scheduled alert checks. */
 export interface AlertsCheckDeps extends EnvJobDeps {
   /** Standby records (who put an instance in Standby, since when). */
-  redis: Redis;
+  redis: RedisClient;
   notifier: SlackNotifier;
   producer: Pick<JobProducer, 'queue'>;
   /** Alert state (Redis). */

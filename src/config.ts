@@ -758,9 +758,19 @@ const envSchema = z.object({
     .optional(),
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
-  REDIS_URL: z
-    .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' })
-    .default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }).optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  REDIS_SENTINELS: z.string().optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'the master name the sentinels monitor (letters, digits, . _ -)')
+    .optional(),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_SENTINEL_USERNAME: z.string().optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_TLS_CA_FILE: z.string().optional(),
+  REDIS_TLS_SERVERNAME: z.string().optional(),
   CAPSTAN_CONFIG: z.string().min(1).optional(),
   CAPSTAN_AWS: z.enum(['sandbox', 'aws']).optional(),
   CAPSTAN_SANDBOX_SEED: z.string().min(1).optional(),
@@ -782,6 +792,224 @@ const envSchema = z.object({
   AWS_REGION: z.string().optional(),
 });
 
+/** One Redis server's address. */
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Capstan's Redis is and how to reach it (`REDIS_*`). Holds credentials: show it only through
+ * {@link describeRedis}.
+ */
+export interface RedisConfig {
+  /** A single node (a primary endpoint, too), a Redis Cluster, or a master watched by Sentinel. */
+  mode: 'single' | 'cluster' | 'sentinel';
+  /** single: the node; cluster: the seed nodes; sentinel: the sentinels. */
+  nodes: RedisAddress[];
+  /** Database number (single and sentinel modes; a Cluster has only 0). */
+  db: number;
+  /** Sentinel mode: the master's name. */
+  sentinelName?: string;
+  /** ACL user and password of the data nodes. */
+  username?: string;
+  password?: string;
+  /** Sentinel mode: the sentinels' own user and password, when they require one. */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+  /** Set: every connection (sentinels included) is TLS, verified against `ca` or the system's CAs. */
+  tls?: { ca?: string; caFile?: string; servername?: string };
+}
+
+/** A Redis configuration in words, for logs and errors: no password, ever. */
+export function describeRedis(redis: RedisConfig): string {
+  const first = redis.nodes[0];
+  const where = first ? `${first.host}:${first.port}` : '?';
+  const more = redis.nodes.length > 1 ? ` (+${redis.nodes.length - 1} more)` : '';
+  const what =
+    redis.mode === 'cluster'
+      ? `Redis Cluster via ${where}${more}`
+      : redis.mode === 'sentinel'
+        ? `Redis master "${redis.sentinelName}" via sentinels ${where}${more}`
+        : `Redis ${where}${redis.db ? ` db ${redis.db}` : ''}`;
+  const tls = redis.tls ? `, TLS${redis.tls.caFile ? ` (CA ${redis.tls.caFile})` : ''}` : '';
+  const user = redis.username ? `, user ${redis.username}` : redis.password ? ', password' : '';
+  return `${what}${tls}${user}`;
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** One entry of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS, parsed. */
+interface RedisEntry extends RedisAddress {
+  tls?: boolean;
+  username?: string;
+  password?: string;
+  db?: number;
+}
+
+/** Parses `host:port` or `redis[s]://[user[:password]@]host[:port][/db]`; a problem names `variable`. */
+function parseRedisEntry(text: string, variable: string, problems: string[]): RedisEntry | undefined {
+  const raw = text.trim();
+  const withScheme = /^[a-z]+:\/\//i.test(raw) ? raw : `redis://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    problems.push(`${variable}: "${redactUrl(raw)}" is not host:port nor a redis:// or rediss:// URL`);
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    problems.push(`${variable}: "${redactUrl(raw)}" is not host:port nor a redis:// or rediss:// URL`);
+    return undefined;
+  }
+  if (!url.hostname) {
+    problems.push(`${variable}: "${redactUrl(raw)}" names no host`);
+    return undefined;
+  }
+  const port = url.port ? Number(url.port) : 6379;
+  const dbText = url.pathname.replace(/^\//, '');
+  if (dbText !== '' && !/^\d+$/.test(dbText)) {
+    problems.push(`${variable}: "${redactUrl(raw)}": the path must be a database number, such as /0`);
+    return undefined;
+  }
+  return {
+    // URL keeps an IPv6 literal in brackets; the socket wants it bare.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    ...(url.protocol === 'rediss:' ? { tls: true } : /^redis:\/\//i.test(raw) ? { tls: false } : {}),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(dbText ? { db: Number(dbText) } : {}),
+  };
+}
+
+function redactUrl(text: string): string {
+  return text.replace(/(\/\/[^/@:\s]*:)[^/\s]*@/g, '$1***@');
+}
+
+const REDIS_KEYS = {
+  REDIS_URL: true,
+  REDIS_CLUSTER_NODES: true,
+  REDIS_SENTINELS: true,
+  REDIS_SENTINEL_NAME: true,
+  REDIS_USERNAME: true,
+  REDIS_PASSWORD: true,
+  REDIS_SENTINEL_USERNAME: true,
+  REDIS_SENTINEL_PASSWORD: true,
+  REDIS_TLS_CA_FILE: true,
+  REDIS_TLS_SERVERNAME: true,
+} as const;
+
+type RedisEnv = Pick<z.infer<typeof envSchema>, keyof typeof REDIS_KEYS>;
+
+/**
+ * Only the `REDIS_*` part of {@link readConfig}: for tools that reach Capstan's Redis (local mode,
+ * tests, drills) without a whole configuration.
+ * @throws ConfigError as readConfig does
+ */
+export function readRedisConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): RedisConfig {
+  const parsed = envSchema.pick(REDIS_KEYS).safeParse(stripEmpty(env));
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (issue) => `${String(issue.path[0])}: ${issue.message} (got ${describeValue(env, issue.path[0])})`,
+      ),
+    );
+  }
+  const problems: string[] = [];
+  const redis = redisConfigOf(parsed.data, problems);
+  if (!redis) throw new ConfigError(problems);
+  return redis;
+}
+
+/**
+ * Reads the `REDIS_*` variables into one {@link RedisConfig}: `REDIS_URL` (a single node, the default
+ * redis://127.0.0.1:6379), `REDIS_CLUSTER_NODES` (Cluster seeds) or `REDIS_SENTINELS` +
+ * `REDIS_SENTINEL_NAME`, never two of them. Entries are `host:port` or redis(s):// URLs; `rediss`
+ * (or `REDIS_TLS_CA_FILE`) turns TLS on for every connection. `REDIS_USERNAME`/`REDIS_PASSWORD` win
+ * over a URL's. Problems are pushed (never with a password in them); undefined when there were any.
+ */
+function redisConfigOf(e: RedisEnv, problems: string[]): RedisConfig | undefined {
+  const before = problems.length;
+  const given = [
+    e.REDIS_URL && 'REDIS_URL',
+    e.REDIS_CLUSTER_NODES && 'REDIS_CLUSTER_NODES',
+    e.REDIS_SENTINELS && 'REDIS_SENTINELS',
+  ].filter((v): v is string => Boolean(v));
+  if (given.length > 1) {
+    problems.push(`${given.join(' and ')}: set only one of them (a single node, a Cluster, or Sentinel)`);
+    return undefined;
+  }
+  const mode = e.REDIS_CLUSTER_NODES ? 'cluster' : e.REDIS_SENTINELS ? 'sentinel' : 'single';
+  const variable =
+    mode === 'cluster' ? 'REDIS_CLUSTER_NODES' : mode === 'sentinel' ? 'REDIS_SENTINELS' : 'REDIS_URL';
+  const text = e.REDIS_CLUSTER_NODES ?? e.REDIS_SENTINELS ?? e.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const parts = mode === 'single' ? [text] : text.split(',').filter((p) => p.trim() !== '');
+  if (parts.length === 0) problems.push(`${variable}: list at least one host:port`);
+  const entries = parts.map((p) => parseRedisEntry(p, variable, problems));
+  if (problems.length > before) return undefined;
+  const ok = entries as RedisEntry[];
+
+  const schemes = new Set(ok.map((n) => n.tls).filter((t) => t !== undefined));
+  if (schemes.size > 1) problems.push(`${variable}: mix of redis:// and rediss:// entries; use one scheme`);
+  const explicitTls = ok.find((n) => n.tls !== undefined)?.tls;
+  if (explicitTls === false && e.REDIS_TLS_CA_FILE)
+    problems.push(`REDIS_TLS_CA_FILE: set, but ${variable} says redis:// (no TLS); use rediss://`);
+  const tlsOn = explicitTls === true || Boolean(e.REDIS_TLS_CA_FILE);
+  let ca: string | undefined;
+  if (e.REDIS_TLS_CA_FILE) {
+    try {
+      ca = readFileSync(e.REDIS_TLS_CA_FILE, 'utf8');
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        problems.push(`REDIS_TLS_CA_FILE: ${e.REDIS_TLS_CA_FILE} holds no PEM certificate`);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push(
+        `REDIS_TLS_CA_FILE: cannot read ${e.REDIS_TLS_CA_FILE}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      );
+    }
+  }
+  if (e.REDIS_TLS_SERVERNAME && !tlsOn)
+    problems.push(
+      'REDIS_TLS_SERVERNAME: set, but the connection is not TLS (use rediss:// or REDIS_TLS_CA_FILE)',
+    );
+  if (mode === 'sentinel' && !e.REDIS_SENTINEL_NAME)
+    problems.push(
+      'REDIS_SENTINEL_NAME: the master name the sentinels monitor is needed with REDIS_SENTINELS',
+    );
+  if (mode !== 'sentinel' && e.REDIS_SENTINEL_NAME)
+    problems.push('REDIS_SENTINEL_NAME: set, but REDIS_SENTINELS is not');
+  const dbs = new Set(ok.map((n) => n.db ?? 0));
+  if (mode === 'cluster' && [...dbs].some((db) => db !== 0))
+    problems.push('REDIS_CLUSTER_NODES: a Redis Cluster has only database 0');
+  if (problems.length > before) return undefined;
+
+  // Credentials: the variables win; otherwise a URL's (the data nodes' own, or the sentinels').
+  const fromUrl = ok.find((n) => n.username || n.password);
+  const nodeUser = e.REDIS_USERNAME ?? (mode === 'sentinel' ? undefined : fromUrl?.username);
+  const nodePassword = e.REDIS_PASSWORD ?? (mode === 'sentinel' ? undefined : fromUrl?.password);
+  const sentinelUser = e.REDIS_SENTINEL_USERNAME ?? (mode === 'sentinel' ? fromUrl?.username : undefined);
+  const sentinelPassword = e.REDIS_SENTINEL_PASSWORD ?? (mode === 'sentinel' ? fromUrl?.password : undefined);
+  return {
+    mode,
+    nodes: ok.map(({ host, port }) => ({ host, port })),
+    db: mode === 'cluster' ? 0 : (ok[0]?.db ?? 0),
+    ...(mode === 'sentinel' && e.REDIS_SENTINEL_NAME ? { sentinelName: e.REDIS_SENTINEL_NAME } : {}),
+    ...(nodeUser ? { username: nodeUser } : {}),
+    ...(nodePassword ? { password: nodePassword } : {}),
+    ...(sentinelUser ? { sentinelUsername: sentinelUser } : {}),
+    ...(sentinelPassword ? { sentinelPassword } : {}),
+    ...(tlsOn
+      ? {
+          tls: {
+            ...(ca ? { ca, caFile: e.REDIS_TLS_CA_FILE } : {}),
+            ...(e.REDIS_TLS_SERVERNAME ? { servername: e.REDIS_TLS_SERVERNAME } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
 /** How Capstan talks to Slack. */
 export type SlackMode = 'http' | 'socket' | 'local';
 
@@ -795,7 +1023,7 @@ export interface Config {
     apiUrl?: string;
   };
   http: { port: number; host: string };
-  redisUrl: string;
+  redis: RedisConfig;
   queuePrefix: string;
   aws: { mode: 'sandbox' | 'aws'; region?: string; sandboxSeed?: string };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
@@ -860,7 +1088,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `${db.passwordEnv}: the password of database ${id} (databases.${id}.passwordEnv) is not set`,
       );
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const redis = redisConfigOf(e, problems);
+  if (problems.length > 0 || !redis) throw new ConfigError(problems);
 
   const local = !e.SLACK_BOT_TOKEN;
   const mode: SlackMode = local ? 'local' : e.SLACK_APP_TOKEN ? 'socket' : 'http';
@@ -874,7 +1103,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     // Local mode listens on loopback only: nothing outside this machine can reach it.
     http: { port: e.PORT, host: local ? '127.0.0.1' : e.HOST },
-    redisUrl: e.REDIS_URL,
+    redis,
     queuePrefix: e.CAPSTAN_QUEUE_PREFIX,
     aws: {
       mode: e.CAPSTAN_AWS ?? (local ? 'sandbox' : 'aws'),
@@ -987,7 +1216,9 @@ function describeValue(env: NodeJS.ProcessEnv, key: PropertyKey | undefined): st
   if (value === undefined || value === '') return 'nothing';
   // Never echo credentials back, even invalid ones.
   if (/TOKEN|SECRET|PASSWORD/.test(key)) return `a value of ${value.length} characters`;
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  // Nor a password inside a URL (REDIS_URL=rediss://user:password@host).
+  const shown = redactUrl(value);
+  return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
 }
 
 function withTrailingSlash(url: string): string {

@@ -20,12 +20,12 @@ import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { createRedis } from './queue/connection.js';
 import type { ScheduledJobName } from './queue/contract.js';
 import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
+import { closeRedis, createRedis } from './redis.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
@@ -47,7 +47,7 @@ export interface Capstan {
 /** Starts the parts of Capstan that `role` names. Used by the CLI and by tests. */
 export async function startCapstan(role: Role, config: Config, logger: Logger): Promise<Capstan> {
   const metrics = createMetrics();
-  const redis = createRedis(config.redisUrl, { name: `capstan-${role}`, autoPipelining: false });
+  const redis = createRedis(config.redis, { name: `capstan-${role}`, autoPipelining: false });
   redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
   const closers: Array<() => Promise<unknown>> = [];
   const connections = [redis];
@@ -90,7 +90,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     if (sandbox && config.aws.sandboxSeed) await sandbox.loadSeedFile(config.aws.sandboxSeed);
     const aws = createAwsClientFactory(sandbox ? { sandbox } : {});
     closers.push(async () => aws.destroy());
-    const workerRedis = createRedis(config.redisUrl, { forWorker: true, name: 'capstan-worker' });
+    const workerRedis = createRedis(config.redis, { forWorker: true, name: 'capstan-worker' });
     workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
     connections.push(workerRedis);
     const notifier = createSlackNotifier(slackClient);
@@ -176,7 +176,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     closers.unshift(() => new Promise((resolve) => server.close(resolve)));
   }
   closers.push(() => producer.close());
-  closers.push(() => (redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect())));
+  closers.push(() => closeRedis(redis));
 
   const address = probeServer?.address();
   const port = web?.port ?? (address && typeof address === 'object' ? address.port : config.http.port);
@@ -213,7 +213,7 @@ const USAGE = 'usage: capstan start | web | worker | iam-policy [--markdown] | s
 
 /** `capstan sandbox …`: the sandbox's own commands (devkit), on the world in the configured Redis. */
 async function sandboxCli(argv: string[], config: Config): Promise<void> {
-  const redis = createRedis(config.redisUrl, { name: 'capstan-sandbox-cli', autoPipelining: false });
+  const redis = createRedis(config.redis, { name: 'capstan-sandbox-cli', autoPipelining: false });
   try {
     const standIns = await loadStandIns();
     const { output, exitCode } = await standIns.sandboxCommand(argv, {

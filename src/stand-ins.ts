@@ -3,11 +3,12 @@
  * Slack stand-in and console). The product never imports them: `main.ts` loads them with
  * {@link loadStandIns}, only in local or sandbox mode, and the production build leaves them out.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from 'pino';
 import type { ClientAttacher } from './aws/clients.js';
 import type { Config } from './config.js';
 import type { CreatedHook } from './queue/worker.js';
+import type { RedisClient } from './redis.js';
 
 /** The AWS sandbox as the product sees it: something beneath the SDK clients, seeded from a file. */
 export interface SandboxStandIn extends ClientAttacher {
@@ -24,7 +25,7 @@ export interface LocalWorldStandIn {
 /** What `devkit/index.ts` gives `main.ts`. */
 export interface StandIns {
   /** The sandbox over `redis` (every worker sharing it shares one world), point-in-time restores included. */
-  createSandbox(options: { redis: Redis; prefix: string }): SandboxStandIn;
+  createSandbox(options: { redis: RedisClient; prefix: string }): SandboxStandIn;
   /**
    * Starts what local mode needs and returns the configuration to run with, or throws an error named
    * `LocalModeRefused` (real AWS credentials set without the override) whose message says why.
@@ -34,14 +35,18 @@ export interface StandIns {
    * The kill drill's hook for {@link CreatedHook} (a worker that kills itself right after a create,
    * when its environment asks for it), or undefined.
    */
-  createdHook(options: { env: NodeJS.ProcessEnv; redis: Redis; prefix: string }): CreatedHook | undefined;
+  createdHook(options: {
+    env: NodeJS.ProcessEnv;
+    redis: RedisClient;
+    prefix: string;
+  }): CreatedHook | undefined;
   /**
    * `capstan sandbox <subcommand> …` (e.g. `attach-db`): works on the sandbox's world in `redis` and
    * returns what to print and the exit code.
    */
   sandboxCommand(
     argv: string[],
-    options: { redis: Redis; prefix: string; env: NodeJS.ProcessEnv },
+    options: { redis: RedisClient; prefix: string; env: NodeJS.ProcessEnv },
   ): Promise<{ output: string; exitCode: number }>;
   /** Opens the console and the terminal on a running local-mode Capstan; prints where they are. */
   openLocalClients(

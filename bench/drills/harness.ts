@@ -97,7 +97,7 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
       ...options.env,
     },
     // The drill's connection rides out a Redis restart.
-    redisOptions: { maxRetriesPerRequest: null },
+    rideOutOutages: true,
   });
   const { redis, prefix } = running;
   redis.on('error', () => undefined);

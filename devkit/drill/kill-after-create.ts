@@ -6,8 +6,9 @@
  * once, recorded in Redis under `<prefix>:drill:killed:<job>:<step>`, so the worker that resumes the
  * job goes on. Loaded only by `src/main.ts` in sandbox mode (see `src/stand-ins.ts`).
  */
-import type { Redis } from 'ioredis';
+
 import type { CreatedHook } from '../../src/queue/worker.js';
+import type { RedisClient } from '../../src/redis.js';
 
 /** The Redis key recording that the drill killed `jobId` after creating `what`. */
 export function killedKey(prefix: string, jobId: string, what: string): string {
@@ -17,7 +18,7 @@ export function killedKey(prefix: string, jobId: string, what: string): string {
 /** The hook, or undefined when the variable is not set (every production-like run). */
 export function killAfterCreateHook(options: {
   env: NodeJS.ProcessEnv;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
 }): CreatedHook | undefined {
   const wanted = (options.env.CAPSTAN_DRILL_KILL_AFTER_CREATE ?? '')

@@ -8,10 +8,9 @@
  * it; every message Capstan posts or edits is printed.
  */
 import { createInterface } from 'node:readline';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Config, readConfig } from '../../src/config.js';
-import { createRedis } from '../../src/queue/connection.js';
+import { type Config, readConfig, readRedisConfig } from '../../src/config.js';
+import { createRedis, type RedisClient } from '../../src/redis.js';
 import { startConsole } from './console/server.js';
 import {
   DEMO_CHANNELS,
@@ -51,7 +50,7 @@ export interface LocalWorld {
 }
 
 /**
- * Starts what local mode needs (Redis unless REDIS_URL is set, the demo world, the Slack
+ * Starts what local mode needs (Redis unless REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS is set, the demo world, the Slack
  * stand-in) and returns the configuration to run with.
  * @throws LocalModeRefused when real AWS credentials are set without `CAPSTAN_LOCAL_ALLOW_AWS=1`
  */
@@ -63,18 +62,18 @@ export async function prepareLocalMode(
   const refusal = localAwsRefusal(env);
   if (refusal) throw new LocalModeRefused(refusal);
 
-  let redisUrl = config.redisUrl;
-  if (!env.REDIS_URL) {
+  let redis = config.redis;
+  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES && !env.REDIS_SENTINELS) {
     logger.info('local mode: starting redis-server via scripts/services');
-    redisUrl = (await startRedis()).url;
+    redis = readRedisConfig({ REDIS_URL: (await startRedis()).url });
   }
 
-  let runConfig: Config = { ...config, redisUrl };
+  let runConfig: Config = { ...config, redis };
   let demo: DemoWorld | undefined;
-  let demoRedis: Redis | undefined;
+  let demoRedis: RedisClient | undefined;
   const useDemo = !config.configPath && config.aws.mode === 'sandbox';
   if (useDemo) {
-    demoRedis = createRedis(redisUrl, { name: 'capstan-local-demo' });
+    demoRedis = createRedis(redis, { name: 'capstan-local-demo' });
     demoRedis.on('error', (err) => logger.warn({ err }, 'redis (demo world) connection error'));
     try {
       demo = await startDemoWorld({ redis: demoRedis, prefix: config.queuePrefix, logger });
@@ -84,7 +83,7 @@ export async function prepareLocalMode(
         CAPSTAN_CONFIG: DEMO_CONFIG_PATH,
         [DEMO_DB_PASSWORD_VARIABLE]: demo.ordersDb.server.password,
       });
-      runConfig = { ...demoConfig, redisUrl };
+      runConfig = { ...demoConfig, redis };
     } catch (error) {
       await demo?.stop();
       demoRedis.disconnect();

@@ -8,7 +8,7 @@
  *   await sandbox.loadSeedFile('sandbox.yml');
  *   const asg = sandbox.attach(new AutoScalingClient({ region: 'eu-west-1' }));
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.js';
 import { autoScalingHandlers } from './autoscaling.js';
 import { advanceWithStacks } from './cfn-engine.js';
 import { cloudFormationHandlers } from './cloudformation.js';
@@ -68,7 +68,7 @@ export const HANDLERS: Record<ServiceId, HandlerTable> = {
 
 export interface SandboxOptions {
   /** Redis holding the world (any connection: the sandbox uses plain GET/EVAL/DEL on it). */
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, e.g. `{capstan}`: the world is at `${prefix}:sandbox:world`. */
   prefix: string;
   /** This process's timing (a world's own `timing`, set by seed or setTiming, wins over it). */

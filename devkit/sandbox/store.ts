@@ -10,7 +10,7 @@
  * same guarantee per call, on any connection, with no extra connection to manage.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.js';
 import { emptyWorld, type World } from './world.js';
 
 const CHECK_AND_SET = `
@@ -50,9 +50,9 @@ function parse(raw: string | null): Loaded {
 
 export class WorldStore {
   readonly key: string;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.key = `${prefix}:sandbox:world`;
   }

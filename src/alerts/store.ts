@@ -9,8 +9,9 @@
  *   `${prefix}:alerts`      set of alert ids
  *   `${prefix}:alerts:seq`  version counter (versions never repeat, even across delete and re-create)
  */
-import type { Redis } from 'ioredis';
+
 import type { AlertState } from '../domain/alerts/state.js';
+import type { RedisClient } from '../redis.js';
 
 /** An alert as stored: its state, its version, and the version its message shows. */
 export interface StoredAlert {
@@ -65,11 +66,11 @@ const MAX_ATTEMPTS = 100;
 
 /** Alert state in Redis. */
 export class AlertStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly retainResolvedMs: number;
 
-  constructor(redis: Redis, prefix: string, opts: { retainResolvedMs?: number } = {}) {
+  constructor(redis: RedisClient, prefix: string, opts: { retainResolvedMs?: number } = {}) {
     this.redis = redis;
     this.prefix = prefix;
     this.retainResolvedMs = opts.retainResolvedMs ?? RETAIN_RESOLVED_MS;

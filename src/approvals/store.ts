@@ -4,9 +4,10 @@
  * the requester never counts; each approver counts once; the click that reaches the quorum — or the
  * first rejection — closes it, so two approvers clicking at the same moment start one job.
  */
-import type { Redis } from 'ioredis';
+
 import type { Command } from '../commands/index.js';
 import type { JobName, JobRequest } from '../queue/contract.js';
+import type { RedisClient } from '../redis.js';
 
 /** The state of a request. */
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -90,10 +91,10 @@ const RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Stores and decides approval requests. */
 export class ApprovalStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }

@@ -2,8 +2,9 @@
  * The audit log: every command received with its authorization decision, every approval decision
  * and every job outcome, appended to a Redis stream (never trimmed) and logged as structured JSON.
  */
-import type { Redis } from 'ioredis';
+
 import type { Logger } from 'pino';
+import type { RedisClient } from '../redis.js';
 
 /** What happened. */
 export type AuditKind = 'command' | 'approval' | 'job' | 'cancel' | 'alert';
@@ -30,10 +31,10 @@ export interface StoredAuditEntry extends AuditEntry {
 /** Appends to and reads the audit stream. */
 export class AuditLog {
   readonly key: string;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly logger: Logger;
 
-  constructor(redis: Redis, prefix: string, logger: Logger) {
+  constructor(redis: RedisClient, prefix: string, logger: Logger) {
     this.redis = redis;
     this.key = `${prefix}:audit`;
     this.logger = logger.child({ component: 'audit' });

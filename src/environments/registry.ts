@@ -7,12 +7,12 @@
  *   `${prefix}:env-warned`      hash: stack environment name → the expiry its owner was warned about
  *                               (a group keeps this in a tag; a stack's tags change only by a stack update)
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 
 /** The environments' blueprints. */
 export class EnvironmentRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -49,7 +49,7 @@ export class EnvironmentRegistry {
 
 /** The registry in `deps`' Redis, under its key prefix. */
 export function environmentRegistryOf(deps: {
-  redis: Redis;
+  redis: RedisClient;
   config: { queuePrefix: string };
 }): EnvironmentRegistry {
   return new EnvironmentRegistry(deps.redis, deps.config.queuePrefix);

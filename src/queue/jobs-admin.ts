@@ -1,6 +1,6 @@
 /** `/ops jobs` and `/ops cancel`: what is queued or running, and stopping it. */
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { JobData } from './contract.js';
 
 /** One queued or running job, as `/ops jobs` shows it. */
@@ -30,10 +30,10 @@ const CANCEL_TTL_SECONDS = 24 * 60 * 60;
 /** Reads and stops jobs on the queue. */
 export class JobsAdmin {
   private readonly queue: Queue<JobData>;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(queue: Queue<JobData>, redis: Redis, prefix: string) {
+  constructor(queue: Queue<JobData>, redis: RedisClient, prefix: string) {
     this.queue = queue;
     this.redis = redis;
     this.prefix = prefix;

@@ -3,7 +3,7 @@
  * Redis. The lease is taken when the command is accepted (so a second command is refused at once),
  * renewed while the job runs, released when it ends, and expires by itself if its worker dies.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 
 /** Who holds a lock. */
 export interface LockHolder {
@@ -23,10 +23,10 @@ export type AcquireResult = { acquired: true } | { acquired: false; holder: Lock
 
 /** Leases on targets (`environment:prod`, `database:orders-db`). */
 export class TargetLocks {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }

@@ -1,7 +1,7 @@
 /** Enqueues jobs: one per Slack request, however often Slack delivers it. */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Command } from '../commands/index.js';
+import { closeRedis, duplicateRedis, type RedisClient } from '../redis.js';
 import {
   isCommandJob,
   type JobData,
@@ -33,17 +33,17 @@ const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 /** Puts jobs on the queue. */
 export class JobProducer {
   readonly queue: Queue<JobData>;
-  private readonly redis: Redis;
-  private readonly queueConnection: Redis;
+  private readonly redis: RedisClient;
+  private readonly queueConnection: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string, onError: (err: Error) => void = () => {}) {
+  constructor(redis: RedisClient, prefix: string, onError: (err: Error) => void = () => {}) {
     this.redis = redis;
     this.prefix = prefix;
     // BullMQ defines its dozens of Lua scripts on its connection, and ioredis copies every defined
     // script onto each MULTI it starts: the queue gets a connection of its own, so the intake
     // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly.
-    this.queueConnection = redis.duplicate();
+    this.queueConnection = duplicateRedis(redis);
     if (!(INTAKE_COMMAND in redis)) redis.defineCommand(INTAKE_COMMAND, { lua: INTAKE_SCRIPT });
     this.queue = new Queue<JobData>(QUEUE_NAME, {
       connection: this.queueConnection,
@@ -99,7 +99,6 @@ export class JobProducer {
   /** Stops the queue's connections. */
   async close(): Promise<void> {
     await this.queue.close();
-    if (this.queueConnection.status === 'ready') await this.queueConnection.quit();
-    else this.queueConnection.disconnect();
+    await closeRedis(this.queueConnection);
   }
 }

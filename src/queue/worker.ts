@@ -4,12 +4,12 @@
  */
 import { hostname } from 'node:os';
 import { DelayedError, type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import { CancelledError, describeForUser, UserError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { lockTargetOf } from '../policy/index.js';
+import type { RedisClient } from '../redis.js';
 import {
   type Checkpoints,
   type JobData,
@@ -67,7 +67,7 @@ export type ProcessorMap = { readonly [N in JobName]: JobProcessor<N> };
 
 /** How to start workers. */
 export interface WorkerHostOptions {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   concurrency: number;
   lockDurationMs: number;

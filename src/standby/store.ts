@@ -7,7 +7,7 @@
  *
  *   `${prefix}:standby:<region>:<group>`  hash: instance id → `<user>|<iso time>|<reason>`
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 
 /** One instance's standby record. */
 export interface StandbyRecord {
@@ -25,7 +25,7 @@ export function parseStandbyNote(value: string): StandbyRecord {
 /** Standby records in Redis. */
 export class StandbyRecords {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
@@ -53,6 +53,9 @@ export class StandbyRecords {
 }
 
 /** The standby records in `deps`' Redis, under its key prefix. */
-export function standbyRecordsOf(deps: { redis: Redis; config: { queuePrefix: string } }): StandbyRecords {
+export function standbyRecordsOf(deps: {
+  redis: RedisClient;
+  config: { queuePrefix: string };
+}): StandbyRecords {
   return new StandbyRecords(deps.redis, deps.config.queuePrefix);
 }

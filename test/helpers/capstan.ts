@@ -37,7 +37,7 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
   const running = await runCapstan({
     role: options.role ?? 'start',
     fake,
-    redisUrl: inject('redisUrl'),
+    ...redisTarget(),
     prefix: `{t-${randomBytes(4).toString('hex')}}`,
     botToken: 'xoxb-test-0000-secret',
     signingSecret: TEST_SIGNING_SECRET,
@@ -61,4 +61,10 @@ export async function startTestCapstan(options: TestCapstanOptions = {}): Promis
       if (!options.fake) await fake.close();
     },
   };
+}
+
+/** The tests' Redis: the run's single node, or the topology the suite was started with. */
+export function redisTarget(): { redisUrl: string } | { redisEnv: Record<string, string> } {
+  const env = inject('redisEnv');
+  return env && Object.keys(env).length > 0 ? { redisEnv: env } : { redisUrl: inject('redisUrl') };
 }

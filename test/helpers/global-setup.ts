@@ -8,6 +8,8 @@ import { freePort, startRedis } from './services.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    /** REDIS_* variables for another topology (the Cluster suite); empty: use `redisUrl`. */
+    redisEnv: Record<string, string>;
   }
 }
 
@@ -18,6 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     : await freePort();
   const redis = await startRedis(port);
   project.provide('redisUrl', redis.url);
+  project.provide('redisEnv', {});
   return async () => {
     if (!process.env.CAPSTAN_TEST_REDIS_PORT) await redis.stop({ purge: true });
   };

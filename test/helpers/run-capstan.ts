@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Job, Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import {
   blockActionsBody,
@@ -26,6 +26,7 @@ import type { FakeMessage, FakeSlack, FakeView } from '../../devkit/local/slack-
 import { type Config, readConfig } from '../../src/config.js';
 import { type Capstan, type Role, startCapstan } from '../../src/main.js';
 import { type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
+import { closeRedis, createRedis, type RedisClient } from '../../src/redis.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -160,7 +161,10 @@ export function spawnCapstan(args: string[], env: Record<string, string>): Capst
 export interface RunCapstanOptions {
   role: Role;
   fake: FakeSlack;
-  redisUrl: string;
+  /** A single Redis node's URL; or `redisEnv` for another topology. */
+  redisUrl?: string;
+  /** `REDIS_*` variables (REDIS_CLUSTER_NODES, REDIS_SENTINELS…), over `redisUrl`. */
+  redisEnv?: Record<string, string>;
   /** The key prefix (a hash tag, e.g. `{t-1a2b3c4d}`) that keeps this Capstan's keys apart. */
   prefix: string;
   botToken: string;
@@ -171,8 +175,8 @@ export interface RunCapstanOptions {
   logLevel: string;
   /** Settings over the common ones (these win). */
   env?: Record<string, string>;
-  /** Options of this side's own Redis connection. */
-  redisOptions?: RedisOptions;
+  /** This side's own connection waits out a Redis outage instead of failing commands after 3 tries. */
+  rideOutOutages?: boolean;
 }
 
 /** A Capstan running in this process, what it talks to, and the processes started beside it. */
@@ -183,8 +187,10 @@ export interface RunningCapstan extends SlackRequests {
   env: Record<string, string>;
   fake: FakeSlack;
   /** This side's own connection. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
+  /** Keys matching `pattern` (KEYS on every primary of a Cluster: Capstan's keys share one slot). */
+  keys(pattern: string): Promise<string[]>;
   /** The queue, for looking at its jobs. */
   queue: Queue<JobData>;
   eventsUrl: string;
@@ -206,7 +212,8 @@ export async function runCapstan(options: RunCapstanOptions): Promise<RunningCap
     SLACK_API_URL: fake.url,
     PORT: '0',
     HOST: '127.0.0.1',
-    REDIS_URL: options.redisUrl,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.redisEnv,
     CAPSTAN_QUEUE_PREFIX: prefix,
     CAPSTAN_REPORTER_INTERVAL_MS: '50',
     CAPSTAN_JOB_LOCK_MS: '4000',
@@ -220,7 +227,11 @@ export async function runCapstan(options: RunCapstanOptions): Promise<RunningCap
   };
   const config = readConfig(env);
   const capstan = await startCapstan(options.role, config, pino({ level: env.LOG_LEVEL ?? 'silent' }));
-  const redis = new Redis(options.redisUrl, options.redisOptions ?? {});
+  const redis = createRedis(config.redis, {
+    forWorker: options.rideOutOutages ?? false,
+    name: 'capstan-test',
+  });
+  const keys = (pattern: string) => keysMatching(redis, pattern);
   const queue = new Queue<JobData>(QUEUE_NAME, { connection: redis, prefix });
   queue.on('error', () => undefined);
   const baseUrl = `http://127.0.0.1:${capstan.port}`;
@@ -234,6 +245,7 @@ export async function runCapstan(options: RunCapstanOptions): Promise<RunningCap
     fake,
     redis,
     prefix,
+    keys,
     queue,
     eventsUrl,
     baseUrl,
@@ -251,9 +263,18 @@ export async function runCapstan(options: RunCapstanOptions): Promise<RunningCap
       await Promise.allSettled(children.map((c) => c.kill()));
       await capstan.stop();
       await queue.close().catch(() => undefined);
-      const keys = await redis.keys(`${prefix}*`).catch(() => [] as string[]);
-      if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
-      redis.disconnect();
+      const mine = await keys(`${prefix}*`).catch(() => [] as string[]);
+      // One DEL per key: a Cluster refuses a multi-key DEL only when slots differ, and ours do not,
+      // but a test's own keys may sit outside the prefix's slot.
+      await Promise.all(mine.map((key) => redis.del(key).catch(() => undefined)));
+      await closeRedis(redis);
     },
   };
+}
+
+/** KEYS `pattern` on a single node, or on every primary of a Cluster. */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  if (!(redis instanceof Cluster)) return redis.keys(pattern);
+  const perNode = await Promise.all(redis.nodes('master').map((node) => node.keys(pattern)));
+  return perNode.flat();
 }

@@ -5,8 +5,8 @@
  * workload whose full scans `/rds io-credits` can name. Idempotent: a second start reuses it.
  */
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisClient } from '../../../src/redis.js';
 import { createSandbox, WorldStore } from '../../sandbox/index.js';
 import { pitrExtension } from '../../sandbox/pitr/index.js';
 import { ioCreditHistory } from './io-credit-history.js';
@@ -50,7 +50,7 @@ export interface DemoWorld {
 /** Options for {@link startDemoWorld}. */
 export interface DemoWorldOptions {
   /** The Redis the sandbox world lives in (Capstan's own). */
-  redis: Redis;
+  redis: RedisClient;
   /** Capstan's key prefix (the world is at `<prefix>:sandbox:world`). */
   prefix: string;
   logger: Logger;
