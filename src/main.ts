@@ -14,7 +14,7 @@ import { createAwsClientFactory } from './aws/clients.js';
  * to the queue, close Redis.
  */
 import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
-import { type Config, readConfig } from './config.js';
+import { type Config, describeRedis, readConfig } from './config.js';
 import { EnvironmentRegistry } from './environments/registry.js';
 import { ConfigError } from './errors.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
@@ -25,7 +25,7 @@ import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
-import { closeRedis, createRedis } from './redis.js';
+import { closeRedis, createRedis, explainRedisError, watchRedis } from './redis.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
@@ -48,13 +48,16 @@ export interface Capstan {
 export async function startCapstan(role: Role, config: Config, logger: Logger): Promise<Capstan> {
   const metrics = createMetrics();
   const redis = createRedis(config.redis, { name: `capstan-${role}`, autoPipelining: false });
-  redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+  const redisWatch = watchRedis(redis, logger, 'redis');
+  logger.info({ role }, `using ${describeRedis(config.redis)}`);
   const closers: Array<() => Promise<unknown>> = [];
   const connections = [redis];
 
   let workerHost: WorkerHost | undefined;
   // Both sides enqueue (commands; approval timers), so both have the producer and the stores.
-  const producer = new JobProducer(redis, config.queuePrefix, (err) => logger.warn({ err }, 'queue error'));
+  const producer = new JobProducer(redis, config.queuePrefix, (err) => logger.warn({ err }, 'queue error'), {
+    replicated: config.redis.mode !== 'single',
+  });
   const approvals = new ApprovalStore(redis, config.queuePrefix);
   const locks = new TargetLocks(redis, config.queuePrefix);
   const audit = new AuditLog(redis, config.queuePrefix, logger);
@@ -69,7 +72,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     try {
       await redis.ping();
     } catch (err) {
-      reasons.push(`redis unreachable: ${(err as Error).message}`);
+      reasons.push(`redis unreachable: ${redisWatch.problem() ?? explainRedisError(err as Error)}`);
     }
     if (workerHost && !workerHost.isReady()) reasons.push('worker not attached to the queue');
     if (!workerHost && reasons.length === 0) {
@@ -91,7 +94,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     const aws = createAwsClientFactory(sandbox ? { sandbox } : {});
     closers.push(async () => aws.destroy());
     const workerRedis = createRedis(config.redis, { forWorker: true, name: 'capstan-worker' });
-    workerRedis.on('error', (err) => logger.warn({ err }, 'redis (worker) connection error'));
+    watchRedis(workerRedis, logger, 'redis (worker)');
     connections.push(workerRedis);
     const notifier = createSlackNotifier(slackClient);
     workerHost = startWorkerHost({

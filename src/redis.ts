@@ -8,7 +8,8 @@
  * Cluster they all live in one slot: MULTI, pipelines and Lua scripts that name several keys are
  * accepted, and BullMQ's own scripts are too (https://docs.bullmq.io/guide/redis-tm-compatibility).
  */
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Command, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 import type { RedisConfig } from './config.js';
 
 /** A connection to Capstan's Redis, whatever its topology. */
@@ -119,4 +120,99 @@ export async function closeRedis(client: RedisClient): Promise<void> {
 /** A second connection like `client` (its own socket: BullMQ's queue keeps its scripts there). */
 export function duplicateRedis(client: RedisClient): RedisClient {
   return client instanceof Cluster ? client.duplicate() : client.duplicate();
+}
+
+/** Node's codes for a TLS certificate the client does not trust. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/**
+ * A Redis connection error in words an operator can act on, naming the setting to look at (never
+ * its value). Unknown errors keep their own message.
+ */
+export function explainRedisError(error: Error): string {
+  const e = error as Error & { code?: string; lastNodeError?: Error };
+  // A Cluster that could not load its slot map says why through the last node it tried.
+  if (e.lastNodeError && e.lastNodeError !== error) return explainRedisError(e.lastNodeError);
+  const code = e.code ?? '';
+  const message = e.message ?? String(error);
+  if (UNTRUSTED_CERTIFICATE.has(code))
+    return `the Redis server's TLS certificate is not trusted (${code}): REDIS_TLS_CA_FILE (or the system's CAs, when it is not set) must hold the CA that signed it`;
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `the Redis server's TLS certificate is outside its validity period (${code})`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return `the Redis server's TLS certificate does not name the host Capstan connects to (${message}): connect by a name the certificate carries, or set REDIS_TLS_SERVERNAME`;
+  if (/wrong version number|packet length too long|ERR_SSL_WRONG_VERSION_NUMBER/i.test(`${code} ${message}`))
+    return 'the Redis server does not speak TLS on this port: use redis:// (not rediss://), or its TLS port';
+  if (/^WRONGPASS/.test(message))
+    return 'Redis refused the user name or password (WRONGPASS): check REDIS_USERNAME and REDIS_PASSWORD (or the URL’s user:password), and that the ACL user is on';
+  if (/^NOAUTH/.test(message))
+    return 'Redis requires a password (NOAUTH): set REDIS_PASSWORD (and REDIS_USERNAME for an ACL user)';
+  if (/^NOPERM/.test(message))
+    return `the Redis ACL user may not do what Capstan needs (${message.split('\n')[0]}): grant it +@all on keys ~* (or ~{capstan}*) and channels &*`;
+  if (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'ENOTFOUND' ||
+    code === 'EHOSTUNREACH'
+  )
+    return `Redis is unreachable: ${message}`;
+  return message.split('\n')[0] ?? message;
+}
+
+/** What {@link watchRedis} knows about a connection. */
+export interface RedisWatch {
+  /** Why the connection is down, in words ({@link explainRedisError}); undefined while it is up. */
+  problem(): string | undefined;
+}
+
+/**
+ * Logs a connection's troubles once per distinct reason (a reconnect loop does not flood the log),
+ * and its recovery; `problem()` says why it is down, for /ready.
+ */
+export function watchRedis(client: RedisClient, logger: Logger, what: string): RedisWatch {
+  let problem: string | undefined;
+  client.on('error', (err: Error) => {
+    const reason = explainRedisError(err);
+    if (reason !== problem) logger.warn({ code: (err as { code?: string }).code }, `${what}: ${reason}`);
+    problem = reason;
+  });
+  client.on('ready', () => {
+    if (problem) logger.info(`${what}: connected again`);
+    problem = undefined;
+  });
+  return { problem: () => problem };
+}
+
+/** The connection that serves `key`'s primary: the client itself, or a Cluster's node for that slot. */
+function primaryFor(client: RedisClient, key: string): Redis | undefined {
+  if (!(client instanceof Cluster)) return client;
+  const slot = new Command('get', [key]).getSlot();
+  const primary = client.slots[slot]?.[0];
+  return client.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === primary);
+}
+
+/**
+ * Waits (WAIT, at most `timeoutMs`) until `replicas` replicas hold every write this connection made
+ * on `key`'s primary, and says how many do. Replication is asynchronous: a primary killed between
+ * acknowledging a write and sending it on loses that write in the failover; after this returns
+ * `replicas`, the promoted replica has it. Only for replicated topologies (a lone node has no
+ * replica to wait for).
+ */
+export async function waitForReplicas(
+  client: RedisClient,
+  key: string,
+  replicas: number,
+  timeoutMs: number,
+): Promise<number> {
+  const node = primaryFor(client, key);
+  if (!node) return 0;
+  return node.wait(replicas, timeoutMs);
 }

@@ -1,7 +1,7 @@
 /** Enqueues jobs: one per Slack request, however often Slack delivers it. */
 import { Queue } from 'bullmq';
 import type { Command } from '../commands/index.js';
-import { closeRedis, duplicateRedis, type RedisClient } from '../redis.js';
+import { closeRedis, duplicateRedis, type RedisClient, waitForReplicas } from '../redis.js';
 import {
   isCommandJob,
   type JobData,
@@ -30,6 +30,9 @@ const INTAKE_COMMAND = 'capstanIntake';
 /** How long a request id is remembered for de-duplication; Slack retries within minutes. */
 const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 
+/** How long an enqueue waits for a replica to have the job (Redis WAIT). */
+const REPLICA_WAIT_MS = 500;
+
 /** Puts jobs on the queue. */
 export class JobProducer {
   readonly queue: Queue<JobData>;
@@ -37,9 +40,21 @@ export class JobProducer {
   private readonly queueConnection: RedisClient;
   private readonly prefix: string;
 
-  constructor(redis: RedisClient, prefix: string, onError: (err: Error) => void = () => {}) {
+  private readonly replicated: boolean;
+
+  /**
+   * @param opts.replicated the deployment has replicas (Cluster, Sentinel): each job is on a replica
+   *   before `enqueue` resolves, so a failover right after Slack's ack does not lose it
+   */
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    onError: (err: Error) => void = () => {},
+    opts: { replicated?: boolean } = {},
+  ) {
     this.redis = redis;
     this.prefix = prefix;
+    this.replicated = opts.replicated ?? false;
     // BullMQ defines its dozens of Lua scripts on its connection, and ioredis copies every defined
     // script onto each MULTI it starts: the queue gets a connection of its own, so the intake
     // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly.
@@ -84,6 +99,9 @@ export class JobProducer {
       { command, request, checkpoints: {}, ...extra },
       { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
     );
+    // The request is acknowledged once this resolves: with replicas, only once one of them has the
+    // job (at most REPLICA_WAIT_MS; a replica that lags that long is not waited for).
+    if (this.replicated) await waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS);
     return { jobId, duplicate: first !== 1 };
   }
 
