@@ -4,12 +4,11 @@
  * REDIS_CLUSTER_NODES, so the e2e files it runs go through Capstan's Cluster client.
  */
 import type { TestProject } from 'vitest/node';
-import { startRedisCluster } from './services.js';
+import { freePortBase, REDIS_CLUSTER_PORT_OFFSETS, startRedisCluster } from './services.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const cluster = await startRedisCluster(
-    process.env.CAPSTAN_TEST_CLUSTER_PORT ? Number(process.env.CAPSTAN_TEST_CLUSTER_PORT) : undefined,
-  );
+  // A Cluster of this run's own, on free ports (and its bus ports, 10000 above).
+  const cluster = await startRedisCluster(await freePortBase(REDIS_CLUSTER_PORT_OFFSETS));
   project.provide('redisUrl', '');
   project.provide('redisEnv', cluster.env);
   return async () => {

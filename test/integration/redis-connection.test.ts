@@ -22,6 +22,8 @@ import {
 } from '../../src/redis.js';
 import {
   freePortBase,
+  REDIS_CLUSTER_PORT_OFFSETS,
+  REDIS_SENTINEL_PORT_OFFSETS,
   type RedisClusterService,
   type RedisSentinelService,
   type RedisTlsService,
@@ -29,6 +31,7 @@ import {
   startRedisSentinel,
   startRedisTls,
 } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** The first error a new connection reports (it retries on its own; this stops it). */
 async function firstError(client: RedisClient): Promise<Error> {
@@ -59,9 +62,13 @@ describe('a TLS-only Redis with an ACL user', () => {
   });
 
   it('refuses a server whose certificate another CA signed, and says which setting to fix', async () => {
-    const error = await firstError(createRedis(readRedisConfig({ ...tls.env, REDIS_TLS_CA_FILE: tls.otherCaFile })));
+    const error = await firstError(
+      createRedis(readRedisConfig({ ...tls.env, REDIS_TLS_CA_FILE: tls.otherCaFile })),
+    );
     const reason = explainRedisError(error);
-    expect(reason).toMatch(/^the Redis server's TLS certificate is not trusted \([A-Z_]+\): REDIS_TLS_CA_FILE/);
+    expect(reason).toMatch(
+      /^the Redis server's TLS certificate is not trusted \([A-Z_]+\): REDIS_TLS_CA_FILE/,
+    );
   });
 
   it('refuses a wrong password with WRONGPASS, named, and never repeats the password', async () => {
@@ -75,7 +82,13 @@ describe('a TLS-only Redis with an ACL user', () => {
 
   it('answers /ready with 503 and the certificate problem when the CA is wrong, and 200 when it is right', async () => {
     const logger = pino({ level: 'silent' });
-    const base = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', CAPSTAN_AWS: 'sandbox' };
+    const base = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CAPSTAN_AWS: 'sandbox',
+      CAPSTAN_SHUTDOWN_GRACE_MS: '1000',
+    };
     const wrong = await startCapstan(
       'worker',
       readConfig({ ...base, ...tls.env, REDIS_TLS_CA_FILE: tls.otherCaFile }),
@@ -85,7 +98,9 @@ describe('a TLS-only Redis with an ACL user', () => {
       await sleep(500);
       const res = await fetch(`http://127.0.0.1:${wrong.port}/ready`);
       expect(res.status).toBe(503);
-      expect(await res.text()).toMatch(/redis unreachable: the Redis server's TLS certificate is not trusted/);
+      expect(await res.text()).toMatch(
+        /redis unreachable: the Redis server's TLS certificate is not trusted/,
+      );
     } finally {
       await wrong.stop();
     }
@@ -107,8 +122,8 @@ describe('Sentinel and Cluster', () => {
   let sentinel: RedisSentinelService;
   let cluster: RedisClusterService;
   beforeAll(async () => {
-    sentinel = await startRedisSentinel(await freePortBase([0, 1, 2, 10, 11, 12]));
-    cluster = await startRedisCluster(await freePortBase([0, 1, 2, 3, 4, 5]));
+    sentinel = await startRedisSentinel(await freePortBase(REDIS_SENTINEL_PORT_OFFSETS));
+    cluster = await startRedisCluster(await freePortBase(REDIS_CLUSTER_PORT_OFFSETS));
   }, 180_000);
   afterAll(async () => {
     await sentinel?.stop({ purge: true });
@@ -119,7 +134,7 @@ describe('Sentinel and Cluster', () => {
     const client = createRedis(readRedisConfig(sentinel.env));
     try {
       await client.set('{capstan}:s', 'v');
-      expect(client.options.port).toBe(sentinel.dataPorts[0]);
+      expect(await client.config('GET', 'port')).toEqual(['port', String(sentinel.dataPorts[0])]);
       expect(await waitForReplicas(client, '{capstan}:s', 2, 2_000)).toBe(2);
     } finally {
       await closeRedis(client);
@@ -136,10 +151,16 @@ describe('Sentinel and Cluster', () => {
         // write is then unacknowledged on that primary, and only there (WAIT elsewhere sees no
         // pending write of this connection's and answers at once).
         const slot = Number(await client.cluster('KEYSLOT', key));
-        const ranges = (await client.cluster('SLOTS')) as [number, number, ...[string, number, string][]][];
-        const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-        const replicaPort = range?.[3]?.[1];
-        const pid = replicaPort === undefined ? undefined : cluster.pidOf(replicaPort);
+        // CLUSTER SLOTS lists a replica once it is in sync with its primary.
+        const replicaPort = await waitFor(async () => {
+          const ranges = (await client.cluster('SLOTS')) as unknown as [
+            number,
+            number,
+            ...[string, number][],
+          ][];
+          return ranges.find(([from, to]) => slot >= from && slot <= to)?.[3]?.[1];
+        });
+        const pid = cluster.pidOf(replicaPort);
         expect(pid).toBeGreaterThan(0);
         process.kill(pid as number, 'SIGSTOP');
         try {
