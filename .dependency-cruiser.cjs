@@ -59,6 +59,14 @@ module.exports = {
       to: { path: ['^src/slack/', 'node_modules/@slack/'] },
     },
     {
+      name: 'one-redis-connection-factory',
+      severity: 'error',
+      comment:
+        'Every Redis connection (single node, Cluster, Sentinel, TLS) is made by src/redis.ts from the one validated configuration.',
+      from: { path: '^(src|handlers|jobs|devkit)/', pathNot: '^src/redis\\.ts$' },
+      to: { path: 'node_modules/ioredis/' },
+    },
+    {
       name: 'product-never-imports-tests',
       severity: 'error',
       from: { path: '^(src|handlers|jobs|devkit)/' },
