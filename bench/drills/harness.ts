@@ -1,6 +1,7 @@
 /**
  * What every drill stands on: a real Capstan (web in this process, workers as child processes that
- * can be killed), the fake Slack Web API, a Redis (the caller's, or a private one), and the
+ * can be killed), the fake Slack Web API, a Redis (the caller's single node or other topology —
+ * Cluster, Sentinel, TLS — given by its `REDIS_*` variables, or a private single node), and the
  * sandbox beneath the workers' SDK clients. Free of vitest, so `npm run drill` and the CI tests in
  * `test/drills` run the same code; the running of Capstan itself is the tests' own
  * (`test/helpers/run-capstan.ts`).
@@ -42,6 +43,11 @@ export interface DrillOptions {
   count: number;
   /** A Redis to use (under a fresh key prefix); default: a private one on a free port, removed after. */
   redisUrl?: string;
+  /**
+   * `REDIS_*` variables of another topology (REDIS_CLUSTER_NODES, REDIS_SENTINELS +
+   * REDIS_SENTINEL_NAME, a rediss:// REDIS_URL + REDIS_TLS_CA_FILE…), over `redisUrl`.
+   */
+  redisEnv?: Record<string, string>;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
 }
@@ -57,7 +63,10 @@ export interface WebProcess extends SlackRequests {
 
 /** A Capstan under drill and what it talks to. */
 export interface DrillWorld extends RunningCapstan {
+  /** The single node's URL; empty when the world runs on `redisEnv`. */
   redisUrl: string;
+  /** The `REDIS_*` variables every process of this world runs with (`REDIS_URL` for a single node). */
+  redisEnv: Record<string, string>;
   sandbox: Sandbox;
   /** Starts `capstan worker` as a child process with the same configuration. */
   spawnWorker(extraEnv?: Record<string, string>): WorkerProcess;
@@ -69,21 +78,39 @@ export interface DrillWorld extends RunningCapstan {
 export interface DrillWorldOptions {
   role?: Role;
   redisUrl?: string;
+  /** `REDIS_*` variables of another topology, over `redisUrl` (see {@link DrillOptions.redisEnv}). */
+  redisEnv?: Record<string, string>;
   configYaml: string;
   env?: Record<string, string>;
 }
 
+/** The variables that choose a Redis topology (`src/config.ts`): one set at a time. */
+const REDIS_TOPOLOGY_VARIABLES = [
+  'REDIS_URL',
+  'REDIS_CLUSTER_NODES',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_NAME',
+  'REDIS_USERNAME',
+  'REDIS_PASSWORD',
+  'REDIS_TLS_CA_FILE',
+  'REDIS_TLS_SERVERNAME',
+] as const;
+
 /** Starts Capstan for a drill. Always call `stop()`. */
 export async function startDrillWorld(options: DrillWorldOptions): Promise<DrillWorld> {
-  const ownRedis: RedisService | undefined = options.redisUrl
-    ? undefined
-    : await startRedis(await freePort());
-  const redisUrl = options.redisUrl ?? ownRedis?.url ?? '';
+  const ownRedis: RedisService | undefined =
+    options.redisUrl || options.redisEnv ? undefined : await startRedis(await freePort());
+  const redisUrl = options.redisEnv ? '' : (options.redisUrl ?? ownRedis?.url ?? '');
+  // The topology's variables, and the others blanked: a REDIS_URL in this process's own environment
+  // (which child processes inherit) must not turn a Cluster's workers into "two topologies at once".
+  const redisEnv = options.redisEnv
+    ? { ...Object.fromEntries(REDIS_TOPOLOGY_VARIABLES.map((k) => [k, ''])), ...options.redisEnv }
+    : { REDIS_URL: redisUrl };
   const fake = await startFakeSlack();
   const running = await runCapstan({
     role: options.role ?? 'web',
     fake,
-    redisUrl,
+    ...(options.redisEnv ? { redisEnv } : { redisUrl }),
     prefix: `{drill-${randomBytes(4).toString('hex')}}`,
     botToken: 'xoxb-drill-0000-secret',
     signingSecret: DRILL_SIGNING_SECRET,
@@ -106,6 +133,7 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
   return {
     ...running,
     redisUrl,
+    redisEnv,
     sandbox,
     spawnWorker(extraEnv = {}) {
       return running.spawn(['worker'], extraEnv);

@@ -43,6 +43,21 @@ export const DRILLS = {
     fullCount: 5,
     run: async (o) => (await import('./redis-restart.js')).redisRestartDrill(o),
   },
+  cluster: {
+    describe: "Redis Cluster: the primary of Capstan's slot SIGKILLed under traffic, replica promoted",
+    fullCount: 3,
+    run: async (o) => (await import('./redis-cluster.js')).clusterFailoverDrill(o),
+  },
+  sentinel: {
+    describe: 'Sentinel: the primary SIGKILLed, then a clean SENTINEL FAILOVER, under traffic (per run)',
+    fullCount: 3,
+    run: async (o) => (await import('./redis-sentinel.js')).sentinelFailoverDrill(o),
+  },
+  tls: {
+    describe: 'Redis over TLS as an ACL user: jobs run; another CA and a wrong password refused, saying why',
+    fullCount: 5,
+    run: async (o) => (await import('./redis-tls.js')).redisTlsDrill(o),
+  },
 } satisfies Record<string, Drill>;
 
 /** A drill's name. */

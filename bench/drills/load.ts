@@ -36,7 +36,7 @@ export interface LoadDrillOptions extends DrillOptions {
 }
 
 /** Slack's deadline for acknowledging a request (https://api.slack.com/interactivity/handling#acknowledgment_response). */
-const ACK_DEADLINE_MS = 3_000;
+export const ACK_DEADLINE_MS = 3_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -81,7 +81,7 @@ function pickAction(stageIds: string[], prodIds: string[]): Action {
 }
 
 /** A command sent and how it was answered. */
-interface Sent {
+export interface Sent {
   user: string;
   text: string;
   triggerId: string;
@@ -90,11 +90,25 @@ interface Sent {
   reply: string;
   /** The job it queued (or found already queued). */
   jobId?: string;
-  outcome: 'queued' | 'duplicate' | 'approval' | 'busy' | 'usage' | 'denied' | 'answered' | 'error';
+  outcome:
+    | 'queued'
+    | 'duplicate'
+    | 'approval'
+    | 'busy'
+    | 'usage'
+    | 'denied'
+    | 'answered'
+    | 'error'
+    /** Answered in time that it is held (Redis slow); its outcome follows as an ephemeral message. */
+    | 'held';
 }
 
-function outcomeOf(status: number, reply: string): Sent['outcome'] {
+/** What a reply to a command says happened to it. */
+export function outcomeOf(status: number, reply: string): Sent['outcome'] {
   if (status !== 200) return 'error';
+  // Acknowledged in time, but saying the command was not taken (Redis could not be written).
+  if (/Capstan could not take this command/.test(reply)) return 'error';
+  if (/this command is held until it answers/.test(reply)) return 'held';
   if (/Queued as job/.test(reply)) return 'queued';
   if (/Already received/.test(reply)) return 'duplicate';
   if (/needs an? .*approval/.test(reply)) return 'approval';
