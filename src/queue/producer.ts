@@ -33,6 +33,9 @@ const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 /** How long an enqueue waits for a replica to have the job (Redis WAIT). */
 const REPLICA_WAIT_MS = 500;
 
+/** After a WAIT that no replica answered in time, how long acks do not wait before one tries again. */
+const REPLICA_RETRY_MS = 5_000;
+
 /** Puts jobs on the queue. */
 export class JobProducer {
   readonly queue: Queue<JobData>;
@@ -41,6 +44,12 @@ export class JobProducer {
   private readonly prefix: string;
 
   private readonly replicated: boolean;
+  /** Jobs added so far on the queue's connection (a WAIT covers every one added before it is sent). */
+  private added = 0;
+  /** The WAIT in flight, and how many adds it covers. */
+  private replicaWait: { done: Promise<unknown>; covers: number } | undefined;
+  /** Until when acks do not wait for a replica: the last WAIT found none in time. */
+  private replicaMissingUntil = 0;
 
   /**
    * @param opts.replicated the deployment has replicas (Cluster, Sentinel): each job is on a replica
@@ -101,8 +110,39 @@ export class JobProducer {
     );
     // The request is acknowledged once this resolves: with replicas, only once one of them has the
     // job (at most REPLICA_WAIT_MS; a replica that lags that long is not waited for).
-    if (this.replicated) await waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS);
+    this.added += 1;
+    if (this.replicated) await this.untilReplicated(marker, this.added);
     return { jobId, duplicate: first !== 1 };
+  }
+
+  /**
+   * Resolves once a replica holds the first `added` jobs, or no replica answered in time. WAIT blocks
+   * the connection it is sent on (the queue's own) and covers every write made on it before: one
+   * WAIT at a time serves every enqueue waiting, instead of each sending its own to be answered one
+   * after another. A primary with no replica (one just promoted by a failover, or whose replica is
+   * down) makes a WAIT last its whole timeout: then acks stop waiting for REPLICA_RETRY_MS.
+   */
+  private async untilReplicated(marker: string, added: number): Promise<void> {
+    for (;;) {
+      if (Date.now() < this.replicaMissingUntil) return;
+      const inFlight = this.replicaWait;
+      if (inFlight) {
+        await inFlight.done;
+        if (inFlight.covers >= added) return;
+        continue;
+      }
+      const done = waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS).then(
+        (replicas) => {
+          if (replicas < 1) this.replicaMissingUntil = Date.now() + REPLICA_RETRY_MS;
+        },
+        () => undefined,
+      );
+      const wait = { done, covers: this.added };
+      this.replicaWait = wait;
+      await done;
+      if (this.replicaWait === wait) this.replicaWait = undefined;
+      return;
+    }
   }
 
   /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */
