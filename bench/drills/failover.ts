@@ -378,6 +378,8 @@ export async function withFailoverRig<T>(
       CAPSTAN_STALLED_INTERVAL_MS: '5000',
     },
   });
+  const ownConnectionEnded: number[] = [];
+  const state = { stopping: false };
   try {
     await world.sandbox.seed(
       drillSeed({ environments: ['stage', 'prod'], timing: { ...TIMING, instanceLaunch: 10_000 } }),
@@ -387,7 +389,17 @@ export async function withFailoverRig<T>(
     world.spawnWorker();
     world.spawnWorker();
     await workerAttached(world);
-    return await body({
+    // The drill's own connection must outlive every failover to check anything. One in Sentinel mode
+    // can end for good when the sentinels' +switch-master arrives while it is reconnecting (ioredis's
+    // FailoverDetector disconnects the connector mid-connect, and connect() then gives up): note it
+    // and connect again, so the drill can go on and say so.
+    world.redis.on('end', () => {
+      if (state.stopping) return;
+      ownConnectionEnded.push(Date.now());
+      log(`the drill's own Redis connection ended (status end); connecting it again`);
+      void world.redis.connect().catch(() => undefined);
+    });
+    const result = await body({
       world,
       users: FAILOVER_USERS,
       stageIds: idsOf('stage-web'),
@@ -395,8 +407,12 @@ export async function withFailoverRig<T>(
       dataPorts: [],
       intervalMs: 200,
       log,
+      ownConnectionEnded,
     });
+    state.stopping = true;
+    return result;
   } finally {
+    state.stopping = true;
     await world.stop();
   }
 }
@@ -413,6 +429,8 @@ export interface FailoverRig {
   /** Milliseconds between two commands of the traffic. */
   intervalMs: number;
   log: (line: string) => void;
+  /** When the drill's own connection ended for good and had to be connected again. */
+  ownConnectionEnded: number[];
 }
 
 /** One way of failing the primary over. */
@@ -458,10 +476,15 @@ export interface FailoverReport {
   probe: { acked: number; lost: number; oldPrimaryAcceptedAfterMs?: number };
   /** What became of the old primary. */
   rejoined: string;
+  /** Locks held at the failover: still held by their job after it, or let go by a job finishing then. */
+  locksKept: number;
+  locksReleased: number;
   commands: number;
   acked: number;
   ackMs: number[];
   reclicks: number;
+  /** Times the drill's own connection ended for good during the round (see {@link withFailoverRig}). */
+  ownConnectionEnds: number;
 }
 
 const OPEN_STATES = ['wait', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
@@ -548,10 +571,13 @@ export async function failoverRound(
     stalled: 0,
     probe: { acked: 0, lost: 0 },
     rejoined: '?',
+    locksKept: 0,
+    locksReleased: 0,
     commands: 0,
     acked: 0,
     ackMs: [],
     reclicks: 0,
+    ownConnectionEnds: 0,
   };
   const roundStart = Date.now();
   const approvers = startApprovers(world);
@@ -564,6 +590,7 @@ export async function failoverRound(
   let at = 0;
   let endedAt = 0;
   const before = { locks: new Map<string, string>(), approvals: [] as string[], inFlight: [] as string[] };
+  const locksLetGo: Array<{ key: string; jobId: string; at: number; holder?: string }> = [];
 
   await attempt(failures, `${label}: failover`, async () => {
     // An approval request left open across the failover.
@@ -625,15 +652,13 @@ export async function failoverRound(
     // Nothing Redis held is gone: locks (unless their job has ended since), approvals, jobs.
     // Each key read by itself (GET follows the slot to its new primary; KEYS on "every primary"
     // would ask the node list the client had before the failover).
+    // A lock no longer held by its job is judged once everything has drained (below): a job frees
+    // its target before it reports its outcome, so one finishing at the failover may have let go.
     for (const [key, jobId] of before.locks) {
       const now = await world.redis.get(key);
       const holder = now ? (JSON.parse(now) as { jobId: string }).jobId : undefined;
-      if (holder === jobId) continue;
-      const job = await world.queue.getJob(jobId);
-      if (job && ((await job.isCompleted()) || (await job.isFailed()))) continue;
-      lost.push(
-        `lock ${key.slice(world.prefix.length + 1)} of job ${jobId} ${holder ? `now held by ${holder}` : 'gone'} (job ${job ? await job.getState() : 'missing'})`,
-      );
+      if (holder === jobId) report.locksKept += 1;
+      else locksLetGo.push({ key, jobId, at: Date.now(), ...(holder ? { holder } : {}) });
     }
     for (const key of before.approvals)
       if (!(await world.redis.exists(key)))
@@ -701,6 +726,25 @@ export async function failoverRound(
   report.reclicks = approvers.repeats;
   failures.push(...approvers.badClicks.map((c) => `${label}: ${c}`));
 
+  // Capstan reconnected: the web answers /ready (its Redis answers, a worker is attached), and both
+  // workers are attached to the queue again.
+  await attempt(failures, `${label}: Capstan reconnected`, async () => {
+    const ready = async () => {
+      const res = await fetch(`${world.baseUrl}/ready`, { signal: AbortSignal.timeout(10_000) });
+      return { status: res.status, body: await res.text() };
+    };
+    await waitFor(async () => (await ready()).status === 200, { timeoutMs: 20_000, intervalMs: 250 }).catch(
+      async () => {
+        const r = await ready();
+        throw new Error(`the web's /ready answers ${r.status}: ${r.body.slice(0, 200)}`);
+      },
+    );
+    const workers = await waitFor(async () => ((await world.queue.getWorkersCount()) >= 2 ? 2 : 0), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    }).catch(async () => world.queue.getWorkersCount());
+    check(workers >= 2, `${workers} of the 2 workers attached to the queue after the failover`);
+  });
   matchFollowUps(world, sent);
   if (process.env.CAPSTAN_DRILL_TRACE)
     for (const s of [...sent].sort((a, b) => a.at - b.at))
@@ -783,6 +827,22 @@ export async function failoverRound(
       `${audit.kinds.get('command') ?? 0} command audit entries for ${decidedCommands} commands`,
     );
 
+    // A lock its job no longer held right after the failover: fine if the job was finishing (it
+    // ended, and started no step after); lost if it was still working on its target.
+    for (const g of locksLetGo) {
+      const job = await world.queue.getJob(g.jobId);
+      const ended = job ? (await job.isCompleted()) || (await job.isFailed()) : false;
+      const stepsAfter = (job?.data.checkpoints.reporter?.state.steps ?? []).filter(
+        (st) => typeof st.startedAt === 'number' && st.startedAt > g.at,
+      ).length;
+      const what = `lock ${g.key.slice(world.prefix.length + 1)} of job ${g.jobId} ${g.holder ? `held by ${g.holder}` : 'gone'} after the failover`;
+      if (!job) lost.push(`${what}, and the job is missing`);
+      else if (!ended) lost.push(`${what}, and the job never ended`);
+      else if (stepsAfter > 0)
+        lost.push(`${what}, while the job went on (${stepsAfter} step(s) started after)`);
+      else report.locksReleased += 1;
+    }
+
     // Jobs in flight at the failover that ended after it ended.
     report.inFlight = before.inFlight.length;
     for (const id of before.inFlight) {
@@ -826,6 +886,7 @@ export async function failoverRound(
       if (late.length > 0) report.probe.oldPrimaryAcceptedAfterMs = Math.max(...late);
     }
   }
+  report.ownConnectionEnds = rig.ownConnectionEnded.filter((t) => t >= roundStart).length;
   failures.push(...lost.map((l) => `${label}: LOST ${l}`));
   report.ok = failures.length === 0;
   log(
@@ -849,6 +910,7 @@ export function failoverFigures(reports: FailoverReport[]): Record<string, strin
       `first command taken after it +${ms(r.capstanBackMs)}`,
       `${r.during.sent} commands sent during it, ${r.during.acked} acked (${outcomes}; slowest answer ${ms(r.during.slowestMs)})`,
       `${r.delayed} of ${r.inFlight} jobs in flight ended after it`,
+      `locks held across it ${r.locksKept}${r.locksReleased ? ` (+${r.locksReleased} let go by their jobs finishing)` : ''}`,
       `${r.stalled} job(s) resumed after a stall`,
       `lost ${r.lost.length}`,
       `probe writes acked ${r.probe.acked}, lost ${r.probe.lost}${r.probe.oldPrimaryAcceptedAfterMs !== undefined ? `, old primary still accepted writes until +${ms(r.probe.oldPrimaryAcceptedAfterMs)} after the new one` : ''}`,
@@ -878,6 +940,10 @@ export function failoverFigures(reports: FailoverReport[]): Record<string, strin
     `${sum((r) => r.delayed)} of ${sum((r) => r.inFlight)}`;
   figures['approval clicks repeated (first one not recorded)'] = String(sum((r) => r.reclicks));
   figures.lost = String(sum((r) => r.lost.length));
+  const ended = sum((r) => r.ownConnectionEnds);
+  if (ended > 0)
+    figures["the drill's own connection ended for good"] =
+      `${ended} time(s), after a +switch-master arrived while it was reconnecting (ioredis FailoverDetector); connected again by the drill — Capstan's connections are made the same way`;
   figures['probe writes lost'] = `${sum((r) => r.probe.lost)} of ${sum((r) => r.probe.acked)} acknowledged`;
   figures['what a crash can lose'] = CRASH_LOSS_NOTE;
   return figures;

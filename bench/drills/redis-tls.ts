@@ -38,6 +38,8 @@ export interface TlsDrillOptions extends DrillOptions {
 interface Refusal {
   ready: { status: number; reasons: string[] };
   reply: SlackEndpointResult;
+  /** The ephemeral message that follows an answer saying the command is held, if any. */
+  followUp?: string;
 }
 
 /** Jobs in the queue, whatever their state. */
@@ -68,12 +70,20 @@ async function refusedWeb(world: DrillWorld, env: Record<string, string>): Promi
     ).catch(() => undefined);
     const before = await jobCount(world);
     const triggerId = fakeTriggerId();
+    const sentAt = Date.now();
     const reply = await web.slash('/ops', 'ping', { userId: 'U0ALICE', triggerId });
+    // Answered as held (Redis not answering): the outcome follows once the command gives up.
+    const followUp = /is held until it answers/.test(reply.body)
+      ? await waitFor(() => world.fake.ephemerals.find((e) => e.user === 'U0ALICE' && e.at >= sentAt)?.text, {
+          timeoutMs: 15_000,
+          intervalMs: 100,
+        }).catch(() => 'none within 15 s')
+      : undefined;
     const jobId = jobIdFor(triggerId);
     check(!(await world.queue.getJob(jobId)), `a job ${jobId} was queued through it`);
     check(!(await world.redis.exists(`${world.prefix}:intake:${jobId}`)), 'its intake marker reached Redis');
     check((await jobCount(world)) === before, 'the queue changed while it was asked');
-    return { ready, reply };
+    return { ready, reply, ...(followUp ? { followUp } : {}) };
   } finally {
     await web.worker.kill();
   }
@@ -92,7 +102,8 @@ function checkRefusal(refusal: Refusal, words: RegExp[]): void {
 /** The figure line of a refusal. */
 function describeRefusal(refusal: Refusal): string {
   const reply = refusal.reply.body.replace(/^\{.*"text":"/, '').replace(/"\}$/, '');
-  return `/ready ${refusal.ready.status} "${refusal.ready.reasons.join(' | ').slice(0, 300)}"; /ops ping answered HTTP ${refusal.reply.status} in ${refusal.reply.ms.toFixed(0)} ms "${reply.slice(0, 200)}"`;
+  const then = refusal.followUp ? `, then "${refusal.followUp.slice(0, 200)}"` : '';
+  return `/ready ${refusal.ready.status} "${refusal.ready.reasons.join(' | ').slice(0, 300)}"; /ops ping answered HTTP ${refusal.reply.status} in ${refusal.reply.ms.toFixed(0)} ms "${reply.slice(0, 120)}"${then}`;
 }
 
 /** Runs the drill: `count` jobs over TLS, then the two refusals. It always starts a Redis of its own. */
