@@ -713,7 +713,7 @@ export async function failoverRound(
       return `open jobs: ${open.join(', ') || 'none'}; approvals: ${(await undecided()).join(', ') || 'none open'}`;
     };
     await waitFor(async () => (await openJobs(world)).length === 0 && (await undecided()).length === 0, {
-      timeoutMs: 120_000,
+      timeoutMs: 60_000,
       intervalMs: 250,
       message: 'every job to end',
     }).catch(async (error: Error) => {
