@@ -43,11 +43,6 @@ export interface DrillOptions {
   count: number;
   /** A Redis to use (under a fresh key prefix); default: a private one on a free port, removed after. */
   redisUrl?: string;
-  /**
-   * `REDIS_*` variables of another topology (REDIS_CLUSTER_NODES, REDIS_SENTINELS +
-   * REDIS_SENTINEL_NAME, a rediss:// REDIS_URL + REDIS_TLS_CA_FILE…), over `redisUrl`.
-   */
-  redisEnv?: Record<string, string>;
   /** Progress lines; default silent. */
   log?: (line: string) => void;
 }
@@ -78,7 +73,10 @@ export interface DrillWorld extends RunningCapstan {
 export interface DrillWorldOptions {
   role?: Role;
   redisUrl?: string;
-  /** `REDIS_*` variables of another topology, over `redisUrl` (see {@link DrillOptions.redisEnv}). */
+  /**
+   * `REDIS_*` variables of another topology (REDIS_CLUSTER_NODES, REDIS_SENTINELS +
+   * REDIS_SENTINEL_NAME, a rediss:// REDIS_URL + REDIS_TLS_CA_FILE…), over `redisUrl`.
+   */
   redisEnv?: Record<string, string>;
   configYaml: string;
   env?: Record<string, string>;
