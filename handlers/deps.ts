@@ -26,4 +26,6 @@ export interface HandlerDeps {
   alerts: AlertStore;
   /** Which blueprint each environment Capstan made comes from (a protected blueprint's rules apply). */
   environments: EnvironmentRegistry;
+  /** Why the web process's Redis connection is down, in words (undefined while it is up). */
+  redisProblem?: () => string | undefined;
 }

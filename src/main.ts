@@ -44,6 +44,9 @@ export interface Capstan {
   stop(): Promise<void>;
 }
 
+/** How long `GET /ready` waits for Redis to answer PING. */
+const READY_PING_TIMEOUT_MS = 2_000;
+
 /** Starts the parts of Capstan that `role` names. Used by the CLI and by tests. */
 export async function startCapstan(role: Role, config: Config, logger: Logger): Promise<Capstan> {
   const metrics = createMetrics();
@@ -69,10 +72,21 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   });
   const notReadyReasons = async (): Promise<string[]> => {
     const reasons: string[] = [];
+    // Bounded: a command waits out a failover (about 20 s), a probe answers at once.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), READY_PING_TIMEOUT_MS);
+    });
     try {
-      await redis.ping();
+      const pong = await Promise.race([redis.ping(), late]);
+      if (pong === 'late')
+        reasons.push(
+          `redis unreachable: ${redisWatch.problem() ?? `no answer within ${READY_PING_TIMEOUT_MS} ms`}`,
+        );
     } catch (err) {
       reasons.push(`redis unreachable: ${redisWatch.problem() ?? explainRedisError(err as Error)}`);
+    } finally {
+      clearTimeout(timer);
     }
     if (workerHost && !workerHost.isReady()) reasons.push('worker not attached to the queue');
     if (!workerHost && reasons.length === 0) {
@@ -168,6 +182,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       directory,
       alerts: new AlertStore(redis, config.queuePrefix),
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
+      redisProblem: () => redisWatch.problem(),
     };
     web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
     // Stop taking requests before anything else closes.

@@ -37,6 +37,9 @@ function reconnectOnReadonly(error: Error): 2 | false {
   return error.message.startsWith('READONLY') ? 2 : false;
 }
 
+/** Reconnection attempts a command waits through (with {@link retryDelay}: about 20 s). */
+const MAX_RETRIES_PER_REQUEST = 20;
+
 /** Back-off between reconnection attempts: quick at first, at most 2 s (failovers take seconds). */
 function retryDelay(times: number): number {
   return Math.min(times * 100, 2_000);
@@ -54,7 +57,9 @@ export function createRedis(config: RedisConfig, opts: RedisConnectionOptions = 
     enableAutoPipelining: opts.autoPipelining ?? false,
     enableReadyCheck: true,
     connectionName: opts.name ?? 'capstan',
-    maxRetriesPerRequest: opts.forWorker ? null : 3,
+    // Other connections wait out a failover (about 20 s of reconnecting) rather than failing the
+    // command after 3 tries: a slash command is then answered "held" and told its outcome.
+    maxRetriesPerRequest: opts.forWorker ? null : MAX_RETRIES_PER_REQUEST,
     reconnectOnError: reconnectOnReadonly,
     ...(config.username ? { username: config.username } : {}),
     ...(config.password ? { password: config.password } : {}),
@@ -94,8 +99,12 @@ export function createRedis(config: RedisConfig, opts: RedisConnectionOptions = 
       ...(config.sentinelUsername ? { sentinelUsername: config.sentinelUsername } : {}),
       ...(config.sentinelPassword ? { sentinelPassword: config.sentinelPassword } : {}),
       ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-      // Subscribes to the sentinels' +switch-master: a failover is followed as soon as it is decided.
-      failoverDetector: true,
+      // No failover detector (ioredis's subscription to +switch-master): when the notice arrived
+      // while the connection was reconnecting, it cancelled the reconnect and the connection stayed
+      // closed for good ("Connection is closed.": the Sentinel drill's web process, instrumented).
+      // Without it a connection follows a failover when it loses the old primary, or is told
+      // READONLY by it (reconnectOnError).
+      failoverDetector: false,
       retryStrategy: retryDelay,
       sentinelRetryStrategy: retryDelay,
     });

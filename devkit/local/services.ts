@@ -118,7 +118,7 @@ export interface RedisClusterService extends RedisTopology {
 
 /**
  * A Sentinel set on 127.0.0.1: a master (at first on the base port), 2 replicas, and 3 sentinels monitoring it as
- * `name` with quorum 2, down-after-milliseconds 1000, failover-timeout 10000.
+ * `name` with quorum 2, down-after-milliseconds 3000, failover-timeout 10000.
  */
 export interface RedisSentinelService extends RedisTopology {
   /** The three sentinels as `127.0.0.1:<port>`, as printed. */

@@ -23,7 +23,11 @@ export function slashCommandListener(deps: HandlerDeps) {
     let outcome = 'error';
     const failed = (error: unknown): string => {
       deps.logger.error({ err: error, command: command.command }, 'slash command failed');
-      return `:x: Capstan could not take this command: ${describeForUser(error)}`;
+      // Redis down (a wrong CA or password, an outage longer than a failover): say so in words.
+      const redis = deps.redisProblem?.();
+      return redis
+        ? `:x: Capstan could not take this command: its Redis is unreachable (${redis}). Nothing was queued; try again once it is back.`
+        : `:x: Capstan could not take this command: ${describeForUser(error)}`;
     };
     try {
       const parsed = parseSlashCommand(command.command, command.text, {
