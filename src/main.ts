@@ -31,6 +31,7 @@ import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
 import { type LocalWorldStandIn, loadStandIns } from './stand-ins.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
+import { snsRoute } from './web/sns-endpoint.js';
 
 /** Which parts a process runs. */
 export type Role = 'start' | 'web' | 'worker';
@@ -83,9 +84,14 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   };
   const probes: ProbeSources = { notReadyReasons, registry: metrics.registry };
 
+  // In sandbox mode the stand-ins are AWS: beneath the SDK clients, and SNS's HTTPS hosts (its
+  // signing certificates and SubscribeURLs, reached through their agent, on loopback).
+  const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
+  const sns = standIns ? await standIns.snsStandIn({ redis, prefix: config.queuePrefix }) : undefined;
+  if (sns) closers.push(() => sns.close());
+
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
-    const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
     const sandbox = standIns?.createSandbox({ redis, prefix: config.queuePrefix });
     // Only the sandbox's drills ever aim a kill at the instant after a create.
     const onCreated = standIns?.createdHook({ env: process.env, redis, prefix: config.queuePrefix });
@@ -105,7 +111,15 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       reporterFor: slackReporterFactory(notifier, config.reporter.minUpdateIntervalMs),
-      processors: createProcessors({ config, redis, approvals, notifier, producer, aws }),
+      processors: createProcessors({
+        config,
+        redis,
+        approvals,
+        notifier,
+        producer,
+        aws,
+        ...(sns ? { snsAgent: sns.agent } : {}),
+      }),
       logger,
       metrics,
       jobsAdmin,
@@ -169,7 +183,20 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       alerts: new AlertStore(redis, config.queuePrefix),
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
     };
-    web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
+    const snsEndpoint = snsRoute({
+      topics: () => config.file.alerts.sns.topics,
+      enqueue: (message) => producer.enqueueSignal(message),
+      logger,
+      count: (outcome) => metrics.slackRequests.inc({ kind: 'sns', outcome }),
+      ...(sns ? { agent: sns.agent } : {}),
+    });
+    web = await startWebApp({
+      config,
+      logger,
+      probes,
+      routes: [snsEndpoint],
+      register: (app) => registerHandlers(app, deps),
+    });
     // Stop taking requests before anything else closes.
     const started = web;
     closers.unshift(() => started.stop());

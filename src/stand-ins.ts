@@ -4,6 +4,7 @@
  * {@link loadStandIns}, only in local or sandbox mode, and the production build leaves them out.
  */
 
+import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
 import type { ClientAttacher } from './aws/clients.js';
 import type { Config } from './config.js';
@@ -22,8 +23,16 @@ export interface LocalWorldStandIn {
   stop(): Promise<void>;
 }
 
+/** The sandbox's SNS as the product sees it: an HTTPS agent that reaches SNS's hosts on loopback. */
+export interface SnsStandIn {
+  agent: Agent;
+  close(): Promise<void>;
+}
+
 /** What `devkit/index.ts` gives `main.ts`. */
 export interface StandIns {
+  /** The sandbox's SNS (its signing certificates and SubscribeURLs), for `POST /aws/sns` and `alerts.signal`. */
+  snsStandIn(options: { redis: RedisClient; prefix: string }): Promise<SnsStandIn>;
   /** The sandbox over `redis` (every worker sharing it shares one world), point-in-time restores included. */
   createSandbox(options: { redis: RedisClient; prefix: string }): SandboxStandIn;
   /**

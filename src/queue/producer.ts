@@ -9,6 +9,7 @@ import {
   type JobRequest,
   jobIdFor,
   QUEUE_NAME,
+  type SnsMessage,
 } from './contract.js';
 
 /** The outcome of {@link JobProducer.enqueue}. */
@@ -101,6 +102,28 @@ export class JobProducer {
     );
     // The request is acknowledged once this resolves: with replicas, only once one of them has the
     // job (at most REPLICA_WAIT_MS; a replica that lags that long is not waited for).
+    if (this.replicated) await waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS);
+    return { jobId, duplicate: first !== 1 };
+  }
+
+  /**
+   * Queues a checked SNS message for `alerts.signal`, once per MessageId however often SNS
+   * delivers it (its retries, a replay within the age limit).
+   */
+  async enqueueSignal(sns: SnsMessage): Promise<Enqueued> {
+    const request: JobRequest = {
+      requestId: `sns:${sns.messageId}`,
+      userId: 'aws-sns',
+      channelId: '',
+      text: `SNS ${sns.type} from ${sns.topicArn}`,
+      source: 'sns',
+      receivedAt: Date.now(),
+    };
+    const jobId = jobIdFor(request.requestId);
+    const marker = `${this.prefix}:intake:${jobId}`;
+    const first = await this.intake([marker], [String(INTAKE_TTL_SECONDS)]);
+    // Added on repeats too (one job per id): a crash between the marker and the add is repaired.
+    await this.queue.add('alerts.signal', { request, checkpoints: {}, sns }, { jobId });
     if (this.replicated) await waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS);
     return { jobId, duplicate: first !== 1 };
   }
