@@ -136,7 +136,8 @@ async function applyNotification(sns: SnsMessage, deps: AlertsSignalDeps): Promi
       );
       if (environment)
         await deps.environments.recordActivity(environment, { at: signal.occurredAt, text: signal.summary });
-      continue;
+      // A group that launches again after a launch error has recovered: its open alert may clear.
+      if (!(await deps.alerts.get(alertIdFor(signal.key)))) continue;
     }
     const route = routeFor(deps.config.file, signal.key, {
       source: signal.source,
@@ -151,6 +152,11 @@ async function applyNotification(sns: SnsMessage, deps: AlertsSignalDeps): Promi
     const input = toSignalInput(signal, route.severity);
     const id = alertIdFor(signal.key);
     const result = await deps.alerts.update<Notice>(id, (current) => {
+      // An RDS recovery event clears only the problems it is the recovery of (a finished failover
+      // does not resolve a low-storage alert of the same instance).
+      const problem = current?.signals?.[input.id]?.state ?? current?.value ?? '';
+      if (signal.resolves && !signal.resolves.some((event) => problem.includes(event)))
+        return { next: 'unchanged', result: undefined };
       const s = stepSignal(current, input, now, timing, {
         channel: route.channel,
         ...(route.oncall ? { oncall: route.oncall } : {}),
@@ -176,7 +182,8 @@ async function applyNotification(sns: SnsMessage, deps: AlertsSignalDeps): Promi
 
 /** A mapped signal as the alert state machine takes it (at the route's severity, when it sets one). */
 function toSignalInput(signal: ExternalSignal, severity: 'warning' | 'critical' | undefined): SignalInput {
-  const kind = signal.kind === 'status' ? 'info' : signal.kind;
+  // A status signal reaching here is the recovery of an alert that exists (see above).
+  const kind = signal.kind === 'status' ? 'clear' : signal.kind;
   return {
     id: `${signal.source}:${signal.match.alarmName ?? signal.key.resource}`,
     source: signal.source,

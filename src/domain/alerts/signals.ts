@@ -23,21 +23,22 @@
  * - EventBridge envelope: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html
  */
 import { z } from 'zod';
+import { type AlertSource, SIGNAL_CHECKS, type SignalCheckName } from '../../config.js';
 import { formatDuration, resourceOf, type Severity } from './rules.js';
 
 /** Where an external signal came from: the AWS service that produced it (whichever way it was delivered). */
-export type SignalSource = 'cloudwatch-alarm' | 'rds-event' | 'autoscaling' | 'eventbridge';
+export type SignalSource = Exclude<AlertSource, 'scheduled'>;
 
 /**
- * Alert checks that external signals feed besides the scheduled ones: a BurstBalance alarm feeds
- * 'burstBalance' (so it is the SAME alert as Capstan's scheduled BurstBalance check for that DB: key
- * { check: 'burstBalance', resource: 'db:<id>' }), a ReplicaLag alarm feeds 'replicaLag'; anything
- * else is one of these.
+ * Alert checks that external signals feed besides the scheduled ones (config.ts): a BurstBalance
+ * alarm feeds 'burstBalance' (so it is the SAME alert as Capstan's scheduled BurstBalance check for
+ * that DB: key { check: 'burstBalance', resource: 'db:<id>' }), a ReplicaLag alarm feeds
+ * 'replicaLag'; anything else is one of these.
  */
-export const SIGNAL_CHECKS = ['alarm', 'rdsEvent', 'autoScaling', 'event'] as const;
+export { SIGNAL_CHECKS };
 
 /** A check only external signals feed. */
-export type SignalCheck = (typeof SIGNAL_CHECKS)[number];
+export type SignalCheck = SignalCheckName;
 
 /**
  * The alert a signal is about. Resources read `db:<DBInstanceIdentifier>`, `alarm:<AlarmName>`,

@@ -216,9 +216,12 @@ export function stepSignal(
   }
   if (signal.kind === 'info') {
     if (state && isActive(state)) {
-      // Shown, not resolved: the phase and severity stay; the value and details say what AWS said.
-      const next = annotate({ ...state, value: signal.observation.value, lastSeenAt: now });
-      return { next, changed: true };
+      // Shown, not resolved: the phase, severity and the problem's own mark stay; an alarm's value
+      // shows its new state (an alarm is in one state at a time), other sources' in the details.
+      const value = signal.source === 'cloudwatch-alarm' ? signal.observation.value : state.value;
+      const next = annotate({ ...state, value, lastSeenAt: now });
+      const kept = previous ? { ...next?.signals, [signal.id]: previous } : next?.signals;
+      return { next: next && { ...next, ...(kept ? { signals: kept } : {}) }, changed: true };
     }
     const s = step(state, { ...signal.observation, severity: 'warning' }, now, timing, route);
     return { ...s, next: annotate(s.next), changed: true };
