@@ -43,6 +43,7 @@ export {
   cloudWatchTime,
   datapointTime,
   describeAlarm,
+  type EvaluatedAlarm,
   evaluateAlarm,
   evaluationRange,
   isBreaching,
