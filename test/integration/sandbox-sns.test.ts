@@ -10,8 +10,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import Validator from 'sns-payload-validator';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectDemoAlarms, DEMO_BURST_ALARM } from '../../devkit/local/demo/alarms.js';
+import { ioCreditHistory } from '../../devkit/local/demo/io-credit-history.js';
+import { DEMO_ALARM_TOPIC_ARN, demoAwsSeed, ORDERS_DB } from '../../devkit/local/demo/world.js';
 import {
   createSandbox,
   openSnsSandbox,
@@ -20,6 +24,7 @@ import {
   type SnsHttpMessage,
   type SnsStandInHandle,
 } from '../../devkit/sandbox/index.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -489,5 +494,96 @@ describe('CloudWatch alarms publishing through SNS', () => {
     ).rejects.toMatchObject({
       code: 'ResourceNotFound',
     });
+  });
+});
+
+describe("the local-mode demo's alarm", () => {
+  it('subscribes Capstan, waits for its confirmation, then alarms on the draining BurstBalance', async () => {
+    const demoPrefix = `{sbsns-demo-${randomBytes(4).toString('hex')}}`;
+    const demoSandbox = createSandbox({ redis, prefix: demoPrefix });
+    await demoSandbox.seed(demoAwsSeed());
+    const t = Date.now();
+    await demoSandbox.putMetricData(
+      ioCreditHistory({
+        dbInstanceId: ORDERS_DB,
+        from: t - 24 * 3_600_000,
+        to: t,
+        drainStartedAt: t - 6 * 3_600_000,
+      }),
+    );
+    const standIn = await openSnsStandIn({ redis, prefix: demoPrefix, evaluate: false });
+    // Capstan's side, as the product does it: verify each message, confirm by GETting the SubscribeURL.
+    const validator = new Validator({ requestAgent: standIn.agent });
+    const alarms: SnsHttpMessage[] = [];
+    const capstan = http.createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => {
+        body += d;
+      });
+      req.on('end', async () => {
+        const message = (await validator.validate(body)) as SnsHttpMessage;
+        if (message.Type === 'SubscriptionConfirmation') await get(message.SubscribeURL ?? '', standIn.agent);
+        else alarms.push(message);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => capstan.listen(0, '127.0.0.1', resolve));
+    const capstanUrl = `http://127.0.0.1:${(capstan.address() as AddressInfo).port}/aws/sns`;
+    try {
+      const outcome = await connectDemoAlarms({
+        redis,
+        prefix: demoPrefix,
+        sandbox: demoSandbox,
+        endpoint: capstanUrl,
+        logger: pino({ level: 'silent' }),
+        signal: new AbortController().signal,
+      });
+      expect(outcome).toEqual({ confirmed: true, alarm: true });
+      const transitions = await standIn.tick();
+      expect(transitions.map((x) => x.newState)).toEqual(['ALARM']);
+      await waitFor(() => alarms.length === 1, { message: 'the ALARM notification' });
+      expect(alarms[0]?.Subject).toBe(`ALARM: "${DEMO_BURST_ALARM}" in EU (Ireland)`);
+      const body = JSON.parse(alarms[0]?.Message ?? '{}');
+      expect(body).toMatchObject({
+        AlarmName: DEMO_BURST_ALARM,
+        AWSAccountId: '123456789012',
+        Region: 'EU (Ireland)',
+        NewStateValue: 'ALARM',
+        OldStateValue: 'INSUFFICIENT_DATA',
+        AlarmActions: [DEMO_ALARM_TOPIC_ARN],
+        Trigger: {
+          MetricName: 'BurstBalance',
+          Namespace: 'AWS/RDS',
+          Statistic: 'AVERAGE',
+          Dimensions: [{ value: ORDERS_DB, name: 'DBInstanceIdentifier' }],
+          Period: 300,
+          EvaluationPeriods: 3,
+          ComparisonOperator: 'LessThanThreshold',
+          Threshold: 25,
+        },
+      });
+      expect(body.NewStateReason).toMatch(
+        /^Threshold Crossed: 3 datapoints \[(1\d|2[0-4])\.\d \(\d\d\/\d\d\/\d\d \d\d:\d[05]:00\), .*\] were less than the threshold \(25\.0\)\.$/,
+      );
+      // A later start on another port drops the old subscription and subscribes the new endpoint.
+      await connectDemoAlarms({
+        redis,
+        prefix: demoPrefix,
+        sandbox: demoSandbox,
+        endpoint: `${capstanUrl}?again`,
+        logger: pino({ level: 'silent' }),
+        signal: new AbortController().signal,
+      });
+      const topic = await standIn.topic(DEMO_ALARM_TOPIC_ARN);
+      expect(topic?.subscriptions.map((s) => [s.endpoint, s.status])).toEqual([
+        [`${capstanUrl}?again`, 'confirmed'],
+      ]);
+    } finally {
+      await standIn.close();
+      await new Promise((resolve) => capstan.close(resolve));
+      const keys = await redis.keys(`${demoPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
   });
 });
