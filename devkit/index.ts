@@ -18,8 +18,13 @@ import { openSnsStandIn } from './sandbox/sns.js';
 export const createSandbox: StandIns['createSandbox'] = ({ redis, prefix }) =>
   create({ redis, prefix, extensions: [pitrExtension()] });
 
-export const snsStandIn: StandIns['snsStandIn'] = ({ redis, prefix, logger }) =>
-  openSnsStandIn({ redis, prefix, ...(logger ? { logger } : {}) });
+export const snsStandIn: StandIns['snsStandIn'] = ({ redis, prefix, logger, evaluateAlarms }) =>
+  openSnsStandIn({
+    redis,
+    prefix,
+    ...(logger ? { logger } : {}),
+    ...(evaluateAlarms === false ? { evaluate: false } : {}),
+  });
 
 export const prepareLocalMode: StandIns['prepareLocalMode'] = prepare;
 

@@ -39,10 +39,16 @@ export interface StandIns {
   createSandbox(options: { redis: RedisClient; prefix: string }): SandboxStandIn;
   /**
    * The sandbox's SNS over the world in `redis`: the agent to verify and confirm its messages with.
-   * It also evaluates the sandbox's CloudWatch alarms in this process (each alarm once per interval
-   * across every process that opened it) and publishes their notifications to their SNS topics.
+   * Unless `evaluateAlarms` is false (a web-only process may leave them to the workers), it also
+   * evaluates the sandbox's CloudWatch alarms every few seconds (each alarm once per interval across
+   * every process doing so) and publishes their notifications to their topics' subscriptions.
    */
-  snsStandIn(options: { redis: RedisClient; prefix: string; logger?: Logger }): Promise<SnsStandIn>;
+  snsStandIn(options: {
+    redis: RedisClient;
+    prefix: string;
+    logger?: Logger;
+    evaluateAlarms?: boolean;
+  }): Promise<SnsStandIn>;
   /**
    * Starts what local mode needs and returns the configuration to run with, or throws an error named
    * `LocalModeRefused` (real AWS credentials set without the override) whose message says why.

@@ -93,7 +93,8 @@ export interface SnsSandbox {
   topic(arn: string): Promise<SnsTopicState | undefined>;
   /**
    * Subscribes a loopback HTTP(S) endpoint and POSTs it a signed SubscriptionConfirmation (a new or
-   * still pending subscription; a confirmed one is left alone). Refuses non-loopback endpoints.
+   * still pending subscription; a confirmed one is left alone; none when one was sent in the last
+   * 10 s). Refuses non-loopback endpoints.
    */
   subscribe(
     topicArn: string,
@@ -118,6 +119,16 @@ export async function openSnsSandbox(options: SnsSandboxOptions): Promise<SnsSan
   const store = new WorldStore(redis, prefix);
 
   const sign = (fields: SnsMessageFields) => signSnsMessage(fields, identity, clock());
+
+  /** One process sends a subscription's confirmation at a time, and at most every 10 s. */
+  const claimConfirmation = async (subscriptionArn: string) =>
+    (await redis.set(
+      `${prefix}:sandbox:sns:confirm-claim:${subscriptionArn}`,
+      '1',
+      'PX',
+      CONFIRMATION_RETRY_MS,
+      'NX',
+    )) === 'OK';
 
   async function sendConfirmation(
     topicArn: string,
@@ -164,6 +175,8 @@ export async function openSnsSandbox(options: SnsSandboxOptions): Promise<SnsSan
         );
       });
       if (subscription.status === 'confirmed') return { subscription };
+      // The claim keeps another process's round from sending the same confirmation meanwhile.
+      if (!(await claimConfirmation(subscription.arn))) return { subscription };
       return { subscription, confirmation: await sendConfirmation(topicArn, subscription) };
     },
     async unsubscribe(subscriptionArn) {
@@ -197,8 +210,7 @@ export async function openSnsSandbox(options: SnsSandboxOptions): Promise<SnsSan
       const due = confirmationsDue(world, worldNow(world, clock()));
       const results: DeliveryResult[] = [];
       for (const { topicArn, subscription } of due) {
-        const key = `${prefix}:sandbox:sns:confirm-claim:${subscription.arn}`;
-        if ((await redis.set(key, '1', 'PX', CONFIRMATION_RETRY_MS, 'NX')) !== 'OK') continue;
+        if (!(await claimConfirmation(subscription.arn))) continue;
         results.push(await sendConfirmation(topicArn, subscription));
       }
       return results;

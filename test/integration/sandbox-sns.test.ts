@@ -24,6 +24,7 @@ import {
   type SnsHttpMessage,
   type SnsStandInHandle,
 } from '../../devkit/sandbox/index.js';
+import type { StandIns } from '../../src/stand-ins.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const REGION = 'us-east-1';
@@ -216,6 +217,25 @@ describe('the agent', () => {
         SigningCertURL: `https://example.com/${sns.identity.certificateName}`,
       }),
     ).rejects.toThrow('Invalid SigningCertURL');
+  });
+
+  it('is what the product gets through the stand-ins seam (StandIns.snsStandIn)', async () => {
+    const standIns: Pick<StandIns, 'snsStandIn'> = await import('../../devkit/index.js');
+    const product = await standIns.snsStandIn({ redis, prefix, evaluateAlarms: false });
+    try {
+      expect(product.agent).toBeInstanceOf(https.Agent);
+      const message = sns.sign({
+        Type: 'Notification',
+        TopicArn: TOPIC,
+        Subject: 's',
+        Message: 'from another process',
+      });
+      await expect(new Validator({ requestAgent: product.agent }).validate(message)).resolves.toEqual(
+        message,
+      );
+    } finally {
+      await product.close();
+    }
   });
 
   it('trusts only the sandbox CA, and the endpoint is not trusted by a default agent', async () => {
