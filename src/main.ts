@@ -87,7 +87,15 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   // In sandbox mode the stand-ins are AWS: beneath the SDK clients, and SNS's HTTPS hosts (its
   // signing certificates and SubscribeURLs, reached through their agent, on loopback).
   const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
-  const sns = standIns ? await standIns.snsStandIn({ redis, prefix: config.queuePrefix }) : undefined;
+  const sns = standIns
+    ? await standIns.snsStandIn({
+        redis,
+        prefix: config.queuePrefix,
+        logger,
+        // Alarms are evaluated where AWS is: in workers (a lone web process only verifies).
+        evaluateAlarms: role !== 'web',
+      })
+    : undefined;
   if (sns) closers.push(() => sns.close());
 
   if (role !== 'web') {
