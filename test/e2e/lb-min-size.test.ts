@@ -55,8 +55,9 @@ function lifecycles(world: World): string[] {
 }
 
 /** The (last) approval request posted, once it is there. */
+/** The approval request, posted by a worker (a freshly spawned one takes seconds to start on a busy machine). */
 function approvalRequest(tc: TestCapstan): Promise<FakeMessage> {
-  return waitFor(() => tc.fake.messagesIn('C0APPROVALS').at(-1));
+  return waitFor(() => tc.fake.messagesIn('C0APPROVALS').at(-1), { timeoutMs: 30_000 });
 }
 
 async function approve(tc: TestCapstan, request: FakeMessage): Promise<void> {
