@@ -9,7 +9,7 @@
  *   the same alert a scheduled check raises for the same problem, so whichever source sees it
  *   first, there is one message — and Slack brought in line, as the scheduled checks do.
  */
-import { get } from 'node:https';
+import { type Agent, get } from 'node:https';
 import type { Job } from 'bullmq';
 import { describeGroup } from '../src/aws/autoscaling.js';
 import { routeFor } from '../src/domain/alerts/routing.js';
@@ -81,7 +81,7 @@ async function confirmSubscription(sns: SnsMessage, deps: AlertsSignalDeps): Pro
     ? subscribeUrlProblem(sns.subscribeUrl, sns.topicArn, sns.token)
     : 'no SubscribeURL';
   if (problem || !sns.subscribeUrl) return { outcome: 'done', summary: `not confirmed: ${problem}` };
-  const { status, body } = await httpsGet(sns.subscribeUrl, deps.snsAgent);
+  const { status, body } = await httpsGet(sns.subscribeUrl, await deps.snsAgent?.());
   if (status !== 200 || !/<ConfirmSubscriptionResult>/.test(body)) {
     // Thrown: BullMQ retries (SubscribeURL stays valid for three days).
     throw new Error(`SNS did not confirm the subscription to ${sns.topicArn}: HTTP ${status}`);
@@ -90,10 +90,7 @@ async function confirmSubscription(sns: SnsMessage, deps: AlertsSignalDeps): Pro
   return { outcome: 'done', summary: `subscribed to ${sns.topicArn}${arn ? ` (${arn})` : ''}` };
 }
 
-function httpsGet(
-  url: string,
-  agent: AlertsSignalDeps['snsAgent'],
-): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, agent: Agent | undefined): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = get(url, { ...(agent ? { agent } : {}), timeout: CONFIRM_TIMEOUT_MS }, (res) => {
       let body = '';

@@ -22,7 +22,7 @@ export interface JobDeps {
   producer: JobProducer;
   aws: AwsClientFactory;
   /** The HTTPS agent SNS is reached with (the sandbox's in sandbox mode; Node's default otherwise). */
-  snsAgent?: Agent;
+  snsAgent?: () => Promise<Agent>;
 }
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
@@ -48,7 +48,7 @@ export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'confi
 export interface AlertsSignalDeps extends AlertsCheckDeps {
   environments: EnvironmentRegistry;
   /** The HTTPS agent SubscribeURLs are fetched with (the sandbox's in sandbox mode). */
-  snsAgent?: Agent;
+  snsAgent?: () => Promise<Agent>;
 }
 
 /** The scheduled alert checks. */

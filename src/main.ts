@@ -29,7 +29,7 @@ import { closeRedis, createRedis, explainRedisError, watchRedis } from './redis.
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
-import { type LocalWorldStandIn, loadStandIns } from './stand-ins.js';
+import { type LocalWorldStandIn, loadStandIns, type SnsStandIn } from './stand-ins.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
 import { snsRoute } from './web/sns-endpoint.js';
 
@@ -87,16 +87,41 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   // In sandbox mode the stand-ins are AWS: beneath the SDK clients, and SNS's HTTPS hosts (its
   // signing certificates and SubscribeURLs, reached through their agent, on loopback).
   const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
-  const sns = standIns
-    ? await standIns.snsStandIn({
-        redis,
-        prefix: config.queuePrefix,
-        logger,
-        // Alarms are evaluated where AWS is: in workers (a lone web process only verifies).
-        evaluateAlarms: role !== 'web',
-      })
+  // Opened on first use, and again after a failure (it keeps its identity in Redis, which may be
+  // down at start-up: start-up never waits on Redis).
+  let snsOpening: Promise<SnsStandIn> | undefined;
+  const openSns = standIns
+    ? () =>
+        (snsOpening ??= standIns
+          .snsStandIn({
+            redis,
+            prefix: config.queuePrefix,
+            logger,
+            // Alarms are evaluated where AWS is: in workers (a lone web process only verifies).
+            evaluateAlarms: role !== 'web',
+          })
+          .catch((error: unknown) => {
+            snsOpening = undefined;
+            throw error;
+          }))
     : undefined;
-  if (sns) closers.push(() => sns.close());
+  const snsAgent = openSns ? async () => (await openSns()).agent : undefined;
+  closers.push(async () => (await snsOpening?.catch(() => undefined))?.close());
+  if (openSns && role !== 'web') {
+    // Workers evaluate the sandbox's alarms: open it now, and retry until it opens.
+    const retry = setInterval(() => {
+      openSns().then(
+        () => clearInterval(retry),
+        (err: unknown) => logger.warn({ err }, 'the sandbox SNS could not open yet'),
+      );
+    }, 5_000);
+    retry.unref();
+    openSns().then(
+      () => clearInterval(retry),
+      () => undefined,
+    );
+    closers.push(async () => clearInterval(retry));
+  }
 
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
@@ -126,7 +151,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
         notifier,
         producer,
         aws,
-        ...(sns ? { snsAgent: sns.agent } : {}),
+        ...(snsAgent ? { snsAgent } : {}),
       }),
       logger,
       metrics,
@@ -196,7 +221,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       enqueue: (message) => producer.enqueueSignal(message),
       logger,
       count: (outcome) => metrics.slackRequests.inc({ kind: 'sns', outcome }),
-      ...(sns ? { agent: sns.agent } : {}),
+      ...(snsAgent ? { agent: snsAgent } : {}),
     });
     web = await startWebApp({
       config,

@@ -61,7 +61,7 @@ export interface SnsEndpointOptions {
   enqueue: (message: SnsMessage) => Promise<{ duplicate: boolean }>;
   logger: Logger;
   /** The HTTPS agent certificates are fetched with (the sandbox's in sandbox mode; Node's default otherwise). */
-  agent?: Agent;
+  agent?: () => Promise<Agent>;
   /** Counts requests by outcome. */
   count?: (outcome: string) => void;
   now?: () => number;
@@ -106,11 +106,20 @@ function answer(res: ServerResponse, verdict: Verdict): void {
 
 /** The route, as Bolt's `customRoutes` takes it. */
 export function snsRoute(options: SnsEndpointOptions): ProbeRoute {
-  const validator = new SnsPayloadValidator({
-    useCache: true,
-    maxCerts: 100,
-    ...(options.agent ? { requestAgent: options.agent } : {}),
-  });
+  // Made on first use (the sandbox's agent may not be open yet); a failure to get the agent is a 503.
+  let validating: Promise<SnsPayloadValidator> | undefined;
+  const validator = () =>
+    (validating ??= (async () => {
+      const agent = await options.agent?.();
+      return new SnsPayloadValidator({
+        useCache: true,
+        maxCerts: 100,
+        ...(agent ? { requestAgent: agent } : {}),
+      });
+    })().catch((error: unknown) => {
+      validating = undefined;
+      throw error;
+    }));
   const now = options.now ?? Date.now;
 
   const check = async (req: IncomingMessage): Promise<Verdict> => {
@@ -150,7 +159,7 @@ export function snsRoute(options: SnsEndpointOptions): ProbeRoute {
     if (sent - now() > MAX_CLOCK_SKEW_MS)
       return { status: 400, outcome: 'stale', reason: 'the message is dated in the future' };
 
-    const signature = await verify(validator, msg);
+    const signature = await verify(await validator(), msg);
     if (signature !== 'valid') return signature;
 
     const { duplicate } = await options.enqueue({
