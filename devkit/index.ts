@@ -1,6 +1,7 @@
 /**
  * The stand-ins `src/main.ts` loads by dynamic import (see `src/stand-ins.ts`): the AWS sandbox with
- * point-in-time restores, and local mode. Never part of the production build.
+ * point-in-time restores, its SNS (with CloudWatch alarms publishing to it), and local mode. Never
+ * part of the production build.
  */
 import type { StandIns } from '../src/stand-ins.js';
 import { killAfterCreateHook } from './drill/kill-after-create.js';
@@ -12,9 +13,18 @@ import {
 import { createSandbox as create } from './sandbox/index.js';
 import { ATTACH_USAGE, attachDb, readAttachArgs } from './sandbox/pitr/attach.js';
 import { pitrExtension } from './sandbox/pitr/index.js';
+import { openSnsStandIn } from './sandbox/sns.js';
 
 export const createSandbox: StandIns['createSandbox'] = ({ redis, prefix }) =>
   create({ redis, prefix, extensions: [pitrExtension()] });
+
+export const snsStandIn: StandIns['snsStandIn'] = ({ redis, prefix, logger, evaluateAlarms }) =>
+  openSnsStandIn({
+    redis,
+    prefix,
+    ...(logger ? { logger } : {}),
+    ...(evaluateAlarms === false ? { evaluate: false } : {}),
+  });
 
 export const prepareLocalMode: StandIns['prepareLocalMode'] = prepare;
 

@@ -11,7 +11,7 @@ import { describeGroup, findGroupsByTag, type Group } from '../src/aws/autoscali
 import type { AwsPlacement } from '../src/aws/clients.js';
 import { getMetricSeries, latestValue, type MetricQuery, type MetricSeries } from '../src/aws/cloudwatch.js';
 import { describeDbInstance, listDbInstances } from '../src/aws/rds.js';
-import type { AlertCheckName, Config } from '../src/config.js';
+import { ALERT_CHECKS, type AlertCheckName, type Config } from '../src/config.js';
 import { routeFor } from '../src/domain/alerts/routing.js';
 import {
   type DatabaseInput,
@@ -29,6 +29,7 @@ import {
   type AlertTiming,
   alertIdFor,
   claimPosting,
+  externalInput,
   isActive,
   type Notice,
   recordMessage,
@@ -40,6 +41,11 @@ import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderAlert, renderRenotify } from '../src/slack/blocks/alert.js';
 import { standbyRecordsOf } from '../src/standby/store.js';
 import type { AlertsCheckDeps } from './deps.js';
+
+/** True for the checks Capstan runs on a schedule (not the signals AWS sends). */
+function isScheduledCheck(check: string): check is AlertCheckName {
+  return (ALERT_CHECKS as readonly string[]).includes(check);
+}
 
 /** A worker that claimed an alert's post holds the claim this long; if it dies, the next check posts. */
 const POST_LEASE_MS = 60_000;
@@ -99,7 +105,7 @@ export async function alertsCheckJob(
     const wanted = checks.filter((c) => due.has(c));
     if (wanted.length === 0) return;
     try {
-      observations.push(...(await read()).filter((o) => wanted.includes(o.key.check)));
+      observations.push(...(await read()).filter((o) => (wanted as readonly string[]).includes(o.key.check)));
       for (const c of wanted) evaluated.add(c);
     } catch (error) {
       problems.push(`${wanted.join(', ')}: ${(error as Error).message}`);
@@ -124,7 +130,7 @@ export async function alertsCheckJob(
   const observed = new Map<string, Observation>();
   const unroutable = new Set<string>();
   for (const obs of observations) {
-    const route = routeFor(config.file, obs.key);
+    const route = routeFor(config.file, obs.key, { source: 'scheduled' });
     if (!route.channel) {
       problems.push(`${alertIdFor(obs.key)}: no channel to post to (set alerts.default.channel)`);
       unroutable.add(alertIdFor(obs.key));
@@ -163,8 +169,11 @@ async function checkAlert(
 ): Promise<void> {
   const result = await deps.alerts.update<Notice>(id, (current) => {
     const check = obs?.key.check ?? current?.key.check;
-    const input = obs ?? (check && evaluated.has(check) ? undefined : 'not-evaluated');
-    const route = obs ? routeFor(deps.config.file, obs.key) : undefined;
+    const scheduled = check !== undefined && isScheduledCheck(check);
+    const own = obs ?? (scheduled && evaluated.has(check) ? undefined : 'not-evaluated');
+    // Signals AWS sent hold their alerts open, or let them resolve after the quiet period.
+    const input = externalInput(current, own, scheduled);
+    const route = obs ? routeFor(deps.config.file, obs.key, { source: 'scheduled' }) : undefined;
     const s = step(current, input, now, timing, route ? { ...pick(route) } : current?.route);
     return { next: s.changed ? s.next : 'unchanged', result: s.notice };
   });
@@ -245,7 +254,8 @@ function sameContent(a: AlertState | undefined, b: AlertState): boolean {
 
 // ── Reading the world ───────────────────────────────────────────────────────────────────────────
 
-function placementFor(config: Config, own: { region?: string; roleArn?: string } = {}): AwsPlacement {
+/** Where AWS is reached for `config` (a resource's own region or role first). */
+export function placementFor(config: Config, own: { region?: string; roleArn?: string } = {}): AwsPlacement {
   const region = own.region ?? config.file.aws.region ?? config.aws.region;
   if (!region) throw new Error('no AWS region is configured (aws.region in the config file, or AWS_REGION)');
   const roleArn = own.roleArn ?? config.file.aws.roleArn;

@@ -3,10 +3,12 @@
  * each job takes only the part it uses, named here so no job imports another job's types.
  */
 
+import type { Agent } from 'node:https';
 import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
+import type { EnvironmentRegistry } from '../src/environments/registry.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { RedisClient } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
@@ -19,6 +21,8 @@ export interface JobDeps {
   notifier: SlackNotifier;
   producer: JobProducer;
   aws: AwsClientFactory;
+  /** The HTTPS agent SNS is reached with (the sandbox's in sandbox mode; Node's default otherwise). */
+  snsAgent?: () => Promise<Agent>;
 }
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
@@ -39,6 +43,13 @@ export type PingDeps = Pick<JobDeps, 'redis'>;
 export type ApprovalRequestDeps = Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'producer'>;
 /** Closing an approval request nobody decided (and deleting an unapproved update's change set). */
 export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'config' | 'aws'>;
+
+/** `alerts.signal`: what the scheduled checks use, the environments' activity, and how SNS is reached. */
+export interface AlertsSignalDeps extends AlertsCheckDeps {
+  environments: EnvironmentRegistry;
+  /** The HTTPS agent SubscribeURLs are fetched with (the sandbox's in sandbox mode). */
+  snsAgent?: () => Promise<Agent>;
+}
 
 /** The scheduled alert checks. */
 export interface AlertsCheckDeps extends EnvJobDeps {

@@ -5,6 +5,7 @@ import type { AwsPlacement } from '../src/aws/clients.js';
 import { targetHealth } from '../src/aws/elbv2.js';
 import { escapeSlack } from '../src/commands/index.js';
 import { allPlacements, countStates, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
+import { environmentRegistryOf } from '../src/environments/registry.js';
 import { ErrorCode, UserError } from '../src/errors.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
@@ -98,8 +99,13 @@ export async function envStatusJob(
     return `• \`${i.id}\` ${i.lifecycle}, ${i.health}${lb}${why}`;
   });
   const c = countStates(group);
+  // What AWS last notified about the group (an Auto Scaling launch or terminate, via SNS).
+  const activity = await environmentRegistryOf(deps).lastActivity(name);
+  const last = activity
+    ? `\nLast Auto Scaling activity (<!date^${Math.floor(activity.at / 1000)}^{date_short_pretty} {time}|${new Date(activity.at).toISOString()}>): ${escapeSlack(activity.text)}`
+    : '';
   return {
     outcome: 'done',
-    summary: `*${name}* — ${group.name}, version ${group.tags[TAG.version] ?? '?'}, ${c.inService}/${group.desired} in service, ${c.standby} standby${group.suspended.length ? `, suspended: ${group.suspended.join(', ')}` : ''}\n${lines.join('\n') || 'no instances'}`,
+    summary: `*${name}* — ${group.name}, version ${group.tags[TAG.version] ?? '?'}, ${c.inService}/${group.desired} in service, ${c.standby} standby${group.suspended.length ? `, suspended: ${group.suspended.join(', ')}` : ''}\n${lines.join('\n') || 'no instances'}${last}`,
   };
 }

@@ -1,7 +1,9 @@
 /** Job name → processor. Every job in `JOB_NAMES` has exactly one. */
 import { AlertStore } from '../src/alerts/store.js';
+import { EnvironmentRegistry } from '../src/environments/registry.js';
 import type { ProcessorMap } from '../src/queue/worker.js';
 import { alertsCheckJob } from './alerts-check.js';
+import { alertsSignalJob } from './alerts-signal.js';
 import { approvalExpireJob } from './approval-expire.js';
 import { approvalRequestJob } from './approval-request.js';
 import type { JobDeps } from './deps.js';
@@ -21,6 +23,7 @@ export type { JobDeps } from './deps.js';
 /** The processors, bound to their dependencies. */
 export function createProcessors(deps: JobDeps): ProcessorMap {
   const alerts = new AlertStore(deps.redis, deps.config.queuePrefix);
+  const environments = new EnvironmentRegistry(deps.redis, deps.config.queuePrefix);
   return {
     'ops.ping': (job, ctx) => pingJob(job, ctx, deps),
     'env.create': (job, ctx) => envCreateJob(job, ctx, deps),
@@ -39,5 +42,6 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'approval.request': (job, ctx) => approvalRequestJob(job, ctx, deps),
     'approval.expire': (job) => approvalExpireJob(job, deps),
     'alerts.check': (job) => alertsCheckJob(job, { ...deps, alerts }),
+    'alerts.signal': (job) => alertsSignalJob(job, { ...deps, alerts, environments }),
   };
 }

@@ -409,6 +409,36 @@ export const ALERT_CHECKS = [
 /** A check's name. */
 export type AlertCheckName = (typeof ALERT_CHECKS)[number];
 
+/**
+ * What alerts from signals AWS sends (SNS: CloudWatch alarms, RDS events, Auto Scaling
+ * notifications, EventBridge events) are filed under, besides the scheduled checks they share a
+ * problem with (a BurstBalance alarm is the `burstBalance` alert of its DB instance).
+ */
+export const SIGNAL_CHECKS = ['alarm', 'rdsEvent', 'autoScaling', 'event'] as const;
+
+/** A signal check's name. */
+export type SignalCheckName = (typeof SIGNAL_CHECKS)[number];
+
+/** Where an alert's evidence came from: Capstan's scheduled checks, or an SNS message of one kind. */
+export const ALERT_SOURCES = [
+  'scheduled',
+  'cloudwatch-alarm',
+  'rds-event',
+  'autoscaling',
+  'eventbridge',
+] as const;
+
+/** An alert source. */
+export type AlertSource = (typeof ALERT_SOURCES)[number];
+
+/** An SNS topic ARN (https://docs.aws.amazon.com/sns/latest/dg/sns-create-topic.html): partition, region, account, name. */
+const snsTopicArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/,
+    'an SNS topic ARN, such as arn:aws:sns:us-east-1:123456789012:capstan-alarms',
+  );
+
 /** Like `duration`, and also seconds (`30s`), so tests and demos can run checks quickly. */
 const alertDuration = z
   .string()
@@ -501,9 +531,19 @@ const alertRouteSchema = z
     match: z
       .object({
         check: z
-          .union([z.enum(ALERT_CHECKS), z.array(z.enum(ALERT_CHECKS)).min(1)])
+          .union([
+            z.enum([...ALERT_CHECKS, ...SIGNAL_CHECKS]),
+            z.array(z.enum([...ALERT_CHECKS, ...SIGNAL_CHECKS])).min(1),
+          ])
           .transform((c) => (Array.isArray(c) ? c : [c]))
           .optional(),
+        /** Where the alert's evidence came from (any of them matches). */
+        source: z
+          .union([z.enum(ALERT_SOURCES), z.array(z.enum(ALERT_SOURCES)).min(1)])
+          .transform((c) => (Array.isArray(c) ? c : [c]))
+          .optional(),
+        /** CloudWatch alarm name pattern: `*` matches any run of characters (`prod-*`, `*-BurstBalance`). */
+        alarm: z.string().min(1).max(255).optional(),
         environment: z.string().min(1).optional(),
         database: z.string().min(1).optional(),
       })
@@ -525,6 +565,15 @@ export const alertsSchema = z
     /** Extra DB instances to watch besides those under `databases` (in the default AWS placement). */
     databases: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a DB instance identifier')).default([]),
     checks: alertChecksSchema.default(alertChecksSchema.parse({})),
+    /**
+     * SNS topics whose messages `POST /aws/sns` accepts (CloudWatch alarms, RDS event
+     * subscriptions, Auto Scaling notifications, EventBridge rules with an SNS target); a message
+     * from any other topic is refused, and only these topics' subscriptions are confirmed.
+     */
+    sns: z
+      .object({ topics: z.array(snsTopicArn).default([]) })
+      .strict()
+      .default({ topics: [] }),
     /** First matching route wins; then `default`. */
     routes: z.array(alertRouteSchema).default([]),
     default: z.object(alertRouteTarget).strict().default({}),

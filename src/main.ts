@@ -29,8 +29,9 @@ import { closeRedis, createRedis, explainRedisError, watchRedis } from './redis.
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
-import { type LocalWorldStandIn, loadStandIns } from './stand-ins.js';
+import { type LocalWorldStandIn, loadStandIns, type SnsStandIn } from './stand-ins.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
+import { snsRoute } from './web/sns-endpoint.js';
 
 /** Which parts a process runs. */
 export type Role = 'start' | 'web' | 'worker';
@@ -97,9 +98,47 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   };
   const probes: ProbeSources = { notReadyReasons, registry: metrics.registry };
 
+  // In sandbox mode the stand-ins are AWS: beneath the SDK clients, and SNS's HTTPS hosts (its
+  // signing certificates and SubscribeURLs, reached through their agent, on loopback).
+  const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
+  // Opened on first use, and again after a failure (it keeps its identity in Redis, which may be
+  // down at start-up: start-up never waits on Redis).
+  let snsOpening: Promise<SnsStandIn> | undefined;
+  const openSns = standIns
+    ? () =>
+        (snsOpening ??= standIns
+          .snsStandIn({
+            redis,
+            prefix: config.queuePrefix,
+            logger,
+            // Alarms are evaluated where AWS is: in workers (a lone web process only verifies).
+            evaluateAlarms: role !== 'web',
+          })
+          .catch((error: unknown) => {
+            snsOpening = undefined;
+            throw error;
+          }))
+    : undefined;
+  const snsAgent = openSns ? async () => (await openSns()).agent : undefined;
+  closers.push(async () => (await snsOpening?.catch(() => undefined))?.close());
+  if (openSns && role !== 'web') {
+    // Workers evaluate the sandbox's alarms: open it now, and retry until it opens.
+    const retry = setInterval(() => {
+      openSns().then(
+        () => clearInterval(retry),
+        (err: unknown) => logger.warn({ err }, 'the sandbox SNS could not open yet'),
+      );
+    }, 5_000);
+    retry.unref();
+    openSns().then(
+      () => clearInterval(retry),
+      () => undefined,
+    );
+    closers.push(async () => clearInterval(retry));
+  }
+
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
-    const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
     const sandbox = standIns?.createSandbox({ redis, prefix: config.queuePrefix });
     // Only the sandbox's drills ever aim a kill at the instant after a create.
     const onCreated = standIns?.createdHook({ env: process.env, redis, prefix: config.queuePrefix });
@@ -119,7 +158,15 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       reporterFor: slackReporterFactory(notifier, config.reporter.minUpdateIntervalMs),
-      processors: createProcessors({ config, redis, approvals, notifier, producer, aws }),
+      processors: createProcessors({
+        config,
+        redis,
+        approvals,
+        notifier,
+        producer,
+        aws,
+        ...(snsAgent ? { snsAgent } : {}),
+      }),
       logger,
       metrics,
       jobsAdmin,
@@ -184,7 +231,20 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
       redisProblem: () => redisWatch.problem(),
     };
-    web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
+    const snsEndpoint = snsRoute({
+      topics: () => config.file.alerts.sns.topics,
+      enqueue: (message) => producer.enqueueSignal(message),
+      logger,
+      count: (outcome) => metrics.slackRequests.inc({ kind: 'sns', outcome }),
+      ...(snsAgent ? { agent: snsAgent } : {}),
+    });
+    web = await startWebApp({
+      config,
+      logger,
+      probes,
+      routes: [snsEndpoint],
+      register: (app) => registerHandlers(app, deps),
+    });
     // Stop taking requests before anything else closes.
     const started = web;
     closers.unshift(() => started.stop());

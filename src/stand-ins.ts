@@ -4,6 +4,7 @@
  * {@link loadStandIns}, only in local or sandbox mode, and the production build leaves them out.
  */
 
+import type { Agent } from 'node:https';
 import type { Logger } from 'pino';
 import type { ClientAttacher } from './aws/clients.js';
 import type { Config } from './config.js';
@@ -16,6 +17,16 @@ export interface SandboxStandIn extends ClientAttacher {
   loadSeedFile(path: string): Promise<void>;
 }
 
+/**
+ * The sandbox's SNS as the product sees it: an agent for sns-payload-validator's `requestAgent` and
+ * for the GET of a SubscribeURL. It reaches the sandbox's SNS (signing certificates, subscription
+ * confirmations) for `sns.<region>.amazonaws.com` hosts and refuses every other host.
+ */
+export interface SnsStandIn {
+  agent: Agent;
+  close(): Promise<void>;
+}
+
 /** What local mode started: the configuration to run with, and how to stop it. */
 export interface LocalWorldStandIn {
   config: Config;
@@ -26,6 +37,18 @@ export interface LocalWorldStandIn {
 export interface StandIns {
   /** The sandbox over `redis` (every worker sharing it shares one world), point-in-time restores included. */
   createSandbox(options: { redis: RedisClient; prefix: string }): SandboxStandIn;
+  /**
+   * The sandbox's SNS over the world in `redis`: the agent to verify and confirm its messages with.
+   * Unless `evaluateAlarms` is false (a web-only process may leave them to the workers), it also
+   * evaluates the sandbox's CloudWatch alarms every few seconds (each alarm once per interval across
+   * every process doing so) and publishes their notifications to their topics' subscriptions.
+   */
+  snsStandIn(options: {
+    redis: RedisClient;
+    prefix: string;
+    logger?: Logger;
+    evaluateAlarms?: boolean;
+  }): Promise<SnsStandIn>;
   /**
    * Starts what local mode needs and returns the configuration to run with, or throws an error named
    * `LocalModeRefused` (real AWS credentials set without the override) whose message says why.

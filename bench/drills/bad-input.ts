@@ -332,6 +332,156 @@ function makeCase(i: number): Case {
   }
 }
 
+/** The one topic the drill's configuration accepts SNS messages from. */
+const SNS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:drill-alarms';
+
+/** The drill's configuration: the drills' own, accepting SNS messages from {@link SNS_TOPIC}. */
+const BAD_INPUT_CONFIG = `${DRILL_CONFIG}
+alerts:
+  sns:
+    topics: [${SNS_TOPIC}]
+  default: { channel: C0OPS }
+`;
+
+/** A certificate URL of the form SNS uses (the sandbox serves its own; any other is not SNS's key). */
+const snsCertUrl = (i: number) =>
+  `https://sns.us-east-1.amazonaws.com/SimpleNotificationService-${createHmac('md5', 'drill').update(String(i)).digest('hex')}.pem`;
+
+/** A well-formed SNS envelope whose signature is garbage. */
+function envelope(i: number, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    Type: 'Notification',
+    MessageId: `drill-${i}-${randomBytes(4).toString('hex')}`,
+    TopicArn: SNS_TOPIC,
+    Subject: 'ALARM: "drill" in US East (N. Virginia)',
+    Message: JSON.stringify({ AlarmName: 'drill', NewStateValue: 'ALARM', injection: pick(INJECTIONS, i) }),
+    Timestamp: new Date().toISOString(),
+    SignatureVersion: pick(['1', '2'], i),
+    Signature: randomBytes(256).toString('base64'),
+    SigningCertURL: snsCertUrl(i),
+    UnsubscribeURL: 'https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe',
+    ...over,
+  };
+}
+
+/** How many kinds of bad SNS post the drill cycles through. */
+export const SNS_KINDS = 12;
+
+/** The `i`-th garbage post to `POST /aws/sns`: none may be queued, none may open an alert. */
+function snsCase(i: number): Case {
+  const json = (
+    kind: string,
+    body: Record<string, unknown>,
+    status: number,
+    over: Record<string, string> = {},
+  ) => {
+    const text = JSON.stringify(body);
+    return {
+      kind: `sns: ${kind}`,
+      body: text,
+      headers: {
+        'content-type': 'text/plain; charset=UTF-8',
+        'x-amz-sns-message-type': String(body.Type ?? 'Notification'),
+        'x-amz-sns-topic-arn': String(body.TopicArn ?? SNS_TOPIC),
+        ...over,
+      },
+      verdict: expectStatus(status),
+    };
+  };
+  switch (i % SNS_KINDS) {
+    case 0: {
+      const body = pick(['not json', '{"Type":', '[]', 'null', '<xml/>', pick(INJECTIONS, i)], i);
+      return {
+        kind: 'sns: not JSON',
+        body,
+        headers: { 'content-type': 'text/plain', 'x-amz-sns-message-type': 'Notification' },
+        verdict: expectStatus(400),
+      };
+    }
+    case 1: {
+      // A Slack request (or anything) without SNS's header.
+      const body = slashCommandBody({ command: '/ops', text: 'ping', userId: 'U0ALICE', channelId: 'C0OPS' });
+      return { kind: 'sns: no SNS header', body, headers: signed(body), verdict: expectStatus(400) };
+    }
+    case 2: {
+      const drop = pick(['Signature', 'SigningCertURL', 'TopicArn', 'MessageId', 'Message', 'Timestamp'], i);
+      const { [drop]: _gone, ...rest } = envelope(i);
+      return json(`missing ${drop}`, rest, 400);
+    }
+    case 3:
+      return json(
+        'wrong types',
+        envelope(
+          i,
+          pick([{ Message: { a: 1 } }, { SignatureVersion: 3 }, { Type: 'Nope' }, { Timestamp: 42 }], i),
+        ),
+        400,
+      );
+    case 4:
+      return json('type header disagrees', envelope(i), 400, {
+        'x-amz-sns-message-type': 'SubscriptionConfirmation',
+      });
+    case 5:
+      return json(
+        'topic not configured',
+        envelope(i, { TopicArn: pick(['arn:aws:sns:us-east-1:999999999999:evil', `${SNS_TOPIC}-2`], i) }),
+        403,
+      );
+    case 6:
+      return json(
+        'stale (replayed)',
+        envelope(i, {
+          Timestamp: new Date(Date.now() - pick([3_700, 86_400, 30 * 86_400], i) * 1000).toISOString(),
+        }),
+        400,
+      );
+    case 7:
+      return json(
+        'dated in the future',
+        envelope(i, { Timestamp: new Date(Date.now() + 3_600_000).toISOString() }),
+        400,
+      );
+    case 8:
+      return json(
+        'certificate not on an SNS host',
+        envelope(i, {
+          SigningCertURL: pick(
+            [
+              'http://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
+              'https://evil.example/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
+              'https://sns.us-east-1.amazonaws.com.evil.example/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem',
+              'https://127.0.0.1/cert.pem',
+              'file:///etc/passwd',
+            ],
+            i,
+          ),
+        }),
+        403,
+      );
+    case 9:
+      return json('bad signature', envelope(i), 403);
+    case 10:
+      return json(
+        'subscription with a foreign SubscribeURL',
+        envelope(i, {
+          Type: 'SubscriptionConfirmation',
+          Token: randomBytes(16).toString('hex'),
+          SubscribeURL: 'https://evil.example/?Action=ConfirmSubscription',
+        }),
+        403,
+      );
+    default: {
+      const body = JSON.stringify(envelope(i, { Message: 'x'.repeat(1_100_000) }));
+      return {
+        kind: 'sns: too large',
+        body,
+        headers: { 'content-type': 'text/plain', 'x-amz-sns-message-type': 'Notification' },
+        verdict: expectStatus(413),
+      };
+    }
+  }
+}
+
 /**
  * POSTs on a connection of its own (no keep-alive): a reset then means the server dropped this
  * request, not the usual race of a client reusing a socket the server is closing.
@@ -357,7 +507,7 @@ function post(
 export async function badInputDrill(options: DrillOptions): Promise<DrillResult> {
   const log = options.log ?? (() => undefined);
   const world = await startDrillWorld({
-    configYaml: DRILL_CONFIG,
+    configYaml: BAD_INPUT_CONFIG,
     env: { DRILL_DB_PASSWORD: 'unused' },
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
@@ -372,13 +522,12 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
     const auditBefore = await world.redis.xlen(`${world.prefix}:audit`);
     let next = 0;
     const concurrency = 32;
-    const one = async (i: number) => {
-      const c = makeCase(i);
+    const one = async (i: number, c = makeCase(i), url = web.eventsUrl) => {
       const started = performance.now();
       let status = 0;
       let text = '';
       try {
-        ({ status, text } = await post(web.eventsUrl, c.body, c.headers));
+        ({ status, text } = await post(url, c.body, c.headers));
       } catch (error) {
         text = `no answer: ${(error as { code?: string }).code ?? (error as Error).message}`;
       }
@@ -401,6 +550,16 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       }
     });
     await Promise.all(lanes);
+    // As many garbage posts to the SNS endpoint.
+    const snsUrl = web.eventsUrl.replace('/slack/events', '/aws/sns');
+    let nextSns = 0;
+    const snsLanes = Array.from({ length: concurrency }, async () => {
+      for (let i = nextSns++; i < options.count; i = nextSns++) {
+        await one(i, snsCase(i), snsUrl);
+        if (i > 0 && i % 1000 === 0) log(`${i} SNS posts sent`);
+      }
+    });
+    await Promise.all(snsLanes);
 
     await attempt(failures, 'afterwards', async () => {
       check(web.worker.proc.exitCode === null && web.worker.proc.signalCode === null, 'the web process died');
@@ -416,8 +575,10 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       );
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       check(total === 0, `${total} job(s) enqueued: ${JSON.stringify(counts)}`);
-      const locks = await world.redis.keys(`${world.prefix}:lock:*`);
+      const locks = await world.keys(`${world.prefix}:lock:*`);
       check(locks.length === 0, `${locks.length} lock(s) taken`);
+      const alerts = await world.keys(`${world.prefix}:alert*`);
+      check(alerts.length === 0, `${alerts.length} alert key(s) written by garbage SNS posts`);
     });
     await attempt(failures, 'afterwards', async () => {
       // Replies to mentions go out through the Web API: none may carry the markup back.
@@ -454,7 +615,7 @@ export async function badInputDrill(options: DrillOptions): Promise<DrillResult>
       drill: 'bad-input',
       runs,
       passed: passed - failures.filter((f) => f.startsWith('afterwards')).length,
-      checked: `${options.count} malformed/oversized/badly signed/replayed/future-dated/tampered/injection requests, markup in mentions, forged approval clicks: right status and reply each, no markup echoed, no job, no lock, process alive`,
+      checked: `${options.count} malformed/oversized/badly signed/replayed/future-dated/tampered/injection requests, markup in mentions, forged approval clicks, and ${options.count} garbage SNS posts (unsigned, foreign topic, stale, bad certificate host, bad signature, too large): right status and reply each, no markup echoed, no job, no alert, no lock, process alive`,
       figures: {
         'answers right, by kind': kinds,
         'latency p50/p99/max': `${quantile(latencies, 0.5).toFixed(1)} / ${quantile(latencies, 0.99).toFixed(1)} / ${Math.max(...latencies).toFixed(1)} ms`,

@@ -13,6 +13,9 @@ import { type Config, readConfig, readRedisConfig } from '../../src/config.js';
 import { createRedis, type RedisClient } from '../../src/redis.js';
 import { startConsole } from './console/server.js';
 import {
+  DEMO_ALARM_TOPIC_ARN,
+  DEMO_BURST_ALARM,
+  DEMO_BURST_THRESHOLD,
   DEMO_CHANNELS,
   DEMO_CONFIG_PATH,
   DEMO_DB_PASSWORD_VARIABLE,
@@ -154,6 +157,8 @@ export function localModeBanner(facts: BannerFacts): string {
     const db = demo.ordersDb;
     lines.push(
       `  Sandbox:  prod (3 instances behind web-tg, protected), blueprints web and shop (a stack), ${ORDERS_DB} (gp2 100 GiB, MariaDB on 127.0.0.1:${db.server.port}, ${db.origin})`,
+      `  Alarms:   CloudWatch alarm ${DEMO_BURST_ALARM} (BurstBalance < ${DEMO_BURST_THRESHOLD} % over 3 × 5 min) → SNS topic ${DEMO_ALARM_TOPIC_ARN.split(':').at(-1)} → ${facts.baseUrl}/aws/sns,`,
+      `            signed and subscribed as AWS does; its ALARM arrives within a minute of start-up (the balance is already low)`,
       '',
       'Try:',
       '  /env list                      /env create demo --size 1',
@@ -230,6 +235,11 @@ export async function openLocalClients(
       ...(local.demo ? { demo: local.demo } : {}),
       now: Date.now(),
     }),
+  );
+  // The demo's alarm publishes to Capstan's own /aws/sns, once Capstan has confirmed the subscription.
+  local.demo?.connectAlarms(`${baseUrl}/aws/sns`).then(
+    (outcome) => logger.debug({ outcome }, 'local mode: demo alarm connected'),
+    () => undefined,
   );
   const detachTerminal = attachTerminal({
     slack: local.slack,

@@ -1,9 +1,13 @@
 /**
  * CloudWatch: metric series stored in the world (raw points), aggregated per period and
- * statistic the way GetMetricData / GetMetricStatistics do.
+ * statistic the way GetMetricData / GetMetricStatistics do; metric alarms on them (PutMetricAlarm,
+ * DescribeAlarms, DeleteAlarms, and their evaluation: alarms.ts).
  */
 import type {
   Datapoint,
+  DeleteAlarmsInput,
+  DescribeAlarmsCommandInput,
+  DescribeAlarmsCommandOutput,
   Dimension,
   GetMetricDataCommandInput,
   GetMetricDataCommandOutput,
@@ -12,12 +16,33 @@ import type {
   ListMetricsCommandInput,
   ListMetricsCommandOutput,
   MetricDataResult,
+  PutMetricAlarmCommandInput,
   PutMetricDataCommandInput,
 } from '@aws-sdk/client-cloudwatch';
+import {
+  ALARM_STATISTICS,
+  type AlarmSpec,
+  type AlarmTransition,
+  applyEvaluation,
+  COMPARISON_OPERATORS,
+  describeAlarm,
+  evaluateAlarm,
+  evaluationRange,
+  putAlarm,
+  TREAT_MISSING_DATA,
+} from './alarms.js';
 import type { CallContext, HandlerTable, Out } from './context.js';
 import { cwError, unsupported } from './errors.js';
 import { paginate, parseDuration, parseTime } from './util.js';
-import type { MetricPoint, MetricSeries, World } from './world.js';
+import type {
+  AlarmComparisonOperator,
+  AlarmStateValue,
+  AlarmStatistic,
+  MetricPoint,
+  MetricSeries,
+  TreatMissingData,
+  World,
+} from './world.js';
 
 /** A series as tests and seed files give it. */
 export interface MetricSeriesInput {
@@ -44,7 +69,8 @@ function seriesKey(namespace: string, metricName: string, dims: { Name: string; 
   return JSON.stringify([namespace, metricName, dims.map((x) => [x.Name, x.Value])]);
 }
 
-function findSeries(
+/** The series with exactly these dimensions (sorted by name), if the world has it. */
+export function findSeries(
   world: World,
   namespace: string,
   metricName: string,
@@ -343,9 +369,173 @@ function listMetrics(ctx: CallContext, input: ListMetricsCommandInput): Out<List
   };
 }
 
+// ── Alarms ───────────────────────────────────────────────────────────────────────────────────
+
+/** Alarm periods CloudWatch accepts: 10, 20 and 30 s (high resolution) and multiples of 60. */
+function checkAlarmPeriod(period: number | undefined): number {
+  if (period === undefined || !Number.isInteger(period) || period < 1)
+    throw cwError('ValidationError', 'The parameter Period must be a positive integer.');
+  if (![10, 20, 30].includes(period) && period % 60 !== 0)
+    throw cwError('ValidationError', 'Period must be 10, 20, 30 or a multiple of 60.');
+  return period;
+}
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T {
+  if (value === undefined || !(allowed as readonly string[]).includes(value)) {
+    throw cwError(
+      'ValidationError',
+      `1 validation error detected: Value '${value ?? 'null'}' at '${name}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+    );
+  }
+  return value as T;
+}
+
+function actionList(list: string[] | undefined, name: string): string[] {
+  const actions = list ?? [];
+  if (actions.length > 5)
+    throw cwError('ValidationError', `The collection ${name} must not have more than 5 members.`);
+  for (const a of actions) {
+    if (!a.startsWith('arn:')) throw cwError('ValidationError', `Invalid arn syntax: ${a}`);
+  }
+  return [...actions];
+}
+
+/** A PutMetricAlarm input as an alarm's configuration (metric math and percentiles are not emulated). */
+export function alarmSpecFrom(input: PutMetricAlarmCommandInput): AlarmSpec {
+  const name = input.AlarmName ?? '';
+  if (name.length < 1 || name.length > 255)
+    throw cwError('ValidationError', 'The parameter AlarmName must be between 1 and 255 characters.');
+  if (input.Metrics !== undefined) throw unsupported('CloudWatch', 'PutMetricAlarm', 'metric math alarms');
+  if (input.ExtendedStatistic !== undefined)
+    throw unsupported('CloudWatch', 'PutMetricAlarm', 'percentile (ExtendedStatistic) alarms');
+  if (!input.Namespace || !input.MetricName)
+    throw cwError('ValidationError', 'The parameters Namespace and MetricName are required.');
+  const statistic = oneOf<AlarmStatistic>(input.Statistic, ALARM_STATISTICS, 'statistic');
+  const period = checkAlarmPeriod(input.Period);
+  const evaluationPeriods = input.EvaluationPeriods;
+  if (evaluationPeriods === undefined || !Number.isInteger(evaluationPeriods) || evaluationPeriods < 1)
+    throw cwError('ValidationError', 'The parameter EvaluationPeriods must be a positive integer.');
+  if (period * evaluationPeriods > 86_400)
+    throw cwError(
+      'ValidationError',
+      'The evaluation period (Period multiplied by EvaluationPeriods) cannot exceed one day.',
+    );
+  const m = input.DatapointsToAlarm;
+  if (m !== undefined && (!Number.isInteger(m) || m < 1 || m > evaluationPeriods))
+    throw cwError('ValidationError', 'DatapointsToAlarm must be between 1 and EvaluationPeriods.');
+  if (input.Threshold === undefined || !Number.isFinite(input.Threshold))
+    throw cwError('ValidationError', 'The parameter Threshold is required.');
+  const comparisonOperator = oneOf<AlarmComparisonOperator>(
+    input.ComparisonOperator,
+    COMPARISON_OPERATORS,
+    'comparisonOperator',
+  );
+  const treatMissingData = oneOf<TreatMissingData>(
+    input.TreatMissingData ?? 'missing',
+    TREAT_MISSING_DATA,
+    'treatMissingData',
+  );
+  return {
+    name,
+    ...(input.AlarmDescription !== undefined ? { description: input.AlarmDescription } : {}),
+    namespace: input.Namespace,
+    metricName: input.MetricName,
+    dimensions: normalizeDimensions(input.Dimensions),
+    statistic,
+    ...(input.Unit !== undefined ? { unit: input.Unit } : {}),
+    period,
+    evaluationPeriods,
+    ...(m !== undefined ? { datapointsToAlarm: m } : {}),
+    threshold: input.Threshold,
+    comparisonOperator,
+    treatMissingData,
+    actionsEnabled: input.ActionsEnabled ?? true,
+    alarmActions: actionList(input.AlarmActions, 'AlarmActions'),
+    okActions: actionList(input.OKActions, 'OKActions'),
+    insufficientDataActions: actionList(input.InsufficientDataActions, 'InsufficientDataActions'),
+  };
+}
+
+function putMetricAlarm(ctx: CallContext, input: PutMetricAlarmCommandInput): Out<object> {
+  putAlarm(ctx.world, alarmSpecFrom(input), ctx.now);
+  return {};
+}
+
+function deleteAlarms(ctx: CallContext, input: DeleteAlarmsInput): Out<object> {
+  const alarms = ctx.world.alarms ?? {};
+  const names = input.AlarmNames ?? [];
+  const missing = names.filter((n) => !alarms[n]);
+  if (missing.length > 0)
+    throw cwError('ResourceNotFound', `The named resource does not exist: ${missing.join(', ')}`, 404);
+  for (const n of names) delete alarms[n];
+  return {};
+}
+
+function describeAlarms(
+  ctx: CallContext,
+  input: DescribeAlarmsCommandInput,
+): Out<DescribeAlarmsCommandOutput> {
+  if (input.AlarmNames?.length && input.AlarmNamePrefix !== undefined)
+    throw cwError(
+      'InvalidParameterCombination',
+      'AlarmNames and AlarmNamePrefix cannot be specified together.',
+    );
+  const max = input.MaxRecords ?? 50;
+  if (!Number.isInteger(max) || max < 1 || max > 100)
+    throw cwError('InvalidParameterValue', 'The parameter MaxRecords must be between 1 and 100.');
+  const types = input.AlarmTypes ?? ['MetricAlarm'];
+  let alarms = types.includes('MetricAlarm')
+    ? Object.values(ctx.world.alarms ?? {}).sort((a, b) => a.name.localeCompare(b.name))
+    : [];
+  if (input.AlarmNames?.length) alarms = alarms.filter((a) => input.AlarmNames?.includes(a.name));
+  const prefix = input.AlarmNamePrefix;
+  if (prefix !== undefined) alarms = alarms.filter((a) => a.name.startsWith(prefix));
+  if (input.StateValue) alarms = alarms.filter((a) => a.state.value === input.StateValue);
+  const actionPrefix = input.ActionPrefix;
+  if (actionPrefix !== undefined)
+    alarms = alarms.filter((a) =>
+      [...a.alarmActions, ...a.okActions, ...a.insufficientDataActions].some((x) =>
+        x.startsWith(actionPrefix),
+      ),
+    );
+  const { page, next } = paginate(alarms, input.NextToken, max, () =>
+    cwError('InvalidNextToken', 'The service returned an invalid token.'),
+  );
+  return { MetricAlarms: page.map(describeAlarm), CompositeAlarms: [], NextToken: next };
+}
+
+/** The datapoints an alarm evaluates at `now`: its statistic per period of its evaluation range. */
+export function alarmDatapoints(world: World, name: string, now: number): { t: number; v: number }[] {
+  const alarm = world.alarms?.[name];
+  if (!alarm) return [];
+  const series = findSeries(world, alarm.namespace, alarm.metricName, alarm.dimensions);
+  if (!series || (alarm.unit && alarm.unit !== series.unit)) return [];
+  const { start, end } = evaluationRange(alarm, now);
+  return aggregate(series.points, start, end, alarm.period, alarm.statistic);
+}
+
+/**
+ * Evaluates one alarm on the world's metrics (the data GetMetricData answers with) and records a
+ * change of state; returns the transition, or undefined when the state stays (or there is no alarm).
+ */
+export function evaluateAlarmInWorld(world: World, name: string, now: number): AlarmTransition | undefined {
+  const alarm = world.alarms?.[name];
+  if (!alarm) return undefined;
+  const evaluation = evaluateAlarm(alarm, alarmDatapoints(world, name, now), alarm.state.value, now);
+  return applyEvaluation(world, alarm, evaluation, now);
+}
+
+/** The state of every alarm (for tests and the console). */
+export function alarmStates(world: World): Record<string, AlarmStateValue> {
+  return Object.fromEntries(Object.values(world.alarms ?? {}).map((a) => [a.name, a.state.value]));
+}
+
 export const cloudWatchHandlers: HandlerTable = {
   GetMetricData: getMetricData,
   GetMetricStatistics: getMetricStatistics,
   PutMetricData: putMetricData,
   ListMetrics: listMetrics,
+  PutMetricAlarm: putMetricAlarm,
+  DeleteAlarms: deleteAlarms,
+  DescribeAlarms: describeAlarms,
 };

@@ -27,8 +27,41 @@ import { applySeed, parseSeed, readSeedFile, type SandboxSeed } from './seed.js'
 import { WorldStore } from './store.js';
 import { effectiveTiming, type FaultSettings, type SandboxTiming, type World } from './world.js';
 
+export {
+  type AlarmEvaluator,
+  alarmClaimKey,
+  evaluateAlarmsOnce,
+  type PublishedTransition,
+  startAlarmEvaluator,
+} from './alarm-evaluator.js';
+export {
+  type AlarmDatapoint,
+  type AlarmEvaluation,
+  type AlarmSpec,
+  type AlarmTransition,
+  alarmNotification,
+  cloudWatchTime,
+  datapointTime,
+  describeAlarm,
+  type EvaluatedAlarm,
+  evaluateAlarm,
+  evaluationRange,
+  isBreaching,
+  javaDouble,
+  putAlarm,
+  transitionTopics,
+} from './alarms.js';
 export { advanceWithStacks } from './cfn-engine.js';
-export { aggregate, buckets, type MetricSeriesInput, statistic } from './cloudwatch.js';
+export {
+  aggregate,
+  alarmDatapoints,
+  alarmSpecFrom,
+  alarmStates,
+  buckets,
+  evaluateAlarmInWorld,
+  type MetricSeriesInput,
+  statistic,
+} from './cloudwatch.js';
 export type { CallContext, Handler, HandlerTable } from './context.js';
 export { SandboxAwsError, type ServiceId, toSdkException } from './errors.js';
 export type { ExtensionCommand, SandboxExtension } from './extension.js';
@@ -50,8 +83,31 @@ export {
   findDbInstance,
   latestRestorableTime,
 } from './rds.js';
+export { REGION_LONG_NAMES, regionLongName, snsHost } from './regions.js';
 export { putSecret } from './secrets.js';
 export { applySeed, parseSeed, readSeedFile, type SandboxSeed, SandboxSeedError } from './seed.js';
+export {
+  type DeliveryResult,
+  deliver,
+  openSnsSandbox,
+  openSnsStandIn,
+  SandboxSnsAgent,
+  type SnsSandbox,
+  type SnsSandboxOptions,
+  type SnsStandInHandle,
+  type SnsStandInOptions,
+} from './sns.js';
+export { loadSnsIdentity, makeSnsIdentity, type SnsIdentity, snsIdentityKey } from './sns-identity.js';
+export {
+  parseTopicArn,
+  type SnsHttpMessage,
+  type SnsMessageFields,
+  type SnsSignatureVersion,
+  signSnsMessage,
+  snsMessageBody,
+  snsMessageHeaders,
+  stringToSign,
+} from './sns-messages.js';
 export { SandboxContentionError, WorldStore } from './store.js';
 export * from './world.js';
 

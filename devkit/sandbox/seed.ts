@@ -1,21 +1,52 @@
 /**
  * Seeding: the resources an account already has (launch templates, target groups, subnets,
- * existing groups, DB instances, metric series), from code or a YAML/JSON file.
+ * existing groups, DB instances, metric series, CloudWatch alarms, SNS topics and their HTTP(S)
+ * subscriptions), from code or a YAML/JSON file.
  *
  * Seeding is idempotent: a resource that already exists (same id or name) is left as it is, so
  * every process of a local deployment may seed the same file at start-up. Metric points merge.
+ *
+ * Alarms and topics, e.g.:
+ *
+ *   snsTopics:
+ *     - arn: arn:aws:sns:eu-west-1:123456789012:capstan-alarms
+ *       signatureVersion: "2"            # how messages are signed: "1" (SHA1) or "2" (SHA256, default)
+ *       subscriptions:                   # loopback http(s) endpoints only; pending until confirmed
+ *         - endpoint: http://127.0.0.1:3000/aws/sns
+ *   alarms:
+ *     - name: orders-db-burst-balance-low
+ *       description: orders-db is running out of gp2 I/O credits
+ *       namespace: AWS/RDS
+ *       metricName: BurstBalance
+ *       dimensions: { DBInstanceIdentifier: orders-db }
+ *       statistic: Average               # SampleCount | Average | Sum | Minimum | Maximum
+ *       period: 300                      # seconds: 10, 20, 30 or a multiple of 60
+ *       evaluationPeriods: 3
+ *       datapointsToAlarm: 2             # optional: an M-out-of-N alarm (default N)
+ *       threshold: 20
+ *       comparisonOperator: LessThanThreshold
+ *       treatMissingData: missing        # missing (default) | ignore | breaching | notBreaching
+ *       actions: [arn:aws:sns:eu-west-1:123456789012:capstan-alarms]   # notified on ALARM and on OK
+ *       # or AWS's own lists: alarmActions, okActions, insufficientDataActions
+ *
+ * A seeded subscription's SubscriptionConfirmation is POSTed by the SNS stand-in (sns.ts) once one
+ * runs; `confirmed: true` makes it confirmed from the start. Alarms are evaluated by the stand-in's
+ * evaluator (alarm-evaluator.ts) and start in INSUFFICIENT_DATA, as a new alarm does.
  */
 import { readFile } from 'node:fs/promises';
+import type { StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { putAlarm } from './alarms.js';
 import { autoScalingHandlers } from './autoscaling.js';
-import { putSeries } from './cloudwatch.js';
+import { alarmSpecFrom, putSeries } from './cloudwatch.js';
 import type { CallContext } from './context.js';
 import { addLaunchTemplate, addTemplateVersion } from './ec2.js';
 import { addTargetGroup } from './elbv2.js';
 import { groupMembers, reconcileGroup } from './lifecycle.js';
 import { addDbInstance } from './rds.js';
 import { putSecret } from './secrets.js';
+import { addSubscription, ensureTopic } from './sns-world.js';
 import { parseTime } from './util.js';
 import type { LaunchTemplateData, SandboxTiming, World } from './world.js';
 
@@ -49,6 +80,37 @@ const templateVersion = z
     instanceTags: tagMap.optional(),
     /** Any other launch template data, in the SDK's own shape (`UserData`, `SecurityGroupIds`, …). */
     data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+const dimensions = z.union([tagMap, z.array(z.object({ Name: z.string(), Value: z.string() }).strict())]);
+
+const alarmSeed = z
+  .object({
+    name: z.string().min(1).max(255),
+    description: z.string().optional(),
+    namespace: z.string().min(1),
+    metricName: z.string().min(1),
+    dimensions: dimensions.optional(),
+    statistic: z.enum(['SampleCount', 'Average', 'Sum', 'Minimum', 'Maximum']),
+    unit: z.string().optional(),
+    period: z.number().int().positive(),
+    evaluationPeriods: z.number().int().positive(),
+    datapointsToAlarm: z.number().int().positive().optional(),
+    threshold: z.number(),
+    comparisonOperator: z.enum([
+      'GreaterThanOrEqualToThreshold',
+      'GreaterThanThreshold',
+      'LessThanThreshold',
+      'LessThanOrEqualToThreshold',
+    ]),
+    treatMissingData: z.enum(['missing', 'ignore', 'breaching', 'notBreaching']).optional(),
+    actionsEnabled: z.boolean().optional(),
+    /** Topics notified when the alarm goes to ALARM and when it goes back to OK. */
+    actions: z.array(z.string()).optional(),
+    alarmActions: z.array(z.string()).optional(),
+    okActions: z.array(z.string()).optional(),
+    insufficientDataActions: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -195,9 +257,7 @@ export const seedSchema = z
           .object({
             namespace: z.string(),
             metricName: z.string(),
-            dimensions: z
-              .union([tagMap, z.array(z.object({ Name: z.string(), Value: z.string() }).strict())])
-              .optional(),
+            dimensions: dimensions.optional(),
             unit: z.string().optional(),
             points: z.array(z.object({ t: time, v: z.number() }).strict()).optional(),
             generate: z
@@ -213,6 +273,22 @@ export const seedSchema = z
           .strict(),
       )
       .optional(),
+    /** SNS topics and their HTTP(S) subscriptions (see the module comment). */
+    snsTopics: z
+      .array(
+        z
+          .object({
+            arn: z.string(),
+            signatureVersion: z.enum(['1', '2']).optional(),
+            subscriptions: z
+              .array(z.object({ endpoint: z.string(), confirmed: z.boolean().optional() }).strict())
+              .optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** CloudWatch metric alarms (see the module comment). */
+    alarms: z.array(alarmSeed).optional(),
   })
   .strict();
 
@@ -374,6 +450,50 @@ export function applySeed(
     const value = typeof secret.value === 'string' ? secret.value : JSON.stringify(secret.value);
     seedStep(`secrets ${secret.name}`, () => putSecret(world, secret.name, value, now));
   }
+
+  for (const t of seed.snsTopics ?? []) {
+    seedStep(`snsTopics ${t.arn}`, () => {
+      ensureTopic(world, t.arn, now, t.signatureVersion);
+      for (const s of t.subscriptions ?? [])
+        addSubscription(world, t.arn, s.endpoint, now, s.confirmed ? { confirmed: true } : {});
+    });
+  }
+
+  for (const a of seed.alarms ?? []) {
+    if (world.alarms?.[a.name]) continue;
+    const both = (list: string[] | undefined) => [...new Set([...(a.actions ?? []), ...(list ?? [])])];
+    seedStep(`alarms ${a.name}`, () =>
+      putAlarm(
+        world,
+        alarmSpecFrom({
+          AlarmName: a.name,
+          AlarmDescription: a.description,
+          Namespace: a.namespace,
+          MetricName: a.metricName,
+          Dimensions: normalizeSeedDimensions(a.dimensions),
+          Statistic: a.statistic,
+          Unit: a.unit as StandardUnit | undefined,
+          Period: a.period,
+          EvaluationPeriods: a.evaluationPeriods,
+          DatapointsToAlarm: a.datapointsToAlarm,
+          Threshold: a.threshold,
+          ComparisonOperator: a.comparisonOperator,
+          TreatMissingData: a.treatMissingData,
+          ActionsEnabled: a.actionsEnabled,
+          AlarmActions: both(a.alarmActions),
+          OKActions: both(a.okActions),
+          InsufficientDataActions: a.insufficientDataActions,
+        }),
+        now,
+      ),
+    );
+  }
+}
+
+function normalizeSeedDimensions(
+  d: Record<string, string> | { Name: string; Value: string }[] | undefined,
+): { Name: string; Value: string }[] {
+  return Array.isArray(d) ? d : Object.entries(d ?? {}).map(([Name, Value]) => ({ Name, Value }));
 }
 
 /** Runs one seeding step, naming the seeded resource in any error (a bad subnet, template, size…). */

@@ -331,6 +331,88 @@ export interface World {
   stacks?: Record<string, StackState>;
   /** CloudFormation change sets by change set id (absent in older worlds). */
   changeSets?: Record<string, ChangeSetState>;
+  /** CloudWatch metric alarms by name (absent in older worlds). */
+  alarms?: Record<string, MetricAlarmState>;
+  /** SNS topics by ARN (absent in older worlds). */
+  snsTopics?: Record<string, SnsTopicState>;
+}
+
+// ── CloudWatch alarms ────────────────────────────────────────────────────────────────────────
+
+export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+export type AlarmComparisonOperator =
+  | 'GreaterThanOrEqualToThreshold'
+  | 'GreaterThanThreshold'
+  | 'LessThanThreshold'
+  | 'LessThanOrEqualToThreshold';
+
+export type AlarmStatistic = 'SampleCount' | 'Average' | 'Sum' | 'Minimum' | 'Maximum';
+
+export type TreatMissingData = 'missing' | 'ignore' | 'breaching' | 'notBreaching';
+
+/** A metric alarm on one metric and a standard statistic (PutMetricAlarm's shape). */
+export interface MetricAlarmState {
+  name: string;
+  arn: string;
+  description?: string;
+  namespace: string;
+  metricName: string;
+  /** Sorted by name. */
+  dimensions: { Name: string; Value: string }[];
+  statistic: AlarmStatistic;
+  /** Only series in this unit count, as with GetMetricData's Unit. */
+  unit?: string;
+  /** Seconds. */
+  period: number;
+  evaluationPeriods: number;
+  /** M of an M-out-of-N alarm; absent: every evaluated period (N). */
+  datapointsToAlarm?: number;
+  threshold: number;
+  comparisonOperator: AlarmComparisonOperator;
+  treatMissingData: TreatMissingData;
+  actionsEnabled: boolean;
+  alarmActions: string[];
+  okActions: string[];
+  insufficientDataActions: string[];
+  configurationUpdatedAt: number;
+  state: {
+    value: AlarmStateValue;
+    reason: string;
+    /** JSON, as StateReasonData. */
+    reasonData?: string;
+    /** Last update of the state (or its reason). */
+    updatedAt: number;
+    /** Last change of the state value. */
+    transitionedAt: number;
+  };
+}
+
+// ── SNS ──────────────────────────────────────────────────────────────────────────────────────
+
+/** An HTTP or HTTPS subscription. */
+export interface SnsSubscriptionState {
+  /** `<topic ARN>:<uuid>` (Subscribe answers "pending confirmation" until it is confirmed). */
+  arn: string;
+  protocol: 'http' | 'https';
+  endpoint: string;
+  status: 'pending' | 'confirmed';
+  /** The confirmation token (valid for three days after it was issued). */
+  token: string;
+  tokenIssuedAt: number;
+  createdAt: number;
+  confirmedAt?: number;
+  /** The last delivery of its SubscriptionConfirmation: when, and whether the endpoint took it (2xx). */
+  confirmationDelivery?: { at: number; attempts: number; ok: boolean; status?: number; error?: string };
+}
+
+export interface SnsTopicState {
+  arn: string;
+  name: string;
+  createdAt: number;
+  /** How messages to its subscriptions are signed (the topic attribute SignatureVersion). */
+  signatureVersion: '1' | '2';
+  subscriptions: SnsSubscriptionState[];
 }
 
 // ── CloudFormation ───────────────────────────────────────────────────────────────────────────
@@ -513,6 +595,8 @@ export function emptyWorld(salt = 'sandbox'): World {
     secrets: {},
     stacks: {},
     changeSets: {},
+    alarms: {},
+    snsTopics: {},
   };
 }
 

@@ -6,8 +6,16 @@
  *   `${prefix}:env-blueprints`  hash: environment name → blueprint name
  *   `${prefix}:env-warned`      hash: stack environment name → the expiry its owner was warned about
  *                               (a group keeps this in a tag; a stack's tags change only by a stack update)
+ *   `${prefix}:env-activity`    hash: environment name → the last Auto Scaling activity AWS notified
+ *                               (an instance launched or terminated), as JSON { at, text }
  */
 import type { RedisClient } from '../redis.js';
+
+/** An Auto Scaling activity AWS notified (SNS), as `/env status` shows it. */
+export interface EnvironmentActivity {
+  at: number;
+  text: string;
+}
 
 /** The environments' blueprints. */
 export class EnvironmentRegistry {
@@ -40,10 +48,32 @@ export class EnvironmentRegistry {
     await this.redis.hset(`${this.prefix}:env-warned`, name, expiresAt);
   }
 
+  /** Records the latest Auto Scaling activity AWS notified for environment `name` (an older one is ignored). */
+  async recordActivity(name: string, activity: EnvironmentActivity): Promise<void> {
+    const before = await this.lastActivity(name);
+    if (before && before.at > activity.at) return;
+    await this.redis.hset(`${this.prefix}:env-activity`, name, JSON.stringify(activity));
+  }
+
+  /** The latest Auto Scaling activity AWS notified for environment `name`, if any. */
+  async lastActivity(name: string): Promise<EnvironmentActivity | undefined> {
+    const raw = await this.redis.hget(`${this.prefix}:env-activity`, name);
+    if (!raw) return undefined;
+    try {
+      const parsed = JSON.parse(raw) as Partial<EnvironmentActivity>;
+      return typeof parsed.at === 'number' && typeof parsed.text === 'string'
+        ? { at: parsed.at, text: parsed.text }
+        : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Forgets environment `name` (it is deleted). */
   async forget(name: string): Promise<void> {
     await this.redis.hdel(this.key, name);
     await this.redis.hdel(`${this.prefix}:env-warned`, name);
+    await this.redis.hdel(`${this.prefix}:env-activity`, name);
   }
 }
 

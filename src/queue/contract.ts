@@ -17,10 +17,20 @@ export const SCHEDULED_JOBS = ['env.expiry-sweep', 'rds.janitor', 'alerts.check'
  * Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind
  * (the catalog's `job: true` entries); the rest are Capstan's own.
  */
-export const JOB_NAMES = [...COMMAND_JOBS, ...SCHEDULED_JOBS, 'approval.request', 'approval.expire'] as const;
+export const JOB_NAMES = [
+  ...COMMAND_JOBS,
+  ...SCHEDULED_JOBS,
+  'approval.request',
+  'approval.expire',
+  'alerts.signal',
+] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
-export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([...SCHEDULED_JOBS, 'approval.expire']);
+export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([
+  ...SCHEDULED_JOBS,
+  'approval.expire',
+  'alerts.signal',
+]);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -44,7 +54,7 @@ export interface JobRequest {
   threadTs?: string;
   /** The command as the person typed it, e.g. `/ops ping`. */
   text: string;
-  source: 'slash' | 'mention' | 'action' | 'schedule';
+  source: 'slash' | 'mention' | 'action' | 'schedule' | 'sns';
   /** When Slack's request reached Capstan (epoch ms). */
   receivedAt: number;
 }
@@ -71,6 +81,20 @@ export interface ApprovalAsk {
   rule: string;
 }
 
+/** An SNS message `POST /aws/sns` checked (shape, topic, age, signature), for `alerts.signal`. */
+export interface SnsMessage {
+  type: 'Notification' | 'SubscriptionConfirmation' | 'UnsubscribeConfirmation';
+  messageId: string;
+  topicArn: string;
+  subject?: string;
+  /** The notification's own text: JSON for CloudWatch alarms, RDS events, Auto Scaling and EventBridge. */
+  message: string;
+  timestamp: string;
+  /** SubscriptionConfirmation: the URL that confirms it, and its token. */
+  subscribeUrl?: string;
+  token?: string;
+}
+
 /** What every job's data holds. */
 interface JobDataBase {
   request: JobRequest;
@@ -90,13 +114,16 @@ export type JobDataOf<N extends JobName> = N extends CommandJobName
     ? JobDataBase & { command: Command; ask: ApprovalAsk }
     : N extends 'approval.expire'
       ? JobDataBase & { command: Command; approvalId: string }
-      : JobDataBase & { command?: undefined };
+      : N extends 'alerts.signal'
+        ? JobDataBase & { command?: undefined; sns: SnsMessage }
+        : JobDataBase & { command?: undefined };
 
 /** Any job's data, as the queue keeps it (its job's name says which {@link JobDataOf} it is). */
 export interface JobData extends JobDataBase {
   command?: Command;
   ask?: ApprovalAsk;
   approvalId?: string;
+  sns?: SnsMessage;
 }
 
 /** What a job returns (kept with the completed job). */

@@ -9,6 +9,7 @@ import {
   type JobRequest,
   jobIdFor,
   QUEUE_NAME,
+  type SnsMessage,
 } from './contract.js';
 
 /** The outcome of {@link JobProducer.enqueue}. */
@@ -143,6 +144,29 @@ export class JobProducer {
       if (this.replicaWait === wait) this.replicaWait = undefined;
       return;
     }
+  }
+
+  /**
+   * Queues a checked SNS message for `alerts.signal`, once per MessageId however often SNS
+   * delivers it (its retries, a replay within the age limit).
+   */
+  async enqueueSignal(sns: SnsMessage): Promise<Enqueued> {
+    const request: JobRequest = {
+      requestId: `sns:${sns.messageId}`,
+      userId: 'aws-sns',
+      channelId: '',
+      text: `SNS ${sns.type} from ${sns.topicArn}`,
+      source: 'sns',
+      receivedAt: Date.now(),
+    };
+    const jobId = jobIdFor(request.requestId);
+    const marker = `${this.prefix}:intake:${jobId}`;
+    const first = await this.intake([marker], [String(INTAKE_TTL_SECONDS)]);
+    // Added on repeats too (one job per id): a crash between the marker and the add is repaired.
+    await this.queue.add('alerts.signal', { request, checkpoints: {}, sns }, { jobId });
+    this.added += 1;
+    if (this.replicated) await this.untilReplicated(marker, this.added);
+    return { jobId, duplicate: first !== 1 };
   }
 
   /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */

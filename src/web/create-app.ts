@@ -9,7 +9,7 @@ import { App, HTTPModuleFunctions, HTTPReceiver, type ReceiverEvent, SocketModeR
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { asCodedError } from '../errors.js';
-import { type ProbeSources, probeRoutes } from '../http/probes.js';
+import { type ProbeRoute, type ProbeSources, probeRoutes } from '../http/probes.js';
 import { toSlackLogger } from '../observability/logger.js';
 import { checkRequest, loopbackHosts } from './request-guard.js';
 
@@ -29,14 +29,22 @@ export interface WebAppOptions {
   config: Config;
   logger: Logger;
   probes: ProbeSources;
+  /** More HTTP routes beside Slack's (`POST /aws/sns`). */
+  routes?: ProbeRoute[];
   /** Adds every listener (`handlers/*`). */
   register: (app: App) => void;
 }
 
 /** Builds and starts the Bolt app. */
-export async function startWebApp({ config, logger, probes, register }: WebAppOptions): Promise<WebApp> {
+export async function startWebApp({
+  config,
+  logger,
+  probes,
+  routes = [],
+  register,
+}: WebAppOptions): Promise<WebApp> {
   const boltLogger = toSlackLogger(logger, 'bolt');
-  const customRoutes = probeRoutes(probes);
+  const customRoutes = [...probeRoutes(probes), ...routes];
   const { slack, http } = config;
   const local = slack.mode === 'local';
 

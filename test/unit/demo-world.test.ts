@@ -171,6 +171,7 @@ describe('localModeBanner', () => {
           incident: { at: now - 900_000, deleted: 12, zeroed: 4 },
         },
       },
+      connectAlarms: async () => ({ confirmed: true, alarm: true }),
       stop: async () => undefined,
     } satisfies DemoWorld;
     const text = localModeBanner({
@@ -187,5 +188,9 @@ describe('localModeBanner', () => {
     expect(text).toContain('#ops (C0OPS)');
     expect(text).toContain('/rds restore-table orders-db shop.billing --at "20m ago"');
     expect(text).not.toContain('secret-pw');
+    expect(text).toContain(
+      'CloudWatch alarm orders-db-burst-balance-low (BurstBalance < 25 % over 3 × 5 min)',
+    );
+    expect(text).toContain('SNS topic capstan-alarms → http://127.0.0.1:3000/aws/sns');
   });
 });

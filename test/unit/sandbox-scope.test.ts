@@ -1,6 +1,7 @@
 /**
  * The sandbox's scope is frozen at the calls Capstan makes (the IAM table, src/aws/iam-policy.ts) plus
- * the few the tests, the demo world and the local console use to arrange and inspect a world. A new
+ * the few the tests, the demo world (its CloudWatch alarm) and the local console use to arrange and
+ * inspect a world. A new
  * sandbox call must be one Capstan makes (in the table) or be added here on purpose.
  */
 import { describe, expect, it } from 'vitest';
@@ -29,8 +30,12 @@ const ARRANGING = [
   'cloudformation:DescribeStackResources',
   'cloudformation:GetTemplate',
   'cloudformation:ListChangeSets',
+  // Metric alarms: the demo world's alarm and its SNS notifications (devkit/sandbox/alarms.ts, sns.ts).
+  'cloudwatch:DeleteAlarms',
+  'cloudwatch:DescribeAlarms',
   'cloudwatch:GetMetricStatistics',
   'cloudwatch:ListMetrics',
+  'cloudwatch:PutMetricAlarm',
   'cloudwatch:PutMetricData',
   'ec2:CreateLaunchTemplateVersion',
   'ec2:DescribeLaunchTemplateVersions',

@@ -1,21 +1,32 @@
 /**
  * The demo world local mode runs on: the sandbox seeded with the `web` blueprint's resources and
  * the protected `prod` environment (3 instances behind a target group), `orders-db` backed by a
- * real MariaDB with a few hours of shop history, a draining `BurstBalance` for it, and a read
- * workload whose full scans `/rds io-credits` can name. Idempotent: a second start reuses it.
+ * real MariaDB with a few hours of shop history, a draining `BurstBalance` for it with a CloudWatch
+ * alarm publishing to the SNS topic `capstan-alarms` (Capstan's `/aws/sns` subscribed once it
+ * listens: alarms.ts), and a read workload whose full scans `/rds io-credits` can name. Idempotent:
+ * a second start reuses it.
  */
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { RedisClient } from '../../../src/redis.js';
 import { createSandbox, WorldStore } from '../../sandbox/index.js';
 import { pitrExtension } from '../../sandbox/pitr/index.js';
+import type { DemoAlarmsOutcome } from './alarms.js';
+import { connectDemoAlarms, removeDemoAlarm } from './alarms.js';
 import { ioCreditHistory } from './io-credit-history.js';
 import { ensureOrdersDb, type OrdersDb, startShopWorkload } from './orders-db.js';
 import { demoAwsSeed, ORDERS_DB } from './world.js';
 
+export {
+  DEMO_BURST_ALARM,
+  DEMO_BURST_THRESHOLD,
+  type DemoAlarmsOutcome,
+  demoBurstAlarm,
+} from './alarms.js';
 export { ALLOW_AWS_VARIABLE, localAwsRefusal, realAwsSignals } from './aws-guard.js';
 export { DEMO_DB_SERVER, type DemoDbState, type OrdersDb } from './orders-db.js';
 export {
+  DEMO_ALARM_TOPIC_ARN,
   DEMO_CHANNELS,
   DEMO_USERS,
   type DemoChannel,
@@ -44,6 +55,11 @@ const HOUR = 3_600_000;
 /** The demo world, running. */
 export interface DemoWorld {
   ordersDb: OrdersDb;
+  /**
+   * Once Capstan listens: subscribes its `POST /aws/sns` (`endpoint`) to the alarms' topic and, once
+   * Capstan has confirmed that, creates the demo alarm. Runs in the background until done or stopped.
+   */
+  connectAlarms(endpoint: string): Promise<DemoAlarmsOutcome>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +77,8 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
   const { redis, prefix, logger } = options;
   const sandbox = createSandbox({ redis, prefix, extensions: [pitrExtension()] });
   await sandbox.seed(demoAwsSeed());
+  // Made again once Capstan's subscription to its topic is confirmed (connectAlarms).
+  await removeDemoAlarm(sandbox);
   const ordersDb = await ensureOrdersDb({ sandbox, store: new WorldStore(redis, prefix), logger });
 
   // The last day of metrics is written again at every start (points on 5-minute marks replace
@@ -83,10 +101,30 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
   metricsTimer.unref();
 
   const workload = await startShopWorkload(ordersDb.server, logger);
+  const stopping = new AbortController();
+  const connecting = new Set<Promise<unknown>>();
   return {
     ordersDb,
+    connectAlarms(endpoint) {
+      const connected = connectDemoAlarms({
+        redis,
+        prefix,
+        sandbox,
+        endpoint,
+        logger,
+        signal: stopping.signal,
+      });
+      const settled = connected.catch((err: unknown) =>
+        logger.warn({ err }, 'local mode: could not connect the demo alarm to Capstan'),
+      );
+      connecting.add(settled);
+      void settled.finally(() => connecting.delete(settled));
+      return connected;
+    },
     async stop() {
+      stopping.abort();
       clearInterval(metricsTimer);
+      await Promise.all(connecting);
       await workload.stop();
     },
   };

@@ -42,11 +42,15 @@ export const PROD_GROUP = 'prod-web';
 /** The demo database instance. */
 export const ORDERS_DB = 'orders-db';
 
-/** Subnets, launch template, target group and the `prod` group. Idempotent like every seed. */
+/** The SNS topic the demo's CloudWatch alarms publish to (Capstan's `/aws/sns` subscribes to it). */
+export const DEMO_ALARM_TOPIC_ARN = `arn:aws:sns:${DEMO_REGION}:${DEMO_ACCOUNT}:capstan-alarms`;
+
+/** Subnets, launch template, target group, the `prod` group and the alarms' SNS topic. Idempotent like every seed. */
 export function demoAwsSeed(): SandboxSeed {
   return {
     region: DEMO_REGION,
     accountId: DEMO_ACCOUNT,
+    snsTopics: [{ arn: DEMO_ALARM_TOPIC_ARN }],
     subnets: [
       { id: 'subnet-0aaa11111', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1a', cidr: '10.0.1.0/24' },
       { id: 'subnet-0bbb22222', vpcId: 'vpc-0123abcd', availabilityZone: 'eu-west-1b', cidr: '10.0.2.0/24' },

@@ -3,7 +3,7 @@
  * may acknowledge or snooze it — from `alerts.routes` (first match wins), then `alerts.default`,
  * then `slack.notificationsChannel`.
  */
-import { type ConfigFile, EVERYONE } from '../../config.js';
+import { type AlertSource, type ConfigFile, EVERYONE } from '../../config.js';
 import { type Actor, holdersOf, rolesOf } from '../../policy/index.js';
 import type { AlertKey, Severity } from './rules.js';
 
@@ -30,12 +30,40 @@ export function subjectOf(key: AlertKey): { environment?: string; database?: str
   return {};
 }
 
+/** What else an alert is matched on besides its key. */
+export interface RouteContext {
+  /** Where its evidence came from. */
+  source: AlertSource;
+  /** The CloudWatch alarm's name, for an alarm. */
+  alarmName?: string;
+  /** The environment or database a signal names when its resource does not (an Auto Scaling group's environment). */
+  environment?: string;
+  database?: string;
+}
+
+/** True when `name` matches `pattern`, where `*` stands for any run of characters (and nothing else is special). */
+export function globMatches(pattern: string, name: string): boolean {
+  const parts = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`, 's').test(name);
+}
+
 /** The route for an alert. */
-export function routeFor(file: ConfigFile, key: AlertKey): AlertRoute {
+export function routeFor(
+  file: ConfigFile,
+  key: AlertKey,
+  context: RouteContext = { source: 'scheduled' },
+): AlertRoute {
   const { alerts } = file;
-  const subject = subjectOf(key);
+  const own = subjectOf(key);
+  const subject = {
+    environment: own.environment ?? context.environment,
+    database: own.database ?? context.database,
+  };
   const index = alerts.routes.findIndex(({ match }) => {
     if (match.check && !match.check.includes(key.check)) return false;
+    if (match.source && !match.source.includes(context.source)) return false;
+    if (match.alarm && !(context.alarmName !== undefined && globMatches(match.alarm, context.alarmName)))
+      return false;
     if (match.environment && match.environment !== subject.environment) return false;
     if (match.database && match.database !== subject.database) return false;
     return true;

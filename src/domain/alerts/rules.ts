@@ -4,14 +4,17 @@
  * returns what is wrong right now; whether that opens, repeats or resolves an alert is the state
  * machine's business (state.ts).
  */
-import type { AlertCheckName, AlertsConfig } from '../../config.js';
+import type { AlertCheckName, AlertsConfig, SignalCheckName } from '../../config.js';
 
 /** How bad it is. Critical alerts mention the on-call group and are re-notified until acknowledged. */
 export type Severity = 'warning' | 'critical';
 
-/** One alert per (check, resource). Resources read `db:orders-db`, `env:prod`, `capstan:jobs`. */
+/**
+ * One alert per (check, resource). Resources read `db:orders-db`, `env:prod`, `capstan:jobs`, and for
+ * signals AWS sends, `alarm:<name>`, `asg:<group>`, `event:<source>:<resource>`.
+ */
 export interface AlertKey {
-  check: AlertCheckName;
+  check: AlertCheckName | SignalCheckName;
   resource: string;
 }
 

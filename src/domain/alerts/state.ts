@@ -15,6 +15,7 @@
  *
  * Every function here returns a new state; the store (store.ts) applies them atomically.
  */
+import type { AlertSource } from '../../config.js';
 import type { AlertRoute } from './routing.js';
 import type { AlertKey, Observation, Severity } from './rules.js';
 
@@ -53,6 +54,35 @@ export interface AlertState {
   message?: { channel: string; ts: string };
   /** A worker posting the message right now, until `until`: others do not post too. */
   posting?: { token: string; until: number };
+  /** Where the latest evidence came from (absent: Capstan's scheduled checks). */
+  source?: AlertSource;
+  /** Lines from the signal AWS sent: the metric and threshold, the reason, the event's id… */
+  details?: string[];
+  /** Where to look in the AWS console. */
+  link?: { url: string; label: string };
+  /**
+   * Signals AWS sent about this problem, by their id (`alarm:<name>`, `rds-event:<source id>`…):
+   * whether each still says it is a problem. An alert with an active signal is not cleared by a
+   * scheduled check that no longer sees the condition, and the reverse.
+   */
+  signals?: Record<string, { active: boolean; at: number; state: string }>;
+}
+
+/** One signal AWS sent (an SNS message, mapped): what it says about one alert. */
+export interface SignalInput {
+  /** The signal's identity: a later signal with the same id supersedes it (`alarm:<name>`…). */
+  id: string;
+  source: AlertSource;
+  /** problem: opens or updates; clear: it is gone; info: shown without opening or resolving. */
+  kind: 'problem' | 'clear' | 'info';
+  /** What it says, as an observation of the alert's key. */
+  observation: Observation;
+  /** The signal's own word for its state (`ALARM`, `OK`, `INSUFFICIENT_DATA`, `RDS-EVENT-0089`). */
+  state: string;
+  details: string[];
+  link?: { url: string; label: string };
+  /** When AWS says it happened. */
+  at: number;
 }
 
 /** Timing that applies to every alert. */
@@ -151,6 +181,77 @@ export function step(
   }
   if (observed) return stepSeen(state, observed, now, timing, route);
   return stepClear(state, now, timing);
+}
+
+/**
+ * One signal AWS sent, applied to its alert. A problem opens the alert (or updates it, as a
+ * scheduled check seeing it again would); a clear lets it clear — only when no other signal about
+ * the same problem is still active — and it resolves after the quiet period, as the scheduled
+ * evaluations then see it (see {@link externalInput}); info is shown on an active alert and, when
+ * there is none, opens one as a warning (a metric with insufficient data is worth a look, but it
+ * is not resolved by it). A signal older than the one already recorded for its id changes nothing
+ * (SNS may deliver out of order).
+ */
+export function stepSignal(
+  state: AlertState | undefined,
+  signal: SignalInput,
+  now: number,
+  timing: AlertTiming,
+  route: AlertState['route'] = {},
+): Step {
+  const previous = state?.signals?.[signal.id];
+  if (previous && previous.at > signal.at) return unchanged(state);
+  const mark = { active: signal.kind !== 'clear', at: signal.at, state: signal.state };
+  const annotate = (next: AlertState | undefined): AlertState | undefined =>
+    next && {
+      ...next,
+      source: signal.source,
+      details: signal.details,
+      ...(signal.link ? { link: signal.link } : {}),
+      signals: { ...(next.signals ?? state?.signals ?? {}), [signal.id]: mark },
+    };
+  if (signal.kind === 'problem') {
+    const s = step(state, signal.observation, now, timing, route);
+    return { ...s, next: annotate(s.next), changed: true };
+  }
+  if (signal.kind === 'info') {
+    if (state && isActive(state)) {
+      // Shown, not resolved: the phase, severity and the problem's own mark stay; an alarm's value
+      // shows its new state (an alarm is in one state at a time), other sources' in the details.
+      const value = signal.source === 'cloudwatch-alarm' ? signal.observation.value : state.value;
+      const next = annotate({ ...state, value, lastSeenAt: now });
+      const kept = previous ? { ...next?.signals, [signal.id]: previous } : next?.signals;
+      return { next: next && { ...next, ...(kept ? { signals: kept } : {}) }, changed: true };
+    }
+    const s = step(state, { ...signal.observation, severity: 'warning' }, now, timing, route);
+    return { ...s, next: annotate(s.next), changed: true };
+  }
+  // clear
+  if (!state) return unchanged(undefined);
+  const others = Object.entries(state.signals ?? {}).some(([id, m]) => id !== signal.id && m.active);
+  if (others || state.phase === 'clearing' || state.phase === 'resolved')
+    return { next: annotate(state), changed: true };
+  const s = stepClear(state, now, timing);
+  const next = annotate(s.next);
+  return { ...s, next: next && { ...next, value: signal.observation.value }, changed: true };
+}
+
+/**
+ * What a scheduled evaluation makes of an alert the scheduled checks do not see (or see no more):
+ * an alert held open by a signal AWS sent stays as it is until a signal says otherwise; one a
+ * signal cleared resolves once the quiet period is over. `observed` is the scheduled check's
+ * own finding for alerts it evaluates.
+ */
+export function externalInput(
+  state: AlertState | undefined,
+  observed: Observation | undefined | 'not-evaluated',
+  scheduled: boolean,
+): Observation | undefined | 'not-evaluated' {
+  if (observed && observed !== 'not-evaluated') return observed;
+  const active = Object.values(state?.signals ?? {}).some((m) => m.active);
+  if (active) return 'not-evaluated';
+  if (!scheduled) return state?.phase === 'clearing' ? undefined : 'not-evaluated';
+  return observed;
 }
 
 function stepSeen(

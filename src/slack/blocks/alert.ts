@@ -5,7 +5,8 @@
  * resolved; and the re-notification reply in its thread with the on-call mention.
  */
 import type { KnownBlock } from '@slack/web-api';
-import type { AlertCheckName } from '../../config.js';
+import { escapeSlack } from '../../commands/echo.js';
+import type { AlertCheckName, AlertSource, SignalCheckName } from '../../config.js';
 import { formatDuration } from '../../domain/alerts/rules.js';
 import { type AlertState, durationOf, isActive, isSnoozed } from '../../domain/alerts/state.js';
 
@@ -22,7 +23,11 @@ export const SNOOZE_MS: Readonly<Record<string, number>> = {
 };
 
 /** What each check is called in a message. */
-export const CHECK_TITLES: Readonly<Record<AlertCheckName, string>> = {
+export const CHECK_TITLES: Readonly<Record<AlertCheckName | SignalCheckName, string>> = {
+  alarm: 'CloudWatch alarm',
+  rdsEvent: 'RDS event',
+  autoScaling: 'Auto Scaling',
+  event: 'AWS event',
   burstBalance: 'RDS burst balance',
   rdsStatus: 'RDS instance status',
   replicaLag: 'RDS replica lag',
@@ -81,7 +86,8 @@ function stateLine(state: AlertState, now: number): string {
  * The alert message in its current state. `now` only decides whether a snooze still shows; times
  * are Slack date tokens, so the rendering does not go stale.
  */
-export function renderAlert(state: AlertState, now: number): { text: string; blocks: KnownBlock[] } {
+export function renderAlert(original: AlertState, now: number): { text: string; blocks: KnownBlock[] } {
+  const state = shown(original);
   const title = CHECK_TITLES[state.key.check] ?? state.key.check;
   const severity = state.severity === 'critical' ? 'CRITICAL' : 'Warning';
   const active = isActive(state);
@@ -148,11 +154,55 @@ export function renderAlert(state: AlertState, now: number): { text: string; blo
       elements,
     });
   }
+  if (state.details && state.details.length > 0) {
+    const lines = state.details.slice(0, 20).map((d) => `• ${d}`);
+    if (state.link) lines.push(`<${state.link.url}|${state.link.label}>`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } });
+  }
+  const from =
+    state.source && state.source !== 'scheduled' ? ` · from ${SOURCE_NAMES[state.source]} via SNS` : '';
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `alert \`${state.id}\` · occurrence ${state.occurrence}` }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: `alert \`${escapeSlack(state.id).replace(/`/g, "'")}\` · occurrence ${state.occurrence}${from}`,
+      },
+    ],
   });
   return { text: text.slice(0, 3000), blocks };
+}
+
+/** What each signal source is called in a message. */
+const SOURCE_NAMES: Readonly<Record<AlertSource, string>> = {
+  scheduled: 'Capstan’s checks',
+  'cloudwatch-alarm': 'a CloudWatch alarm',
+  'rds-event': 'an RDS event',
+  autoscaling: 'Auto Scaling',
+  eventbridge: 'EventBridge',
+};
+
+/**
+ * An alert with what AWS sent made safe to show: alarm names, reasons and event messages are
+ * text, never markup (a `<!channel>` in an alarm's description mentions nobody); its id stays as
+ * stored, since the buttons name the alert by it. The link is
+ * kept only when it is an https URL with nothing in it that could close Slack's link syntax.
+ */
+function shown(state: AlertState): AlertState {
+  if (!state.source || state.source === 'scheduled') return state;
+  const link =
+    state.link && /^https:\/\/[^\s<>|]+$/.test(state.link.url)
+      ? { url: state.link.url, label: escapeSlack(state.link.label).replace(/\|/g, '¦') }
+      : undefined;
+  const { link: _l, ...rest } = state;
+  return {
+    ...rest,
+    key: { ...state.key, resource: escapeSlack(state.key.resource).replace(/`/g, "'") },
+    summary: escapeSlack(state.summary),
+    value: escapeSlack(state.value),
+    ...(state.details ? { details: state.details.map(escapeSlack) } : {}),
+    ...(link ? { link } : {}),
+  };
 }
 
 /** The reply in an alert's thread when an unacknowledged critical alert is re-notified. */
@@ -167,6 +217,6 @@ export function renderRenotify(
       ? ':rotating_light: escalated to *critical*'
       : `:rotating_light: still *critical* and unacknowledged after ${formatDuration(now - (state.openedAt ?? state.firstSeenAt))}`;
   return {
-    text: `${mention}${what}: ${state.summary} (now ${state.value}). Acknowledge to stop these reminders.`,
+    text: `${mention}${what}: ${shown(state).summary} (now ${shown(state).value}). Acknowledge to stop these reminders.`,
   };
 }
