@@ -5,8 +5,11 @@
 
 import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AuditLog } from '../src/audit/index.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
+import type { HomeTabs } from '../src/home/tabs.js';
+import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { RedisClient } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
@@ -19,6 +22,12 @@ export interface JobDeps {
   notifier: SlackNotifier;
   producer: JobProducer;
   aws: AwsClientFactory;
+  /** The queue's jobs, as `/ops jobs` reads them (a person's jobs on their Home tab). */
+  jobsAdmin: JobsAdmin;
+  /** The audit log (its latest entries on an admin's Home tab). */
+  audit: AuditLog;
+  /** People's Home tabs: who opened theirs, and publishing them. */
+  homes: HomeTabs;
 }
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
@@ -39,6 +48,12 @@ export type PingDeps = Pick<JobDeps, 'redis'>;
 export type ApprovalRequestDeps = Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'producer'>;
 /** Closing an approval request nobody decided (and deleting an unapproved update's change set). */
 export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'config' | 'aws'>;
+
+/** Building and publishing a person's Home tab: everything it shows, and Slack. */
+export interface HomePublishDeps
+  extends Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'jobsAdmin' | 'audit' | 'homes'> {
+  alerts: AlertStore;
+}
 
 /** The scheduled alert checks. */
 export interface AlertsCheckDeps extends EnvJobDeps {

@@ -17,6 +17,7 @@ import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
 import { type Config, describeRedis, readConfig } from './config.js';
 import { EnvironmentRegistry } from './environments/registry.js';
 import { ConfigError } from './errors.js';
+import { HomeTabs, refreshAfterJob } from './home/tabs.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -62,6 +63,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const locks = new TargetLocks(redis, config.queuePrefix);
   const audit = new AuditLog(redis, config.queuePrefix, logger);
   const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
+  const homes = new HomeTabs(redis, config.queuePrefix, producer);
   const slackClient = createSlackClient({
     token: config.slack.botToken,
     ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -105,13 +107,25 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       stalledIntervalMs: config.worker.stalledIntervalMs,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       reporterFor: slackReporterFactory(notifier, config.reporter.minUpdateIntervalMs),
-      processors: createProcessors({ config, redis, approvals, notifier, producer, aws }),
+      processors: createProcessors({
+        config,
+        redis,
+        approvals,
+        notifier,
+        producer,
+        aws,
+        jobsAdmin,
+        audit,
+        homes,
+      }),
       logger,
       metrics,
       jobsAdmin,
       locks,
       audit,
       ...(onCreated ? { onCreated } : {}),
+      // A job's end changes its requester's Home tab (and an approval request's, its deciders').
+      onFinished: (event) => refreshAfterJob(homes, config.file, approvals, event),
     });
     const host = workerHost;
     closers.push(() => host.stop());
@@ -168,6 +182,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       directory,
       alerts: new AlertStore(redis, config.queuePrefix),
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
+      homes,
     };
     web = await startWebApp({ config, logger, probes, register: (app) => registerHandlers(app, deps) });
     // Stop taking requests before anything else closes.

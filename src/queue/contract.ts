@@ -17,10 +17,26 @@ export const SCHEDULED_JOBS = ['env.expiry-sweep', 'rds.janitor', 'alerts.check'
  * Job names: one processor each (`jobs/index.ts`). Command jobs are named after their command kind
  * (the catalog's `job: true` entries); the rest are Capstan's own.
  */
-export const JOB_NAMES = [...COMMAND_JOBS, ...SCHEDULED_JOBS, 'approval.request', 'approval.expire'] as const;
+export const JOB_NAMES = [
+  ...COMMAND_JOBS,
+  ...SCHEDULED_JOBS,
+  'approval.request',
+  'approval.expire',
+  'home.publish',
+] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
-export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([...SCHEDULED_JOBS, 'approval.expire']);
+export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([
+  ...SCHEDULED_JOBS,
+  'approval.expire',
+  'home.publish',
+]);
+
+/**
+ * Capstan's own bookkeeping on someone's behalf (an approval's timer, their Home tab), which they
+ * never asked for by name: left out of `/ops jobs` and of their jobs on the Home tab.
+ */
+export const INTERNAL_JOBS: ReadonlySet<string> = new Set<JobName>(['approval.expire', 'home.publish']);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -28,6 +44,9 @@ export type JobName = (typeof JOB_NAMES)[number];
 export type CommandJobName = (typeof COMMAND_JOBS)[number];
 /** A job Capstan runs on a schedule. */
 export type ScheduledJobName = (typeof SCHEDULED_JOBS)[number];
+
+/** Jobs enqueued coalesced (`JobProducer.enqueueCoalesced`): one running and one waiting per key at most. */
+export type CoalescedJobName = 'home.publish';
 
 /** True for the jobs that carry out a command of their own name. */
 export function isCommandJob(name: JobName): name is CommandJobName {
@@ -44,7 +63,8 @@ export interface JobRequest {
   threadTs?: string;
   /** The command as the person typed it, e.g. `/ops ping`. */
   text: string;
-  source: 'slash' | 'mention' | 'action' | 'schedule';
+  /** `home`: a button on the person's App Home tab (or the tab being opened). */
+  source: 'slash' | 'mention' | 'action' | 'home' | 'schedule';
   /** When Slack's request reached Capstan (epoch ms). */
   receivedAt: number;
 }
@@ -82,7 +102,7 @@ interface JobDataBase {
 /**
  * What job `N`'s data holds: a command job carries its own command; `approval.request` the
  * command waiting and what policy asked; `approval.expire` the request to close; a scheduled job
- * nothing more. The producer writes each job's data under its name, so a processor reads it typed.
+ * and `home.publish` (whose Home tab: the request's user) nothing more. The producer writes each job's data under its name, so a processor reads it typed.
  */
 export type JobDataOf<N extends JobName> = N extends CommandJobName
   ? JobDataBase & { command: Extract<Command, { kind: N }> }
