@@ -6,10 +6,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import { HomeTabs, REFRESH_WITHIN_MS } from '../../src/home/tabs.js';
-import { ALERT_ACK_ACTION } from '../../src/slack/blocks/alert.js';
+import { ALERT_ACK_ACTION, ALERT_INVESTIGATE_ACTION } from '../../src/slack/blocks/alert.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
-import { ENV_DELETE_ACTION } from '../../src/slack/blocks/home.js';
+import { ENV_DELETE_ACTION, JOB_CANCEL_ACTION } from '../../src/slack/blocks/home.js';
 import { startTestCapstan, TEST_SIGNING_SECRET, type TestCapstan } from '../helpers/capstan.js';
 import { type FakeHomeView, type FakeMessage, messageText } from '../helpers/fake-slack.js';
 import { writeTempFile } from '../helpers/run-capstan.js';
@@ -233,6 +233,35 @@ describe('App Home', () => {
     const admin = await tabOf(tc, 'U0ADMIN', (s) => /Audit log/.test(s));
     expect(tabText(admin)).toMatch(
       /command <@U0ALICE> env\.delete `\/env delete dev-alice` → \*needs approval\*/,
+    );
+
+    // The alert's buttons on the tab are the alert message's: the message says who acknowledged it,
+    // and Investigate runs in the alert's thread.
+    const alertMessage = tc.fake.messagesIn('C0ALERTS', { topLevelOnly: true })[0];
+    await tc.clickHome('U0ALICE', ALERT_ACK_ACTION, '1|burstBalance:db:orders-db');
+    await waitFor(() =>
+      /acknowledged by <@U0ALICE>/.test(
+        messageText(tc.fake.findMessage('C0ALERTS', alertMessage?.ts ?? '') ?? {}),
+      ),
+    );
+    await tabOf(tc, 'U0ALICE', (s) => /:eyes: Acknowledged/.test(s) && /acknowledged by <@U0ALICE>/.test(s));
+    await tc.clickHome('U0ALICE', ALERT_INVESTIGATE_ACTION, 'orders-db');
+    const [investigation] = await waitFor(() =>
+      tc.jobsOf('rds.io-credits').then((ids) => ids.length > 0 && ids),
+    );
+    const job = await tc.queue.getJob(investigation ?? '');
+    expect(job?.data.request).toMatchObject({
+      userId: 'U0ALICE',
+      channelId: 'C0ALERTS',
+      threadTs: alertMessage?.ts,
+      source: 'home',
+    });
+
+    // Cancel from the tab is `/ops cancel`: a finished job has nothing to cancel, and the tab says so.
+    const [pingId] = await tc.jobsOf('ops.ping');
+    await tc.clickHome('U0ALICE', JOB_CANCEL_ACTION, pingId ?? '', `home-job:${pingId}`);
+    await tabOf(tc, 'U0ALICE', (s) =>
+      s.includes(`Job \`${pingId}\` already finished (completed); nothing to cancel.`),
     );
 
     // Opening the Messages tab publishes nothing.
