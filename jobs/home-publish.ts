@@ -152,13 +152,14 @@ async function jobsOf(deps: HomePublishDeps, actor: Actor, dm: string, now: numb
     });
   const done = finished.map(async (j): Promise<HomeJob> => {
     const url = await link(j.channelId, j.threadTs);
-    const detail = j.name === 'approval.request' ? await approvalStanding(deps, j.id, now) : undefined;
+    // An approval request's job waits for people: how the request stands says more than its job.
+    const standing = j.name === 'approval.request' ? await approvalStanding(deps, j.id, now) : undefined;
     return {
       id: j.id,
       text: j.text,
-      state: j.state,
+      state: standing?.state ?? j.state,
       at: j.at,
-      ...(detail ? { detail } : {}),
+      ...(standing ? { detail: standing.detail } : {}),
       ...(url ? { link: url } : {}),
       cancellable: false,
     };
@@ -166,16 +167,30 @@ async function jobsOf(deps: HomePublishDeps, actor: Actor, dm: string, now: numb
   return Promise.all([...running, ...done]);
 }
 
-/** How an approval request stands now, for the request job's line. */
-async function approvalStanding(deps: HomePublishDeps, id: string, now: number): Promise<string | undefined> {
+/** How an approval request stands now, for its job's line: still waiting, or how it closed. */
+async function approvalStanding(
+  deps: HomePublishDeps,
+  id: string,
+  now: number,
+): Promise<{ state: HomeJob['state']; detail: string } | undefined> {
   const record = await deps.approvals.get(id);
   if (!record) return undefined;
   if (record.status === 'pending' && record.expiresAt > now)
-    return `waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` (${record.approvals.length} so far)`;
+    return {
+      state: 'waiting',
+      detail: `waiting for ${record.quorum === 1 ? 'an approval' : `${record.quorum} approvals`} from role \`${record.role}\` (${record.approvals.length} so far)`,
+    };
   if (record.status === 'approved')
-    return `approved by ${record.approvals.map((a) => `<@${a.userId}>`).join(', ')}`;
-  if (record.status === 'rejected') return `rejected by <@${record.decidedBy ?? 'unknown'}>`;
-  return 'expired without a decision';
+    return {
+      state: 'done',
+      detail: `approved by ${record.approvals.map((a) => `<@${a.userId}>`).join(', ')}: the job it asked for is listed on its own`,
+    };
+  if (record.status === 'rejected')
+    return {
+      state: 'cancelled',
+      detail: `rejected by <@${record.decidedBy ?? 'unknown'}>; nothing was done`,
+    };
+  return { state: 'cancelled', detail: 'expired without a decision; nothing was done' };
 }
 
 /** Open approval requests `actor` may decide and has not approved yet. */

@@ -377,6 +377,15 @@ describe('App Home', () => {
       (s) => /No approval requests are waiting for you/.test(s) && /already approved/.test(s),
     );
     expect(buttonsOf(carol).some((b) => b.action_id === APPROVE_ACTION)).toBe(false);
+    // Alice's tab follows without her opening it again: the request approved, the environment gone.
+    await tabOf(
+      tc,
+      'U0ALICE',
+      (s) =>
+        /`\/env delete dev-alice` · done .*approved by <@U0CAROL>/.test(s) &&
+        /You own no environments/.test(s),
+      30_000,
+    );
     // Alice is told in her thread, as from the message.
     await waitFor(() =>
       tc.fake.messagesIn('D0ALICE').some((m) => /was approved by <@U0CAROL>/.test(messageText(m))),
