@@ -37,7 +37,8 @@ export async function homePublishJob(
   // The groups they were in when they last opened the tab: what it offers them. Every click is
   // decided again with their groups as Slack says at that moment.
   const actor: Actor = { userId, groupIds: opener?.groupIds ?? [] };
-  const dm = opener?.dm || job.data.request.channelId;
+  // Where their Home-tab commands run: what `/ops cancel` there would be allowed is what Cancel offers.
+  const dm = opener?.dm ?? '';
   const file = deps.config.file;
   const admin = rolesOf(file, actor).has(file.policy.adminRole);
 

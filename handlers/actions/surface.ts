@@ -46,8 +46,7 @@ export function answerTo(
   }
   return async (text) => {
     await deps.homes.notify(userId, text);
-    const opener = await deps.homes.openedBy(userId);
-    await deps.homes.publish(userId, { ...(opener?.dm ? { dm: opener.dm } : {}) });
+    await deps.homes.publish(userId);
   };
 }
 

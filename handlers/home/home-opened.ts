@@ -17,7 +17,7 @@ export function homeOpenedListener(deps: HandlerDeps) {
     try {
       const groupIds = await deps.directory.groupsOf(event.user);
       await deps.homes.opened(event.user, { dm: event.channel, groupIds });
-      await deps.homes.publish(event.user, { dm: event.channel });
+      await deps.homes.publish(event.user);
       outcome = 'home';
     } catch (error) {
       deps.logger.error({ err: error, user: event.user }, 'could not have the Home tab published');

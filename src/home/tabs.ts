@@ -121,16 +121,14 @@ export class HomeTabs {
   }
 
   /** Builds and publishes `userId`'s tab (a `home.publish` job), after `delayMs`. */
-  async publish(
-    userId: string,
-    { delayMs = 0, dm = '' }: { delayMs?: number; dm?: string } = {},
-  ): Promise<void> {
+  async publish(userId: string, { delayMs = 0 }: { delayMs?: number } = {}): Promise<void> {
     await this.producer.enqueueCoalesced(
       'home.publish',
       {
         requestId: `home:${userId}`,
         userId,
-        channelId: dm,
+        // No channel: the job posts nothing (a failure is logged and audited, not told in their DMs).
+        channelId: '',
         text: 'home.publish',
         source: 'home',
         receivedAt: Date.now(),
@@ -151,7 +149,7 @@ export class HomeTabs {
       wanted.map(async (userId, i) => {
         const opener = raw[i] ? parseOpener(userId, raw[i] as string) : undefined;
         if (opener && now - opener.at <= REFRESH_WITHIN_MS)
-          await this.publish(userId, { delayMs: REFRESH_DELAY_MS, dm: opener.dm });
+          await this.publish(userId, { delayMs: REFRESH_DELAY_MS });
       }),
     );
   }

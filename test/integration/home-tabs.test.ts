@@ -115,7 +115,7 @@ describe('HomeTabs', () => {
     expect(await pendingPublishes()).toEqual(['U0ALICE']);
     const [job] = await producer.queue.getJobs(['delayed']);
     expect(job?.opts.delay).toBe(REFRESH_DELAY_MS);
-    expect(job?.data.request).toMatchObject({ channelId: 'D0ALICE', source: 'home' });
+    expect(job?.data.request).toMatchObject({ userId: 'U0ALICE', channelId: '', source: 'home' });
   });
 
   it('keeps the answers to the latest three clicks, newest first, and what each tab offered', async () => {
