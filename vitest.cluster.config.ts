@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The Cluster suite (`npm run test:cluster`, part of `npm test`): the e2e files that cover the
- * ping, approval, lock and alert paths, run again with Capstan on a Redis Cluster of 3 primaries
+ * ping, approval, lock, alert and Home tab paths, run again with Capstan on a Redis Cluster of 3 primaries
  * and 3 replicas (test/helpers/global-setup-cluster.ts), and the Cluster's own checks.
  */
 export default defineConfig({
@@ -14,6 +14,7 @@ export default defineConfig({
       'test/e2e/ops-admin.test.ts',
       'test/e2e/alerts.test.ts',
       'test/e2e/environments.test.ts',
+      'test/e2e/app-home.test.ts',
     ],
     globalSetup: ['test/helpers/global-setup-cluster.ts'],
     testTimeout: 30_000,

@@ -5,6 +5,7 @@ import type { ApprovalStore } from '../src/approvals/store.js';
 import type { AuditLog } from '../src/audit/index.js';
 import type { Config } from '../src/config.js';
 import type { EnvironmentRegistry } from '../src/environments/registry.js';
+import type { HomeTabs } from '../src/home/tabs.js';
 import type { Metrics } from '../src/observability/metrics.js';
 import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { TargetLocks } from '../src/queue/locks.js';
@@ -28,4 +29,6 @@ export interface HandlerDeps {
   environments: EnvironmentRegistry;
   /** Why the web process's Redis connection is down, in words (undefined while it is up). */
   redisProblem?: () => string | undefined;
+  /** People's App Home tabs: who opened theirs, the answers to their clicks, publishing them. */
+  homes: HomeTabs;
 }

@@ -6,9 +6,12 @@
 import type { Agent } from 'node:https';
 import type { AlertStore } from '../src/alerts/store.js';
 import type { ApprovalStore } from '../src/approvals/store.js';
+import type { AuditLog } from '../src/audit/index.js';
 import type { AwsClientFactory } from '../src/aws/clients.js';
 import type { Config } from '../src/config.js';
 import type { EnvironmentRegistry } from '../src/environments/registry.js';
+import type { HomeTabs } from '../src/home/tabs.js';
+import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { RedisClient } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
@@ -23,6 +26,12 @@ export interface JobDeps {
   aws: AwsClientFactory;
   /** The HTTPS agent SNS is reached with (the sandbox's in sandbox mode; Node's default otherwise). */
   snsAgent?: () => Promise<Agent>;
+  /** The queue's jobs, as `/ops jobs` reads them (a person's jobs on their Home tab). */
+  jobsAdmin: JobsAdmin;
+  /** The audit log (its latest entries on an admin's Home tab). */
+  audit: AuditLog;
+  /** People's Home tabs: who opened theirs, and publishing them. */
+  homes: HomeTabs;
 }
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
@@ -49,6 +58,12 @@ export interface AlertsSignalDeps extends AlertsCheckDeps {
   environments: EnvironmentRegistry;
   /** The HTTPS agent SubscribeURLs are fetched with (the sandbox's in sandbox mode). */
   snsAgent?: () => Promise<Agent>;
+}
+
+/** Building and publishing a person's Home tab: everything it shows, and Slack. */
+export interface HomePublishDeps
+  extends Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'jobsAdmin' | 'audit' | 'homes'> {
+  alerts: AlertStore;
 }
 
 /** The scheduled alert checks. */

@@ -12,6 +12,7 @@ import { envDeleteJob } from './env-delete.js';
 import { envExpirySweepJob, envExtendJob } from './env-expiry.js';
 import { envListJob, envStatusJob } from './env-read.js';
 import { envUpdateJob } from './env-update.js';
+import { homePublishJob } from './home-publish.js';
 import { lbDisableJob, lbEnableJob, lbStatusJob } from './lb.js';
 import { pingJob } from './ops-ping.js';
 import { rdsIoCreditsJob } from './rds-io-credits.js';
@@ -43,5 +44,6 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'approval.expire': (job) => approvalExpireJob(job, deps),
     'alerts.check': (job) => alertsCheckJob(job, { ...deps, alerts }),
     'alerts.signal': (job) => alertsSignalJob(job, { ...deps, alerts, environments }),
+    'home.publish': (job) => homePublishJob(job, { ...deps, alerts }),
   };
 }

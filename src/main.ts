@@ -17,6 +17,7 @@ import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
 import { type Config, describeRedis, readConfig } from './config.js';
 import { EnvironmentRegistry } from './environments/registry.js';
 import { ConfigError } from './errors.js';
+import { HomeTabs, refreshAfterJob } from './home/tabs.js';
 import { type ProbeSources, startProbeServer } from './http/probes.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -66,6 +67,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const locks = new TargetLocks(redis, config.queuePrefix);
   const audit = new AuditLog(redis, config.queuePrefix, logger);
   const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
+  const homes = new HomeTabs(redis, config.queuePrefix, producer);
   const slackClient = createSlackClient({
     token: config.slack.botToken,
     ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -166,6 +168,9 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
         producer,
         aws,
         ...(snsAgent ? { snsAgent } : {}),
+        jobsAdmin,
+        audit,
+        homes,
       }),
       logger,
       metrics,
@@ -173,6 +178,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       locks,
       audit,
       ...(onCreated ? { onCreated } : {}),
+      // A job's end changes its requester's Home tab (and an approval request's, its deciders').
+      onFinished: (event) => refreshAfterJob(homes, config.file, approvals, event),
     });
     const host = workerHost;
     closers.push(() => host.stop());
@@ -230,6 +237,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       alerts: new AlertStore(redis, config.queuePrefix),
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
       redisProblem: () => redisWatch.problem(),
+      homes,
     };
     const snsEndpoint = snsRoute({
       topics: () => config.file.alerts.sns.topics,

@@ -1,6 +1,7 @@
 /**
  * Builders for requests the way Slack sends them to an app: documented payload shapes for slash commands,
- * block_actions, message shortcuts, view submissions and `app_mention` events, signed with the app's signing secret
+ * block_actions (on messages and on Home tabs), message shortcuts, view submissions, and `app_mention` and
+ * `app_home_opened` events, signed with the app's signing secret
  * (https://api.slack.com/authentication/verifying-requests-from-slack).
  */
 import { Buffer } from 'node:buffer';
@@ -13,6 +14,8 @@ import {
   FAKE_BOT_USER_ID,
   FAKE_TEAM_DOMAIN,
   FAKE_TEAM_ID,
+  type FakeHomeView,
+  wireHomeView,
 } from './slack-api.js';
 
 /** The (deprecated) verification token Slack still includes as `token` in payloads. */
@@ -214,6 +217,72 @@ export function blockActionsBody(options: BlockActionsOptions): string {
   return payloadBody(payload);
 }
 
+/** Options for {@link homeBlockActionsBody}. */
+export interface HomeBlockActionsOptions {
+  userId: string;
+  /** The user's Home tab as the fake holds it ({@link FakeSlack.homeView}); Slack sends it with the click. */
+  view: FakeHomeView;
+  actionId: string;
+  value: string;
+  /** The block the button is in; default: the block of `view` holding a button with `actionId` and `value`. */
+  blockId?: string;
+  /** Default: a fresh {@link fakeTriggerId}. */
+  triggerId?: string;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+  /** Default: `defaultUserName(userId)`. */
+  userName?: string;
+}
+
+/** The block of `view` that holds a button with `actionId` and `value` (as an element or a section's accessory). */
+function blockHolding(view: FakeHomeView, actionId: string, value: string): string | undefined {
+  const holds = (el: unknown) =>
+    typeof el === 'object' &&
+    el !== null &&
+    (el as Record<string, unknown>).action_id === actionId &&
+    (el as Record<string, unknown>).value === value;
+  const block = view.blocks.find(
+    (b) => (Array.isArray(b.elements) && b.elements.some(holds)) || holds(b.accessory),
+  );
+  return typeof block?.block_id === 'string' ? block.block_id : undefined;
+}
+
+/**
+ * The body Slack POSTs when a user clicks a button on their App Home tab: a `block_actions` payload
+ * whose container is the view (no channel, no message, no response_url) and which carries the view
+ * (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload).
+ */
+export function homeBlockActionsBody(options: HomeBlockActionsOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const userName = options.userName ?? defaultUserName(options.userId);
+  const payload = {
+    type: 'block_actions',
+    user: { id: options.userId, username: userName, name: userName, team_id: teamId },
+    api_app_id: FAKE_APP_ID,
+    token: FAKE_VERIFICATION_TOKEN,
+    container: { type: 'view', view_id: options.view.id },
+    trigger_id: options.triggerId ?? fakeTriggerId(),
+    team: { id: teamId, domain: FAKE_TEAM_DOMAIN },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: wireHomeView(options.view),
+    actions: [
+      {
+        action_id: options.actionId,
+        block_id:
+          options.blockId ??
+          blockHolding(options.view, options.actionId, options.value) ??
+          randomBytes(3).toString('base64url'),
+        text: { type: 'plain_text', text: options.value, emoji: true },
+        value: options.value,
+        type: 'button',
+        action_ts: actionTs(),
+      },
+    ],
+  };
+  return payloadBody(payload);
+}
+
 /** Options for {@link messageShortcutBody}. */
 export interface MessageShortcutOptions extends CommonPayloadOptions {
   callbackId: string;
@@ -366,6 +435,67 @@ export function appMentionEventBody(options: AppMentionOptions): string {
     ],
     is_ext_shared_channel: false,
     event_context: `4-${Buffer.from(JSON.stringify({ et: 'app_mention', tid: teamId, aid: FAKE_APP_ID, cid: options.channelId })).toString('base64url')}`,
+  };
+  return JSON.stringify(body);
+}
+
+/** Options for {@link appHomeOpenedBody}. */
+export interface AppHomeOpenedOptions {
+  userId: string;
+  /** The user's direct-message channel with the app (`D…`); default one derived from `userId`. */
+  channelId?: string;
+  /** Event id; default a fresh one (Slack re-sends the same id on retries). */
+  eventId?: string;
+  /** `home` (default) or `messages`: which tab was opened. */
+  tab?: 'home' | 'messages';
+  /** The tab as last published, which Slack includes when there is one. */
+  view?: FakeHomeView;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+}
+
+/** The direct-message channel the payload builders give `userId` with the app: `D` and the rest of the id. */
+export function defaultDmChannel(userId: string): string {
+  return `D${userId.replace(/^[UW]/, '')}`;
+}
+
+/**
+ * The JSON body of an Events API `event_callback` carrying an `app_home_opened` event
+ * (https://docs.slack.dev/reference/events/app_home_opened).
+ */
+export function appHomeOpenedBody(options: AppHomeOpenedOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const channel = options.channelId ?? defaultDmChannel(options.userId);
+  const nowMicros = Date.now() * 1000;
+  const eventTs = `${Math.floor(nowMicros / 1_000_000)}.${String(nowMicros % 1_000_000).padStart(6, '0')}`;
+  const event: Record<string, unknown> = {
+    type: 'app_home_opened',
+    user: options.userId,
+    channel,
+    tab: options.tab ?? 'home',
+    event_ts: eventTs,
+  };
+  if (options.view) event.view = wireHomeView(options.view);
+  const body = {
+    token: FAKE_VERIFICATION_TOKEN,
+    team_id: teamId,
+    context_team_id: teamId,
+    context_enterprise_id: null,
+    api_app_id: FAKE_APP_ID,
+    event,
+    type: 'event_callback',
+    event_id: options.eventId ?? `Ev0${randomBytes(5).toString('hex').toUpperCase()}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: teamId,
+        user_id: FAKE_BOT_USER_ID,
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
+    is_ext_shared_channel: false,
   };
   return JSON.stringify(body);
 }

@@ -3,7 +3,7 @@
  *
  * Point a `WebClient` (or Bolt's `clientOptions`) at it with `slackApiUrl: fake.url`. The fake keeps the channel
  * state that the bot would produce in a real workspace (posted messages and their edits, ephemerals, uploaded files,
- * response_url posts), records every HTTP request it receives, and can inject Slack-shaped failures (429 with
+ * response_url posts, modals, each user's Home tab), records every HTTP request it receives, and can inject Slack-shaped failures (429 with
  * `Retry-After`, 5xx, `{ ok: false, error }`) and latency per method.
  */
 import { Buffer } from 'node:buffer';
@@ -235,6 +235,33 @@ export interface FakeView {
   open: boolean;
 }
 
+/**
+ * A user's App Home tab as the fake keeps it: Slack's view object as `views.publish` answers it
+ * (https://docs.slack.dev/reference/methods/views.publish) plus whose tab it is. One per user: a
+ * publish replaces the blocks and the hash, and keeps the id.
+ */
+export interface FakeHomeView {
+  id: string;
+  team_id: string;
+  type: 'home';
+  blocks: JsonObject[];
+  private_metadata: string;
+  callback_id: string;
+  external_id: string;
+  state: { values: Record<string, Record<string, JsonObject>> };
+  /** Changes with every publish; a publish with a stale `hash` fails with `hash_conflict`. */
+  hash: string;
+  root_view_id: string;
+  previous_view_id: null;
+  app_id: string;
+  app_installed_team_id: string;
+  bot_id: string;
+  /** The user whose tab it is (not part of Slack's object). */
+  user: string;
+  /** How many times it was published (not part of Slack's object). */
+  publishes: number;
+}
+
 /** Context handed to a custom method handler. */
 export interface FakeHandlerContext {
   fake: FakeSlack;
@@ -346,7 +373,8 @@ export class FakeSlack {
    * - `deleted` (message): a message removed with `chat.delete`;
    * - `ephemeral` (ephemeral): a `chat.postEphemeral`;
    * - `view` (view, 'opened' | 'updated' | 'closed'): a modal opened or pushed, updated, or taken off the screen;
-   * - `file` (file): a file shared with `files.completeUploadExternal`.
+   * - `file` (file): a file shared with `files.completeUploadExternal`;
+   * - `home` (view): a user's Home tab published with `views.publish`.
    */
   readonly events: EventEmitter<{
     message: [FakeMessage, 'posted' | 'updated'];
@@ -354,6 +382,7 @@ export class FakeSlack {
     ephemeral: [FakeEphemeral];
     view: [FakeView, 'opened' | 'updated' | 'closed'];
     file: [FakeUploadedFile];
+    home: [FakeHomeView];
   }> = new EventEmitter();
   /** Every request received, in arrival order (including injected failures). */
   readonly calls: FakeCall[] = [];
@@ -383,6 +412,9 @@ export class FakeSlack {
   #triggerSeq = 0;
   readonly #triggers = new Map<string, { user: string; issuedAt: number; exchanged: boolean }>();
   readonly #views: FakeView[] = [];
+  readonly #homes = new Map<string, FakeHomeView>();
+  /** Every version of every Home tab, oldest first. */
+  readonly #homeHistory: FakeHomeView[] = [];
   #closed: Promise<void> | undefined;
 
   private constructor(options: FakeSlackOptions) {
@@ -505,6 +537,19 @@ export class FakeSlack {
     return this.#views.find((v) => v.id === id);
   }
 
+  /** `user`'s Home tab as last published, if it ever was. */
+  homeView(user: string): FakeHomeView | undefined {
+    const view = this.#homes.get(user);
+    return view ? structuredClone(view) : undefined;
+  }
+
+  /** Every Home tab published (for `user`, if given), oldest first, each as it was published. */
+  homePublishes(user?: string): FakeHomeView[] {
+    return this.#homeHistory
+      .filter((v) => user === undefined || v.user === user)
+      .map((v) => structuredClone(v));
+  }
+
   /**
    * Closes view `id` and any pushed on top of it, as Slack does when a submission is acked without a
    * `response_action` (`clear` closes the whole stack: pass the root id).
@@ -590,6 +635,8 @@ export class FakeSlack {
     this.files.length = 0;
     this.responses.length = 0;
     this.#views.length = 0;
+    this.#homes.clear();
+    this.#homeHistory.length = 0;
     this.#triggers.clear();
     this.clearFaults();
     this.#delays.clear();
@@ -760,6 +807,8 @@ export class FakeSlack {
         return ok200(this.#openView(args, 'push'));
       case 'views.update':
         return ok200(this.#updateView(args));
+      case 'views.publish':
+        return ok200(this.#publishHome(args));
       default:
         return ok200({ ok: false, error: 'unknown_method' });
     }
@@ -830,6 +879,38 @@ export class FakeSlack {
     Object.assign(view, content, { hash: viewHash(this.#viewSeq) });
     this.events.emit('view', view, 'updated');
     return { ok: true, view: wireView(view) };
+  }
+
+  /** https://docs.slack.dev/reference/methods/views.publish: a user's Home tab, replaced whole. */
+  #publishHome(args: JsonObject): JsonObject {
+    const user = str(args.user_id);
+    if (!user) return { ok: false, error: 'invalid_arguments' };
+    if (!USER_ID.test(user)) return { ok: false, error: 'user_not_found' };
+    const content = homeViewContent(args.view);
+    if ('error' in content) return { ok: false, error: content.error };
+    const current = this.#homes.get(user);
+    const hash = str(args.hash);
+    if (hash && current && hash !== current.hash) return { ok: false, error: 'hash_conflict' };
+    this.#viewSeq += 1;
+    const id = current?.id ?? `V0${String(this.#viewSeq).padStart(9, '0')}`;
+    const view: FakeHomeView = {
+      id,
+      team_id: FAKE_TEAM_ID,
+      ...content,
+      state: { values: {} },
+      hash: viewHash(this.#viewSeq),
+      root_view_id: id,
+      previous_view_id: null,
+      app_id: FAKE_APP_ID,
+      app_installed_team_id: FAKE_TEAM_ID,
+      bot_id: FAKE_BOT_ID,
+      user,
+      publishes: (current?.publishes ?? 0) + 1,
+    };
+    this.#homes.set(user, view);
+    this.#homeHistory.push(structuredClone(view));
+    this.events.emit('home', view);
+    return { ok: true, view: wireHomeView(view) };
   }
 
   #wireMessage(message: FakeMessage): JsonObject {
@@ -1413,6 +1494,41 @@ function viewContent(view: unknown): ViewContent | { error: string } {
     clear_on_close: view.clear_on_close === true,
     notify_on_close: view.notify_on_close === true,
   };
+}
+
+/** Validates the `view` of `views.publish` (a Home tab, https://docs.slack.dev/reference/views/home-tab-views). */
+function homeViewContent(
+  view: unknown,
+):
+  | Pick<FakeHomeView, 'type' | 'blocks' | 'private_metadata' | 'callback_id' | 'external_id'>
+  | { error: string } {
+  const invalid = { error: 'invalid_arguments' };
+  if (!isObject(view) || view.type !== 'home') return invalid;
+  const { blocks } = view;
+  if (!Array.isArray(blocks) || blocks.length > MAX_VIEW_BLOCKS || !blocks.every(isObject)) return invalid;
+  const metadata = view.private_metadata ?? '';
+  if (typeof metadata !== 'string' || metadata.length > MAX_PRIVATE_METADATA) return invalid;
+  const callbackId = view.callback_id ?? '';
+  if (typeof callbackId !== 'string' || callbackId.length > 255) return invalid;
+  return {
+    type: 'home',
+    blocks: structuredClone(blocks),
+    private_metadata: metadata,
+    callback_id: callbackId,
+    external_id: typeof view.external_id === 'string' ? view.external_id : '',
+  };
+}
+
+/** A Home tab as Slack answers it and puts it in `block_actions` payloads: without the fake's bookkeeping. */
+export function wireHomeView(view: FakeHomeView): JsonObject {
+  const { user: _user, publishes: _publishes, ...wire } = view;
+  return structuredClone({
+    ...wire,
+    close: null,
+    submit: null,
+    clear_on_close: false,
+    notify_on_close: false,
+  });
 }
 
 /** A view hash shaped like Slack's (`1569362015.55b5e41b`). */

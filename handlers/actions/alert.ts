@@ -1,14 +1,14 @@
 /**
- * Buttons on a status alert. Acknowledge (records who; stops re-notification) and Snooze 1 h / 4 h
- * are for members of the roles the alert's route allows, recorded in the alert store and the audit
- * log, and the message is updated at once. Investigate starts `/rds io-credits <db>` in the alert's
- * thread through the same intake as the slash command (so policy decides as it would there).
+ * Buttons on a status alert, on its message or on a Home tab that shows it. Acknowledge (records
+ * who; stops re-notification) and Snooze 1 h / 4 h are for members of the roles the alert's route
+ * allows, recorded in the alert store and the audit log, and the message is updated at once.
+ * Investigate starts `/rds io-credits <db>` in the alert's thread through the same intake as the
+ * slash command (so policy decides as it would there).
  */
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { parseSlashCommand } from '../../src/commands/index.js';
 import { alertActionRefusal, routeFor } from '../../src/domain/alerts/routing.js';
 import { type ActionOutcome, acknowledge, snooze } from '../../src/domain/alerts/state.js';
-import { describeForUser } from '../../src/errors.js';
 import {
   ALERT_ACK_ACTION,
   parseAlertActionValue,
@@ -16,7 +16,7 @@ import {
   SNOOZE_MS,
 } from '../../src/slack/blocks/alert.js';
 import type { HandlerDeps } from '../deps.js';
-import { intake } from '../intake.js';
+import { answerTo, commandFromButton, surfaceOf } from './surface.js';
 
 type AlertActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -25,10 +25,9 @@ export function alertActionListener(deps: HandlerDeps) {
   return async ({ ack, body, action, client }: AlertActionArgs): Promise<void> => {
     await ack();
     const userId = body.user.id;
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const tell = async (text: string) => {
-      if (channel) await client.chat.postEphemeral({ channel, user: userId, text });
-    };
+    const surface = surfaceOf(body);
+    if (!surface) return;
+    const tell = answerTo(deps, client, userId, surface);
     const isAck = action.action_id === ALERT_ACK_ACTION;
     const snoozeMs = SNOOZE_MS[action.action_id];
     const verb = isAck ? 'acknowledge' : 'snooze';
@@ -113,32 +112,31 @@ export function alertActionListener(deps: HandlerDeps) {
 export function alertInvestigateListener(deps: HandlerDeps) {
   return async ({ ack, body, action, client }: AlertActionArgs): Promise<void> => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const userId = body.user.id;
-    if (!channel) return;
+    const surface = surfaceOf(body);
+    if (!surface) return;
+    const answer = answerTo(deps, client, body.user.id, surface);
     const dbInstance = action.value ?? '';
-    const text = `/rds io-credits ${dbInstance}`;
-    let reply: string;
-    try {
-      const parsed = parseSlashCommand('/rds', `io-credits ${dbInstance}`, {
-        now: new Date(),
-        timeZone: deps.config.file.timezone,
-      });
-      const threadTs = body.message?.ts ?? body.container?.message_ts;
-      const answer = await intake(deps, parsed, {
-        requestId: body.trigger_id ?? `${channel}:${threadTs ?? ''}:${userId}:${action.action_ts}`,
-        userId,
-        channelId: channel,
-        ...(threadTs ? { threadTs } : {}),
-        text,
-        source: 'action',
-        receivedAt: Date.now(),
-      });
-      reply = answer.text;
-    } catch (error) {
-      deps.logger.error({ err: error }, 'investigate button failed');
-      reply = `:x: Capstan could not take this: ${describeForUser(error)}`;
+    // On the Home tab the alert is named by its block (`alert:<occurrence>:<id>`, as on its
+    // message): the job reports in the alert message's thread, as a click there would.
+    const alertId = /^alert:\d+:(.+)$/.exec(action.block_id ?? '')?.[1];
+    const thread =
+      surface.kind === 'home' && alertId ? (await deps.alerts.get(alertId))?.state.message : undefined;
+    if (surface.kind === 'home' && !thread) {
+      await answer('This alert no longer has a message to investigate in.');
+      return;
     }
-    await client.chat.postEphemeral({ channel, user: userId, text: reply });
+    await commandFromButton(
+      deps,
+      { body, action, surface, answer },
+      {
+        parsed: parseSlashCommand('/rds', `io-credits ${dbInstance}`, {
+          now: new Date(),
+          timeZone: deps.config.file.timezone,
+        }),
+        text: `/rds io-credits ${dbInstance}`,
+        ...(thread ? { thread: { channel: thread.channel, ts: thread.ts } } : {}),
+      },
+      'investigate',
+    );
   };
 }

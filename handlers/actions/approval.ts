@@ -1,19 +1,23 @@
 /**
- * Approve / Reject on an approval request. Only members of the approving role decide; never the
- * requester; each approver counts once; the click that completes the quorum starts the job (once,
- * whatever the timing, because the store decides atomically and the job id comes from the request).
- * A click counts only on the request's own message: an approval id carried by a button elsewhere
- * (another channel, another message) is refused.
+ * Approve / Reject on an approval request, on its message or on an approver's Home tab. Only
+ * members of the approving role decide; never the requester; each approver counts once; the click
+ * that completes the quorum starts the job (once, whatever the timing, because the store decides
+ * atomically and the job id comes from the request). A click counts only where the request was put
+ * before the clicker: on the request's own message (an approval id carried by a button on another
+ * message or in another channel is refused), or on a Home tab that offered that very request to
+ * that very person. Either way the request's message is updated, and the Home tabs it shows on.
  */
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { closingOf } from '../../src/approvals/closing.js';
 import type { ApprovalRecord } from '../../src/approvals/store.js';
 import { echo, echoCommand } from '../../src/commands/index.js';
+import { refreshForApproval } from '../../src/home/tabs.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
 import { renderApprovalClosed } from '../../src/slack/blocks/progress.js';
 import type { HandlerDeps } from '../deps.js';
 import { unreadGroupsNote } from '../intake.js';
+import { answerTo, surfaceOf } from './surface.js';
 
 type ApprovalActionArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -39,47 +43,56 @@ export function approvalActionListener(deps: HandlerDeps) {
   return async ({ ack, body, action, client }: ApprovalActionArgs): Promise<void> => {
     await ack();
     const userId = body.user.id;
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const tell = async (text: string) => {
-      if (channel) await client.chat.postEphemeral({ channel, user: userId, text });
-    };
+    const surface = surfaceOf(body);
+    if (!surface) return;
+    const tell = answerTo(deps, client, userId, surface);
     const id = action.value ?? '';
     const decision = action.action_id === APPROVE_ACTION ? 'approve' : 'reject';
-    const record = await recordWithMessage(deps, id);
+    const via = surface.kind === 'home' ? { via: 'home' } : {};
+    const refuse = async (reason: string, detail: Record<string, string | undefined> = {}) =>
+      deps.audit.append({
+        kind: 'approval',
+        actor: userId,
+        subject: `approval ${id}`,
+        outcome: 'refused',
+        detail: { reason, ...detail, ...via },
+      });
+    const record =
+      surface.kind === 'message' ? await recordWithMessage(deps, id) : await deps.approvals.get(id);
     if (!record) {
       await tell(`This approval request (${echo(id)}) no longer exists.`);
       return;
     }
-    const clickedTs = body.message?.ts ?? body.container?.message_ts;
     if (!record.message) {
       await tell(
         `:hourglass_flowing_sand: Approval request ${echo(id)} is still being posted; nothing was recorded. Click again in a moment.`,
       );
       return;
     }
-    if (record.message.channel !== channel || record.message.ts !== clickedTs) {
-      await deps.audit.append({
-        kind: 'approval',
-        actor: userId,
-        subject: `approval ${id}`,
-        outcome: 'refused',
-        detail: { reason: 'button not on the approval request message', channel, ts: clickedTs },
-      });
+    const actor = { userId, groupIds: await deps.directory.groupsOf(userId) };
+    const refusal = approvalRefusal(deps.config.file, actor, record, record.request.userId);
+    if (surface.kind === 'message') {
+      if (record.message.channel !== surface.channel || record.message.ts !== surface.ts) {
+        await refuse('button not on the approval request message', {
+          channel: surface.channel,
+          ts: surface.ts,
+        });
+        await tell(
+          `:no_entry: This button is not on the message of approval request ${echo(id)}; nothing was recorded. Decide on the request message itself.`,
+        );
+        return;
+      }
+    } else if (!refusal && !(await deps.homes.wasShown(userId, id))) {
+      // Policy first on the Home tab (its answer says who may decide); then the binding: only a
+      // request this person's own tab offered them counts.
+      await refuse('request not offered on their Home tab');
       await tell(
-        `:no_entry: This button is not on the message of approval request ${echo(id)}; nothing was recorded. Decide on the request message itself.`,
+        `:no_entry: Approval request ${echo(id)} was not offered on your Home tab; nothing was recorded. Decide on the request message, or on your Home tab once it shows the request.`,
       );
       return;
     }
-    const actor = { userId, groupIds: await deps.directory.groupsOf(userId) };
-    const refusal = approvalRefusal(deps.config.file, actor, record, record.request.userId);
     if (refusal) {
-      await deps.audit.append({
-        kind: 'approval',
-        actor: userId,
-        subject: `approval ${id}`,
-        outcome: 'refused',
-        detail: { reason: refusal },
-      });
+      await refuse(refusal);
       await tell(`:no_entry: You cannot ${decision} this: ${refusal}.${unreadGroupsNote(deps)}`);
       return;
     }
@@ -89,8 +102,17 @@ export function approvalActionListener(deps: HandlerDeps) {
       actor: userId,
       subject: `approval ${id}`,
       outcome: result.outcome,
-      detail: { text: record.request.text, decision },
+      detail: { text: record.request.text, decision, ...via },
     });
+    if (['approved', 'recorded', 'rejected', 'expired'].includes(result.outcome)) {
+      // Its requester's tab, and the tabs that offered it (or no longer should), show something new.
+      await refreshForApproval(
+        deps.homes,
+        deps.config.file,
+        { role: record.role, requester: record.request.userId },
+        [userId],
+      ).catch((err: unknown) => deps.logger.warn({ err }, 'could not re-publish Home tabs'));
+    }
 
     const thread = record.request.threadTs;
     const toRequester = (text: string) =>

@@ -1,10 +1,13 @@
-/** "Extend 4h" on an expiry warning: the same path as `/env extend <name>`, in the warning's thread. */
+/**
+ * "Extend 4h" on an expiry warning or on the owner's Home tab: the same path as
+ * `/env extend <name>`, reporting in the warning's thread (or, from the Home tab, in the clicker's
+ * direct messages with Capstan).
+ */
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { EXTEND_DEFAULT_MS } from '../../src/commands/parse.js';
 import { checkEnvName } from '../../src/commands/validate.js';
-import { describeForUser } from '../../src/errors.js';
 import type { HandlerDeps } from '../deps.js';
-import { intake } from '../intake.js';
+import { answerTo, commandFromButton, surfaceOf } from './surface.js';
 
 /** The listener for the "Extend 4h" button. */
 export function envExtendActionListener(deps: HandlerDeps) {
@@ -15,32 +18,20 @@ export function envExtendActionListener(deps: HandlerDeps) {
     client,
   }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs): Promise<void> => {
     await ack();
-    const channel = body.channel?.id ?? body.container?.channel_id;
-    const userId = body.user.id;
-    if (!channel) return;
+    const surface = surfaceOf(body);
+    if (!surface) return;
+    const answer = answerTo(deps, client, body.user.id, surface);
     const name = checkEnvName(action.value ?? '');
-    let text: string;
-    try {
-      const reply = await intake(
-        deps,
-        name.ok
+    await commandFromButton(
+      deps,
+      { body, action, surface, answer },
+      {
+        parsed: name.ok
           ? { ok: true, command: { kind: 'env.extend', name: name.value, byMs: EXTEND_DEFAULT_MS } }
           : { ok: false, problem: { message: name.error, usage: '/env extend <name> [--by 4h]' } },
-        {
-          requestId: body.trigger_id ?? `${channel}:${body.message?.ts ?? ''}:${userId}:${action.action_ts}`,
-          userId,
-          channelId: channel,
-          ...(body.message?.ts ? { threadTs: body.message.ts } : {}),
-          text: `/env extend ${action.value ?? ''}`,
-          source: 'action',
-          receivedAt: Date.now(),
-        },
-      );
-      text = reply.text;
-    } catch (error) {
-      deps.logger.error({ err: error }, 'extend button failed');
-      text = `:x: Capstan could not take this: ${describeForUser(error)}`;
-    }
-    await client.chat.postEphemeral({ channel, user: userId, text });
+        text: `/env extend ${action.value ?? ''}`,
+      },
+      'extend',
+    );
   };
 }

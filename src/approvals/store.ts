@@ -3,6 +3,10 @@
  * the plan. Decisions are atomic (one Lua script): only a pending, unexpired request can be decided;
  * the requester never counts; each approver counts once; the click that reaches the quorum — or the
  * first rejection — closes it, so two approvers clicking at the same moment start one job.
+ *
+ *   `${prefix}:approval:<id>`        hash: subject, status, expiresAt, requester, quorum, message, progress …
+ *   `${prefix}:approval:<id>:votes`  sorted set: approver → when
+ *   `${prefix}:approvals:open`       sorted set: id of each pending request → its expiry (for Home tabs)
  */
 
 import type { Command } from '../commands/index.js';
@@ -56,17 +60,26 @@ export type DecideOutcome =
   | { outcome: 'closed'; status: ApprovalStatus; decidedBy?: string }
   | { outcome: 'missing' };
 
+// KEYS: the request, its votes, the index of open requests. ARGV: user, decision, now, id.
 const DECIDE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  return {'missing'}
+end
 local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'pending' then return {'closed', status, redis.call('HGET', KEYS[1], 'decidedBy') or ''} end
+if status ~= 'pending' then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  return {'closed', status, redis.call('HGET', KEYS[1], 'decidedBy') or ''}
+end
 if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then
   redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[4])
   return {'expired'}
 end
 if redis.call('HGET', KEYS[1], 'requester') == ARGV[1] then return {'self'} end
 if ARGV[2] == 'reject' then
   redis.call('HSET', KEYS[1], 'status', 'rejected', 'decidedBy', ARGV[1], 'decidedAt', ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[4])
   return {'rejected'}
 end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'already', tostring(redis.call('ZCARD', KEYS[2]))} end
@@ -74,15 +87,21 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 local count = redis.call('ZCARD', KEYS[2])
 if count >= tonumber(redis.call('HGET', KEYS[1], 'quorum')) then
   redis.call('HSET', KEYS[1], 'status', 'approved', 'decidedBy', ARGV[1], 'decidedAt', ARGV[3])
+  redis.call('ZREM', KEYS[3], ARGV[4])
   return {'approved', tostring(count)}
 end
 return {'recorded', tostring(count)}
 `;
 
+// KEYS: the request, the index of open requests. ARGV: now, id.
 const EXPIRE = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  return 0
+end
 if tonumber(ARGV[1]) < tonumber(redis.call('HGET', KEYS[1], 'expiresAt')) then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'expired', 'decidedAt', ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 `;
 
@@ -102,6 +121,11 @@ export class ApprovalStore {
   private keys(id: string): [string, string] {
     const key = `${this.prefix}:approval:${id}`;
     return [key, `${key}:votes`];
+  }
+
+  /** The ids of pending requests, scored by expiry: what the Home tab's "Waiting for me" reads. */
+  private get openKey(): string {
+    return `${this.prefix}:approvals:open`;
   }
 
   /** Creates the request unless one with this id exists (a retried job); returns the stored one. */
@@ -125,6 +149,7 @@ export class ApprovalStore {
         )
         .pexpire(key, ttl)
         .pexpire(votes, ttl)
+        .zadd(this.openKey, String(subject.expiresAt), subject.id)
         .exec();
     }
     const record = await this.get(subject.id);
@@ -175,11 +200,13 @@ export class ApprovalStore {
   ): Promise<DecideOutcome> {
     const result = (await this.redis.eval(
       DECIDE,
-      2,
+      3,
       ...this.keys(id),
+      this.openKey,
       userId,
       decision,
       String(now),
+      id,
     )) as string[];
     const [outcome, a, b] = result;
     switch (outcome) {
@@ -201,6 +228,22 @@ export class ApprovalStore {
 
   /** Marks a pending request expired once its time is up; true when this call expired it. */
   async expire(id: string, now = Date.now()): Promise<boolean> {
-    return (await this.redis.eval(EXPIRE, 1, this.keys(id)[0], String(now))) === 1;
+    return (await this.redis.eval(EXPIRE, 2, this.keys(id)[0], this.openKey, String(now), id)) === 1;
+  }
+
+  /**
+   * The pending requests that have not expired, soonest expiry first (at most `limit`). Ids whose
+   * request closed or vanished without passing through {@link decide} or {@link expire} leave the
+   * index here.
+   */
+  async listOpen(now = Date.now(), limit = 200): Promise<ApprovalRecord[]> {
+    // Requests past their expiry stay until their timer job closes them; they are not open. One
+    // whose timer never ran (a day late) leaves the index.
+    await this.redis.zremrangebyscore(this.openKey, '-inf', String(now - 24 * 60 * 60 * 1000));
+    const ids = await this.redis.zrangebyscore(this.openKey, String(now), '+inf', 'LIMIT', 0, limit);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    const stale = ids.filter((_, i) => records[i]?.status !== 'pending');
+    if (stale.length > 0) await this.redis.zrem(this.openKey, ...stale);
+    return records.filter((r): r is ApprovalRecord => r?.status === 'pending');
   }
 }

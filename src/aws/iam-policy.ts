@@ -13,8 +13,8 @@
 import type { CatalogKind } from '../catalog.js';
 import type { Config } from '../config.js';
 
-/** Jobs that run on a schedule rather than for a command. */
-export type BackgroundJob = 'env.expiry-sweep' | 'rds.janitor' | 'alerts.check';
+/** Jobs that run on a schedule or on their own (a Home tab being built) rather than for a command. */
+export type BackgroundJob = 'env.expiry-sweep' | 'rds.janitor' | 'alerts.check' | 'home.publish';
 
 /** Following a stack environment: its status, its events, its resources. */
 const STACK_READ = [
@@ -119,6 +119,8 @@ export const AWS_CALLS: Record<CatalogKind | BackgroundJob, readonly string[]> =
     'rds:DescribeDBInstances',
     'cloudwatch:GetMetricData',
   ],
+  // A person's Home tab lists the environments they own.
+  'home.publish': ['autoscaling:DescribeAutoScalingGroups', 'cloudformation:DescribeStacks'],
 };
 
 /** SDK client class → IAM service prefix. */

@@ -23,6 +23,7 @@ export const JOB_NAMES = [
   'approval.request',
   'approval.expire',
   'alerts.signal',
+  'home.publish',
 ] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
@@ -30,7 +31,14 @@ export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([
   ...SCHEDULED_JOBS,
   'approval.expire',
   'alerts.signal',
+  'home.publish',
 ]);
+
+/**
+ * Capstan's own bookkeeping on someone's behalf (an approval's timer, their Home tab), which they
+ * never asked for by name: left out of `/ops jobs` and of their jobs on the Home tab.
+ */
+export const INTERNAL_JOBS: ReadonlySet<string> = new Set<JobName>(['approval.expire', 'home.publish']);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -38,6 +46,9 @@ export type JobName = (typeof JOB_NAMES)[number];
 export type CommandJobName = (typeof COMMAND_JOBS)[number];
 /** A job Capstan runs on a schedule. */
 export type ScheduledJobName = (typeof SCHEDULED_JOBS)[number];
+
+/** Jobs enqueued coalesced (`JobProducer.enqueueCoalesced`): one running and one waiting per key at most. */
+export type CoalescedJobName = 'home.publish';
 
 /** True for the jobs that carry out a command of their own name. */
 export function isCommandJob(name: JobName): name is CommandJobName {
@@ -54,7 +65,8 @@ export interface JobRequest {
   threadTs?: string;
   /** The command as the person typed it, e.g. `/ops ping`. */
   text: string;
-  source: 'slash' | 'mention' | 'action' | 'schedule' | 'sns';
+  /** `home`: a button on the person's App Home tab (or the tab being opened). */
+  source: 'slash' | 'mention' | 'action' | 'home' | 'schedule' | 'sns';
   /** When Slack's request reached Capstan (epoch ms). */
   receivedAt: number;
 }
@@ -106,7 +118,7 @@ interface JobDataBase {
 /**
  * What job `N`'s data holds: a command job carries its own command; `approval.request` the
  * command waiting and what policy asked; `approval.expire` the request to close; a scheduled job
- * nothing more. The producer writes each job's data under its name, so a processor reads it typed.
+ * and `home.publish` (whose Home tab: the request's user) nothing more. The producer writes each job's data under its name, so a processor reads it typed.
  */
 export type JobDataOf<N extends JobName> = N extends CommandJobName
   ? JobDataBase & { command: Extract<Command, { kind: N }> }

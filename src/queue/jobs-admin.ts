@@ -1,7 +1,7 @@
 /** `/ops jobs` and `/ops cancel`: what is queued or running, and stopping it. */
 import type { Job, Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
-import type { JobData } from './contract.js';
+import { INTERNAL_JOBS, type JobData, type JobResult } from './contract.js';
 
 /** One queued or running job, as `/ops jobs` shows it. */
 export interface JobSummary {
@@ -15,6 +15,24 @@ export interface JobSummary {
   since: number;
   /** The step it is on, when running. */
   step?: string;
+  /** The request's channel and thread, where its progress message is (once it has one). */
+  channelId: string;
+  threadTs?: string;
+}
+
+/** A job of someone's that has finished, as their Home tab shows it. */
+export interface FinishedJobSummary {
+  id: string;
+  name: string;
+  text: string;
+  userId: string;
+  /** `waiting`: it did its part and waits for people (an approval request). */
+  state: 'done' | 'failed' | 'cancelled' | 'waiting';
+  /** When it finished (epoch ms). */
+  at: number;
+  /** The request's channel and thread, where its progress message is. */
+  channelId: string;
+  threadTs?: string;
 }
 
 /** The outcome of a cancel request. */
@@ -48,6 +66,7 @@ export class JobsAdmin {
     const summarise = (job: Job<JobData>, running: boolean): JobSummary => {
       const steps = job.data.checkpoints.reporter?.state.steps ?? [];
       const step = steps.findLast((s) => s.state === 'running')?.name;
+      const threadTs = job.data.request.threadTs ?? job.data.checkpoints.reporter?.rootTs;
       return {
         id: String(job.id),
         name: job.name,
@@ -56,14 +75,47 @@ export class JobsAdmin {
         state: running ? 'running' : 'queued',
         since: running ? (job.processedOn ?? job.timestamp) : job.timestamp,
         ...(running && step ? { step } : {}),
+        channelId: job.data.request.channelId,
+        ...(threadTs ? { threadTs } : {}),
       };
     };
     const visible = (job: Job<JobData> | undefined): job is Job<JobData> =>
-      Boolean(job?.id) && job?.name !== 'approval.expire';
+      Boolean(job?.id) && job !== undefined && !INTERNAL_JOBS.has(job.name);
     return [
       ...active.filter(visible).map((job) => summarise(job, true)),
       ...queued.filter(visible).map((job) => summarise(job, false)),
     ].sort((a, b) => a.since - b.since);
+  }
+
+  /**
+   * `userId`'s command jobs that finished lately, newest first: the latest `scan` finished jobs of
+   * everyone are read (BullMQ keeps them a day), `limit` of theirs returned.
+   */
+  async finishedOf(userId: string, limit = 10, scan = 200): Promise<FinishedJobSummary[]> {
+    const jobs = await this.queue.getJobs(['completed', 'failed'], 0, scan - 1, false);
+    const mine = jobs.filter(
+      (job): job is Job<JobData> =>
+        Boolean(job?.id) && job?.data.request.userId === userId && !INTERNAL_JOBS.has(job.name),
+    );
+    return mine
+      .map((job): FinishedJobSummary => {
+        const result = job.returnvalue as JobResult | null | undefined;
+        const state = job.failedReason && !result ? 'failed' : (result?.outcome ?? 'done');
+        const { request } = job.data;
+        const threadTs = request.threadTs ?? job.data.checkpoints.reporter?.rootTs;
+        return {
+          id: String(job.id),
+          name: job.name,
+          text: request.text,
+          userId: request.userId,
+          state,
+          at: job.finishedOn ?? job.timestamp,
+          channelId: request.channelId,
+          ...(threadTs ? { threadTs } : {}),
+        };
+      })
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit);
   }
 
   /** The job, if it exists. */

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type { Command } from '../commands/index.js';
 import { closeRedis, duplicateRedis, type RedisClient, waitForReplicas } from '../redis.js';
 import {
+  type CoalescedJobName,
   isCommandJob,
   type JobData,
   type JobName,
@@ -167,6 +168,31 @@ export class JobProducer {
     this.added += 1;
     if (this.replicated) await this.untilReplicated(marker, this.added);
     return { jobId, duplicate: first !== 1 };
+  }
+
+  /**
+   * Enqueues one of Capstan's own jobs that stands for no single Slack request (no intake marker,
+   * no audit entry), coalesced under `key`: while one with the same key waits, adding another adds
+   * nothing (the waiting one reads the state when it runs); while one runs, one more is kept to run
+   * after it. However many changes come in a burst, at most one job per key runs and one waits.
+   */
+  async enqueueCoalesced(
+    name: CoalescedJobName,
+    request: JobRequest,
+    { key, delayMs }: { key: string; delayMs?: number },
+  ): Promise<void> {
+    await this.queue.add(
+      name,
+      { request, checkpoints: {} },
+      {
+        deduplication: { id: key, keepLastIfActive: true },
+        ...(delayMs ? { delay: delayMs } : {}),
+        attempts: 2,
+        // Nothing to look back at: a later run supersedes it.
+        removeOnComplete: true,
+        removeOnFail: { count: 100 },
+      },
+    );
   }
 
   /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */

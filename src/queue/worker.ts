@@ -53,6 +53,12 @@ export interface JobContext {
   created(what: string): Promise<void>;
 }
 
+/**
+ * Told when a job has ended for good (done, waiting for people, cancelled, or failed for the last
+ * time), after its outcome is reported; not for quiet scheduled runs. What it throws is logged.
+ */
+export type FinishedHook = (event: { name: JobName; data: JobData; outcome: string }) => Promise<void>;
+
 /** Told of each {@link JobContext.created} (the kill drill's hook). */
 export type CreatedHook = (event: { jobId: string; job: string; what: string }) => Promise<void>;
 
@@ -83,6 +89,8 @@ export interface WorkerHostOptions {
   audit: AuditLog;
   /** Called at each {@link JobContext.created}; absent in production. */
   onCreated?: CreatedHook;
+  /** Called when a job has ended (main.ts re-publishes the Home tabs it changed). */
+  onFinished?: FinishedHook;
 }
 
 /** A running job holds its target's lock for this long at a time, renewing it as it goes. */
@@ -197,7 +205,9 @@ async function runJob(
         outcome,
         detail: { name, text: job.data.request.text, summary },
       })
-      .catch((err: unknown) => log.warn({ err }, 'audit append failed'));
+      .catch((err: unknown) => log.warn({ err }, 'audit append failed'))
+      .then(() => opts.onFinished?.({ name, data: job.data, outcome }))
+      .catch((err: unknown) => log.warn({ err }, 'after-job hook failed'));
   };
 
   // A command job holds its target's lock while it runs (approval and timer jobs do not).

@@ -3,7 +3,7 @@
  * see Bolt. {@link createSlackNotifier} implements it over `@slack/web-api`'s WebClient, whose own
  * retry policy handles `ratelimited` (HTTP 429 + Retry-After) and transient HTTP failures.
  */
-import { type KnownBlock, type MessageMetadata, WebClient } from '@slack/web-api';
+import { type HomeView, type KnownBlock, type MessageMetadata, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { toSlackLogger } from '../observability/logger.js';
 
@@ -54,6 +54,14 @@ export interface SlackNotifier {
   /** A link to a message, for pointing one thread at another. */
   permalink(channel: string, ts: string): Promise<string>;
   /**
+   * A link to a message built from the workspace's address (`auth.test`, asked once) in the form
+   * Slack's permalinks take, `…/archives/<channel>/p<ts>`: for pages of links (a Home tab) without
+   * one `chat.getPermalink` each. Undefined when the address cannot be had.
+   */
+  messageLink(channel: string, ts: string): Promise<string | undefined>;
+  /** Publishes `view` as `userId`'s App Home tab (https://docs.slack.dev/reference/methods/views.publish). */
+  publishHome(userId: string, view: HomeView): Promise<void>;
+  /**
    * Messages carrying metadata of `eventType` posted since `oldest`, oldest first: how a job resumed
    * after a crash finds a message it posted but did not get to checkpoint (Slack has no idempotency
    * key for chat.postMessage). Reads history: needs the channels:history / groups:history scopes.
@@ -86,6 +94,7 @@ const LOOKUP_PAGES = 5;
 
 /** The notifier over a WebClient. */
 export function createSlackNotifier(client: WebClient): SlackNotifier {
+  let workspaceUrl: Promise<string | undefined> | undefined;
   return {
     async post({ channel, text, blocks, threadTs, metadata }) {
       const res = await client.chat.postMessage({
@@ -107,6 +116,20 @@ export function createSlackNotifier(client: WebClient): SlackNotifier {
       const res = await client.chat.getPermalink({ channel, message_ts: ts });
       if (!res.permalink) throw new Error('chat.getPermalink returned no permalink');
       return res.permalink;
+    },
+    async messageLink(channel, ts) {
+      workspaceUrl ??= client.auth.test().then(
+        (res) =>
+          typeof res.url === 'string' && /^https:\/\/[^\s|<>]+\/$/.test(res.url) ? res.url : undefined,
+        () => undefined,
+      );
+      const base = await workspaceUrl;
+      // Asked again next time when Slack did not answer.
+      if (!base) workspaceUrl = undefined;
+      return base ? `${base}archives/${channel}/p${ts.replace('.', '')}` : undefined;
+    },
+    async publishHome(userId, view) {
+      await client.views.publish({ user_id: userId, view });
     },
     async findByMetadata({ channel, threadTs, oldest, eventType }) {
       // https://docs.slack.dev/reference/methods/conversations.history (newest first) and

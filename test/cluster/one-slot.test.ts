@@ -1,7 +1,7 @@
 /**
  * The Cluster suite's own check (`npm run test:cluster`, on a 3-primary, 3-replica Redis Cluster):
  * Capstan really runs on the Cluster, and every key it writes — BullMQ's, the intake markers,
- * approvals, locks, audit — is in the one slot its prefix's hash tag names. Redis Cluster hashes
+ * approvals, locks, audit, Home tabs — is in the one slot its prefix's hash tag names. Redis Cluster hashes
  * only the part between the first `{` and `}` (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags)
  * and refuses a multi-key command across slots with CROSSSLOT: the control below shows the Cluster
  * under test does refuse it, so Capstan's multi-key scripts passing here is a real check.
@@ -50,10 +50,16 @@ describe('Capstan on a Redis Cluster', () => {
     const id = JSON.stringify(request.blocks).match(/"value":"(j[0-9a-f]+)"/)?.[1] ?? '';
     expect((await tc.click('U0CAROL', request, APPROVE_ACTION, id)).status).toBe(200);
     await waitFor(() => tc.fake.messagesIn('C0OPS').find((m) => /pong from/.test(messageText(m))));
+    // A Home tab: who opened it, its coalesced publish (BullMQ's deduplication key), what it offered.
+    await tc.slash('/ops', 'ping', { userId: 'U0ALICE' });
+    await waitFor(() => tc.fake.messagesIn('C0APPROVALS').length === 2);
+    await tc.openHome('U0CAROL');
+    await waitFor(() => /Approve/.test(messageText({ blocks: tc.fake.homeView('U0CAROL')?.blocks })));
 
     const keys = await tc.keys(`${tc.prefix}*`);
     const kinds = new Set(keys.map((k) => k.slice(tc.prefix.length + 1).split(':')[0]));
-    for (const kind of ['jobs', 'intake', 'approval', 'lock', 'audit']) expect(kinds).toContain(kind);
+    for (const kind of ['jobs', 'intake', 'approval', 'approvals', 'lock', 'audit', 'home'])
+      expect(kinds).toContain(kind);
     const slot = Number(await cluster.cluster('KEYSLOT', tc.prefix));
     const slots = await Promise.all(keys.map(async (k) => Number(await cluster.cluster('KEYSLOT', k))));
     expect(new Set(slots)).toEqual(new Set([slot]));

@@ -14,7 +14,9 @@ import { type Job, Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import {
+  appHomeOpenedBody,
   blockActionsBody,
+  homeBlockActionsBody,
   messageShortcutBody,
   postToSlackEndpoint,
   type SlackEndpointResult,
@@ -58,6 +60,13 @@ export interface SlackRequests {
     view: FakeView,
     values: ViewSubmissionOptions['values'],
   ): Promise<SlackEndpointResult>;
+  /** `userId` opens Capstan's Home tab (`app_home_opened`, with the tab as last published). */
+  openHome(userId: string, opts?: { tab?: 'home' | 'messages' }): Promise<SlackEndpointResult>;
+  /**
+   * `userId` clicks the button with `actionId` and `value` on their Home tab as the fake holds it
+   * (the payload carries that view, as Slack's does); `blockId` overrides the block it is found in.
+   */
+  clickHome(userId: string, actionId: string, value: string, blockId?: string): Promise<SlackEndpointResult>;
 }
 
 /** Requests to the receiver at `eventsUrl`, signed with `secret`; `fake` issues triggers and closes views. */
@@ -105,6 +114,28 @@ export function slackRequests(eventsUrl: string, secret: string, fake: FakeSlack
       const result = await postToSlackEndpoint(eventsUrl, body, { secret });
       if (result.status === 200 && result.body.trim() === '') fake.closeView(view.id);
       return result;
+    },
+    openHome(userId, opts = {}) {
+      const view = fake.homeView(userId);
+      const body = appHomeOpenedBody({
+        userId,
+        ...(view ? { view } : {}),
+        ...(opts.tab ? { tab: opts.tab } : {}),
+      });
+      return postToSlackEndpoint(eventsUrl, body, { secret });
+    },
+    clickHome(userId, actionId, value, blockId) {
+      const view = fake.homeView(userId);
+      if (!view) throw new Error(`${userId} has no Home tab to click on`);
+      const body = homeBlockActionsBody({
+        userId,
+        view,
+        actionId,
+        value,
+        ...(blockId ? { blockId } : {}),
+        triggerId: fake.issueTrigger(userId),
+      });
+      return postToSlackEndpoint(eventsUrl, body, { secret });
     },
   };
 }

@@ -66,6 +66,10 @@ function recordingNotifier(delayMs = 20) {
     async permalink() {
       return '';
     },
+    async messageLink() {
+      return undefined;
+    },
+    async publishHome() {},
   };
   return { notifier, posts, updates };
 }

@@ -14,8 +14,10 @@ import {
   UPLOAD_METHOD,
 } from '../helpers/fake-slack.js';
 import {
+  appHomeOpenedBody,
   appMentionEventBody,
   blockActionsBody,
+  homeBlockActionsBody,
   postToSlackEndpoint,
   signSlackRequest,
   slashCommandBody,
@@ -335,6 +337,91 @@ describe('fake Slack Web API', () => {
       client.apiCall('chat.postMessage', { channel: CHANNEL, text: 'x', metadata: { event_payload: {} } }),
     ).rejects.toMatchObject({ data: { error: 'invalid_metadata_schema' } });
     expect(fake.messages).toHaveLength(0);
+  });
+
+  it('keeps each user’s Home tab from views.publish: replaced whole, same id, every version recorded', async () => {
+    const client = clientFor(fake);
+    const blocks = [
+      { type: 'section', text: { type: 'mrkdwn', text: 'hello' } },
+      {
+        type: 'actions',
+        block_id: 'home-env:dev-1',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'env.extend',
+            text: { type: 'plain_text', text: 'Extend' },
+            value: 'dev-1',
+          },
+        ],
+      },
+    ];
+    const first = await client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks } });
+    expect(first.ok).toBe(true);
+    const second = await client.views.publish({
+      user_id: 'U0ALICE',
+      view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'again' } }] },
+    });
+    expect(second.view?.id).toBe(first.view?.id);
+    expect(second.view?.hash).not.toBe(first.view?.hash);
+    expect(messageText({ blocks: fake.homeView('U0ALICE')?.blocks })).toBe('again');
+    expect(fake.homeView('U0ALICE')?.publishes).toBe(2);
+    expect(fake.homePublishes('U0ALICE').map((v) => messageText({ blocks: v.blocks }))).toEqual([
+      'hello\nExtend',
+      'again',
+    ]);
+    expect(fake.homeView('U0BOB')).toBeUndefined();
+    // Slack's refusals: a stale hash, a modal, more than 100 blocks, no user.
+    await expect(
+      client.views.publish({
+        user_id: 'U0ALICE',
+        hash: first.view?.hash ?? '',
+        view: { type: 'home', blocks },
+      }),
+    ).rejects.toMatchObject({ data: { error: 'hash_conflict' } });
+    const tooMany = Array.from({ length: 101 }, () => ({ type: 'divider' as const }));
+    await expect(
+      client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks: tooMany } }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    await expect(
+      client.apiCall('views.publish', {
+        user_id: 'U0ALICE',
+        view: { type: 'modal', title: { type: 'plain_text', text: 'x' }, blocks },
+      }),
+    ).rejects.toMatchObject({ data: { error: 'invalid_arguments' } });
+    await expect(client.apiCall('views.publish', { view: { type: 'home', blocks } })).rejects.toMatchObject({
+      data: { error: 'invalid_arguments' },
+    });
+
+    // What Slack sends back: the event when the tab is opened, a click on it with the view.
+    await client.views.publish({ user_id: 'U0ALICE', view: { type: 'home', blocks } });
+    const tab = fake.homeView('U0ALICE');
+    if (!tab) throw new Error('no tab');
+    const opened = JSON.parse(appHomeOpenedBody({ userId: 'U0ALICE', view: tab }));
+    expect(opened).toMatchObject({
+      type: 'event_callback',
+      event: {
+        type: 'app_home_opened',
+        user: 'U0ALICE',
+        channel: 'D0ALICE',
+        tab: 'home',
+        view: { id: tab.id },
+      },
+    });
+    const click = JSON.parse(
+      new URLSearchParams(
+        homeBlockActionsBody({ userId: 'U0ALICE', view: tab, actionId: 'env.extend', value: 'dev-1' }),
+      ).get('payload') ?? '{}',
+    );
+    expect(click).toMatchObject({
+      type: 'block_actions',
+      container: { type: 'view', view_id: tab.id },
+      view: { id: tab.id, type: 'home', hash: tab.hash },
+      actions: [{ action_id: 'env.extend', value: 'dev-1', block_id: 'home-env:dev-1' }],
+    });
+    expect(click.view.user).toBeUndefined();
+    expect(click.channel).toBeUndefined();
+    expect(click.message).toBeUndefined();
   });
 });
 
