@@ -53,6 +53,14 @@ const envelopeSchema = z.object({
   UnsubscribeURL: z.string().max(4096).optional(),
 });
 
+/** An SNS HTTP delivery's JSON body, as the endpoint accepts it. */
+export type SnsEnvelope = z.infer<typeof envelopeSchema>;
+
+/** Checks a parsed body against the envelope the endpoint accepts (shape only: no topic, age or signature check). */
+export function parseSnsEnvelope(json: unknown): ReturnType<typeof envelopeSchema.safeParse> {
+  return envelopeSchema.safeParse(json);
+}
+
 /** What the endpoint needs. */
 export interface SnsEndpointOptions {
   /** Topic ARNs accepted (`alerts.sns.topics`), read at each request so a reload takes effect. */
@@ -138,7 +146,7 @@ export function snsRoute(options: SnsEndpointOptions): ProbeRoute {
     } catch {
       return { status: 400, outcome: 'refused', reason: 'the body is not JSON' };
     }
-    const parsed = envelopeSchema.safeParse(json);
+    const parsed = parseSnsEnvelope(json);
     if (!parsed.success) {
       const field = parsed.error.issues[0]?.path.join('.') || 'body';
       return { status: 400, outcome: 'refused', reason: `not an SNS message (${field})` };
@@ -201,10 +209,7 @@ export function snsRoute(options: SnsEndpointOptions): ProbeRoute {
 }
 
 /** Checks the signature; a certificate that cannot be fetched now is a 503 (SNS retries). */
-async function verify(
-  validator: SnsPayloadValidator,
-  msg: z.infer<typeof envelopeSchema>,
-): Promise<Verdict | 'valid'> {
+async function verify(validator: SnsPayloadValidator, msg: SnsEnvelope): Promise<Verdict | 'valid'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), CERTIFICATE_TIMEOUT_MS);
