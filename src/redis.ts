@@ -222,6 +222,16 @@ export async function waitForReplicas(
   timeoutMs: number,
 ): Promise<number> {
   const node = primaryFor(client, key);
-  if (!node) return 0;
-  return node.wait(replicas, timeoutMs);
+  if (node?.status !== 'ready') return 0;
+  // Bounded here too: a WAIT queued on a node connection that is going away (a failover under
+  // way) may never be answered, and whoever waits on it must not wait for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<number>((resolve) => {
+    timer = setTimeout(() => resolve(0), timeoutMs + 1_000);
+  });
+  try {
+    return await Promise.race([node.wait(replicas, timeoutMs), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

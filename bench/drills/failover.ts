@@ -745,7 +745,21 @@ export async function failoverRound(
     }).catch(async () => world.queue.getWorkersCount());
     check(workers >= 2, `${workers} of the 2 workers attached to the queue after the failover`);
   });
-  matchFollowUps(world, sent);
+  // A held command is told its outcome once its intake ends, which may be after every job has
+  // drained (it waits out the failover, up to ~20 s): give the follow-ups that long to arrive.
+  // Matched afresh each time (every ephemeral is claimed by one command at most).
+  const rematch = () => {
+    for (const s of sent) if (s.outcome === 'held') delete s.followUp;
+    matchFollowUps(world, sent);
+  };
+  await waitFor(
+    () => {
+      rematch();
+      return sent.every((s) => s.outcome !== 'held' || s.followUp !== undefined);
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  ).catch(() => undefined);
+  rematch();
   if (process.env.CAPSTAN_DRILL_TRACE)
     for (const s of [...sent].sort((a, b) => a.at - b.at))
       log(
