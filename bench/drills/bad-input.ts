@@ -404,7 +404,11 @@ function snsCase(i: number): Case {
       return { kind: 'sns: no SNS header', body, headers: signed(body), verdict: expectStatus(400) };
     }
     case 2: {
-      const drop = pick(['Signature', 'SigningCertURL', 'TopicArn', 'MessageId', 'Message', 'Timestamp'], i);
+      // Each kind comes round every SNS_KINDS posts: vary its variant by round, not by i.
+      const drop = pick(
+        ['Signature', 'SigningCertURL', 'TopicArn', 'MessageId', 'Message', 'Timestamp'],
+        Math.floor(i / SNS_KINDS),
+      );
       const { [drop]: _gone, ...rest } = envelope(i);
       return json(`missing ${drop}`, rest, 400);
     }
@@ -413,7 +417,10 @@ function snsCase(i: number): Case {
         'wrong types',
         envelope(
           i,
-          pick([{ Message: { a: 1 } }, { SignatureVersion: 3 }, { Type: 'Nope' }, { Timestamp: 42 }], i),
+          pick(
+            [{ Message: { a: 1 } }, { SignatureVersion: 3 }, { Type: 'Nope' }, { Timestamp: 42 }],
+            Math.floor(i / SNS_KINDS),
+          ),
         ),
         400,
       );
@@ -431,7 +438,9 @@ function snsCase(i: number): Case {
       return json(
         'stale (replayed)',
         envelope(i, {
-          Timestamp: new Date(Date.now() - pick([3_700, 86_400, 30 * 86_400], i) * 1000).toISOString(),
+          Timestamp: new Date(
+            Date.now() - pick([3_700, 86_400, 30 * 86_400], Math.floor(i / SNS_KINDS)) * 1000,
+          ).toISOString(),
         }),
         400,
       );
