@@ -87,7 +87,7 @@ function stateLine(state: AlertState, now: number): string {
  * are Slack date tokens, so the rendering does not go stale.
  */
 export function renderAlert(original: AlertState, now: number): { text: string; blocks: KnownBlock[] } {
-  const state = shown(original);
+  const state = alertAsShown(original);
   const title = CHECK_TITLES[state.key.check] ?? state.key.check;
   const severity = state.severity === 'critical' ? 'CRITICAL' : 'Warning';
   const active = isActive(state);
@@ -115,39 +115,7 @@ export function renderAlert(original: AlertState, now: number): { text: string; 
     { type: 'section', fields: fields.map((f) => ({ type: 'mrkdwn', text: f.slice(0, 2000) })) },
   ];
   if (active) {
-    const value = alertActionValue(state);
-    const elements: Extract<KnownBlock, { type: 'actions' }>['elements'] = [];
-    if (!state.acknowledged) {
-      elements.push({
-        type: 'button',
-        action_id: ALERT_ACK_ACTION,
-        style: 'primary',
-        text: { type: 'plain_text', text: 'Acknowledge' },
-        value,
-      });
-    }
-    elements.push(
-      {
-        type: 'button',
-        action_id: ALERT_SNOOZE_1H_ACTION,
-        text: { type: 'plain_text', text: 'Snooze 1 h' },
-        value,
-      },
-      {
-        type: 'button',
-        action_id: ALERT_SNOOZE_4H_ACTION,
-        text: { type: 'plain_text', text: 'Snooze 4 h' },
-        value,
-      },
-    );
-    if (state.investigate) {
-      elements.push({
-        type: 'button',
-        action_id: ALERT_INVESTIGATE_ACTION,
-        text: { type: 'plain_text', text: 'Investigate' },
-        value: state.investigate.dbInstance,
-      });
-    }
+    const elements = alertButtons(state);
     blocks.push({
       type: 'actions',
       block_id: `alert:${state.occurrence}:${state.id}`.slice(0, 255),
@@ -173,6 +141,44 @@ export function renderAlert(original: AlertState, now: number): { text: string; 
   return { text: text.slice(0, 3000), blocks };
 }
 
+/** Acknowledge (until someone has), Snooze 1 h / 4 h and, on burst alerts, Investigate. */
+export function alertButtons(state: AlertState): Extract<KnownBlock, { type: 'actions' }>['elements'] {
+  const value = alertActionValue(state);
+  const elements: Extract<KnownBlock, { type: 'actions' }>['elements'] = [];
+  if (!state.acknowledged) {
+    elements.push({
+      type: 'button',
+      action_id: ALERT_ACK_ACTION,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Acknowledge' },
+      value,
+    });
+  }
+  elements.push(
+    {
+      type: 'button',
+      action_id: ALERT_SNOOZE_1H_ACTION,
+      text: { type: 'plain_text', text: 'Snooze 1 h' },
+      value,
+    },
+    {
+      type: 'button',
+      action_id: ALERT_SNOOZE_4H_ACTION,
+      text: { type: 'plain_text', text: 'Snooze 4 h' },
+      value,
+    },
+  );
+  if (state.investigate) {
+    elements.push({
+      type: 'button',
+      action_id: ALERT_INVESTIGATE_ACTION,
+      text: { type: 'plain_text', text: 'Investigate' },
+      value: state.investigate.dbInstance,
+    });
+  }
+  return elements;
+}
+
 /** What each signal source is called in a message. */
 const SOURCE_NAMES: Readonly<Record<AlertSource, string>> = {
   scheduled: 'Capstan’s checks',
@@ -188,7 +194,7 @@ const SOURCE_NAMES: Readonly<Record<AlertSource, string>> = {
  * stored, since the buttons name the alert by it. The link is
  * kept only when it is an https URL with nothing in it that could close Slack's link syntax.
  */
-function shown(state: AlertState): AlertState {
+export function alertAsShown(state: AlertState): AlertState {
   if (!state.source || state.source === 'scheduled') return state;
   const link =
     state.link && /^https:\/\/[^\s<>|]+$/.test(state.link.url)
@@ -217,6 +223,6 @@ export function renderRenotify(
       ? ':rotating_light: escalated to *critical*'
       : `:rotating_light: still *critical* and unacknowledged after ${formatDuration(now - (state.openedAt ?? state.firstSeenAt))}`;
   return {
-    text: `${mention}${what}: ${shown(state).summary} (now ${shown(state).value}). Acknowledge to stop these reminders.`,
+    text: `${mention}${what}: ${alertAsShown(state).summary} (now ${alertAsShown(state).value}). Acknowledge to stop these reminders.`,
   };
 }

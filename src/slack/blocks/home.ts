@@ -14,14 +14,7 @@
 import type { HomeView, KnownBlock } from '@slack/web-api';
 import { echo, echoCommand, escapeSlack } from '../../commands/index.js';
 import { type AlertState, isActive, isSnoozed } from '../../domain/alerts/state.js';
-import {
-  ALERT_ACK_ACTION,
-  ALERT_INVESTIGATE_ACTION,
-  ALERT_SNOOZE_1H_ACTION,
-  ALERT_SNOOZE_4H_ACTION,
-  alertActionValue,
-  CHECK_TITLES,
-} from './alert.js';
+import { alertAsShown, alertButtons, CHECK_TITLES } from './alert.js';
 import { APPROVE_ACTION, REJECT_ACTION } from './approval.js';
 import { EXTEND_ACTION } from './expiry.js';
 import { formatDuration } from './progress.js';
@@ -292,47 +285,17 @@ function approvalBlocks(a: HomeApproval): KnownBlock[] {
   ];
 }
 
-function alertBlocks({ state, link: url }: HomeAlert, now: number): KnownBlock[] {
+function alertBlocks({ state: stored, link: url }: HomeAlert, now: number): KnownBlock[] {
+  // What AWS sent (an alarm's name and reason) as text, as on the alert message itself.
+  const state = alertAsShown(stored);
   const title = CHECK_TITLES[state.key.check] ?? state.key.check;
   const severity = state.severity === 'critical' ? ':rotating_light: *CRITICAL*' : ':warning: *Warning*';
   const status: string[] = [state.phase === 'clearing' ? 'clearing' : 'open'];
   if (state.acknowledged) status.push(`acknowledged by <@${state.acknowledged.by}>`);
   if (isSnoozed(state, now) && state.snoozed) status.push(`snoozed until ${slackDate(state.snoozed.until)}`);
   const where = state.message ? ` · in <#${state.message.channel}>` : '';
-  const text = `${severity} · *${title}* — ${state.summary}\n${echo(state.key.resource, 100)} · now ${state.value} · seen ${state.count} time(s) since ${slackDate(state.firstSeenAt)} · ${status.join(', ')}${where}${url ? ` · ${link(url, 'the alert')}` : ''}`;
-  const value = alertActionValue(state);
-  const elements: Extract<KnownBlock, { type: 'actions' }>['elements'] = [];
-  if (!state.acknowledged) {
-    elements.push({
-      type: 'button',
-      action_id: ALERT_ACK_ACTION,
-      style: 'primary',
-      text: { type: 'plain_text', text: 'Acknowledge' },
-      value,
-    });
-  }
-  elements.push(
-    {
-      type: 'button',
-      action_id: ALERT_SNOOZE_1H_ACTION,
-      text: { type: 'plain_text', text: 'Snooze 1 h' },
-      value,
-    },
-    {
-      type: 'button',
-      action_id: ALERT_SNOOZE_4H_ACTION,
-      text: { type: 'plain_text', text: 'Snooze 4 h' },
-      value,
-    },
-  );
-  if (state.investigate) {
-    elements.push({
-      type: 'button',
-      action_id: ALERT_INVESTIGATE_ACTION,
-      text: { type: 'plain_text', text: 'Investigate' },
-      value: state.investigate.dbInstance,
-    });
-  }
+  const text = `${severity} · *${title}* — ${state.summary}\n${echo(stored.key.resource, 100)} · now ${state.value} · seen ${state.count} time(s) since ${slackDate(state.firstSeenAt)} · ${status.join(', ')}${where}${url ? ` · ${link(url, 'the alert')}` : ''}`;
+  const elements = alertButtons(state);
   // The alert message's own block id: Investigate finds the alert (and its thread) by it.
   return [
     mrkdwn(text),
