@@ -26,6 +26,14 @@ export function jobNameFor(command: Command): JobName | undefined {
   return (JOB_NAMES as readonly string[]).includes(command.kind) ? (command.kind as JobName) : undefined;
 }
 
+/**
+ * A command's one audit entry, however often Slack delivers the request (and, with replicas, kept
+ * through a failover: see AuditLog.appendOnce).
+ */
+function commandEntryId(request: JobRequest): string {
+  return `command:${request.requestId}`;
+}
+
 /** Takes one parsed request in; returns what to tell the requester. */
 export async function intake(
   deps: HandlerDeps,
@@ -35,13 +43,16 @@ export async function intake(
   const { audit, config } = deps;
   const actorId = request.userId;
   if (!parsed.ok) {
-    await audit.append({
-      kind: 'command',
-      actor: actorId,
-      subject: request.channelId,
-      outcome: 'usage error',
-      detail: { text: request.text, source: request.source },
-    });
+    await audit.appendOnce(
+      {
+        kind: 'command',
+        actor: actorId,
+        subject: request.channelId,
+        outcome: 'usage error',
+        detail: { text: request.text, source: request.source },
+      },
+      commandEntryId(request),
+    );
     const { message, usage } = parsed.problem;
     return { outcome: 'usage', text: `:warning: ${message}\nUsage:\n\`\`\`${usage}\`\`\`` };
   }
@@ -67,7 +78,7 @@ export async function intake(
   };
   const jobName = decision.allowed ? jobNameFor(command) : undefined;
   // Commands that become jobs write their entry with the enqueue; every other one writes it now.
-  if (!jobName) await audit.append(entry);
+  if (!jobName) await audit.appendOnce(entry, commandEntryId(request));
   if (!decision.allowed) {
     const ask = decision.helpers.length > 0 ? ` Who can help: ${decision.helpers.join(', ')}.` : '';
     return {
@@ -93,7 +104,7 @@ export async function intake(
   if (lockTarget) {
     const holder = await deps.locks.holder(lockTarget);
     if (holder && holder.jobId !== jobId) {
-      if (jobName) await audit.append({ ...entry, outcome: 'busy' });
+      if (jobName) await audit.appendOnce({ ...entry, outcome: 'busy' }, commandEntryId(request));
       return busy(lockTarget, holder);
     }
   }
@@ -134,7 +145,7 @@ export async function intake(
       QUEUED_LOCK_MS,
     );
     if (!lock.acquired) {
-      await audit.append({ ...entry, outcome: 'busy' });
+      await audit.appendOnce({ ...entry, outcome: 'busy' }, commandEntryId(request));
       return busy(lockTarget, lock.holder);
     }
   }

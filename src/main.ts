@@ -26,7 +26,7 @@ import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
-import { closeRedis, createRedis, explainRedisError, watchRedis } from './redis.js';
+import { closeRedis, createRedis, createWriteConfirmer, explainRedisError, watchRedis } from './redis.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
@@ -60,12 +60,18 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
 
   let workerHost: WorkerHost | undefined;
   // Both sides enqueue (commands; approval timers), so both have the producer and the stores.
+  const confirmer = createWriteConfirmer(config.redis);
   const producer = new JobProducer(redis, config.queuePrefix, (err) => logger.warn({ err }, 'queue error'), {
-    replicated: config.redis.mode !== 'single',
+    confirmer,
+    onUnconfirmed: (jobId, reason) =>
+      logger.warn(
+        { jobId },
+        `job ${jobId} acknowledged without confirming a failover cannot lose it: ${reason}`,
+      ),
   });
-  const approvals = new ApprovalStore(redis, config.queuePrefix);
+  const approvals = new ApprovalStore(redis, config.queuePrefix, confirmer);
   const locks = new TargetLocks(redis, config.queuePrefix);
-  const audit = new AuditLog(redis, config.queuePrefix, logger);
+  const audit = new AuditLog(redis, config.queuePrefix, logger, confirmer);
   const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
   const homes = new HomeTabs(redis, config.queuePrefix, producer);
   const slackClient = createSlackClient({
@@ -262,6 +268,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     closers.unshift(() => new Promise((resolve) => server.close(resolve)));
   }
   closers.push(() => producer.close());
+  closers.push(() => confirmer.close());
   closers.push(() => closeRedis(redis));
 
   const address = probeServer?.address();

@@ -45,14 +45,19 @@ function retryDelay(times: number): number {
   return Math.min(times * 100, 2_000);
 }
 
-/** Opens a connection (it connects at once, and reconnects on its own). */
-export function createRedis(config: RedisConfig, opts: RedisConnectionOptions = {}): RedisClient {
-  const tls = config.tls
+/** The TLS options every connection (sentinels included) uses, when TLS is configured. */
+function tlsOptions(config: RedisConfig): { ca?: string; servername?: string } | undefined {
+  return config.tls
     ? {
         ...(config.tls.ca ? { ca: config.tls.ca } : {}),
         ...(config.tls.servername ? { servername: config.tls.servername } : {}),
       }
     : undefined;
+}
+
+/** Opens a connection (it connects at once, and reconnects on its own). */
+export function createRedis(config: RedisConfig, opts: RedisConnectionOptions = {}): RedisClient {
+  const tls = tlsOptions(config);
   const common: RedisOptions = {
     enableAutoPipelining: opts.autoPipelining ?? false,
     enableReadyCheck: true,
@@ -233,5 +238,236 @@ export async function waitForReplicas(
     return await Promise.race([node.wait(replicas, timeoutMs), late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Whether the writes a connection made are where a failover cannot lose them. */
+export type Confirmation =
+  | { confirmed: true }
+  | {
+      confirmed: false;
+      /** Why not, in words (for a log). */
+      reason: string;
+      /**
+       * The sentinels name another primary: this connection is on a demoted one (which takes
+       * writes until Sentinel turns it into a replica, then drops them), and must reconnect.
+       */
+      stale?: boolean;
+    };
+
+/**
+ * Confirms writes for the replicated topologies. Replication is asynchronous, so two things can
+ * lose a write Redis acknowledged:
+ * - a crash of the primary before a replica had it: WAIT, for every replica in sync (`state=online`
+ *   in INFO replication), closes that window;
+ * - a failover while the old primary is still up (`SENTINEL FAILOVER`, or one primary cut off from
+ *   its sentinels): the old primary goes on accepting writes, for seconds, after a replica was
+ *   promoted, and drops them when Sentinel turns it into a replica (measured: 2.6 s in the Sentinel
+ *   drill). WAIT cannot see that (the old primary's other replica answers it), but the sentinels
+ *   can: the one running the failover flags it `failover_in_progress` from before it promotes a
+ *   replica, and once it is over every sentinel names the new primary. So a write is confirmed
+ *   only when, after it, no sentinel that answers reports a failover under way or another primary.
+ *
+ * On a Cluster, a manual CLUSTER FAILOVER pauses the old primary's clients until its replica has
+ * caught up (https://redis.io/docs/latest/commands/cluster-failover/), so only the crash window
+ * is left: one replica's WAIT, best effort, as before.
+ */
+export interface WriteConfirmer {
+  /** False for a single node: nothing to confirm (and nothing a failover could lose). */
+  readonly replicated: boolean;
+  /** Confirms every write `client` made so far on `key`'s primary (at most about `timeoutMs`). */
+  confirm(client: RedisClient, key: string, timeoutMs: number): Promise<Confirmation>;
+  close(): Promise<void>;
+}
+
+/** How long a sentinel has to answer SENTINEL MASTER before it counts as not answering. */
+const SENTINEL_ANSWER_MS = 1_000;
+
+/** What a sentinel says of the master it watches. */
+interface SentinelView {
+  host: string;
+  port: number;
+  flags: string[];
+}
+
+function sentinelViewOf(reply: unknown): SentinelView {
+  const fields = new Map<string, string>();
+  const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
+  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
+  return {
+    host: fields.get('ip') ?? '',
+    port: Number(fields.get('port')),
+    flags: (fields.get('flags') ?? '').split(','),
+  };
+}
+
+/** The number of replicas in sync with a primary, from its INFO replication. */
+export function onlineReplicasOf(info: string): number {
+  return info.split(/\r?\n/).filter((line) => /^slave\d+:.*\bstate=online\b/.test(line)).length;
+}
+
+/** Resolves to `fallback` when `promise` has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Makes the {@link WriteConfirmer} for a configuration. */
+export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
+  if (config.mode === 'single')
+    return { replicated: false, confirm: async () => ({ confirmed: true }), close: async () => {} };
+  if (config.mode === 'cluster')
+    return {
+      replicated: true,
+      async confirm(client, key, timeoutMs) {
+        // Best effort: a primary with no replica in sync (one just promoted, or whose replica is
+        // down) is not waited on: a WAIT there would last its whole timeout, every time.
+        const node = primaryFor(client, key);
+        const online = await within(
+          node?.info('replication').then(onlineReplicasOf, () => 0) ?? Promise.resolve(0),
+          timeoutMs,
+          0,
+        );
+        if (online > 0) await waitForReplicas(client, key, 1, timeoutMs).catch(() => 0);
+        return { confirmed: true };
+      },
+      close: async () => {},
+    };
+
+  const name = config.sentinelName ?? 'mymaster';
+  const tls = tlsOptions(config);
+  // The sentinels' own connections, opened on first use. They never queue a command while down
+  // and never retry one: a sentinel that does not answer at once is not waited for.
+  let sentinels: Redis[] | undefined;
+  const open = (): Redis[] => {
+    sentinels ??= config.nodes.map(({ host, port }) =>
+      new Redis({
+        host,
+        port,
+        connectionName: 'capstan-confirm',
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: SENTINEL_ANSWER_MS,
+        retryStrategy: retryDelay,
+        ...(config.sentinelUsername ? { username: config.sentinelUsername } : {}),
+        ...(config.sentinelPassword ? { password: config.sentinelPassword } : {}),
+        ...(tls ? { tls } : {}),
+      }).on('error', () => {}),
+    );
+    return sentinels;
+  };
+  const views = async (): Promise<SentinelView[]> => {
+    const answers = await Promise.all(
+      open().map((sentinel) =>
+        within(
+          sentinel.call('SENTINEL', 'MASTER', name).then(sentinelViewOf, () => undefined),
+          SENTINEL_ANSWER_MS,
+          undefined,
+        ),
+      ),
+    );
+    return answers.filter((view): view is SentinelView => view !== undefined);
+  };
+
+  return {
+    replicated: true,
+    async confirm(client, _key, timeoutMs) {
+      const node = client as Redis;
+      if (node.status !== 'ready') return { confirmed: false, reason: 'the connection is not ready' };
+      const address = { host: node.stream?.remoteAddress ?? '', port: node.stream?.remotePort ?? 0 };
+      // After the writes: what the sentinels say, and how many replicas are in sync (then WAIT for
+      // all of them). Both are asked after every write to confirm, so they describe its outcome.
+      const [seen, online] = await Promise.all([
+        views(),
+        within(
+          node.info('replication').then(onlineReplicasOf, () => -1),
+          timeoutMs,
+          -1,
+        ),
+      ]);
+      if (online < 0) return { confirmed: false, reason: 'the primary did not answer INFO replication' };
+      const acked =
+        online === 0
+          ? 0
+          : await within(
+              node.wait(online, timeoutMs).catch(() => -1),
+              timeoutMs + 1_000,
+              -1,
+            );
+      if (seen.length === 0) return { confirmed: false, reason: 'no sentinel answered' };
+      if (seen.some((view) => view.flags.includes('failover_in_progress')))
+        return { confirmed: false, reason: 'a sentinel is failing the primary over' };
+      const elsewhere = seen.find((view) => view.port !== address.port || !sameHost(view.host, address.host));
+      if (elsewhere)
+        return {
+          confirmed: false,
+          reason: `the sentinels name ${elsewhere.host}:${elsewhere.port} as the primary, not ${address.host}:${address.port}`,
+          stale: true,
+        };
+      if (acked < online)
+        return {
+          confirmed: false,
+          reason: `${Math.max(acked, 0)} of ${online} replicas in sync have the writes`,
+        };
+      return { confirmed: true };
+    },
+    async close() {
+      for (const sentinel of sentinels ?? []) sentinel.disconnect();
+      sentinels = undefined;
+    },
+  };
+}
+
+/** Whether a sentinel's name for a host is the address a connection reached (IPv4-mapped or not). */
+function sameHost(named: string, reached: string): boolean {
+  const plain = (h: string) => h.replace(/^::ffff:/, '');
+  return plain(named) === plain(reached);
+}
+
+/** How long {@link writeDurably} goes on before it gives up confirming. */
+export const CONFIRM_DEADLINE_MS = 20_000;
+
+/** The pause between two attempts of {@link writeDurably}. */
+const CONFIRM_RETRY_MS = 200;
+
+/**
+ * Applies an idempotent write and confirms it ({@link WriteConfirmer}); while it is not confirmed,
+ * applies it again (after a reconnect when the connection is on a demoted primary), until it is or
+ * `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
+ * the last one was confirmed.
+ */
+export async function writeDurably<T>(
+  confirmer: WriteConfirmer,
+  client: RedisClient,
+  key: string,
+  apply: () => Promise<T>,
+  opts: { deadlineMs?: number; timeoutMs?: number; onRetry?: (reason: string) => void } = {},
+): Promise<{ results: T[]; confirmed: boolean }> {
+  const results = [await apply()];
+  if (!confirmer.replicated) return { results, confirmed: true };
+  const deadline = Date.now() + (opts.deadlineMs ?? CONFIRM_DEADLINE_MS);
+  for (;;) {
+    const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
+    if (process.env.DBG_CONFIRM)
+      console.error(
+        'DBG',
+        key,
+        JSON.stringify(results.at(-1)),
+        JSON.stringify(confirmation),
+        (client as Redis).stream?.remotePort,
+      );
+    if (confirmation.confirmed) return { results, confirmed: true };
+    if (Date.now() >= deadline) return { results, confirmed: false };
+    opts.onRetry?.(confirmation.reason);
+    if (confirmation.stale && client.status === 'ready') client.disconnect(true);
+    await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
+    results.push(await apply());
   }
 }

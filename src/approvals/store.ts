@@ -11,7 +11,7 @@
 
 import type { Command } from '../commands/index.js';
 import type { JobName, JobRequest } from '../queue/contract.js';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** The state of a request. */
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -105,6 +105,11 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 `;
 
+// KEYS: the request. ARGV: field, value.
+const SET_FIELD = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+`;
+
 /** Requests are kept this long after they expire, for `/ops audit` and people reading old threads. */
 const RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -112,10 +117,16 @@ const RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
 export class ApprovalStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
+  private readonly confirmer: WriteConfirmer | undefined;
 
-  constructor(redis: RedisClient, prefix: string) {
+  /**
+   * @param confirmer for a replicated deployment: a decision is reported only once a failover
+   *   cannot lose it (a decision shown in Slack and lost in Redis would be asked again, or never run)
+   */
+  constructor(redis: RedisClient, prefix: string, confirmer?: WriteConfirmer) {
     this.redis = redis;
     this.prefix = prefix;
+    this.confirmer = confirmer;
   }
 
   private keys(id: string): [string, string] {
@@ -128,12 +139,22 @@ export class ApprovalStore {
     return `${this.prefix}:approvals:open`;
   }
 
+  /**
+   * Applies an idempotent write; with a confirmer, makes it again until a failover cannot lose it
+   * (see {@link writeDurably}). Resolves to every attempt's result, the first one first.
+   */
+  private async durably<T>(key: string, write: () => Promise<T>): Promise<T[]> {
+    if (!this.confirmer) return [await write()];
+    return (await writeDurably(this.confirmer, this.redis, key, write)).results;
+  }
+
   /** Creates the request unless one with this id exists (a retried job); returns the stored one. */
   async create(subject: ApprovalSubject): Promise<ApprovalRecord> {
     const [key, votes] = this.keys(subject.id);
-    const created = await this.redis.hsetnx(key, 'subject', JSON.stringify(subject));
-    if (created === 1) {
-      const ttl = subject.expiresAt - Date.now() + RETAIN_MS;
+    const ttl = subject.expiresAt - Date.now() + RETAIN_MS;
+    await this.durably(key, async () => {
+      const created = await this.redis.hsetnx(key, 'subject', JSON.stringify(subject));
+      if (created !== 1) return;
       await this.redis
         .multi()
         .hset(
@@ -151,7 +172,7 @@ export class ApprovalStore {
         .pexpire(votes, ttl)
         .zadd(this.openKey, String(subject.expiresAt), subject.id)
         .exec();
-    }
+    });
     const record = await this.get(subject.id);
     if (!record) throw new Error(`approval ${subject.id} vanished right after it was created`);
     return record;
@@ -159,12 +180,18 @@ export class ApprovalStore {
 
   /** Records where the request message is. */
   async setMessage(id: string, message: { channel: string; ts: string }): Promise<void> {
-    await this.redis.hset(this.keys(id)[0], 'message', JSON.stringify(message));
+    await this.setField(id, 'message', JSON.stringify(message));
   }
 
   /** Records where the requester's progress message (the one waiting on this request) is. */
   async setProgress(id: string, progress: { channel: string; ts: string }): Promise<void> {
-    await this.redis.hset(this.keys(id)[0], 'progress', JSON.stringify(progress));
+    await this.setField(id, 'progress', JSON.stringify(progress));
+  }
+
+  /** Sets a field of an existing request (never makes a request of one field). */
+  private async setField(id: string, field: string, value: string): Promise<void> {
+    const key = this.keys(id)[0];
+    await this.durably(key, () => this.redis.eval(SET_FIELD, 1, key, field, value));
   }
 
   /** The request and its state, if it exists. */
@@ -197,6 +224,26 @@ export class ApprovalStore {
     userId: string,
     decision: 'approve' | 'reject',
     now = Date.now(),
+  ): Promise<DecideOutcome> {
+    // Made again until confirmed: a repeat finds this very decision (closed by this user, or this
+    // vote counted) and reports the first answer; any other answer is what Redis now holds.
+    const results = await this.durably(this.keys(id)[0], () => this.decideOnce(id, userId, decision, now));
+    const [first, ...repeats] = results as [DecideOutcome, ...DecideOutcome[]];
+    const last = repeats.at(-1);
+    if (!last) return first;
+    const sameDecision =
+      last.outcome === 'already' ||
+      (last.outcome === 'closed' &&
+        last.decidedBy === userId &&
+        last.status === (decision === 'approve' ? 'approved' : 'rejected'));
+    return sameDecision ? first : last;
+  }
+
+  private async decideOnce(
+    id: string,
+    userId: string,
+    decision: 'approve' | 'reject',
+    now: number,
   ): Promise<DecideOutcome> {
     const result = (await this.redis.eval(
       DECIDE,

@@ -4,7 +4,7 @@
  */
 
 import type { Logger } from 'pino';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** What happened. */
 export type AuditKind = 'command' | 'approval' | 'job' | 'cancel' | 'alert';
@@ -28,22 +28,55 @@ export interface StoredAuditEntry extends AuditEntry {
   at: Date;
 }
 
+// KEYS: the once-marker, the stream. ARGV: the marker's lifetime in seconds, then the entry's fields.
+const APPEND_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+  return 1
+end
+return 0
+`;
+
+/** How long {@link AuditLog.appendOnce} remembers an entry it appended. */
+const ONCE_TTL_SECONDS = 24 * 60 * 60;
+
 /** Appends to and reads the audit stream. */
 export class AuditLog {
   readonly key: string;
   private readonly redis: RedisClient;
   private readonly logger: Logger;
 
-  constructor(redis: RedisClient, prefix: string, logger: Logger) {
+  private readonly confirmer: WriteConfirmer | undefined;
+
+  /**
+   * @param confirmer for a replicated deployment: {@link appendOnce} entries are confirmed, so a
+   *   failover does not lose them
+   */
+  constructor(redis: RedisClient, prefix: string, logger: Logger, confirmer?: WriteConfirmer) {
     this.redis = redis;
     this.key = `${prefix}:audit`;
     this.logger = logger.child({ component: 'audit' });
+    this.confirmer = confirmer;
   }
 
   /** Appends an entry now. */
   async append(entry: AuditEntry): Promise<void> {
     const { stream, fields } = this.record(entry);
     await this.redis.xadd(stream, '*', ...fields);
+  }
+
+  /**
+   * Appends an entry once per `onceId` (kept for 24 h), however often this is called, and — in a
+   * replicated deployment — resolves once a failover cannot lose it (written again until then; the
+   * marker makes a repeat that finds the first one add nothing). For the entries that say how
+   * something ended (a job's outcome), which nothing else would record again.
+   */
+  async appendOnce(entry: AuditEntry, onceId: string): Promise<void> {
+    const { stream, fields } = this.record(entry);
+    const marker = `${this.key}:once:${onceId}`;
+    const write = () => this.redis.eval(APPEND_ONCE, 2, marker, stream, String(ONCE_TTL_SECONDS), ...fields);
+    if (this.confirmer) await writeDurably(this.confirmer, this.redis, marker, write);
+    else await write();
   }
 
   /**

@@ -1,7 +1,14 @@
 /** Enqueues jobs: one per Slack request, however often Slack delivers it. */
 import { Queue } from 'bullmq';
 import type { Command } from '../commands/index.js';
-import { closeRedis, duplicateRedis, type RedisClient, waitForReplicas } from '../redis.js';
+import {
+  CONFIRM_DEADLINE_MS,
+  type Confirmation,
+  closeRedis,
+  duplicateRedis,
+  type RedisClient,
+  type WriteConfirmer,
+} from '../redis.js';
 import {
   type CoalescedJobName,
   isCommandJob,
@@ -20,11 +27,13 @@ export interface Enqueued {
   duplicate: boolean;
 }
 
-// One round trip on the path that must answer Slack quickly: the intake marker, and the audit entry.
+// One round trip on the path that must answer Slack quickly: the intake marker, and the audit entry
+// (once per request: a repeat delivery, or a repeat after a failover, writes neither again).
 const INTAKE_SCRIPT = `
 local first = redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX')
+if not first then return 0 end
 if KEYS[2] then redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2)) end
-if first then return 1 else return 0 end
+return 1
 `;
 
 const INTAKE_COMMAND = 'capstanIntake';
@@ -32,45 +41,50 @@ const INTAKE_COMMAND = 'capstanIntake';
 /** How long a request id is remembered for de-duplication; Slack retries within minutes. */
 const INTAKE_TTL_SECONDS = 24 * 60 * 60;
 
-/** How long an enqueue waits for a replica to have the job (Redis WAIT). */
+/** How long one confirmation waits for the replicas to have the job (Redis WAIT). */
 const REPLICA_WAIT_MS = 500;
 
-/** After a WAIT that no replica answered in time, how long acks do not wait before one tries again. */
-const REPLICA_RETRY_MS = 5_000;
+/** The pause before an enqueue that was not confirmed is made again. */
+const CONFIRM_RETRY_MS = 200;
 
 /** Puts jobs on the queue. */
 export class JobProducer {
   readonly queue: Queue<JobData>;
-  private readonly redis: RedisClient;
   private readonly queueConnection: RedisClient;
   private readonly prefix: string;
 
-  private readonly replicated: boolean;
-  /** Jobs added so far on the queue's connection (a WAIT covers every one added before it is sent). */
+  private readonly confirmer: WriteConfirmer | undefined;
+  private readonly onUnconfirmed: (jobId: string, reason: string) => void;
+  /** Jobs added so far on the queue's connection (a confirmation covers every one added before it). */
   private added = 0;
-  /** The WAIT in flight, and how many adds it covers. */
-  private replicaWait: { done: Promise<unknown>; covers: number } | undefined;
-  /** Until when acks do not wait for a replica: the last WAIT found none in time. */
-  private replicaMissingUntil = 0;
+  /** The confirmation in flight, and how many adds it covers. */
+  private confirming: { done: Promise<Confirmation>; covers: number } | undefined;
 
   /**
-   * @param opts.replicated the deployment has replicas (Cluster, Sentinel): each job is on a replica
-   *   before `enqueue` resolves, so a failover right after Slack's ack does not lose it
+   * @param opts.confirmer for a replicated deployment (Cluster, Sentinel): `enqueue` resolves once
+   *   the job is where a failover cannot lose it ({@link WriteConfirmer}), adding it again (under
+   *   its own id: a no-op when it is there) while it is not
+   * @param opts.onUnconfirmed told of a job acknowledged without confirmation (after
+   *   CONFIRM_DEADLINE_MS of trying)
    */
   constructor(
     redis: RedisClient,
     prefix: string,
     onError: (err: Error) => void = () => {},
-    opts: { replicated?: boolean } = {},
+    opts: {
+      confirmer?: WriteConfirmer;
+      onUnconfirmed?: (jobId: string, reason: string) => void;
+    } = {},
   ) {
-    this.redis = redis;
     this.prefix = prefix;
-    this.replicated = opts.replicated ?? false;
+    this.confirmer = opts.confirmer?.replicated ? opts.confirmer : undefined;
+    this.onUnconfirmed = opts.onUnconfirmed ?? (() => {});
     // BullMQ defines its dozens of Lua scripts on its connection, and ioredis copies every defined
     // script onto each MULTI it starts: the queue gets a connection of its own, so the intake
-    // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly.
+    // marker's MULTI on `redis` stays cheap on the path that must answer Slack quickly. The intake
+    // marker is written on the queue's connection too: one confirmation covers it and the job.
     this.queueConnection = duplicateRedis(redis);
-    if (!(INTAKE_COMMAND in redis)) redis.defineCommand(INTAKE_COMMAND, { lua: INTAKE_SCRIPT });
+    this.queueConnection.defineCommand(INTAKE_COMMAND, { lua: INTAKE_SCRIPT });
     this.queue = new Queue<JobData>(QUEUE_NAME, {
       connection: this.queueConnection,
       prefix,
@@ -103,47 +117,67 @@ export class JobProducer {
     const jobId = jobIdFor(request.requestId);
     const marker = `${this.prefix}:intake:${jobId}`;
     const keys = opts.audit ? [marker, opts.audit.stream] : [marker];
-    const first = await this.intake(keys, [String(INTAKE_TTL_SECONDS), ...(opts.audit?.fields ?? [])]);
-    // Added on repeats too: if a crash came between the marker and the add, the repeat repairs it.
-    await this.queue.add(
-      name,
-      { command, request, checkpoints: {}, ...extra },
-      { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
-    );
-    // The request is acknowledged once this resolves: with replicas, only once one of them has the
-    // job (at most REPLICA_WAIT_MS; a replica that lags that long is not waited for).
-    this.added += 1;
-    if (this.replicated) await this.untilReplicated(marker, this.added);
+    let first: unknown;
+    await this.durably(jobId, marker, async () => {
+      const intake = await this.intake(keys, [String(INTAKE_TTL_SECONDS), ...(opts.audit?.fields ?? [])]);
+      first ??= intake;
+      // Added on repeats too: if a crash came between the marker and the add, the repeat repairs it.
+      await this.queue.add(
+        name,
+        { command, request, checkpoints: {}, ...extra },
+        { jobId, ...(opts.delayMs ? { delay: opts.delayMs } : {}) },
+      );
+    });
     return { jobId, duplicate: first !== 1 };
   }
 
   /**
-   * Resolves once a replica holds the first `added` jobs, or no replica answered in time. WAIT blocks
-   * the connection it is sent on (the queue's own) and covers every write made on it before: one
-   * WAIT at a time serves every enqueue waiting, instead of each sending its own to be answered one
-   * after another. A primary with no replica (one just promoted by a failover, or whose replica is
-   * down) makes a WAIT last its whole timeout: then acks stop waiting for REPLICA_RETRY_MS.
+   * Applies `write` (the intake marker and the add: both idempotent) and resolves once it is
+   * confirmed; while it is not, makes it again: after a failover that lost it, the new primary gets
+   * it. Resolves unconfirmed only after CONFIRM_DEADLINE_MS (told to `onUnconfirmed`).
    */
-  private async untilReplicated(marker: string, added: number): Promise<void> {
+  private async durably(jobId: string, marker: string, write: () => Promise<void>): Promise<void> {
+    const deadline = Date.now() + CONFIRM_DEADLINE_MS;
     for (;;) {
-      if (Date.now() < this.replicaMissingUntil) return;
-      const inFlight = this.replicaWait;
+      await write();
+      this.added += 1;
+      if (!this.confirmer) return;
+      const confirmation = await this.confirmedUpTo(marker, this.added);
+      if (confirmation.confirmed) return;
+      if (Date.now() >= deadline) {
+        this.onUnconfirmed(jobId, confirmation.reason);
+        return;
+      }
+      // On a demoted primary: reconnect (through the sentinels, to the new one) and write again.
+      if (confirmation.stale && this.queueConnection.status === 'ready')
+        this.queueConnection.disconnect(true);
+      await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
+    }
+  }
+
+  /**
+   * Confirms the first `added` adds. WAIT blocks the connection it is sent on (the queue's own) and
+   * covers every write made on it before: one confirmation at a time serves every enqueue waiting,
+   * instead of each sending its own to be answered one after another.
+   */
+  private async confirmedUpTo(marker: string, added: number): Promise<Confirmation> {
+    const confirmer = this.confirmer;
+    if (!confirmer) return { confirmed: true };
+    for (;;) {
+      const inFlight = this.confirming;
       if (inFlight) {
-        await inFlight.done;
-        if (inFlight.covers >= added) return;
+        const confirmation = await inFlight.done;
+        if (inFlight.covers >= added) return confirmation;
         continue;
       }
-      const done = waitForReplicas(this.queueConnection, marker, 1, REPLICA_WAIT_MS).then(
-        (replicas) => {
-          if (replicas < 1) this.replicaMissingUntil = Date.now() + REPLICA_RETRY_MS;
-        },
-        () => undefined,
-      );
-      const wait = { done, covers: this.added };
-      this.replicaWait = wait;
-      await done;
-      if (this.replicaWait === wait) this.replicaWait = undefined;
-      return;
+      const done = confirmer
+        .confirm(this.queueConnection, marker, REPLICA_WAIT_MS)
+        .catch((err: Error): Confirmation => ({ confirmed: false, reason: err.message }));
+      const round = { done, covers: this.added };
+      this.confirming = round;
+      const confirmation = await done;
+      if (this.confirming === round) this.confirming = undefined;
+      return confirmation;
     }
   }
 
@@ -162,11 +196,13 @@ export class JobProducer {
     };
     const jobId = jobIdFor(request.requestId);
     const marker = `${this.prefix}:intake:${jobId}`;
-    const first = await this.intake([marker], [String(INTAKE_TTL_SECONDS)]);
-    // Added on repeats too (one job per id): a crash between the marker and the add is repaired.
-    await this.queue.add('alerts.signal', { request, checkpoints: {}, sns }, { jobId });
-    this.added += 1;
-    if (this.replicated) await this.untilReplicated(marker, this.added);
+    let first: unknown;
+    await this.durably(jobId, marker, async () => {
+      const intake = await this.intake([marker], [String(INTAKE_TTL_SECONDS)]);
+      first ??= intake;
+      // Added on repeats too (one job per id): a crash between the marker and the add is repaired.
+      await this.queue.add('alerts.signal', { request, checkpoints: {}, sns }, { jobId });
+    });
     return { jobId, duplicate: first !== 1 };
   }
 
@@ -197,11 +233,12 @@ export class JobProducer {
 
   /** Runs the intake script by its SHA (the script's text crosses the wire once, not per request). */
   private intake(keys: string[], args: string[]): Promise<unknown> {
-    const run = (this.redis as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
+    const connection = this.queueConnection;
+    const run = (connection as unknown as Record<string, (...a: string[]) => Promise<unknown>>)[
       INTAKE_COMMAND
     ];
     if (!run) throw new Error('the intake script is not defined on this connection');
-    return run.call(this.redis, String(keys.length), ...keys, ...args);
+    return run.call(connection, String(keys.length), ...keys, ...args);
   }
 
   /** Stops the queue's connections. */

@@ -198,13 +198,17 @@ async function runJob(
     opts.metrics.jobs.inc({ name, outcome });
     opts.metrics.jobSeconds.observe({ name, outcome }, (Date.now() - started) / 1000);
     return opts.audit
-      .append({
-        kind: 'job',
-        actor: job.data.request.userId,
-        subject: `job ${job.id}`,
-        outcome,
-        detail: { name, text: job.data.request.text, summary },
-      })
+      .appendOnce(
+        {
+          kind: 'job',
+          actor: job.data.request.userId,
+          subject: `job ${job.id}`,
+          outcome,
+          detail: { name, text: job.data.request.text, summary },
+        },
+        // One entry per attempt's ending, however often this attempt's ending is written.
+        `job:${job.id}:${job.attemptsMade}`,
+      )
       .catch((err: unknown) => log.warn({ err }, 'audit append failed'))
       .then(() => opts.onFinished?.({ name, data: job.data, outcome }))
       .catch((err: unknown) => log.warn({ err }, 'after-job hook failed'));

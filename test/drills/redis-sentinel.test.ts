@@ -2,10 +2,13 @@
  * Drill 8 at CI size: one SIGKILL of the Sentinel-watched primary under traffic (`npm run drill --
  * --only sentinel`: three, each followed by a clean SENTINEL FAILOVER).
  *
- * KNOWN GAP (issue #20, open): a clean `SENTINEL FAILOVER` loses acknowledged work — the old primary
- * goes on accepting writes for about 2.6 s after its replica is promoted, and drops them when it
- * resyncs as a replica (measured: 4–7 acked jobs, approval decisions). So CI runs the crash only;
- * `npm run drill -- --only sentinel` runs both and reports the clean failover's losses as failures.
+ * KNOWN GAP (issue #20, open): in a clean `SENTINEL FAILOVER` the old primary goes on accepting
+ * writes for about 2.6 s after its replica is promoted. Nothing Capstan acknowledges is lost there
+ * any more (an enqueue, approval decision or job outcome is confirmed against the sentinels:
+ * test/integration/redis-connection.test.ts proves it on real servers), but a worker still on the
+ * old primary may finish a job there, and that ending is lost with it: the job runs again on the
+ * new primary, and the drill sees its lock let go while it goes on. So CI runs the crash only;
+ * `npm run drill -- --only sentinel` runs both and reports what the clean failover does.
  */
 import { describe, expect, it } from 'vitest';
 import { sentinelFailoverDrill } from '../../bench/drills/redis-sentinel.js';

@@ -7,6 +7,10 @@
  * (https://redis.io/docs/latest/commands/auth/), Sentinel names the current master
  * (https://redis.io/docs/latest/operate/oss_and_stack/management/sentinel/), and WAIT returns the
  * number of replicas that acknowledged the connection's writes (https://redis.io/docs/latest/commands/wait/).
+ *
+ * And what Sentinel's documentation warns of: during a failover the old master, still up, accepts
+ * writes that are lost when it is turned into a replica of the new one ("Sentinel and Redis
+ * consistency" in the Sentinel docs). A write Capstan confirms must not be one of them.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -16,9 +20,11 @@ import { startCapstan } from '../../src/main.js';
 import {
   closeRedis,
   createRedis,
+  createWriteConfirmer,
   explainRedisError,
   type RedisClient,
   waitForReplicas,
+  writeDurably,
 } from '../../src/redis.js';
 import {
   freePortBase,
@@ -32,6 +38,21 @@ import {
   startRedisTls,
 } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** A command to the first sentinel that answers. */
+async function sentinelCall(set: RedisSentinelService, ...args: string[]): Promise<unknown> {
+  for (const port of set.sentinelPorts) {
+    const c = createRedis(readRedisConfig({ REDIS_URL: `redis://127.0.0.1:${port}` }));
+    try {
+      return await c.call('SENTINEL', ...args);
+    } catch {
+      // the next one
+    } finally {
+      c.disconnect();
+    }
+  }
+  throw new Error('no sentinel answered');
+}
 
 /** The first error a new connection reports (it retries on its own; this stops it). */
 async function firstError(client: RedisClient): Promise<Error> {
@@ -141,6 +162,31 @@ describe('Sentinel and Cluster', () => {
     }
   });
 
+  it('confirms a write once every replica in sync has it, and not while one of them is stopped', async () => {
+    const config = readRedisConfig(sentinel.env);
+    const client = createRedis(config);
+    const confirmer = createWriteConfirmer(config);
+    const replica = sentinel.pidOf(sentinel.dataPorts[2] as number) as number;
+    try {
+      await client.set('{capstan}:c', '0');
+      await waitFor(async () => (await confirmer.confirm(client, '{capstan}:c', 1_000)).confirmed);
+      process.kill(replica, 'SIGSTOP');
+      try {
+        await client.set('{capstan}:c', '1');
+        expect(await confirmer.confirm(client, '{capstan}:c', 300)).toEqual({
+          confirmed: false,
+          reason: '1 of 2 replicas in sync have the writes',
+        });
+      } finally {
+        process.kill(replica, 'SIGCONT');
+      }
+      expect(await confirmer.confirm(client, '{capstan}:c', 5_000)).toEqual({ confirmed: true });
+    } finally {
+      await confirmer.close();
+      await closeRedis(client);
+    }
+  });
+
   it('sends WAIT for a Cluster key to the primary that serves its slot', async () => {
     const client = createRedis(readRedisConfig(cluster.env));
     try {
@@ -175,4 +221,73 @@ describe('Sentinel and Cluster', () => {
       await closeRedis(client);
     }
   });
+
+  // Last in this group: it moves the master.
+  it('during a SENTINEL FAILOVER, confirms no write the old primary took and lost; every confirmed write is on the new one', async () => {
+    const config = readRedisConfig(sentinel.env);
+    const client = createRedis(config);
+    const confirmer = createWriteConfirmer(config);
+    const oldPort = Number(
+      ((await sentinelCall(sentinel, 'GET-MASTER-ADDR-BY-NAME', sentinel.name)) as string[])[1],
+    );
+    // The control: a plain connection to the old primary, writing through the failover as a client
+    // without Capstan's confirmation would.
+    const direct = createRedis(readRedisConfig({ REDIS_URL: `redis://127.0.0.1:${oldPort}` }));
+    const confirmed: string[] = [];
+    const acked: string[] = [];
+    const reasons = new Set<string>();
+    try {
+      await client.set('{capstan}:before', '1');
+      await waitFor(async () => (await confirmer.confirm(client, '{capstan}:before', 1_000)).confirmed);
+      await sentinelCall(sentinel, 'FAILOVER', sentinel.name);
+      const until = Date.now() + 6_000;
+      let i = 0;
+      const controlWrites = (async () => {
+        for (let j = 0; Date.now() < until; j++) {
+          const ok = await direct.set(`{capstan}:raw:${j}`, '1').then(
+            () => true,
+            () => false,
+          );
+          if (ok) acked.push(`{capstan}:raw:${j}`);
+          await sleep(20);
+        }
+      })();
+      while (Date.now() < until) {
+        const key = `{capstan}:f:${i++}`;
+        const { confirmed: ok } = await writeDurably(confirmer, client, key, () => client.set(key, '1'), {
+          onRetry: (reason) => reasons.add(reason.replace(/[0-9.:]+/g, '#')),
+        });
+        if (ok) confirmed.push(key);
+      }
+      await controlWrites;
+      // The failover is over: the old primary is a replica of the new one, in sync.
+      await waitFor(
+        async () => {
+          const role = (await direct.call('ROLE')) as unknown[];
+          return role[0] === 'slave' && role[3] === 'connected';
+        },
+        { timeoutMs: 30_000, message: 'the old primary to be a replica in sync' },
+      );
+      const fresh = createRedis(config);
+      try {
+        expect(Number(await fresh.config('GET', 'port').then((r) => (r as string[])[1]))).not.toBe(oldPort);
+        const missing = [];
+        for (const key of confirmed) if ((await fresh.exists(key)) !== 1) missing.push(key);
+        expect(missing).toEqual([]);
+        expect(confirmed.length).toBe(i);
+        // Seen while it was under way (the sentinel running it flags it before it promotes).
+        expect(reasons).toContain('a sentinel is failing the primary over');
+        // What the confirmation is for: the old primary acknowledged writes the failover lost.
+        let lost = 0;
+        for (const key of acked) if ((await fresh.exists(key)) !== 1) lost += 1;
+        expect(lost).toBeGreaterThan(0);
+      } finally {
+        await closeRedis(fresh);
+      }
+    } finally {
+      await confirmer.close();
+      await closeRedis(client);
+      await closeRedis(direct);
+    }
+  }, 60_000);
 });
