@@ -14,12 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleServer, startConsole } from '../../devkit/local/console/server.js';
 import type { Sandbox } from '../../devkit/sandbox/index.js';
 import { TEST_SIGNING_SECRET, type TestCapstan } from '../helpers/capstan.js';
+import { ARTIFACTS, shotOnFailure } from '../helpers/console-page.js';
 import { type RestoreWorld, startRestoreWorld } from '../helpers/restore-world.js';
 import { liveInstances, startOnSandbox } from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
 
 /** A 1×1 transparent PNG. */
 const PNG_1X1 =
@@ -58,17 +58,6 @@ async function openConsole(server: ConsoleServer, user: string, channel = 'C0OPS
   await page.waitForSelector(`body[data-ready="1"][data-user="${user}"]`);
   expect(errors).toEqual([]);
   return page;
-}
-
-/** Runs `steps`; when they fail, keeps a screenshot of the page beside the error. */
-async function shotOnFailure(page: Page, name: string, steps: () => Promise<void>): Promise<void> {
-  try {
-    await steps();
-  } catch (error) {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: new URL(`${name}-failed.png`, ARTIFACTS).pathname }).catch(() => undefined);
-    throw error;
-  }
 }
 
 async function actAs(page: Page, user: string): Promise<void> {

@@ -1,96 +1,36 @@
-/**
- * Local mode end to end: `capstan start` as a child process with no Slack credentials builds the
- * demo world (the sandbox over the tests' Redis under a private prefix, MariaDB from
- * scripts/services in a private folder), says where its console is and that it listens on
- * loopback only, answers signed requests like Slack's, restores a table to "30m ago" with the
- * rows deleted 15 minutes ago back, refuses real AWS credentials unless told, and reuses the
- * world on a second start.
- */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
-import { freePort, SERVICES_SCRIPT } from '../helpers/services.js';
+import {
+  type LocalCapstan,
+  localEnv,
+  printed,
+  removeLocalServices,
+  startLocal,
+  stopLocal,
+} from '../helpers/local-mode.js';
+import { freePort } from '../helpers/services.js';
 import { postToSlackEndpoint, slashCommandBody } from '../helpers/signed-request.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const run = promisify(execFile);
 const PASSWORD = process.env.CAPSTAN_MYSQL_ROOT_PASSWORD ?? 'capstan';
-
-/** A `capstan start` child process and what it has printed so far. */
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
 
 const servicesDir = mkdtempSync(join(tmpdir(), 'capstan-local-'));
 const prefix = `{local-${randomBytes(3).toString('hex')}}`;
 let redis: Redis;
 let sandbox: Sandbox;
-let first: Running;
+let first: LocalCapstan;
 let port: number;
 
 /** The environment of a clean machine with no Slack credentials, plus `extra`. */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    REDIS_URL: inject('redisUrl'),
-    CAPSTAN_QUEUE_PREFIX: prefix,
-    CAPSTAN_SERVICES_DIR: servicesDir,
-    CAPSTAN_SHUTDOWN_GRACE_MS: '1000',
-    LOG_LEVEL: 'warn',
-    ...(process.env.CAPSTAN_MYSQL_ROOT_PASSWORD
-      ? { CAPSTAN_MYSQL_ROOT_PASSWORD: process.env.CAPSTAN_MYSQL_ROOT_PASSWORD }
-      : {}),
-    ...extra,
-  };
-}
-
-function startLocal(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
-    cwd: ROOT,
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString('utf8');
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, out: () => out, err: () => err, exited };
-}
-
-async function stopLocal(running: Running | undefined): Promise<void> {
-  if (!running || running.child.exitCode !== null) return;
-  running.child.kill('SIGTERM');
-  const timer = setTimeout(() => running.child.kill('SIGKILL'), 15_000);
-  await running.exited;
-  clearTimeout(timer);
-}
-
-/** Waits until the process has printed something matching `pattern` (after `from` characters). */
-function printed(running: Running, pattern: RegExp, timeoutMs = 60_000, from = 0): Promise<RegExpExecArray> {
-  return waitFor(() => pattern.exec(running.out().slice(from)) ?? undefined, {
-    timeoutMs,
-    intervalMs: 100,
-    message: `${pattern} in the output; stdout:\n${running.out().slice(-4000)}\nstderr:\n${running.err().slice(-4000)}`,
-  });
+  return localEnv(prefix, servicesDir, extra);
 }
 
 /**
@@ -145,11 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopLocal(first);
-  await run(SERVICES_SCRIPT, ['down', 'all', '--purge'], {
-    cwd: ROOT,
-    env: { ...process.env, CAPSTAN_SERVICES_DIR: servicesDir },
-  }).catch(() => undefined);
-  rmSync(servicesDir, { recursive: true, force: true });
+  await removeLocalServices(servicesDir);
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();

@@ -106,6 +106,41 @@ describe('signals and the alert state machine', () => {
     expect(seenAgain?.message).toEqual(message);
   });
 
+  it('while the alarm is in ALARM the scheduled check’s evaluations keep its words and severity, and bring the current value', () => {
+    const scheduled = step(undefined, burstObs, T0, timing, route).next;
+    const message = { channel: 'C0ALERTS', ts: '1.1' };
+    const both = apply(scheduled && { ...scheduled, message }, alarm('problem', T0 + MIN), T0 + MIN);
+    const { summary } = alarm('problem', T0).observation;
+    expect(both?.summary).toBe(summary);
+    // The check sees it again, as a warning at 11 %: still the alarm's message, still critical.
+    const later = { ...burstObs, value: '11%' };
+    const s = step(both, externalInput(both, later, true), T0 + 2 * MIN, timing, route);
+    expect(s.next).toMatchObject({
+      summary,
+      severity: 'critical',
+      value: '11%',
+      count: 3,
+      message,
+      source: 'cloudwatch-alarm',
+    });
+    expect(s.notice).toBeUndefined();
+    const shown = JSON.stringify(renderAlert(s.next as AlertState, T0 + 2 * MIN));
+    expect(shown).toContain(summary);
+    expect(shown).toContain('BurstBalance (AWS/RDS) Average &lt; 20 for 3 × 5 min');
+    // Once the alarm is OK the check speaks for the alert again.
+    const ok = apply(s.next, alarm('clear', T0 + 3 * MIN), T0 + 3 * MIN);
+    const own = step(ok, externalInput(ok, later, true), T0 + 4 * MIN, timing, route).next;
+    expect(own).toMatchObject({ summary: burstObs.summary, severity: 'warning', phase: 'open' });
+  });
+
+  it('an alarm with insufficient data does not speak over the scheduled check that sees the problem', () => {
+    const alone = apply(undefined, alarm('info', T0, 'INSUFFICIENT_DATA'), T0);
+    expect(alone?.signals?.['cloudwatch-alarm:orders-db-burst']).toMatchObject({ active: true, info: true });
+    const seen = step(alone, externalInput(alone, burstObs, true), T0 + MIN, timing, route).next;
+    expect(seen?.summary).toBe(burstObs.summary);
+    expect(seen?.phase).toBe('open');
+  });
+
   it('INSUFFICIENT_DATA is shown on an open alert and resolves nothing; alone it opens a warning', () => {
     const opened = apply(undefined, alarm('problem', T0), T0);
     const insufficient = apply(opened, alarm('info', T0 + MIN, 'INSUFFICIENT_DATA'), T0 + MIN);

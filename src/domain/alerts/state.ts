@@ -65,7 +65,21 @@ export interface AlertState {
    * whether each still says it is a problem. An alert with an active signal is not cleared by a
    * scheduled check that no longer sees the condition, and the reverse.
    */
-  signals?: Record<string, { active: boolean; at: number; state: string }>;
+  signals?: Record<string, SignalMark>;
+}
+
+/** What the alert keeps of one signal AWS sent about it. */
+export interface SignalMark {
+  /** The signal still says there is something to see (not cleared). */
+  active: boolean;
+  at: number;
+  state: string;
+  /**
+   * The signal only informs (an alarm with insufficient data, which opened the alert as a
+   * warning): it keeps the alert from resolving, but does not speak for the problem over a
+   * scheduled check that sees it.
+   */
+  info?: true;
 }
 
 /** One signal AWS sent (an SNS message, mapped): what it says about one alert. */
@@ -201,7 +215,12 @@ export function stepSignal(
 ): Step {
   const previous = state?.signals?.[signal.id];
   if (previous && previous.at > signal.at) return unchanged(state);
-  const mark = { active: signal.kind !== 'clear', at: signal.at, state: signal.state };
+  const mark: SignalMark = {
+    active: signal.kind !== 'clear',
+    at: signal.at,
+    state: signal.state,
+    ...(signal.kind === 'info' ? { info: true as const } : {}),
+  };
   const annotate = (next: AlertState | undefined): AlertState | undefined =>
     next && {
       ...next,
@@ -237,21 +256,40 @@ export function stepSignal(
 }
 
 /**
- * What a scheduled evaluation makes of an alert the scheduled checks do not see (or see no more):
- * an alert held open by a signal AWS sent stays as it is until a signal says otherwise; one a
- * signal cleared resolves once the quiet period is over. `observed` is the scheduled check's
- * own finding for alerts it evaluates.
+ * What a scheduled evaluation makes of an alert, given what signals AWS sent say of it. An alert
+ * the scheduled checks do not see (or see no more): held open by a signal until a signal says
+ * otherwise; one a signal cleared resolves once the quiet period is over. An alert they do see
+ * while a signal still says it is a problem: see {@link seenWhileSignalled}. `observed` is the
+ * scheduled check's own finding for alerts it evaluates.
  */
 export function externalInput(
   state: AlertState | undefined,
   observed: Observation | undefined | 'not-evaluated',
   scheduled: boolean,
 ): Observation | undefined | 'not-evaluated' {
-  if (observed && observed !== 'not-evaluated') return observed;
+  if (observed && observed !== 'not-evaluated') return state ? seenWhileSignalled(state, observed) : observed;
   const active = Object.values(state?.signals ?? {}).some((m) => m.active);
   if (active) return 'not-evaluated';
   if (!scheduled) return state?.phase === 'clearing' ? undefined : 'not-evaluated';
   return observed;
+}
+
+/**
+ * A scheduled check's observation of an alert that a signal AWS sent still says is a problem (a
+ * CloudWatch alarm in ALARM): the message goes on saying what the signal said — the alarm's name
+ * and state in the summary, its metric and threshold in the details — and its severity does not
+ * drop below the signal's; the check brings the current value and the time it was seen. (One
+ * message per problem: the check's next evaluation must not turn "alarm X is in ALARM" back into
+ * its own words, nor a critical alarm into a warning.)
+ */
+export function seenWhileSignalled(state: AlertState, observed: Observation): Observation {
+  const held = Object.values(state.signals ?? {}).some((m) => m.active && !m.info);
+  if (!held || !isActive(state)) return observed;
+  return {
+    ...observed,
+    summary: state.summary,
+    severity: state.severity === 'critical' ? 'critical' : observed.severity,
+  };
 }
 
 function stepSeen(
