@@ -39,9 +39,11 @@ export function workflowStepListener(deps: HandlerDeps, callbackId: StepId) {
       if (!read.ok) {
         outcome = 'usage';
         ending = stepError(read.error);
+        userId = read.userId ?? userId;
+        channel = read.channelId;
         await deps.audit.append({
           kind: 'command',
-          actor: typeof event.inputs?.user === 'string' ? event.inputs.user : 'workflow',
+          actor: userId,
           subject: callbackId,
           outcome: 'usage error',
           detail: {

@@ -33,7 +33,10 @@ export interface StepRequest {
 }
 
 /** The outcome of {@link stepRequestOf}. */
-export type StepInputResult = { ok: true; request: StepRequest } | { ok: false; error: string };
+export type StepInputResult =
+  | { ok: true; request: StepRequest }
+  /** With who and where, when those inputs themselves were good: the refusal is said there. */
+  | { ok: false; error: string; userId?: string; channelId?: string };
 
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
@@ -137,14 +140,21 @@ export function stepRequestOf(
 ): StepInputResult {
   if (!isStepId(callbackId)) return { ok: false, error: `Capstan has no step called ${echo(callbackId)}.` };
   const read = new InputReader(callbackId, inputs ?? {});
+  let userId: string | undefined;
+  let channelId: string | undefined;
   try {
-    const userId = read.userId('user');
-    const channelId = read.channelId('channel');
+    userId = read.userId('user');
+    channelId = read.channelId('channel');
     const { command, text } = commandOf(callbackId, read, ctx);
     return { ok: true, request: { command, text, userId, channelId } };
   } catch (error) {
-    if (error instanceof StepInputError) return { ok: false, error: error.message };
-    throw error;
+    if (!(error instanceof StepInputError)) throw error;
+    return {
+      ok: false,
+      error: error.message,
+      ...(userId ? { userId } : {}),
+      ...(channelId ? { channelId } : {}),
+    };
   }
 }
 
