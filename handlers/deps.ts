@@ -11,6 +11,7 @@ import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { TargetLocks } from '../src/queue/locks.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { GroupDirectory } from '../src/slack/directory.js';
+import type { StepExecutions } from '../src/steps/store.js';
 
 /** Handler dependencies. */
 export interface HandlerDeps {
@@ -31,4 +32,6 @@ export interface HandlerDeps {
   redisProblem?: () => string | undefined;
   /** People's App Home tabs: who opened theirs, the answers to their clicks, publishing them. */
   homes: HomeTabs;
+  /** Workflow Builder step executions: their tokens, and how each ends. */
+  steps: StepExecutions;
 }

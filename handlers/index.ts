@@ -4,6 +4,7 @@ import { register as registerActions } from './actions/index.js';
 import { register as registerCommands } from './commands/index.js';
 import type { HandlerDeps } from './deps.js';
 import { register as registerEvents } from './events/index.js';
+import { register as registerFunctions } from './functions/index.js';
 import { register as registerHome } from './home/index.js';
 import { register as registerShortcuts } from './shortcuts/index.js';
 import { register as registerViews } from './views/index.js';
@@ -18,4 +19,5 @@ export function registerHandlers(app: App, deps: HandlerDeps): void {
   registerHome(app, deps);
   registerShortcuts(app, deps);
   registerViews(app, deps);
+  registerFunctions(app, deps);
 }

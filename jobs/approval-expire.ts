@@ -9,6 +9,7 @@ import { echoCommand } from '../src/commands/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderApproval } from '../src/slack/blocks/approval.js';
 import { renderApprovalClosed } from '../src/slack/blocks/progress.js';
+import { stepError } from '../src/steps/outputs.js';
 import type { ApprovalExpireDeps } from './deps.js';
 import { findStackEnvironment } from './env-stack.js';
 import { changeSetNameFor } from './env-update.js';
@@ -27,6 +28,19 @@ export async function approvalExpireJob(
     record && record.status !== 'approved' && record.command.kind === 'env.update'
       ? await dropPlannedChangeSet(deps, record.command.name, id, record.request.userId)
       : '';
+  // A workflow step waiting on this request fails, saying why (a rejection ends it when clicked;
+  // this is its second chance, should that click's answer not have got so far).
+  const step = record?.request.step;
+  if (step && (record.status === 'expired' || record.status === 'rejected'))
+    await deps.steps.end(
+      step,
+      stepError(
+        record.status === 'expired'
+          ? `The approval request for ${record.request.text} (request ${id}) expired without a decision from role ${record.role}; nothing was done.`
+          : `The approval request for ${record.request.text} (request ${id}) was rejected${record.decidedBy ? ` by <@${record.decidedBy}>` : ''}; nothing was done.`,
+      ),
+      record.request.userId,
+    );
   if (record?.status !== 'expired')
     return { outcome: 'done', summary: `request ${id} was already ${record?.status ?? 'gone'}${dropped}` };
   if (record.message) {

@@ -15,6 +15,8 @@ import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { JobProducer } from '../src/queue/producer.js';
 import type { RedisClient } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
+import type { StepEnder } from '../src/slack/step-ender.js';
+import type { StepExecutions } from '../src/steps/store.js';
 
 /** Everything the processors are bound to. */
 export interface JobDeps {
@@ -32,6 +34,10 @@ export interface JobDeps {
   audit: AuditLog;
   /** People's Home tabs: who opened theirs, and publishing them. */
   homes: HomeTabs;
+  /** Workflow Builder step executions: their tokens and how each ends. */
+  steps: StepExecutions;
+  /** Delivers a step's end to Slack. */
+  stepEnder: StepEnder;
 }
 
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
@@ -50,8 +56,10 @@ export type JanitorDeps = Pick<JobDeps, 'config' | 'aws' | 'notifier'>;
 export type PingDeps = Pick<JobDeps, 'redis'>;
 /** Posting an approval request and planning what it would do. */
 export type ApprovalRequestDeps = Pick<JobDeps, 'config' | 'aws' | 'approvals' | 'notifier' | 'producer'>;
-/** Closing an approval request nobody decided (and deleting an unapproved update's change set). */
-export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'config' | 'aws'>;
+/** Closing an approval request nobody decided (and deleting an unapproved update's change set, ending a step waiting on it). */
+export type ApprovalExpireDeps = Pick<JobDeps, 'approvals' | 'notifier' | 'config' | 'aws' | 'steps'>;
+/** Delivering a Workflow Builder step's end. */
+export type StepCompleteDeps = Pick<JobDeps, 'steps' | 'stepEnder'>;
 
 /** `alerts.signal`: what the scheduled checks use, the environments' activity, and how SNS is reached. */
 export interface AlertsSignalDeps extends AlertsCheckDeps {

@@ -154,5 +154,12 @@ export async function envCreateJob(
   return {
     outcome: 'done',
     summary: `Environment \`${plan.name}\` is up: ${ready.length} instance(s) InService (${ready.join(', ') || 'none'}), version ${plan.version}, expires ${plan.expiresAt}.`,
+    facts: {
+      environmentStatus: 'up',
+      instances: ready.length,
+      instanceIds: ready.join(', '),
+      version: plan.version,
+      expiresAt: plan.expiresAt,
+    },
   };
 }

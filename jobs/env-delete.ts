@@ -171,6 +171,7 @@ export async function envDeleteJob(
   return {
     outcome: 'done',
     summary: `Environment \`${name}\` is deleted; nothing tagged ${TAG.env}=${name} remains.`,
+    facts: { environmentStatus: 'deleted' },
   };
 }
 

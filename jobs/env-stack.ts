@@ -317,6 +317,7 @@ export async function stackCreateJob(
   return {
     outcome: 'done',
     summary: `Environment \`${plan.name}\` is up: stack ${plan.stackName} CREATE_COMPLETE with ${resources.length} resource(s), template version ${plan.version} (sha256 ${template.sha256.slice(0, 12)}), outputs: ${outputsText(stack)}; expires ${plan.expiresAt}.`,
+    facts: { environmentStatus: 'up', version: plan.version, expiresAt: plan.expiresAt },
   };
 }
 
@@ -423,6 +424,7 @@ export async function stackDeleteJob(
   return {
     outcome: 'done',
     summary: `Environment \`${name}\` is deleted: stack ${stack.name} DELETE_COMPLETE, ${resources.length - kept.length} resource(s) deleted${groups.length > 0 ? `, its Auto Scaling group(s) gone` : ''}.${keptText}`,
+    facts: { environmentStatus: 'deleted' },
   };
 }
 

@@ -18,6 +18,7 @@ import { pingJob } from './ops-ping.js';
 import { rdsIoCreditsJob } from './rds-io-credits.js';
 import { rdsJanitorJob } from './rds-janitor.js';
 import { rdsRestoreJob } from './rds-restore.js';
+import { stepCompleteJob } from './step-complete.js';
 
 export type { JobDeps } from './deps.js';
 
@@ -45,5 +46,6 @@ export function createProcessors(deps: JobDeps): ProcessorMap {
     'alerts.check': (job) => alertsCheckJob(job, { ...deps, alerts }),
     'alerts.signal': (job) => alertsSignalJob(job, { ...deps, alerts, environments }),
     'home.publish': (job) => homePublishJob(job, { ...deps, alerts }),
+    'step.complete': (job) => stepCompleteJob(job, deps),
   };
 }

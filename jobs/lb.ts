@@ -227,6 +227,7 @@ export async function lbDisableJob(
     return {
       outcome: 'done',
       summary: `Nothing to do: ${command.instanceId ? `\`${command.instanceId}\` is` : 'no instance of the environment is'} in service.`,
+      facts: { environmentStatus: 'nothing to do', instances: 0, instanceIds: '' },
     };
   }
   // Worked out once, before anything changes: a retry after a crash uses the first attempt's sizes
@@ -264,6 +265,7 @@ export async function lbDisableJob(
     return {
       outcome: 'done',
       summary: `:raised_hand: This would take the last in-service instance of \`${env.name}\` out of its load balancer${note ? ` (${note})` : ''}, so it needs approval from role \`${policy.approverRole}\` first (request \`${jobId}\`). Nothing was changed.`,
+      facts: { handedOnTo: jobId },
     };
   }
   reporter.progress(`${targets.join(', ')}; ${remaining} stay in service${note ? `; ${note}` : ''}`);
@@ -332,6 +334,7 @@ export async function lbDisableJob(
   return {
     outcome: 'done',
     summary: `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} out of the load balancer (Standby)${command.reason ? ` — ${escapeSlack(command.reason)}` : ''}.${note ? ` ${note}.` : ''} \`/lb enable ${env.name}\` puts ${targets.length === 1 ? 'it' : 'them'} back.`,
+    facts: { environmentStatus: 'standby', instances: targets.length, instanceIds: targets.join(', ') },
   };
 }
 
@@ -465,6 +468,11 @@ export async function lbEnableJob(
         ? `${idList(targets)} ${targets.length === 1 ? 'is' : 'are'} back in service and healthy.`
         : `Nothing was in Standby in \`${env.name}\`; everything is in service.`) +
       (minSize ? ` ${minSize}.` : ''),
+    facts: {
+      environmentStatus: targets.length > 0 ? 'in service' : 'nothing to do',
+      instances: targets.length,
+      instanceIds: targets.join(', '),
+    },
   };
 }
 

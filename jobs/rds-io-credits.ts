@@ -186,5 +186,9 @@ export async function rdsIoCreditsJob(
       data: png,
     });
   }
-  return { outcome: 'done', summary: ioCreditsReportText(report, statements, notes, command.hours) };
+  return {
+    outcome: 'done',
+    summary: ioCreditsReportText(report, statements, notes, command.hours),
+    facts: { verdict: report.verdict, severity: report.severity },
+  };
 }

@@ -53,7 +53,7 @@ import {
   tableComment,
   tableExists,
 } from '../src/mysql/index.js';
-import type { JobDataOf, JobResult } from '../src/queue/contract.js';
+import type { JobDataOf, JobFacts, JobResult } from '../src/queue/contract.js';
 import type { JobContext } from '../src/queue/worker.js';
 import type { EnvJobDeps } from './deps.js';
 
@@ -95,6 +95,16 @@ async function withConnection<T>(
   }
 }
 
+/**
+ * Where the restored rows are, as a step's output: the side table (side-table, merge-missing), or
+ * the live table a replace swapped them into.
+ */
+function restoreFacts(command: RdsRestoreTable, names: unknown): JobFacts {
+  const restored = (names as { restored?: string } | undefined)?.restored;
+  if (command.mode === 'replace') return { restoredTable: `${command.schema}.${command.table}` };
+  return restored ? { restoredTable: `${command.schema}.${restored}` } : {};
+}
+
 /** Runs `rds.restore-table`. */
 export async function rdsRestoreJob(
   job: Job<JobDataOf<'rds.restore-table'>>,
@@ -120,7 +130,7 @@ export async function rdsRestoreJob(
       reporter.info(
         'the restore was done and checked by an earlier attempt; its temporary instance is removed now',
       );
-      return { outcome: 'done', summary: checked };
+      return { outcome: 'done', summary: checked, facts: restoreFacts(command, ctx.checkpoints.names) };
     }
     await reporter.step('Check the instance, the time, the table and what Capstan may do there');
     const source = await describeDbInstance(clients.rds, command.dbInstance);
@@ -276,7 +286,7 @@ export async function rdsRestoreJob(
         }),
       ),
     );
-    return { outcome: 'done', summary };
+    return { outcome: 'done', summary, facts: restoreFacts(command, names) };
   } catch (error) {
     const problem = recurringProblem(error);
     const settled = problem

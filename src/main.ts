@@ -30,7 +30,10 @@ import { closeRedis, createRedis, createWriteConfirmer, explainRedisError, watch
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
+import { createStepEnder } from './slack/step-ender.js';
 import { type LocalWorldStandIn, loadStandIns, type SnsStandIn } from './stand-ins.js';
+import { stepEndingOf } from './steps/outputs.js';
+import { StepExecutions } from './steps/store.js';
 import { startWebApp, type WebApp } from './web/create-app.js';
 import { snsRoute } from './web/sns-endpoint.js';
 
@@ -74,6 +77,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   const audit = new AuditLog(redis, config.queuePrefix, logger, confirmer);
   const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
   const homes = new HomeTabs(redis, config.queuePrefix, producer);
+  const steps = new StepExecutions(redis, config.queuePrefix, producer);
   const slackClient = createSlackClient({
     token: config.slack.botToken,
     ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -177,6 +181,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
         jobsAdmin,
         audit,
         homes,
+        steps,
+        stepEnder: createStepEnder(slackClient),
       }),
       logger,
       metrics,
@@ -186,6 +192,11 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       ...(onCreated ? { onCreated } : {}),
       // A job's end changes its requester's Home tab (and an approval request's, its deciders').
       onFinished: (event) => refreshAfterJob(homes, config.file, approvals, event),
+      // A workflow step ends with the job it waits on: decided here, delivered by `step.complete`.
+      onEnded: async (end) => {
+        const step = stepEndingOf(end);
+        if (step) await steps.end(step.run, step.ending, end.data.request.userId);
+      },
     });
     const host = workerHost;
     closers.push(() => host.stop());
@@ -244,6 +255,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       environments: new EnvironmentRegistry(redis, config.queuePrefix),
       redisProblem: () => redisWatch.problem(),
       homes,
+      steps,
     };
     const snsEndpoint = snsRoute({
       topics: () => config.file.alerts.sns.topics,

@@ -1,7 +1,7 @@
 /**
  * Builders for requests the way Slack sends them to an app: documented payload shapes for slash commands,
- * block_actions (on messages and on Home tabs), message shortcuts, view submissions, and `app_mention` and
- * `app_home_opened` events, signed with the app's signing secret
+ * block_actions (on messages and on Home tabs), message shortcuts, view submissions, and `app_mention`,
+ * `app_home_opened` and `function_executed` events, signed with the app's signing secret
  * (https://api.slack.com/authentication/verifying-requests-from-slack).
  */
 import { Buffer } from 'node:buffer';
@@ -14,7 +14,9 @@ import {
   FAKE_BOT_USER_ID,
   FAKE_TEAM_DOMAIN,
   FAKE_TEAM_ID,
+  type FakeFunctionExecution,
   type FakeHomeView,
+  wireFunctionParameters,
   wireHomeView,
 } from './slack-api.js';
 
@@ -476,7 +478,15 @@ export function appHomeOpenedBody(options: AppHomeOpenedOptions): string {
     event_ts: eventTs,
   };
   if (options.view) event.view = wireHomeView(options.view);
-  const body = {
+  return eventCallbackBody(teamId, event, options.eventId);
+}
+
+/**
+ * The Events API envelope (https://docs.slack.dev/apis/events-api/#callback-field) around `event`,
+ * authorized for the bot user, as JSON.
+ */
+function eventCallbackBody(teamId: string, event: Record<string, unknown>, eventId?: string): string {
+  return JSON.stringify({
     token: FAKE_VERIFICATION_TOKEN,
     team_id: teamId,
     context_team_id: teamId,
@@ -484,7 +494,7 @@ export function appHomeOpenedBody(options: AppHomeOpenedOptions): string {
     api_app_id: FAKE_APP_ID,
     event,
     type: 'event_callback',
-    event_id: options.eventId ?? `Ev0${randomBytes(5).toString('hex').toUpperCase()}`,
+    event_id: eventId ?? `Ev0${randomBytes(5).toString('hex').toUpperCase()}`,
     event_time: Math.floor(Date.now() / 1000),
     authorizations: [
       {
@@ -496,8 +506,53 @@ export function appHomeOpenedBody(options: AppHomeOpenedOptions): string {
       },
     ],
     is_ext_shared_channel: false,
+  });
+}
+
+/** Options for {@link functionExecutedBody}. */
+export interface FunctionExecutedOptions {
+  /** The execution the fake started (`fake.functions.start(…)`): its ids, token, step and inputs. */
+  execution: FakeFunctionExecution;
+  /** Event id; default a fresh one (Slack re-sends the same id on retries). */
+  eventId?: string;
+  /** Default {@link FAKE_TEAM_ID}. */
+  teamId?: string;
+}
+
+/**
+ * The JSON body of an Events API `event_callback` carrying a `function_executed` event: a workflow
+ * ran one of the app's custom steps (https://docs.slack.dev/reference/events/function_executed) —
+ * the step as declared (`function`), its `inputs`, `function_execution_id`, `workflow_execution_id`
+ * and the execution's `bot_access_token`.
+ */
+export function functionExecutedBody(options: FunctionExecutedOptions): string {
+  const teamId = options.teamId ?? FAKE_TEAM_ID;
+  const { execution } = options;
+  const nowMicros = Date.now() * 1000;
+  const eventTs = `${Math.floor(nowMicros / 1_000_000)}.${String(nowMicros % 1_000_000).padStart(6, '0')}`;
+  const created = Math.floor(Date.now() / 1000) - 86_400;
+  const event = {
+    type: 'function_executed',
+    function: {
+      id: `Fn0${execution.callbackId.length}${execution.executionId.slice(-6)}`,
+      callback_id: execution.callbackId,
+      title: execution.definition.title,
+      ...(execution.definition.description ? { description: execution.definition.description } : {}),
+      type: 'app',
+      input_parameters: wireFunctionParameters(execution.definition.input_parameters),
+      output_parameters: wireFunctionParameters(execution.definition.output_parameters),
+      app_id: FAKE_APP_ID,
+      date_created: created,
+      date_updated: created,
+      date_deleted: 0,
+    },
+    inputs: execution.inputs,
+    function_execution_id: execution.executionId,
+    workflow_execution_id: execution.workflowExecutionId,
+    event_ts: eventTs,
+    bot_access_token: execution.token,
   };
-  return JSON.stringify(body);
+  return eventCallbackBody(teamId, event, options.eventId);
 }
 
 /** Options for {@link postToSlackEndpoint}. */

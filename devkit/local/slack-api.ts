@@ -17,6 +17,14 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FakeFunctions } from './slack-functions.js';
+
+export {
+  type FakeFunctionDefinition,
+  type FakeFunctionExecution,
+  type FakeFunctionParameter,
+  wireFunctionParameters,
+} from './slack-functions.js';
 
 /** Team (workspace) id the fake reports, e.g. in `auth.test`. */
 export const FAKE_TEAM_ID = 'T0CAPSTAN';
@@ -306,11 +314,13 @@ interface ParsedRequest {
   args: JsonObject;
   authorized: boolean;
   bodyToken: boolean;
+  /** The token the call carried (Authorization header or body); never recorded in {@link FakeCall}. */
+  token?: string;
   /** Set when the body could not be decoded; answered as `{ ok: false, error }`. */
   error?: string;
 }
 
-const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata', 'view']);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata', 'view', 'outputs']);
 const MAX_TEXT_LENGTH = 40_000;
 const MAX_BLOCKS = 50;
 // Modal limits (https://api.slack.com/reference/surfaces/views) and the trigger's life and stack depth
@@ -394,6 +404,11 @@ export class FakeSlack {
   readonly files: FakeUploadedFile[] = [];
   /** Every POST received at a {@link FakeSlack.responseUrl}. */
   readonly responses: FakeResponse[] = [];
+  /**
+   * Workflow Builder step executions: start one (its id and token go into a `function_executed`
+   * event), then read how the app ended it with `functions.completeSuccess` / `completeError`.
+   */
+  readonly functions = new FakeFunctions();
 
   readonly #server: Server;
   readonly #options: FakeSlackOptions;
@@ -638,6 +653,7 @@ export class FakeSlack {
     this.#homes.clear();
     this.#homeHistory.length = 0;
     this.#triggers.clear();
+    this.functions.clear();
     this.clearFaults();
     this.#delays.clear();
     this.#handlers.clear();
@@ -747,7 +763,10 @@ export class FakeSlack {
     send(res, reply);
   }
 
-  async #callMethod(method: string, { args, authorized, bodyToken, error }: ParsedRequest): Promise<Reply> {
+  async #callMethod(
+    method: string,
+    { args, authorized, bodyToken, token, error }: ParsedRequest,
+  ): Promise<Reply> {
     if (error) return ok200({ ok: false, error });
     if (this.#options.requireAuth && !authorized && !bodyToken) {
       return ok200({ ok: false, error: 'not_authed' });
@@ -809,6 +828,9 @@ export class FakeSlack {
         return ok200(this.#updateView(args));
       case 'views.publish':
         return ok200(this.#publishHome(args));
+      case 'functions.completeSuccess':
+      case 'functions.completeError':
+        return ok200(this.functions.complete(method, args, token, token?.startsWith('xoxb-') ?? false));
       default:
         return ok200({ ok: false, error: 'unknown_method' });
     }
@@ -1318,6 +1340,9 @@ async function parseArgs(
     }
   }
   const bodyToken = typeof args.token === 'string' && args.token !== '';
+  const token =
+    /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ??
+    (bodyToken ? String(args.token) : undefined);
   delete args.token;
   for (const key of JSON_FIELDS) {
     const value = args[key];
@@ -1329,7 +1354,7 @@ async function parseArgs(
       // Leave malformed JSON as the raw string; the method reports it (e.g. invalid_blocks_format).
     }
   }
-  const parsed: ParsedRequest = { args, authorized, bodyToken };
+  const parsed: ParsedRequest = { args, authorized, bodyToken, ...(token ? { token } : {}) };
   if (error) parsed.error = error;
   return parsed;
 }

@@ -15,6 +15,7 @@ import { refreshForApproval } from '../../src/home/tabs.js';
 import { approvalRefusal } from '../../src/policy/index.js';
 import { APPROVE_ACTION, renderApproval } from '../../src/slack/blocks/approval.js';
 import { renderApprovalClosed } from '../../src/slack/blocks/progress.js';
+import { stepError } from '../../src/steps/outputs.js';
 import type { HandlerDeps } from '../deps.js';
 import { unreadGroupsNote } from '../intake.js';
 import { answerTo, surfaceOf } from './surface.js';
@@ -145,6 +146,15 @@ export function approvalActionListener(deps: HandlerDeps) {
         return;
       }
       case 'rejected': {
+        // A workflow step waiting on this request fails, saying who rejected it.
+        if (record.request.step)
+          await deps.steps.end(
+            record.request.step,
+            stepError(
+              `The approval request for ${record.request.text} (request ${id}) was rejected by <@${userId}>; nothing was done.`,
+            ),
+            record.request.userId,
+          );
         const updated = (await deps.approvals.get(id)) ?? record;
         await refresh(client, updated);
         await closeProgress(client, updated);

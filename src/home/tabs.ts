@@ -188,7 +188,8 @@ export async function refreshAfterJob(
   approvals: Pick<ApprovalStore, 'get'>,
   event: { name: JobName; data: JobData },
 ): Promise<void> {
-  if (event.name === 'home.publish') return;
+  // Capstan's own delivery jobs change nothing a tab shows.
+  if (event.name === 'home.publish' || event.name === 'step.complete') return;
   const requester = event.data.request.userId;
   if (event.name === 'approval.request' && event.data.ask) {
     await refreshForApproval(homes, file, { role: event.data.ask.role, requester });

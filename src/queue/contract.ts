@@ -24,6 +24,7 @@ export const JOB_NAMES = [
   'approval.expire',
   'alerts.signal',
   'home.publish',
+  'step.complete',
 ] as const;
 
 /** Jobs that work behind the scenes and post no progress message of their own. */
@@ -32,13 +33,18 @@ export const SILENT_JOBS: ReadonlySet<string> = new Set<JobName>([
   'approval.expire',
   'alerts.signal',
   'home.publish',
+  'step.complete',
 ]);
 
 /**
  * Capstan's own bookkeeping on someone's behalf (an approval's timer, their Home tab), which they
  * never asked for by name: left out of `/ops jobs` and of their jobs on the Home tab.
  */
-export const INTERNAL_JOBS: ReadonlySet<string> = new Set<JobName>(['approval.expire', 'home.publish']);
+export const INTERNAL_JOBS: ReadonlySet<string> = new Set<JobName>([
+  'approval.expire',
+  'home.publish',
+  'step.complete',
+]);
 
 /** A job name. */
 export type JobName = (typeof JOB_NAMES)[number];
@@ -65,10 +71,32 @@ export interface JobRequest {
   threadTs?: string;
   /** The command as the person typed it, e.g. `/ops ping`. */
   text: string;
-  /** `home`: a button on the person's App Home tab (or the tab being opened). */
-  source: 'slash' | 'mention' | 'action' | 'home' | 'schedule' | 'sns';
+  /**
+   * `home`: a button on the person's App Home tab (or the tab being opened); `workflow`: a
+   * Workflow Builder step ({@link StepRun}).
+   */
+  source: 'slash' | 'mention' | 'action' | 'home' | 'schedule' | 'sns' | 'workflow';
   /** When Slack's request reached Capstan (epoch ms). */
   receivedAt: number;
+  /**
+   * Set when a Workflow Builder step asked: the step's execution, which ends (completes or fails)
+   * with the outcome of the job carrying this request. Travels with the request through an approval.
+   */
+  step?: StepRun;
+}
+
+/**
+ * A Workflow Builder custom step's execution (https://docs.slack.dev/workflows/workflow-steps):
+ * which step, and the id Slack completes it by. Its execution token is kept apart (`src/steps/store.ts`),
+ * never in job data.
+ */
+export interface StepRun {
+  /** The step's `callback_id` in the manifest's `functions`, e.g. `create_environment`. */
+  callbackId: string;
+  /** The `function_execution_id` of the `function_executed` event. */
+  executionId: string;
+  /** The workflow run it belongs to (`workflow_execution_id`), for the audit trail. */
+  workflowExecutionId?: string;
 }
 
 /** Steps a job finished, written as it passes each one, so a retried job resumes after them. */
@@ -128,7 +156,9 @@ export type JobDataOf<N extends JobName> = N extends CommandJobName
       ? JobDataBase & { command: Command; approvalId: string }
       : N extends 'alerts.signal'
         ? JobDataBase & { command?: undefined; sns: SnsMessage }
-        : JobDataBase & { command?: undefined };
+        : N extends 'step.complete'
+          ? JobDataBase & { command?: undefined; stepRun: StepRun }
+          : JobDataBase & { command?: undefined };
 
 /** Any job's data, as the queue keeps it (its job's name says which {@link JobDataOf} it is). */
 export interface JobData extends JobDataBase {
@@ -136,6 +166,34 @@ export interface JobData extends JobDataBase {
   ask?: ApprovalAsk;
   approvalId?: string;
   sns?: SnsMessage;
+  stepRun?: StepRun;
+}
+
+/**
+ * What a job read back at its end, as data: what a Workflow Builder step gives later steps
+ * (`src/steps/outputs.ts`). Absent fields were not read.
+ */
+export interface JobFacts {
+  /** The environment's state as read back, e.g. `up`, `deleted`, `standby`, `in service`. */
+  environmentStatus?: string;
+  /** How many instances that state covers. */
+  instances?: number;
+  /** The instance ids the job acted on (comma-separated). */
+  instanceIds?: string;
+  /** The version an environment runs. */
+  version?: string;
+  /** When an environment expires (ISO-8601). */
+  expiresAt?: string;
+  /** `rds.restore-table`: the table holding the restored rows, `schema.table`. */
+  restoredTable?: string;
+  /** `rds.io-credits`: the verdict, and how bad it is. */
+  verdict?: string;
+  severity?: string;
+  /**
+   * The job did not do the work but handed it on to this job (an approval request it opened): the
+   * request, and a step waiting on it, follow that job instead.
+   */
+  handedOnTo?: string;
 }
 
 /** What a job returns (kept with the completed job). */
@@ -149,6 +207,8 @@ export interface JobResult {
   reported?: boolean;
   /** A scheduled check that found nothing to do: no audit entry (it runs every few minutes). */
   quiet?: boolean;
+  /** What the job read back at its end, as data (a Workflow Builder step's outputs). */
+  facts?: JobFacts;
 }
 
 /**

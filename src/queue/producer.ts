@@ -18,6 +18,7 @@ import {
   jobIdFor,
   QUEUE_NAME,
   type SnsMessage,
+  type StepRun,
 } from './contract.js';
 
 /** The outcome of {@link JobProducer.enqueue}. */
@@ -204,6 +205,32 @@ export class JobProducer {
       await this.queue.add('alerts.signal', { request, checkpoints: {}, sns }, { jobId });
     });
     return { jobId, duplicate: first !== 1 };
+  }
+
+  /**
+   * Queues `step.complete` for a Workflow Builder step whose end is decided (`src/steps/store.ts`):
+   * one job per execution however often this is called (its id comes from the execution), retried
+   * until Slack has the step's end.
+   */
+  async enqueueStepEnd(run: StepRun, userId: string): Promise<string> {
+    const request: JobRequest = {
+      requestId: `step-end:${run.executionId}`,
+      userId,
+      channelId: '',
+      text: `end of workflow step ${run.callbackId}`,
+      source: 'workflow',
+      receivedAt: Date.now(),
+    };
+    const jobId = jobIdFor(request.requestId);
+    // Added again on repeats: BullMQ keeps one job per id, so a repeat adds nothing.
+    await this.queue.add(
+      'step.complete',
+      { request, checkpoints: {}, stepRun: run },
+      { jobId, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } },
+    );
+    this.added += 1;
+    if (this.replicated) await this.untilReplicated(`${this.prefix}:step:${run.executionId}`, this.added);
+    return jobId;
   }
 
   /**

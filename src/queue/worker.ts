@@ -59,6 +59,20 @@ export interface JobContext {
  */
 export type FinishedHook = (event: { name: JobName; data: JobData; outcome: string }) => Promise<void>;
 
+/**
+ * Told when a job has ended for good, with its outcome and what it read back, before it is recorded
+ * as ended: what it throws makes the attempt fail (and retry), so what must follow a job's end — a
+ * Workflow Builder step's end — is never lost to a crash in between.
+ */
+export type EndedHook = (event: {
+  name: JobName;
+  jobId: string;
+  data: JobData;
+  outcome: JobResult['outcome'] | 'failed';
+  summary: string;
+  facts?: JobResult['facts'];
+}) => Promise<void>;
+
 /** Told of each {@link JobContext.created} (the kill drill's hook). */
 export type CreatedHook = (event: { jobId: string; job: string; what: string }) => Promise<void>;
 
@@ -91,6 +105,8 @@ export interface WorkerHostOptions {
   onCreated?: CreatedHook;
   /** Called when a job has ended (main.ts re-publishes the Home tabs it changed). */
   onFinished?: FinishedHook;
+  /** Called when a job has ended, before it is recorded so (main.ts ends the workflow step it carries). */
+  onEnded?: EndedHook;
 }
 
 /** A running job holds its target's lock for this long at a time, renewing it as it goes. */
@@ -294,6 +310,14 @@ async function runJob(
       else await reporter.done(result.summary);
     }
     await writes;
+    await opts.onEnded?.({
+      name,
+      jobId: String(job.id),
+      data: job.data,
+      outcome: result.outcome,
+      summary: result.summary,
+      ...(result.facts ? { facts: result.facts } : {}),
+    });
     if (!result.quiet) await finished(result.outcome, result.summary);
     else opts.metrics.jobs.inc({ name, outcome: result.outcome });
     log.info({ outcome: result.outcome }, 'job finished');
@@ -304,6 +328,13 @@ async function runJob(
       await releaseLock();
       await reporter.cancelled(error.message);
       await writes;
+      await opts.onEnded?.({
+        name,
+        jobId: String(job.id),
+        data: job.data,
+        outcome: 'cancelled',
+        summary: error.message,
+      });
       await finished('cancelled', error.message);
       return { outcome: 'cancelled', summary: error.message };
     }
@@ -314,6 +345,16 @@ async function runJob(
       await releaseLock();
       await reporter.fail(error);
       await writes;
+      // The job is failed whatever happens here: a hook that cannot run is logged, not retried.
+      await opts
+        .onEnded?.({
+          name,
+          jobId: String(job.id),
+          data: job.data,
+          outcome: 'failed',
+          summary: describeForUser(error),
+        })
+        .catch((err: unknown) => log.error({ err }, 'after-failure hook failed'));
       await finished('failed', describeForUser(error));
       throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
     }

@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import {
   appHomeOpenedBody,
   blockActionsBody,
+  functionExecutedBody,
   homeBlockActionsBody,
   messageShortcutBody,
   postToSlackEndpoint,
@@ -24,7 +25,13 @@ import {
   type ViewSubmissionOptions,
   viewSubmissionBody,
 } from '../../devkit/local/signed-request.js';
-import type { FakeMessage, FakeSlack, FakeView } from '../../devkit/local/slack-api.js';
+import type {
+  FakeFunctionDefinition,
+  FakeFunctionExecution,
+  FakeMessage,
+  FakeSlack,
+  FakeView,
+} from '../../devkit/local/slack-api.js';
 import { type Config, readConfig } from '../../src/config.js';
 import { type Capstan, type Role, startCapstan } from '../../src/main.js';
 import { type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
@@ -67,6 +74,16 @@ export interface SlackRequests {
    * (the payload carries that view, as Slack's does); `blockId` overrides the block it is found in.
    */
   clickHome(userId: string, actionId: string, value: string, blockId?: string): Promise<SlackEndpointResult>;
+  /**
+   * A workflow runs Capstan's step `callbackId` (declared as `definition`, the manifest's
+   * `functions.<callbackId>`) with `inputs`: the fake starts the execution and Slack's signed
+   * `function_executed` event is sent. The execution shows how the app ended the step.
+   */
+  runStep(
+    callbackId: string,
+    definition: FakeFunctionDefinition,
+    inputs: Record<string, unknown>,
+  ): Promise<{ execution: FakeFunctionExecution; result: SlackEndpointResult }>;
 }
 
 /** Requests to the receiver at `eventsUrl`, signed with `secret`; `fake` issues triggers and closes views. */
@@ -123,6 +140,11 @@ export function slackRequests(eventsUrl: string, secret: string, fake: FakeSlack
         ...(opts.tab ? { tab: opts.tab } : {}),
       });
       return postToSlackEndpoint(eventsUrl, body, { secret });
+    },
+    async runStep(callbackId, definition, inputs) {
+      const execution = fake.functions.start(callbackId, definition, inputs);
+      const result = await postToSlackEndpoint(eventsUrl, functionExecutedBody({ execution }), { secret });
+      return { execution, result };
     },
     clickHome(userId, actionId, value, blockId) {
       const view = fake.homeView(userId);
