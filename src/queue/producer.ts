@@ -223,13 +223,13 @@ export class JobProducer {
     };
     const jobId = jobIdFor(request.requestId);
     // Added again on repeats: BullMQ keeps one job per id, so a repeat adds nothing.
-    await this.queue.add(
-      'step.complete',
-      { request, checkpoints: {}, stepRun: run },
-      { jobId, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } },
-    );
-    this.added += 1;
-    if (this.replicated) await this.untilReplicated(`${this.prefix}:step:${run.executionId}`, this.added);
+    await this.durably(jobId, `${this.prefix}:step:${run.executionId}`, async () => {
+      await this.queue.add(
+        'step.complete',
+        { request, checkpoints: {}, stepRun: run },
+        { jobId, attempts: 8, backoff: { type: 'exponential', delay: 5_000 } },
+      );
+    });
     return jobId;
   }
 
