@@ -25,7 +25,9 @@ import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { fakeTriggerId } from '../../devkit/local/signed-request.js';
 import { type FakeEphemeral, type FakeMessage, messageText } from '../../devkit/local/slack-api.js';
+import { readRedisConfig } from '../../src/config.js';
 import { type JobData, jobIdFor } from '../../src/queue/contract.js';
+import { createWriteConfirmer } from '../../src/redis.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks/approval.js';
 import { waitFor } from '../../test/helpers/wait-for.js';
 import {
@@ -508,6 +510,33 @@ async function lockHolders(world: DrillWorld): Promise<Map<string, string>> {
   return holders;
 }
 
+/**
+ * With Sentinel: waits until the drill's own connection is on the primary the sentinels name, and
+ * the failover is over. Until then it may still be on the old primary, which keeps taking writes
+ * (and showing its own state: a lock a job let go there, a job it finished there) until Sentinel
+ * turns it into a replica and it drops them. What the drill checks is judged where it lasts.
+ */
+async function onNamedPrimary(world: DrillWorld, log: (line: string) => void): Promise<void> {
+  const config = readRedisConfig(world.redisEnv);
+  if (config.mode !== 'sentinel') return;
+  const confirmer = createWriteConfirmer(config);
+  const started = Date.now();
+  try {
+    for (;;) {
+      const seen = await confirmer.confirm(world.redis, `${world.prefix}:drill`, 500);
+      if (seen.confirmed || /replicas in sync/.test(seen.reason)) break;
+      if (Date.now() - started > 30_000) {
+        log(`the drill's connection is not on the sentinels' primary after 30 s: ${seen.reason}`);
+        break;
+      }
+      if (seen.stale && world.redis.status === 'ready') world.redis.disconnect(true);
+      await sleep(100);
+    }
+  } finally {
+    await confirmer.close();
+  }
+}
+
 /** Job outcome entries of the whole audit stream by job id, and entries since `since` by kind. */
 async function auditCounts(
   world: DrillWorld,
@@ -648,6 +677,7 @@ export async function failoverRound(
     endedAt = first.doneAt;
     report.downtimeMs = endedAt - at;
     log(`${label}: port ${first.port} accepted a write ${report.downtimeMs} ms after the ${failover.kind}`);
+    await onNamedPrimary(world, log);
 
     // Nothing Redis held is gone: locks (unless their job has ended since), approvals, jobs.
     // Each key read by itself (GET follows the slot to its new primary; KEYS on "every primary"
@@ -791,8 +821,15 @@ export async function failoverRound(
     for (const s of sent) {
       report.commands += 1;
       if (s.status === 200 && s.ms <= ACK_DEADLINE_MS) report.ackMs.push(s.ms);
-      if (s.outcome === 'held' && !s.followUp)
-        problems.push(`${s.text}: answered as held, never told its outcome`);
+      if (s.outcome === 'held' && !s.followUp) {
+        // What that person was told after it, to tell a follow-up never sent from one not matched.
+        const told = world.fake.ephemerals
+          .filter((e) => e.user === s.user && e.at >= s.at)
+          .map((e) => `+${e.at - s.at} ms "${e.text.slice(0, 100)}"`);
+        problems.push(
+          `${s.text}: answered as held, never told its outcome (${s.user} was told after it: ${told.join('; ') || 'nothing'})`,
+        );
+      }
       if (!acknowledged(s)) {
         // Not acknowledged with a job (an error, too late, or said to be not taken), yet queued: the
         // user was told it failed while it runs.
