@@ -438,9 +438,38 @@ export const CONFIRM_DEADLINE_MS = 20_000;
 const CONFIRM_RETRY_MS = 200;
 
 /**
+ * How long a connection stays on a primary the sentinels no longer name before it is made to
+ * reconnect. Sentinel itself turns the old primary into a replica within seconds and closes its
+ * clients then, so that every connection of a process (BullMQ's, the locks', the audit's) moves
+ * at once; a process whose connections were split between the two primaries would release a lock
+ * on one while its job goes on on the other. Only an old primary Sentinel cannot reach (cut off
+ * from the sentinels but not from Capstan) is left by Capstan itself, after this.
+ */
+export const STALE_PRIMARY_GRACE_MS = 8_000;
+
+/**
+ * Reconnects `client` once {@link Confirmation}s have said for {@link STALE_PRIMARY_GRACE_MS}
+ * that it is on a demoted primary. `since` keeps, per caller, when that was first said.
+ */
+export function leaveStalePrimary(
+  client: RedisClient,
+  confirmation: Confirmation,
+  since: { staleSince?: number },
+): void {
+  if (confirmation.confirmed || !confirmation.stale) {
+    since.staleSince = undefined;
+    return;
+  }
+  since.staleSince ??= Date.now();
+  if (Date.now() - since.staleSince < STALE_PRIMARY_GRACE_MS || client.status !== 'ready') return;
+  since.staleSince = undefined;
+  client.disconnect(true);
+}
+
+/**
  * Applies an idempotent write and confirms it ({@link WriteConfirmer}); while it is not confirmed,
- * applies it again (after a reconnect when the connection is on a demoted primary), until it is or
- * `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
+ * applies it again (on the new primary once the connection has moved: {@link leaveStalePrimary}),
+ * until it is or `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
  * the last one was confirmed.
  */
 export async function writeDurably<T>(
@@ -453,20 +482,13 @@ export async function writeDurably<T>(
   const results = [await apply()];
   if (!confirmer.replicated) return { results, confirmed: true };
   const deadline = Date.now() + (opts.deadlineMs ?? CONFIRM_DEADLINE_MS);
+  const stale = {};
   for (;;) {
     const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
-    if (process.env.DBG_CONFIRM)
-      console.error(
-        'DBG',
-        key,
-        JSON.stringify(results.at(-1)),
-        JSON.stringify(confirmation),
-        (client as Redis).stream?.remotePort,
-      );
     if (confirmation.confirmed) return { results, confirmed: true };
     if (Date.now() >= deadline) return { results, confirmed: false };
     opts.onRetry?.(confirmation.reason);
-    if (confirmation.stale && client.status === 'ready') client.disconnect(true);
+    leaveStalePrimary(client, confirmation, stale);
     await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
     results.push(await apply());
   }

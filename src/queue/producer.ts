@@ -6,6 +6,7 @@ import {
   type Confirmation,
   closeRedis,
   duplicateRedis,
+  leaveStalePrimary,
   type RedisClient,
   type WriteConfirmer,
 } from '../redis.js';
@@ -58,6 +59,8 @@ export class JobProducer {
   private readonly onUnconfirmed: (jobId: string, reason: string) => void;
   /** Jobs added so far on the queue's connection (a confirmation covers every one added before it). */
   private added = 0;
+  /** Since when confirmations have said the queue's connection is on a demoted primary. */
+  private readonly stale: { staleSince?: number } = {};
   /** The confirmation in flight, and how many adds it covers. */
   private confirming: { done: Promise<Confirmation>; covers: number } | undefined;
 
@@ -149,9 +152,8 @@ export class JobProducer {
         this.onUnconfirmed(jobId, confirmation.reason);
         return;
       }
-      // On a demoted primary: reconnect (through the sentinels, to the new one) and write again.
-      if (confirmation.stale && this.queueConnection.status === 'ready')
-        this.queueConnection.disconnect(true);
+      // On a demoted primary: written again once the connection has moved to the new one.
+      leaveStalePrimary(this.queueConnection, confirmation, this.stale);
       await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
     }
   }
