@@ -235,4 +235,28 @@ describe('a Workflow Builder step from the console', () => {
     });
     await page.close();
   }, 150_000);
+
+  it('a step Capstan refuses shows its error, and what was typed shows as text, never as markup', async () => {
+    const page = await openConsole(browser, consoleServer.url, 'U0BOB');
+    await shotOnFailure(page, 'console-step-refused', async () => {
+      await page.click('.app-link[data-pane="steps"]');
+      await page.selectOption('#step-select', 'restore_table');
+      const table = '<img src=x onerror="window.__owned=1">.billing';
+      await page.fill('[data-input="database"]', 'orders-db');
+      await page.fill('[data-input="table"]', table);
+      await page.fill('[data-input="time"]', localInputTime(new Date(beforeDelete * 1000)));
+      await page.click('#step-run');
+      const run = page.locator('#step-runs .step-run[data-state="failed"]');
+      await run.waitFor({ timeout: 20_000 });
+      const execution = world.tc.fake.functions.all().find((e) => e.inputs.table === table);
+      expect(execution?.state).toBe('failed');
+      expect(await run.locator('.run-error').textContent()).toBe(execution?.error);
+      expect(await run.locator('.run-inputs').textContent()).toContain(table);
+      expect(await page.locator('#step-runs img').count()).toBe(0);
+      expect(await page.evaluate('typeof window.__owned')).toBe('undefined');
+      // Alice's run is hers: Bob's page does not list it.
+      expect(await page.locator('#step-runs .step-run').count()).toBe(1);
+    });
+    await page.close();
+  }, 60_000);
 });
