@@ -114,6 +114,18 @@ describe('the console’s Home tab', () => {
       expect(await env.textContent()).toMatch(new RegExp(`expires .*${clock} \\(in [67] h`));
       expect(await tc.jobsOf('env.extend')).toHaveLength(1);
       await keepShot(page, 'console-home-extended');
+      // The job reported in her direct messages with Capstan (the app's Messages tab), hers alone.
+      await page.click('.channel[data-channel="D0ALICE"]');
+      expect(await page.locator('#channel-title').textContent()).toBe('⚓ capstan (messages)');
+      await page
+        .locator('#messages .msg', { hasText: '/env extend dev-alice' })
+        .filter({ has: page.locator('.replies') })
+        .locator('.replies')
+        .click();
+      await page
+        .locator('#thread-messages .msg', { hasText: 'dev-alice now expires at' })
+        .filter({ hasText: /done in/ })
+        .waitFor();
     });
     await page.close();
   }, 60_000);
@@ -124,6 +136,10 @@ describe('the console’s Home tab', () => {
       await type(page, '/env delete dev-bob');
       await page.locator('#messages .msg.ephemeral', { hasText: 'needs an approval' }).waitFor();
       expect(await tc.jobsOf('env.delete')).toHaveLength(0);
+
+      // Alice's direct messages with Capstan are not Bob's to see.
+      expect(tc.fake.messagesIn('D0ALICE').length).toBeGreaterThan(0);
+      expect(await page.locator('.channel[data-channel="D0ALICE"]').count()).toBe(0);
 
       // Carol, an approver, opens her Home tab: the request waits for her there.
       await actAs(page, 'U0CAROL');

@@ -32,6 +32,7 @@ import {
   appHomeOpenedBody,
   appMentionEventBody,
   blockActionsBody,
+  defaultDmChannel,
   functionExecutedBody,
   homeBlockActionsBody,
   messageShortcutBody,
@@ -114,6 +115,9 @@ export const DEFAULT_SHORTCUTS: readonly ConsoleShortcut[] = [
 /** The slash commands of manifest.yml. */
 export const DEFAULT_COMMANDS: readonly string[] = ['/env', '/lb', '/rds', '/ops'];
 
+/** What the sidebar calls a person's direct messages with Capstan (Slack's Messages tab of the app). */
+const DM_NAME = 'capstan (messages)';
+
 /** Slack gives an app this long to acknowledge a request (https://api.slack.com/interactivity/handling#acknowledgment_response). */
 const ACK_DEADLINE_MS = 3000;
 const MAX_BODY_BYTES = 1_000_000;
@@ -145,6 +149,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   }
   for (const channel of options.channels) slack.setChannel(channel.id, { name: channel.name });
   const channelName = (id: string) => options.channels.find((c) => c.id === id)?.name;
+  // Each person's direct messages with Capstan (the channel app_home_opened names) are theirs alone.
+  const dmOwners = new Map(options.users.map((u) => [defaultDmChannel(u.id), u.id]));
+  const ownerOf = (channel: string | undefined) => dmOwners.get(channel ?? '');
+  const visibleTo = (channel: string | undefined, user: string) => {
+    const owner = ownerOf(channel);
+    return owner === undefined || owner === user;
+  };
 
   const replies: WireEphemeral[] = [];
   /** When each file was shared, as a message ts would say it: files sort among the messages by it. */
@@ -162,16 +173,16 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     for (const [res, user] of streams) if (onlyFor === undefined || onlyFor === user) res.write(frame);
   };
   const onMessage = (message: FakeMessage, kind: 'posted' | 'updated') =>
-    broadcast({ type: 'message', kind, message: wireMessage(message) });
+    broadcast({ type: 'message', kind, message: wireMessage(message) }, ownerOf(message.channel));
   const onDeleted = (message: FakeMessage) =>
-    broadcast({ type: 'deleted', channel: message.channel, ts: message.ts });
+    broadcast({ type: 'deleted', channel: message.channel, ts: message.ts }, ownerOf(message.channel));
   const onEphemeral = (ephemeral: FakeEphemeral) =>
     broadcast({ type: 'ephemeral', ephemeral: wireEphemeral(ephemeral) }, ephemeral.user);
   const onView = (view: FakeView, kind: 'opened' | 'updated' | 'closed') =>
     broadcast({ type: 'view', kind, view: wireView(view) }, view.user);
   const onFile = (file: FakeUploadedFile) => {
     if (!fileTimes.has(file.id)) fileTimes.set(file.id, nowTs());
-    broadcast({ type: 'file', file: wireFile(file) });
+    broadcast({ type: 'file', file: wireFile(file) }, ownerOf(file.channel_id));
   };
   const onHome = (view: FakeHomeView) => broadcast({ type: 'home', home: wireHome(view) }, view.user);
   const stepRun = (execution: FakeFunctionExecution): WireStepRun | undefined => {
@@ -443,10 +454,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   function state(user: string): ConsoleState {
     const seen = new Set(options.channels.map((c) => c.id));
     const channels: ConsoleChannel[] = [...options.channels];
-    for (const m of slack.messages) {
+    const messages = slack.messages.filter((m) => visibleTo(m.channel, user));
+    for (const m of messages) {
       if (!seen.has(m.channel)) {
         seen.add(m.channel);
-        channels.push({ id: m.channel, name: m.channel.toLowerCase() });
+        channels.push({ id: m.channel, name: ownerOf(m.channel) ? DM_NAME : m.channel.toLowerCase() });
       }
     }
     const ephemerals = [
@@ -460,10 +472,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       channels,
       shortcuts,
       commands,
-      messages: slack.messages.map(wireMessage),
+      messages: messages.map(wireMessage),
       ephemerals,
       views: slack.openViews(user).map(wireView),
-      files: slack.files.filter((f) => f.completed && f.channel_id).map(wireFile),
+      files: slack.files
+        .filter((f) => f.completed && f.channel_id && visibleTo(f.channel_id, user))
+        .map(wireFile),
+      dm: { id: defaultDmChannel(user), name: DM_NAME },
       home: homeOf(user),
       steps: Object.entries(steps).map(([callbackId, definition]) => wireStep(callbackId, definition)),
       stepRuns: slack.functions

@@ -154,6 +154,11 @@ export interface ConsoleState {
   ephemerals: WireEphemeral[];
   views: WireView[];
   files: WireFile[];
+  /**
+   * That user's direct-message channel with Capstan (Slack's Messages tab of the app, where jobs
+   * started from the Home tab report). Only they see it.
+   */
+  dm: ConsoleChannel;
   /** That user's Home tab, once Capstan has published one. */
   home: WireHome | null;
   /** The Workflow Builder steps one can run. */

@@ -365,7 +365,7 @@ type InputState = {
         key: `c:${c.id}`,
         html:
           `<button type="button" class="${cls}" data-key="c:${esc(c.id)}" data-channel="${esc(c.id)}">` +
-          `<span class="hash">#</span><span>${esc(c.name)}</span>` +
+          `<span class="hash">${c.id === data.dm.id ? '⚓' : '#'}</span><span>${esc(c.name)}</span>` +
           (unread ? `<span class="unread-count">${unread}</span>` : '') +
           '</button>',
       };
@@ -405,12 +405,17 @@ type InputState = {
     return c ? c.name : id;
   }
 
+  /** `# ops`, or `⚓ capstan (messages)` for one's direct messages with Capstan. */
+  function channelTitle(id: string | null): string {
+    return `${id === loaded().dm.id ? '⚓' : '#'} ${channelName(id)}`;
+  }
+
   function renderChannel(): void {
     const box = $('#messages');
     const stick = atBottom(box) || box.dataset.channel !== S.channelId;
-    $('#channel-title').textContent = `# ${channelName(S.channelId)}`;
+    $('#channel-title').textContent = channelTitle(S.channelId);
     $<HTMLTextAreaElement>('#composer-input').placeholder =
-      `Message #${channelName(S.channelId)} — try /env list or @capstan lb status prod`;
+      `Message ${channelTitle(S.channelId).replace('# ', '#')} — try /env list or @capstan lb status prod`;
     let items = channelItems();
     if (!items.length) {
       items = [
@@ -432,7 +437,7 @@ type InputState = {
       return;
     }
     pane.hidden = false;
-    $('#thread-sub').textContent = `# ${channelName(S.channelId)}`;
+    $('#thread-sub').textContent = channelTitle(S.channelId);
     const box = $('#thread-messages');
     const stick = atBottom(box) || box.dataset.thread !== S.threadTs;
     reconcile(box, threadItems());
@@ -683,7 +688,10 @@ type InputState = {
         const m = event.message;
         upsert(d.messages, m, (a, b) => a.channel === b.channel && a.ts === b.ts);
         if (!d.channels.some((c) => c.id === m.channel)) {
-          d.channels.push({ id: m.channel, name: m.channel.toLowerCase() });
+          d.channels.push({
+            id: m.channel,
+            name: m.channel === d.dm.id ? d.dm.name : m.channel.toLowerCase(),
+          });
         }
         if (event.kind === 'posted' && isTop(m) && m.channel !== S.channelId) {
           S.unread[m.channel] = (S.unread[m.channel] || 0) + 1;
@@ -776,8 +784,14 @@ type InputState = {
       /* private mode */
     }
     if (S.data) {
+      // What was only the last person's goes with them (the state loaded next has the new one's).
+      const dm = S.data.dm.id;
       S.data.ephemerals = [];
       S.data.views = [];
+      S.data.messages = S.data.messages.filter((m) => m.channel !== dm);
+      S.data.channels = S.data.channels.filter((c) => c.id !== dm);
+      S.data.home = null;
+      S.data.stepRuns = [];
     }
     closeMenu();
     S.homeKey = null;
