@@ -114,14 +114,10 @@ describe('the console’s Home tab', () => {
       expect(await env.textContent()).toMatch(new RegExp(`expires .*${clock} \\(in [67] h`));
       expect(await tc.jobsOf('env.extend')).toHaveLength(1);
       await keepShot(page, 'console-home-extended');
-      // The job reported in her direct messages with Capstan (the app's Messages tab), hers alone.
-      await page.click('.channel[data-channel="D0ALICE"]');
+      // The job reported in her direct messages with Capstan (the app's Messages tab), hers alone:
+      // the job's "thread" link on the tab opens it there.
+      await home.locator('a', { hasText: 'thread' }).click();
       expect(await page.locator('#channel-title').textContent()).toBe('⚓ capstan (messages)');
-      await page
-        .locator('#messages .msg', { hasText: '/env extend dev-alice' })
-        .filter({ has: page.locator('.replies') })
-        .locator('.replies')
-        .click();
       await page
         .locator('#thread-messages .msg', { hasText: 'dev-alice now expires at' })
         .filter({ hasText: /done in/ })

@@ -836,6 +836,29 @@ type InputState = {
     $('#composer-input').focus();
   }
 
+  /**
+   * A Slack permalink (`…/archives/<channel>/p<ts without its dot>`, as chat.getPermalink makes
+   * them and Capstan links threads on the Home tab) to a message this page shows: opens its channel,
+   * and its thread when it is in one or starts one, as Slack's client does.
+   */
+  function followPermalink(href: string): boolean {
+    const m = /\/archives\/([CGD][A-Z0-9]+)\/p(\d{10})(\d{6})(?:$|[?#])/.exec(href);
+    if (!m) return false;
+    const data = loaded();
+    const channel = m[1] ?? '';
+    const ts = `${m[2]}.${m[3]}`;
+    const message = data.messages.find((x) => x.channel === channel && x.ts === ts);
+    if (!message) return false;
+    openChannel(channel);
+    const thread = !isTop(message)
+      ? message.thread_ts
+      : data.messages.some((x) => x.channel === channel && x.thread_ts === ts && x.ts !== ts)
+        ? ts
+        : null;
+    if (thread) openThread(thread);
+    return true;
+  }
+
   function openThread(ts: string | null): void {
     S.threadTs = ts;
     renderAll();
@@ -1052,6 +1075,11 @@ type InputState = {
     const channel = target.closest<HTMLElement>('.channel[data-channel]');
     if (channel) {
       openChannel(channel.dataset.channel ?? null);
+      return;
+    }
+    const link = target.closest<HTMLAnchorElement>('a[href]');
+    if (link && followPermalink(link.href)) {
+      ev.preventDefault();
       return;
     }
     const paneLink = target.closest<HTMLElement>('.app-link[data-pane]');
