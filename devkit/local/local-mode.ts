@@ -147,7 +147,7 @@ export function localModeBanner(facts: BannerFacts): string {
     'Capstan local mode: no Slack workspace, no AWS account; nothing leaves this machine.',
     `  Listening on loopback only (127.0.0.1): ${facts.baseUrl}/slack/events`,
     facts.consoleUrl
-      ? `  Console:  ${facts.consoleUrl}`
+      ? `  Console:  ${facts.consoleUrl}   (channels, Capstan's Home tab, Workflow steps)`
       : '  Console:  not available in this build; the terminal below is your Slack client',
     `  Users:    ${facts.users.map((u) => `${u.name} (${u.id}, ${u.title})`).join(', ')}`,
     `  Channels: ${facts.channels.map((c) => `#${c.name} (${c.id})`).join(', ')}`,

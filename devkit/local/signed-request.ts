@@ -228,6 +228,8 @@ export interface HomeBlockActionsOptions {
   value: string;
   /** The block the button is in; default: the block of `view` holding a button with `actionId` and `value`. */
   blockId?: string;
+  /** The button's label, sent as the action's `text`; default `value`. */
+  actionText?: string;
   /** Default: a fresh {@link fakeTriggerId}. */
   triggerId?: string;
   /** Default {@link FAKE_TEAM_ID}. */
@@ -275,7 +277,7 @@ export function homeBlockActionsBody(options: HomeBlockActionsOptions): string {
           options.blockId ??
           blockHolding(options.view, options.actionId, options.value) ??
           randomBytes(3).toString('base64url'),
-        text: { type: 'plain_text', text: options.value, emoji: true },
+        text: { type: 'plain_text', text: options.actionText ?? options.value, emoji: true },
         value: options.value,
         type: 'button',
         action_ts: actionTs(),

@@ -17,12 +17,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FakeFunctions } from './slack-functions.js';
+import { type FakeFunctionExecution, FakeFunctions } from './slack-functions.js';
 
 export {
   type FakeFunctionDefinition,
   type FakeFunctionExecution,
   type FakeFunctionParameter,
+  slackTypeProblem,
   wireFunctionParameters,
 } from './slack-functions.js';
 
@@ -384,7 +385,8 @@ export class FakeSlack {
    * - `ephemeral` (ephemeral): a `chat.postEphemeral`;
    * - `view` (view, 'opened' | 'updated' | 'closed'): a modal opened or pushed, updated, or taken off the screen;
    * - `file` (file): a file shared with `files.completeUploadExternal`;
-   * - `home` (view): a user's Home tab published with `views.publish`.
+   * - `home` (view): a user's Home tab published with `views.publish`;
+   * - `function` (execution): a step's execution ended by `functions.completeSuccess` / `completeError`.
    */
   readonly events: EventEmitter<{
     message: [FakeMessage, 'posted' | 'updated'];
@@ -393,6 +395,7 @@ export class FakeSlack {
     view: [FakeView, 'opened' | 'updated' | 'closed'];
     file: [FakeUploadedFile];
     home: [FakeHomeView];
+    function: [FakeFunctionExecution];
   }> = new EventEmitter();
   /** Every request received, in arrival order (including injected failures). */
   readonly calls: FakeCall[] = [];
@@ -829,8 +832,12 @@ export class FakeSlack {
       case 'views.publish':
         return ok200(this.#publishHome(args));
       case 'functions.completeSuccess':
-      case 'functions.completeError':
-        return ok200(this.functions.complete(method, args, token, token?.startsWith('xoxb-') ?? false));
+      case 'functions.completeError': {
+        const answer = this.functions.complete(method, args, token, token?.startsWith('xoxb-') ?? false);
+        const execution = this.functions.get(str(args.function_execution_id) ?? '');
+        if (answer.ok === true && execution) this.events.emit('function', execution);
+        return ok200(answer);
+      }
       default:
         return ok200({ ok: false, error: 'unknown_method' });
     }

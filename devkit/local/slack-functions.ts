@@ -52,8 +52,11 @@ export interface FakeFunctionExecution {
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 
-/** Why `value` is not of Slack type `type`, if it is not. */
-function typeProblem(type: string, value: unknown): string | undefined {
+/**
+ * Why `value` is not of Slack type `type` (https://docs.slack.dev/reference/types), if it is not:
+ * Slack checks a step's outputs with it, and the console a step's inputs.
+ */
+export function slackTypeProblem(type: string, value: unknown): string | undefined {
   switch (type) {
     case 'string':
       return typeof value === 'string' ? undefined : 'must be a string';
@@ -166,7 +169,7 @@ export class FakeFunctions {
         if (param.is_required) problems.push(`${name}: required`);
         continue;
       }
-      const problem = typeProblem(param.type, value);
+      const problem = slackTypeProblem(param.type, value);
       if (problem) problems.push(`${name}: ${problem}`);
     }
     for (const name of Object.keys(outputs))

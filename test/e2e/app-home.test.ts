@@ -15,7 +15,7 @@ import { type FakeHomeView, type FakeMessage, messageText } from '../helpers/fak
 import { writeTempFile } from '../helpers/run-capstan.js';
 import { homeBlockActionsBody, postToSlackEndpoint } from '../helpers/signed-request.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { WEB_TG as TG, worldSeed } from '../helpers/world.js';
+import { ownedEnvironmentGroup, WEB_TG as TG, worldSeed } from '../helpers/world.js';
 
 const CONFIG = `
 slack: { approvalsChannel: C0APPROVALS, notificationsChannel: C0NOTICES }
@@ -53,24 +53,7 @@ const EXPIRES = new Date(Date.now() + 3 * 3_600_000).toISOString();
 
 /** An environment Capstan made for `owner`, as its tags say. */
 function ownedGroup(env: string, owner: string, version: string) {
-  return {
-    name: `capstan-env-${env}`,
-    launchTemplate: 'web-lt',
-    min: 0,
-    max: 4,
-    desired: 2,
-    subnets: ['subnet-0aaa11111'],
-    targetGroups: [TG],
-    tags: {
-      'capstan:env': env,
-      'capstan:owner': owner,
-      'capstan:version': version,
-      'capstan:expires-at': EXPIRES,
-      'capstan:blueprint': 'web',
-    },
-    healthCheckType: 'EC2',
-    ready: true,
-  };
+  return ownedEnvironmentGroup(env, owner, version, EXPIRES);
 }
 
 /** The world: prod, Alice's dev-alice and Bob's dev-bob, and orders-db with its burst balance at 25 %. */

@@ -5,70 +5,41 @@
  * a message's "…" menu that brings deleted rows back (its screenshot is kept in test-artifacts/).
  */
 import { Buffer } from 'node:buffer';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebClient } from '@slack/web-api';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleServer, startConsole } from '../../devkit/local/console/server.js';
+import type { ConsoleServer } from '../../devkit/local/console/server.js';
 import type { Sandbox } from '../../devkit/sandbox/index.js';
-import { TEST_SIGNING_SECRET, type TestCapstan } from '../helpers/capstan.js';
-import { ARTIFACTS, shotOnFailure } from '../helpers/console-page.js';
+import type { TestCapstan } from '../helpers/capstan.js';
+import {
+  ARTIFACTS,
+  actAs,
+  launchChromium,
+  openConsole,
+  shotOnFailure,
+  startTestConsole,
+  type,
+} from '../helpers/console-page.js';
 import { type RestoreWorld, startRestoreWorld } from '../helpers/restore-world.js';
 import { liveInstances, startOnSandbox } from '../helpers/sandbox-world.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A 1×1 transparent PNG. */
 const PNG_1X1 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
-const USERS = [
-  { id: 'U0ALICE', name: 'alice', title: 'engineer' },
-  { id: 'U0BOB', name: 'bob', title: 'engineer' },
-  { id: 'U0CAROL', name: 'carol', title: 'approver' },
-];
-const CHANNELS = [
-  { id: 'C0OPS', name: 'ops' },
-  { id: 'C0APPROVALS', name: 'approvals' },
-  { id: 'C0NOTICES', name: 'notices' },
-];
-
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: apt-get install chromium (or set CHROMIUM_PATH)`);
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
 });
-
-/** A page on the console as `user`, live (stream open, state loaded). */
-async function openConsole(server: ConsoleServer, user: string, channel = 'C0OPS'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(`${server.url}?user=${user}&channel=${channel}`);
-  await page.waitForSelector(`body[data-ready="1"][data-user="${user}"]`);
-  expect(errors).toEqual([]);
-  return page;
-}
-
-async function actAs(page: Page, user: string): Promise<void> {
-  await page.selectOption('#user-switch', user);
-  await page.waitForSelector(`body[data-ready="1"][data-user="${user}"]`);
-}
-
-async function type(page: Page, text: string, where = '#composer-input'): Promise<void> {
-  await page.fill(where, text);
-  await page.press(where, 'Enter');
-}
 
 describe('the console', () => {
   let tc: TestCapstan;
@@ -90,13 +61,7 @@ describe('the console', () => {
       MinSize: 0,
     });
     instanceIds = liveInstances(await sandbox.snapshot(), 'prod-web').map((i) => i.id);
-    consoleServer = await startConsole({
-      slack: tc.fake,
-      eventsUrl: tc.eventsUrl,
-      signingSecret: TEST_SIGNING_SECRET,
-      users: USERS,
-      channels: CHANNELS,
-    });
+    consoleServer = await startTestConsole(tc);
     stop = async () => {
       await consoleServer.close();
       await tc.stop();
@@ -140,7 +105,7 @@ describe('the console', () => {
 
   it('takes prod out of the load balancer with an approval clicked by the approver, live', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const page = await openConsole(consoleServer, 'U0ALICE');
+    const page = await openConsole(browser, consoleServer.url, 'U0ALICE');
     await shotOnFailure(page, 'console-lb', async () => {
       await type(page, '/lb disable prod');
       const reply = page.locator('#messages .msg.ephemeral', { hasText: 'needs an approval' });
@@ -207,7 +172,7 @@ describe('the console', () => {
   }, 90_000);
 
   it('shows what people type as text, never as markup', async () => {
-    const page = await openConsole(consoleServer, 'U0BOB', 'C0NOTICES');
+    const page = await openConsole(browser, consoleServer.url, 'U0BOB', 'C0NOTICES');
     await shotOnFailure(page, 'console-escaping', async () => {
       const payload = '<img src=x onerror="window.__owned=1"> *bold* <script>window.__owned=2</script>';
       await type(page, payload);
@@ -222,7 +187,7 @@ describe('the console', () => {
     await page.close();
   });
   it('opens the channel a #channel mention in a message names', async () => {
-    const page = await openConsole(consoleServer, 'U0ALICE', 'C0NOTICES');
+    const page = await openConsole(browser, consoleServer.url, 'U0ALICE', 'C0NOTICES');
     await shotOnFailure(page, 'console-channel-mention', async () => {
       const client = new WebClient('xoxb-test', { slackApiUrl: tc.fake.url });
       await client.chat.postMessage({ channel: 'C0NOTICES', text: 'Details in <#C0OPS>, please' });
@@ -234,7 +199,7 @@ describe('the console', () => {
   });
 
   it('sends @capstan mentions as the message and its app_mention, and answers in its thread', async () => {
-    const page = await openConsole(consoleServer, 'U0BOB', 'C0NOTICES');
+    const page = await openConsole(browser, consoleServer.url, 'U0BOB', 'C0NOTICES');
     await shotOnFailure(page, 'console-mention', async () => {
       await type(page, '@capstan ops ping');
       const mention = page.locator('#messages .msg', { hasText: '@capstan ops ping' });
@@ -249,7 +214,7 @@ describe('the console', () => {
   });
 
   it('shows a file Capstan shares in a thread inline, served from the console', async () => {
-    const page = await openConsole(consoleServer, 'U0ALICE', 'C0NOTICES');
+    const page = await openConsole(browser, consoleServer.url, 'U0ALICE', 'C0NOTICES');
     await shotOnFailure(page, 'console-file', async () => {
       const client = new WebClient('xoxb-test', { slackApiUrl: tc.fake.url });
       const parent = await client.chat.postMessage({
@@ -293,13 +258,7 @@ describe('a restore from the console', () => {
   beforeAll(async () => {
     world = await startRestoreWorld();
     await world.seedBilling();
-    consoleServer = await startConsole({
-      slack: world.tc.fake,
-      eventsUrl: world.tc.eventsUrl,
-      signingSecret: TEST_SIGNING_SECRET,
-      users: USERS,
-      channels: CHANNELS,
-    });
+    consoleServer = await startTestConsole(world.tc);
   }, 120_000);
 
   afterAll(async () => {
@@ -309,7 +268,7 @@ describe('a restore from the console', () => {
 
   it('opens the form from the "…" menu prefilled, shows errors under the fields, and brings the rows back', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const page = await openConsole(consoleServer, 'U0ALICE');
+    const page = await openConsole(browser, consoleServer.url, 'U0ALICE');
     await shotOnFailure(page, 'console-restore', async () => {
       // Binary-log times have whole seconds: keep the insert, the announcement and the delete apart.
       await sleep(2_200);

@@ -264,12 +264,7 @@ describe('database steps', () => {
   beforeAll(async () => {
     world = await startRestoreWorld();
     await world.seedBilling();
-    // Binary-log times have whole seconds: the moment falls well after the insert and before the delete.
-    await sleep(2_200);
-    beforeDelete = Math.floor(Date.now() / 1000);
-    await sleep(1_500);
-    await world.live.query('DELETE FROM shop.billing WHERE id IN (2, 3, 4)');
-    await sleep(500);
+    beforeDelete = await world.deleteInvoicesAfterAMoment();
   }, 120_000);
   afterAll(async () => {
     await world?.stop();

@@ -4,6 +4,7 @@
  * connection to its live server.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
 import { createBackedDbInstance, destroyServer, pitrExtension } from '../../devkit/sandbox/pitr/index.js';
@@ -44,6 +45,12 @@ export interface RestoreWorld {
   temporaryInstances(): Promise<string[]>;
   /** Creates `shop.billing` with rows 1–10 (`amount` = id × 10 + .50, `note` = `invoice <id> 🧾`). */
   seedBilling(): Promise<void>;
+  /**
+   * After the seed, lets a moment pass and deletes invoices 2, 3 and 4 (binary-log times have whole
+   * seconds: the moment falls well after the insert and before the delete); returns that moment, in
+   * Unix seconds.
+   */
+  deleteInvoicesAfterAMoment(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +114,14 @@ export async function startRestoreWorld(
         `invoice ${i + 1} 🧾`,
       ]);
       await live.query('INSERT INTO shop.billing VALUES ?', [values]);
+    },
+    async deleteInvoicesAfterAMoment() {
+      await sleep(2_200);
+      const moment = Math.floor(Date.now() / 1000);
+      await sleep(1_500);
+      await live.query('DELETE FROM shop.billing WHERE id IN (2, 3, 4)');
+      await sleep(500);
+      return moment;
     },
     async stop() {
       await live.end().catch(() => undefined);

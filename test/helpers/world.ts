@@ -69,3 +69,28 @@ export function worldSeed(options: WorldSeedOptions): SandboxSeed {
 export function liveInstances(world: World, group: string) {
   return Object.values(world.instances).filter((i) => i.group === group && i.state !== 'terminated');
 }
+
+/**
+ * The group of an environment Capstan made from the `web` blueprint for `owner` (2 instances,
+ * tagged as env-create tags it: env, owner, version, expiry, blueprint).
+ */
+export function ownedEnvironmentGroup(env: string, owner: string, version: string, expiresAt: string) {
+  return {
+    name: `capstan-env-${env}`,
+    launchTemplate: 'web-lt',
+    min: 0,
+    max: 4,
+    desired: 2,
+    subnets: ['subnet-0aaa11111'],
+    targetGroups: [WEB_TG],
+    tags: {
+      'capstan:env': env,
+      'capstan:owner': owner,
+      'capstan:version': version,
+      'capstan:expires-at': expiresAt,
+      'capstan:blueprint': 'web',
+    },
+    healthCheckType: 'EC2' as const,
+    ready: true,
+  };
+}

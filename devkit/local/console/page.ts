@@ -83,6 +83,29 @@ body {
 .person.me { color: #fff; font-weight: 700; }
 .person-title { font-size: 12px; font-weight: 400; opacity: .75; }
 #main { display: flex; flex-direction: column; min-width: 0; min-height: 0; }
+.pane { display: flex; flex-direction: column; flex: 1; min-width: 0; min-height: 0; }
+.app-link .hash { width: 12px; }
+.home-view { flex: 1; overflow-y: auto; padding: 12px 20px 24px; min-height: 0; }
+.home-view .blk-section { padding: 2px 0; }
+.steps-view { flex: 1; overflow-y: auto; padding: 16px 20px 24px; min-height: 0; }
+.step-form { max-width: 640px; border: 1px solid #dddddd; border-radius: 8px; padding: 16px 20px; margin-bottom: 20px; }
+.step-form .f-row { margin: 0 0 14px; }
+.step-desc { color: #616061; margin: 6px 0 14px; }
+.step-foot { display: flex; align-items: center; gap: 12px; }
+.step-runs-title { font-size: 15px; font-weight: 900; margin: 8px 0; }
+.step-run { border: 1px solid #dddddd; border-left-width: 4px; border-radius: 6px; padding: 10px 14px; margin: 0 0 10px; max-width: 760px; }
+.step-run.state-running { border-left-color: #1264a3; }
+.step-run.state-completed { border-left-color: #2eb67d; }
+.step-run.state-failed { border-left-color: #e01e5a; }
+.run-head { display: flex; gap: 10px; align-items: baseline; flex-wrap: wrap; }
+.run-title { font-weight: 900; }
+.run-id { color: #616061; font-size: 12px; }
+.run-state { font-size: 13px; font-weight: 700; }
+.run-inputs { color: #616061; font-size: 13px; margin-top: 4px; }
+.run-outputs { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0 0; }
+.run-outputs dt { color: #616061; }
+.run-outputs dd { margin: 0; }
+.run-error { color: #e01e5a; margin-top: 6px; white-space: pre-wrap; }
 #thread { width: 440px; display: flex; flex-direction: column; border-left: 1px solid #dddddd; min-height: 0; }
 .pane-header { display: flex; align-items: center; gap: 10px; padding: 10px 20px; border-bottom: 1px solid #dddddd; min-height: 50px; }
 .pane-header h1, .pane-header h2 { font-size: 18px; font-weight: 900; margin: 0; }
@@ -228,10 +251,32 @@ export function consolePage(nonce: string): string {
     <div class="ws-name">Capstan (local)<span class="ws-sub">sandbox workspace</span></div>
     <div class="section-title">Channels</div>
     <div id="channel-list"></div>
+    <div class="section-title">Apps</div>
+    <button type="button" class="channel app-link" data-pane="home"><span class="hash">⚓</span><span>Capstan — Home</span></button>
+    <button type="button" class="channel app-link" data-pane="steps"><span class="hash">⚙</span><span>Workflow steps</span></button>
     <div class="section-title">People</div>
     <div id="people"></div>
   </nav>
   <main id="main">
+    <section id="home-pane" class="pane" hidden aria-label="Capstan's Home tab">
+      <div class="pane-header"><h1>Capstan</h1><span class="sub">Home · published by Capstan with views.publish, for you alone</span></div>
+      <div id="home-view" class="home-view"></div>
+    </section>
+    <section id="steps-pane" class="pane" hidden aria-label="Workflow steps">
+      <div class="pane-header"><h1>Workflow steps</h1><span class="sub">run one of Capstan's custom steps as a workflow would (function_executed)</span></div>
+      <div class="steps-view">
+        <form id="step-form" class="step-form" autocomplete="off" novalidate>
+          <label class="f-label" for="step-select">Step</label>
+          <select id="step-select" class="f-select"></select>
+          <p id="step-desc" class="step-desc"></p>
+          <div id="step-inputs"></div>
+          <div class="step-foot"><button type="submit" class="btn btn-primary" id="step-run">Run step</button><span id="step-status" class="modal-status"></span></div>
+        </form>
+        <h2 class="step-runs-title">Runs</h2>
+        <div id="step-runs"></div>
+      </div>
+    </section>
+    <section id="channel-pane" class="pane">
     <div class="pane-header"><h1 id="channel-title"></h1></div>
     <div id="messages" class="messages" aria-live="polite"></div>
     <div class="composer-wrap">
@@ -241,6 +286,7 @@ export function consolePage(nonce: string): string {
       </form>
       <div class="composer-hint">Slash commands: <code>/env</code> <code>/lb</code> <code>/rds</code> <code>/ops help</code> · <code>@capstan …</code> mentions Capstan · anything else is posted as a message (hover it, ⋯ for shortcuts) · Enter sends, Shift+Enter adds a line</div>
     </div>
+    </section>
   </main>
   <aside id="thread" hidden aria-label="Thread">
     <div class="pane-header"><h2>Thread</h2><span id="thread-sub" class="sub"></span><button type="button" class="thread-close" aria-label="Close thread">×</button></div>

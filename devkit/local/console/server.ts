@@ -15,6 +15,11 @@
  * - `POST /console/api/shortcut`    `{ user, channel, ts, callbackId }`: a message shortcut
  * - `POST /console/api/view-submit` `{ user, viewId, values }`: a modal submitted
  * - `POST /console/api/view-close`  `{ user, viewId }`: a modal closed
+ * - `POST /console/api/home-open`   `{ user }`: the user opened Capstan's Home tab (`app_home_opened`)
+ * - `POST /console/api/home-action` `{ user, actionId, value?, blockId?, text? }`: a button on the Home tab
+ * - `POST /console/api/step-run`    `{ user, callbackId, inputs }`: a workflow runs one of Capstan's
+ *                                   steps (`function_executed`); the run ends when Capstan calls
+ *                                   `functions.completeSuccess` / `completeError`
  * - `GET  /console/files/<id>`      an uploaded file's bytes
  */
 import { Buffer } from 'node:buffer';
@@ -22,9 +27,14 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RESTORE_SHORTCUT_CALLBACK } from '../../../src/slack/blocks/restore-modal.js';
+import { STEPS } from '../../../src/steps/definitions.js';
 import {
+  appHomeOpenedBody,
   appMentionEventBody,
   blockActionsBody,
+  defaultDmChannel,
+  functionExecutedBody,
+  homeBlockActionsBody,
   messageShortcutBody,
   postToSlackEndpoint,
   type SlackEndpointResult,
@@ -35,11 +45,15 @@ import {
   FAKE_BOT_USER_ID,
   FAKE_TEAM_NAME,
   type FakeEphemeral,
+  type FakeFunctionDefinition,
+  type FakeFunctionExecution,
+  type FakeHomeView,
   type FakeMessage,
   type FakeSlack,
   type FakeUploadedFile,
   type FakeView,
   type JsonObject,
+  slackTypeProblem,
 } from '../slack-api.js';
 import { consolePage } from './page.js';
 import type {
@@ -50,10 +64,14 @@ import type {
   ConsoleUser,
   DeliveryResponse,
   ErrorResponse,
+  StepRunResponse,
   ViewResponse,
   WireEphemeral,
   WireFile,
+  WireHome,
   WireMessage,
+  WireStep,
+  WireStepRun,
   WireView,
 } from './wire.js';
 
@@ -77,6 +95,8 @@ export interface ConsoleOptions {
   shortcuts?: readonly ConsoleShortcut[];
   /** Slash commands the app declares (manifest.yml); others are refused as Slack would. */
   commands?: readonly string[];
+  /** Workflow Builder steps the app declares (manifest.yml's `functions`). Default: Capstan's. */
+  steps?: Readonly<Record<string, FakeFunctionDefinition>>;
 }
 
 /** A running console. */
@@ -94,6 +114,9 @@ export const DEFAULT_SHORTCUTS: readonly ConsoleShortcut[] = [
 
 /** The slash commands of manifest.yml. */
 export const DEFAULT_COMMANDS: readonly string[] = ['/env', '/lb', '/rds', '/ops'];
+
+/** What the sidebar calls a person's direct messages with Capstan (Slack's Messages tab of the app). */
+const DM_NAME = 'capstan (messages)';
 
 /** Slack gives an app this long to acknowledge a request (https://api.slack.com/interactivity/handling#acknowledgment_response). */
 const ACK_DEADLINE_MS = 3000;
@@ -117,12 +140,22 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const { slack } = options;
   const shortcuts = options.shortcuts ?? DEFAULT_SHORTCUTS;
   const commands = options.commands ?? DEFAULT_COMMANDS;
+  const steps: Readonly<Record<string, FakeFunctionDefinition>> = options.steps ?? STEPS;
+  /** The step runs started here: execution id → who ran it and Capstan's HTTP status for the event. */
+  const runs = new Map<string, { user: string; status: number }>();
   const usersById = new Map(options.users.map((u) => [u.id, u]));
   for (const user of options.users) {
     slack.setUser(user.id, { name: user.name, real_name: user.name, profile: { display_name: user.name } });
   }
   for (const channel of options.channels) slack.setChannel(channel.id, { name: channel.name });
   const channelName = (id: string) => options.channels.find((c) => c.id === id)?.name;
+  // Each person's direct messages with Capstan (the channel app_home_opened names) are theirs alone.
+  const dmOwners = new Map(options.users.map((u) => [defaultDmChannel(u.id), u.id]));
+  const ownerOf = (channel: string | undefined) => dmOwners.get(channel ?? '');
+  const visibleTo = (channel: string | undefined, user: string) => {
+    const owner = ownerOf(channel);
+    return owner === undefined || owner === user;
+  };
 
   const replies: WireEphemeral[] = [];
   /** When each file was shared, as a message ts would say it: files sort among the messages by it. */
@@ -140,22 +173,33 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     for (const [res, user] of streams) if (onlyFor === undefined || onlyFor === user) res.write(frame);
   };
   const onMessage = (message: FakeMessage, kind: 'posted' | 'updated') =>
-    broadcast({ type: 'message', kind, message: wireMessage(message) });
+    broadcast({ type: 'message', kind, message: wireMessage(message) }, ownerOf(message.channel));
   const onDeleted = (message: FakeMessage) =>
-    broadcast({ type: 'deleted', channel: message.channel, ts: message.ts });
+    broadcast({ type: 'deleted', channel: message.channel, ts: message.ts }, ownerOf(message.channel));
   const onEphemeral = (ephemeral: FakeEphemeral) =>
     broadcast({ type: 'ephemeral', ephemeral: wireEphemeral(ephemeral) }, ephemeral.user);
   const onView = (view: FakeView, kind: 'opened' | 'updated' | 'closed') =>
     broadcast({ type: 'view', kind, view: wireView(view) }, view.user);
   const onFile = (file: FakeUploadedFile) => {
     if (!fileTimes.has(file.id)) fileTimes.set(file.id, nowTs());
-    broadcast({ type: 'file', file: wireFile(file) });
+    broadcast({ type: 'file', file: wireFile(file) }, ownerOf(file.channel_id));
+  };
+  const onHome = (view: FakeHomeView) => broadcast({ type: 'home', home: wireHome(view) }, view.user);
+  const stepRun = (execution: FakeFunctionExecution): WireStepRun | undefined => {
+    const run = runs.get(execution.executionId);
+    return run ? wireStepRun(execution, run.user, run.status) : undefined;
+  };
+  const onFunction = (execution: FakeFunctionExecution) => {
+    const run = stepRun(execution);
+    if (run) broadcast({ type: 'step', run }, run.user);
   };
   slack.events.on('message', onMessage);
   slack.events.on('deleted', onDeleted);
   slack.events.on('ephemeral', onEphemeral);
   slack.events.on('view', onView);
   slack.events.on('file', onFile);
+  slack.events.on('home', onHome);
+  slack.events.on('function', onFunction);
 
   const wireFile = (file: FakeUploadedFile): WireFile => ({
     id: file.id,
@@ -292,6 +336,62 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     return { status: result.status, ms: Math.round(result.ms) };
   }
 
+  /** Slack sends `app_home_opened` every time someone opens the app's Home tab, with the tab as last published. */
+  async function homeOpen(body: JsonObject): Promise<DeliveryResponse> {
+    const user = userOf(body);
+    const view = slack.homeView(user.id);
+    const result = await send(appHomeOpenedBody({ userId: user.id, ...(view ? { view } : {}) }));
+    return { status: result.status, ms: Math.round(result.ms) };
+  }
+
+  /** A Home-tab button: `block_actions` with the tab as its container and the view as shown. */
+  async function homeAction(body: JsonObject): Promise<DeliveryResponse> {
+    const user = userOf(body);
+    const view = slack.homeView(user.id);
+    if (!view) throw new HttpError(404, 'no Home tab published for this user');
+    const actionId = stringField(body, 'actionId');
+    const value = stringField(body, 'value', false);
+    const blockId = stringField(body, 'blockId', false);
+    // Slack sends only what the tab holds: a button a newer publish took away cannot be clicked.
+    if (!holdsButton(view, actionId, value, blockId))
+      throw new HttpError(409, 'that button is no longer on the tab');
+    const text = stringField(body, 'text', false);
+    const result = await send(
+      homeBlockActionsBody({
+        userId: user.id,
+        userName: user.name,
+        view,
+        actionId,
+        value,
+        ...(blockId ? { blockId } : {}),
+        ...(text ? { actionText: text } : {}),
+        triggerId: slack.issueTrigger(user.id),
+      }),
+    );
+    return { status: result.status, ms: Math.round(result.ms) };
+  }
+
+  /**
+   * A workflow reaches step `callbackId`: its inputs are checked as Workflow Builder checks them
+   * (required ones present, each of its type), an execution is started in the fake (a fresh
+   * `function_execution_id` and token) and Slack's `function_executed` event is sent.
+   */
+  async function runStep(body: JsonObject): Promise<StepRunResponse> {
+    const user = userOf(body);
+    const callbackId = stringField(body, 'callbackId');
+    const definition = Object.hasOwn(steps, callbackId) ? steps[callbackId] : undefined;
+    if (!definition) throw new HttpError(404, 'unknown step');
+    const checked = stepInputs(definition, isObject(body.inputs) ? body.inputs : {});
+    if ('errors' in checked) return { ok: false, errors: checked.errors };
+    const execution = slack.functions.start(callbackId, definition, checked.inputs);
+    runs.set(execution.executionId, { user: user.id, status: 0 });
+    const result = await send(functionExecutedBody({ execution }));
+    runs.set(execution.executionId, { user: user.id, status: result.status });
+    const run = wireStepRun(execution, user.id, result.status);
+    broadcast({ type: 'step', run }, user.id);
+    return { ok: true, run };
+  }
+
   const openViewOf = (body: JsonObject, user: ConsoleUser): FakeView => {
     const view = slack.findView(stringField(body, 'viewId'));
     if (!view || view.user !== user.id || !view.open) throw new HttpError(404, 'view not open');
@@ -354,10 +454,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   function state(user: string): ConsoleState {
     const seen = new Set(options.channels.map((c) => c.id));
     const channels: ConsoleChannel[] = [...options.channels];
-    for (const m of slack.messages) {
+    const messages = slack.messages.filter((m) => visibleTo(m.channel, user));
+    for (const m of messages) {
       if (!seen.has(m.channel)) {
         seen.add(m.channel);
-        channels.push({ id: m.channel, name: m.channel.toLowerCase() });
+        channels.push({ id: m.channel, name: ownerOf(m.channel) ? DM_NAME : m.channel.toLowerCase() });
       }
     }
     const ephemerals = [
@@ -371,11 +472,25 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       channels,
       shortcuts,
       commands,
-      messages: slack.messages.map(wireMessage),
+      messages: messages.map(wireMessage),
       ephemerals,
       views: slack.openViews(user).map(wireView),
-      files: slack.files.filter((f) => f.completed && f.channel_id).map(wireFile),
+      files: slack.files
+        .filter((f) => f.completed && f.channel_id && visibleTo(f.channel_id, user))
+        .map(wireFile),
+      dm: { id: defaultDmChannel(user), name: DM_NAME },
+      home: homeOf(user),
+      steps: Object.entries(steps).map(([callbackId, definition]) => wireStep(callbackId, definition)),
+      stepRuns: slack.functions
+        .all()
+        .map(stepRun)
+        .filter((run): run is WireStepRun => run?.user === user),
     };
+  }
+
+  function homeOf(user: string): WireHome | null {
+    const view = slack.homeView(user);
+    return view ? wireHome(view) : null;
   }
 
   function stream(req: IncomingMessage, res: ServerResponse, user: string): void {
@@ -457,15 +572,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         throw new HttpError(415, 'send application/json');
       }
       const body = await readJson(req);
-      const routes: Record<
-        string,
-        (b: JsonObject) => DeliveryResponse | ViewResponse | Promise<DeliveryResponse | ViewResponse>
-      > = {
+      const routes: Record<string, (b: JsonObject) => Answer | Promise<Answer>> = {
         '/console/api/command': command,
         '/console/api/action': action,
         '/console/api/shortcut': shortcut,
         '/console/api/view-submit': viewSubmit,
         '/console/api/view-close': viewClose,
+        '/console/api/home-open': homeOpen,
+        '/console/api/home-action': homeAction,
+        '/console/api/step-run': runStep,
       };
       const route = routes[path];
       if (!route) throw new HttpError(404, 'not found');
@@ -494,6 +609,8 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         slack.events.off('ephemeral', onEphemeral);
         slack.events.off('view', onView);
         slack.events.off('file', onFile);
+        slack.events.off('home', onHome);
+        slack.events.off('function', onFunction);
         for (const res of streams.keys()) res.end();
         streams.clear();
         server.close(() => resolve());
@@ -502,6 +619,88 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       return closed;
     },
   };
+}
+
+/** What a POST route answers. */
+type Answer = DeliveryResponse | ViewResponse | StepRunResponse;
+
+/** Whether `view` holds a button `actionId` with `value` (in block `blockId`, when given). */
+function holdsButton(view: FakeHomeView, actionId: string, value: string, blockId: string): boolean {
+  const holds = (el: unknown) =>
+    isObject(el) && el.type === 'button' && el.action_id === actionId && (el.value ?? '') === value;
+  return view.blocks.some(
+    (b) =>
+      (!blockId || b.block_id === blockId) &&
+      ((Array.isArray(b.elements) && b.elements.some(holds)) || holds(b.accessory)),
+  );
+}
+
+/**
+ * `inputs` as a workflow would hand them to step `definition`: empty ones left out, unknown ones
+ * refused, required ones present, each of its Slack type; or what is wrong, per input.
+ */
+export function stepInputs(
+  definition: FakeFunctionDefinition,
+  inputs: JsonObject,
+): { inputs: JsonObject } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const values: JsonObject = {};
+  for (const name of Object.keys(inputs)) {
+    if (!Object.hasOwn(definition.input_parameters, name)) errors[name] = 'not an input of the step';
+  }
+  for (const [name, param] of Object.entries(definition.input_parameters)) {
+    const value = inputs[name];
+    if (value === undefined || value === null || value === '') {
+      if (param.is_required) errors[name] = 'required';
+      continue;
+    }
+    const problem = slackTypeProblem(param.type, value);
+    if (problem) errors[name] = problem;
+    else values[name] = value;
+  }
+  return Object.keys(errors).length > 0 ? { errors } : { inputs: values };
+}
+
+function wireHome(view: FakeHomeView): WireHome {
+  return { id: view.id, hash: view.hash, blocks: view.blocks };
+}
+
+function wireStep(callbackId: string, definition: FakeFunctionDefinition): WireStep {
+  return {
+    callbackId,
+    title: definition.title,
+    description: definition.description ?? '',
+    inputs: Object.entries(definition.input_parameters).map(([name, p]) => ({
+      name,
+      type: p.type,
+      title: p.title ?? name,
+      description: p.description ?? '',
+      required: p.is_required ?? false,
+      ...(p.hint ? { hint: p.hint } : {}),
+    })),
+  };
+}
+
+function wireStepRun(execution: FakeFunctionExecution, user: string, status: number): WireStepRun {
+  const run: WireStepRun = {
+    executionId: execution.executionId,
+    callbackId: execution.callbackId,
+    title: execution.definition.title,
+    user,
+    inputs: execution.inputs,
+    state: execution.state,
+    status,
+  };
+  if (execution.outputs) {
+    const declared = execution.definition.output_parameters;
+    run.outputs = Object.entries(execution.outputs).map(([name, value]) => ({
+      name,
+      title: (Object.hasOwn(declared, name) ? declared[name]?.title : undefined) ?? name,
+      value,
+    }));
+  }
+  if (execution.error !== undefined) run.error = execution.error;
+  return run;
 }
 
 /** What the page shows for Capstan's HTTP answer to a slash command, as Slack's client would. */

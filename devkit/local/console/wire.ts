@@ -96,6 +96,52 @@ export interface WireFile {
   ts: string;
 }
 
+/** A user's App Home tab as Capstan last published it (`views.publish`). */
+export interface WireHome {
+  /** The view's id: it stays the same from one publish to the next. */
+  id: string;
+  /** Changes with every publish. */
+  hash: string;
+  blocks: JsonObject[];
+}
+
+/** One input of a Workflow Builder step, as the manifest's `functions` declares it. */
+export interface WireStepInput {
+  name: string;
+  /** Slack's type, e.g. `string`, `integer`, `slack#/types/user_id`, `slack#/types/timestamp`. */
+  type: string;
+  title: string;
+  description: string;
+  required: boolean;
+  hint?: string;
+}
+
+/** A Workflow Builder step Capstan declares (`functions.<callback_id>` of manifest.yml). */
+export interface WireStep {
+  callbackId: string;
+  title: string;
+  description: string;
+  inputs: WireStepInput[];
+}
+
+/** A step's run started from the console, and how Capstan ended it. */
+export interface WireStepRun {
+  /** `function_execution_id`, e.g. `Fx0000000001`. */
+  executionId: string;
+  callbackId: string;
+  title: string;
+  /** Who ran it from the console. */
+  user: string;
+  inputs: Record<string, unknown>;
+  state: 'running' | 'completed' | 'failed';
+  /** `functions.completeSuccess`'s outputs, each with its parameter's title. */
+  outputs?: Array<{ name: string; title: string; value: unknown }>;
+  /** `functions.completeError`'s error. */
+  error?: string;
+  /** Capstan's HTTP status for the `function_executed` event. */
+  status: number;
+}
+
 /** `GET /console/api/state?user=`: everything the page shows, that user's private parts only. */
 export interface ConsoleState {
   workspace: string;
@@ -108,6 +154,17 @@ export interface ConsoleState {
   ephemerals: WireEphemeral[];
   views: WireView[];
   files: WireFile[];
+  /**
+   * That user's direct-message channel with Capstan (Slack's Messages tab of the app, where jobs
+   * started from the Home tab report). Only they see it.
+   */
+  dm: ConsoleChannel;
+  /** That user's Home tab, once Capstan has published one. */
+  home: WireHome | null;
+  /** The Workflow Builder steps one can run. */
+  steps: WireStep[];
+  /** The steps that user ran from the console, oldest first. */
+  stepRuns: WireStepRun[];
 }
 
 /** One Server-Sent Event of `GET /console/api/stream?user=` (its `data`, as JSON). */
@@ -116,7 +173,9 @@ export type ConsoleEvent =
   | { type: 'deleted'; channel: string; ts: string }
   | { type: 'ephemeral'; ephemeral: WireEphemeral }
   | { type: 'view'; kind: 'opened' | 'updated' | 'closed'; view: WireView }
-  | { type: 'file'; file: WireFile };
+  | { type: 'file'; file: WireFile }
+  | { type: 'home'; home: WireHome }
+  | { type: 'step'; run: WireStepRun };
 
 /** `POST /console/api/command`: a slash command, a mention of Capstan, or a plain message. */
 export interface CommandRequest {
@@ -156,6 +215,38 @@ export interface ViewSubmitRequest {
 export interface ViewCloseRequest {
   user: string;
   viewId: string;
+}
+
+/** `POST /console/api/home-open`: the user opened Capstan's Home tab (Slack sends `app_home_opened`). */
+export interface HomeOpenRequest {
+  user: string;
+}
+
+/** `POST /console/api/home-action`: a button clicked on the user's Home tab. */
+export interface HomeActionRequest {
+  user: string;
+  actionId: string;
+  value?: string;
+  blockId?: string;
+  text?: string;
+}
+
+/**
+ * `POST /console/api/step-run`: run step `callbackId` as a workflow would, with `inputs` typed as
+ * its parameters are (a timestamp in Unix seconds, an integer as a number); empty ones left out.
+ */
+export interface StepRunRequest {
+  user: string;
+  callbackId: string;
+  inputs: Record<string, string | number>;
+}
+
+/** What `step-run` answers: the run, or why Slack would not have started it. */
+export interface StepRunResponse {
+  ok: boolean;
+  run?: WireStepRun;
+  /** Input name → what is wrong with it. */
+  errors?: Record<string, string>;
 }
 
 /** What `command`, `action` and `shortcut` answer: Capstan's HTTP status and how long it took. */

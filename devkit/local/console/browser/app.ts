@@ -15,6 +15,9 @@ type WireMessage = import('../wire.js').WireMessage;
 type WireEphemeral = import('../wire.js').WireEphemeral;
 type WireFile = import('../wire.js').WireFile;
 type WireView = import('../wire.js').WireView;
+type WireStep = import('../wire.js').WireStep;
+type WireStepInput = import('../wire.js').WireStepInput;
+type WireStepRun = import('../wire.js').WireStepRun;
 type ErrorResponse = import('../wire.js').ErrorResponse;
 
 /** Each POST route of `/console/api/`: what the page sends, what the server answers. */
@@ -24,6 +27,9 @@ interface ConsoleRoutes {
   shortcut: [import('../wire.js').ShortcutRequest, import('../wire.js').DeliveryResponse];
   'view-submit': [import('../wire.js').ViewSubmitRequest, import('../wire.js').ViewResponse];
   'view-close': [import('../wire.js').ViewCloseRequest, import('../wire.js').ViewResponse];
+  'home-open': [import('../wire.js').HomeOpenRequest, import('../wire.js').DeliveryResponse];
+  'home-action': [import('../wire.js').HomeActionRequest, import('../wire.js').DeliveryResponse];
+  'step-run': [import('../wire.js').StepRunRequest, import('../wire.js').StepRunResponse];
 }
 
 /** A thread's replies (messages and files): how many, and the ts of the last. */
@@ -69,6 +75,13 @@ type InputState = {
     /** The modal shown (id and hash); undefined forces the next render to redraw it. */
     viewKey: null as string | null | undefined,
     renderQueued: false,
+    /** What the middle shows: a channel, Capstan's Home tab, or the Workflow steps form. */
+    pane: 'channel' as 'channel' | 'home' | 'steps',
+    /** The Home tab shown (user, id and hash); a change redraws it. */
+    homeKey: null as string | null,
+    /** The step whose form is shown, and for whom it was drawn. */
+    stepId: null as string | null,
+    stepFormKey: null as string | null,
   };
   const LS_USER = 'capstan.console.user';
   const LS_CHANNEL = 'capstan.console.channel';
@@ -346,17 +359,21 @@ type InputState = {
     const data = loaded();
     const items = data.channels.map((c) => {
       const unread = S.unread[c.id] || 0;
-      const cls = `channel${c.id === S.channelId ? ' active' : ''}${unread ? ' unread' : ''}`;
+      const active = S.pane === 'channel' && c.id === S.channelId;
+      const cls = `channel${active ? ' active' : ''}${unread ? ' unread' : ''}`;
       return {
         key: `c:${c.id}`,
         html:
           `<button type="button" class="${cls}" data-key="c:${esc(c.id)}" data-channel="${esc(c.id)}">` +
-          `<span class="hash">#</span><span>${esc(c.name)}</span>` +
+          `<span class="hash">${c.id === data.dm.id ? '⚓' : '#'}</span><span>${esc(c.name)}</span>` +
           (unread ? `<span class="unread-count">${unread}</span>` : '') +
           '</button>',
       };
     });
     reconcile($('#channel-list'), items);
+    document.querySelectorAll<HTMLElement>('.app-link').forEach((link) => {
+      link.classList.toggle('active', link.dataset.pane === S.pane);
+    });
     reconcile(
       $('#people'),
       data.users.map((u) => ({
@@ -388,12 +405,17 @@ type InputState = {
     return c ? c.name : id;
   }
 
+  /** `# ops`, or `⚓ capstan (messages)` for one's direct messages with Capstan. */
+  function channelTitle(id: string | null): string {
+    return `${id === loaded().dm.id ? '⚓' : '#'} ${channelName(id)}`;
+  }
+
   function renderChannel(): void {
     const box = $('#messages');
     const stick = atBottom(box) || box.dataset.channel !== S.channelId;
-    $('#channel-title').textContent = `# ${channelName(S.channelId)}`;
+    $('#channel-title').textContent = channelTitle(S.channelId);
     $<HTMLTextAreaElement>('#composer-input').placeholder =
-      `Message #${channelName(S.channelId)} — try /env list or @capstan lb status prod`;
+      `Message ${channelTitle(S.channelId).replace('# ', '#')} — try /env list or @capstan lb status prod`;
     let items = channelItems();
     if (!items.length) {
       items = [
@@ -415,7 +437,7 @@ type InputState = {
       return;
     }
     pane.hidden = false;
-    $('#thread-sub').textContent = `# ${channelName(S.channelId)}`;
+    $('#thread-sub').textContent = channelTitle(S.channelId);
     const box = $('#thread-messages');
     const stick = atBottom(box) || box.dataset.thread !== S.threadTs;
     reconcile(box, threadItems());
@@ -453,13 +475,191 @@ type InputState = {
     if (first) first.focus();
   }
 
+  /** The Home tab as Capstan last published it for this user; its buttons work as in a message. */
+  function renderHome(): void {
+    const home = loaded().home;
+    const key = home ? `${S.me}:${home.id}:${home.hash}` : `${S.me}:none`;
+    if (key === S.homeKey) return;
+    S.homeKey = key;
+    const box = $('#home-view');
+    box.replaceChildren(
+      nodeOf(
+        home
+          ? `<div class="home-blocks" data-view-id="${esc(home.id)}">${blocksHtml(home.blocks, ctx({}))}</div>`
+          : '<div class="empty">Waiting for Capstan to publish your Home tab…</div>',
+      ),
+    );
+    box.dataset.hash = home ? home.hash : '';
+  }
+
+  function optionHtml(value: string, label: string, selected: boolean): string {
+    return `<option value="${esc(value)}"${selected ? ' selected' : ''}>${esc(label)}</option>`;
+  }
+
+  /** The label, control and error line of one step input (`data-input` names it). */
+  function stepInputHtml(input: WireStepInput): string {
+    const data = loaded();
+    const name = esc(input.name);
+    const common = ` class="f-select" data-input="${name}" id="step-in-${name}"`;
+    let control: string;
+    switch (input.type) {
+      case 'slack#/types/user_id':
+        control = `<select${common}>${data.users
+          .map((u) => optionHtml(u.id, `${u.name} (${u.id})`, u.id === S.me))
+          .join('')}</select>`;
+        break;
+      case 'slack#/types/channel_id':
+        control = `<select${common}>${data.channels
+          .map((c) => optionHtml(c.id, `#${c.name}`, c.id === S.channelId))
+          .join('')}</select>`;
+        break;
+      case 'slack#/types/timestamp':
+        control = `<input class="f-input" type="datetime-local" step="1" data-input="${name}" id="step-in-${name}">`;
+        break;
+      case 'integer':
+        control = `<input class="f-input" type="number" step="1" data-input="${name}" id="step-in-${name}">`;
+        break;
+      default:
+        control = `<input class="f-input" type="text" data-input="${name}" id="step-in-${name}">`;
+    }
+    return (
+      `<div class="f-row" data-row="${name}"><label class="f-label" for="step-in-${name}">${esc(input.title)}` +
+      (input.required ? '' : ' <span class="f-optional">(optional)</span>') +
+      `</label>${control}<div class="f-hint">${esc(input.description)}${input.hint ? ` ${esc(input.hint)}` : ''}</div>` +
+      `<div class="f-error" data-error-for="${name}" hidden></div></div>`
+    );
+  }
+
+  function currentStep(): WireStep | undefined {
+    const steps = loaded().steps;
+    return steps.find((s) => s.callbackId === S.stepId) ?? steps[0];
+  }
+
+  function renderSteps(): void {
+    const data = loaded();
+    const select = $<HTMLSelectElement>('#step-select');
+    if (select.options.length !== data.steps.length) {
+      select.innerHTML = data.steps
+        .map((s) => `<option value="${esc(s.callbackId)}">${esc(s.title)} (${esc(s.callbackId)})</option>`)
+        .join('');
+    }
+    const step = currentStep();
+    S.stepId = step ? step.callbackId : null;
+    select.value = S.stepId ?? '';
+    // Drawn again only for another step or person: what was typed stays.
+    const formKey = `${S.me}:${S.stepId}`;
+    if (formKey !== S.stepFormKey) {
+      S.stepFormKey = formKey;
+      $('#step-desc').textContent = step ? step.description : 'Capstan declares no steps.';
+      $('#step-inputs').innerHTML = step ? step.inputs.map(stepInputHtml).join('') : '';
+      $('#step-status').textContent = '';
+    }
+    const runs = data.stepRuns.slice().reverse();
+    reconcile(
+      $('#step-runs'),
+      runs.length
+        ? runs.map((run) => ({ key: `run:${run.executionId}`, html: stepRunHtml(run) }))
+        : [{ key: 'none', html: '<div class="empty" data-key="none">No step run yet.</div>' }],
+    );
+  }
+
+  function valueText(value: unknown): string {
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+
+  /** A run: what it was given, and how Capstan ended it (outputs or error), all as plain text. */
+  function stepRunHtml(run: WireStepRun): string {
+    const state =
+      run.state === 'running'
+        ? run.status && run.status !== 200
+          ? `Running · Capstan answered HTTP ${run.status}`
+          : 'Running…'
+        : run.state === 'completed'
+          ? '✅ Completed'
+          : '❌ Failed';
+    const inputs = Object.entries(run.inputs)
+      .map(([k, v]) => `${esc(k)}: ${esc(valueText(v))}`)
+      .join(' · ');
+    let html =
+      `<div class="step-run state-${esc(run.state)}" data-key="run:${esc(run.executionId)}" data-execution="${esc(run.executionId)}" data-state="${esc(run.state)}">` +
+      `<div class="run-head"><span class="run-title">${esc(run.title)}</span><span class="run-state">${esc(state)}</span>` +
+      `<span class="run-id">${esc(run.executionId)}</span></div><div class="run-inputs">${inputs}</div>`;
+    if (run.outputs) {
+      html += `<dl class="run-outputs">${run.outputs
+        .map(
+          (o) => `<dt>${esc(o.title)}</dt><dd data-output="${esc(o.name)}">${esc(valueText(o.value))}</dd>`,
+        )
+        .join('')}</dl>`;
+    }
+    if (run.error !== undefined) html += `<div class="run-error">${esc(run.error)}</div>`;
+    return `${html}</div>`;
+  }
+
+  /** What the step form holds, typed as the step's inputs are; empty ones left out. */
+  function stepFormInputs(step: WireStep): Record<string, string | number> {
+    const inputs: Record<string, string | number> = {};
+    step.inputs.forEach((input) => {
+      const node = document.querySelector(`#step-inputs [data-input="${CSS.escape(input.name)}"]`);
+      const raw = node ? controlValue(node).trim() : '';
+      if (raw === '') return;
+      if (input.type === 'slack#/types/timestamp') {
+        const ms = new Date(raw).getTime();
+        inputs[input.name] = Number.isNaN(ms) ? raw : Math.floor(ms / 1000);
+      } else if (input.type === 'integer' || input.type === 'number') {
+        inputs[input.name] = Number(raw);
+      } else {
+        inputs[input.name] = raw;
+      }
+    });
+    return inputs;
+  }
+
+  function runStep(): void {
+    const step = currentStep();
+    if (!step) return;
+    const status = $('#step-status');
+    const form = $('#step-form');
+    showErrors(form, {});
+    status.textContent = '';
+    const button = $<HTMLButtonElement>('#step-run');
+    button.disabled = true;
+    api('step-run', { user: S.me, callbackId: step.callbackId, inputs: stepFormInputs(step) }).then(
+      (res) => {
+        button.disabled = false;
+        if (res.errors) {
+          showErrors(form, res.errors);
+          status.textContent = 'Workflow Builder would not start it: see the fields.';
+          return;
+        }
+        if (res.run) {
+          upsert(loaded().stepRuns, res.run, (a, b) => a.executionId === b.executionId);
+          scheduleRender();
+        }
+      },
+      (err: Error) => {
+        button.disabled = false;
+        status.textContent = `Could not run it: ${err.message}`;
+      },
+    );
+  }
+
   function renderAll(): void {
     S.renderQueued = false;
     if (!S.data) return;
+    document.body.dataset.pane = S.pane;
+    $('#channel-pane').hidden = S.pane !== 'channel';
+    $('#home-pane').hidden = S.pane !== 'home';
+    $('#steps-pane').hidden = S.pane !== 'steps';
     renderUserSwitch();
     renderSidebar();
-    renderChannel();
-    renderThread();
+    if (S.pane === 'channel') {
+      renderChannel();
+      renderThread();
+    } else {
+      $('#thread').hidden = true;
+    }
+    if (S.pane === 'home') renderHome();
+    if (S.pane === 'steps') renderSteps();
     renderModal();
   }
 
@@ -488,7 +688,10 @@ type InputState = {
         const m = event.message;
         upsert(d.messages, m, (a, b) => a.channel === b.channel && a.ts === b.ts);
         if (!d.channels.some((c) => c.id === m.channel)) {
-          d.channels.push({ id: m.channel, name: m.channel.toLowerCase() });
+          d.channels.push({
+            id: m.channel,
+            name: m.channel === d.dm.id ? d.dm.name : m.channel.toLowerCase(),
+          });
         }
         if (event.kind === 'posted' && isTop(m) && m.channel !== S.channelId) {
           S.unread[m.channel] = (S.unread[m.channel] || 0) + 1;
@@ -509,6 +712,14 @@ type InputState = {
         break;
       case 'file':
         upsert(d.files, event.file, (a, b) => a.id === b.id);
+        break;
+      case 'home':
+        d.home = event.home;
+        break;
+      case 'step':
+        if (event.run.user === S.me) {
+          upsert(d.stepRuns, event.run, (a, b) => a.executionId === b.executionId);
+        }
         break;
     }
   }
@@ -573,15 +784,46 @@ type InputState = {
       /* private mode */
     }
     if (S.data) {
+      // What was only the last person's goes with them (the state loaded next has the new one's).
+      const dm = S.data.dm.id;
       S.data.ephemerals = [];
       S.data.views = [];
+      S.data.messages = S.data.messages.filter((m) => m.channel !== dm);
+      S.data.channels = S.data.channels.filter((c) => c.id !== dm);
+      S.data.home = null;
+      S.data.stepRuns = [];
     }
     closeMenu();
+    S.homeKey = null;
+    S.stepFormKey = null;
     scheduleRender();
     connect();
+    // Another person looking at the Home tab opens it: Slack tells the app each time.
+    if (S.pane === 'home') openHome();
+  }
+
+  /** Shows Capstan's Home tab; Slack sends `app_home_opened` every time it is opened. */
+  function openHome(): void {
+    S.pane = 'home';
+    S.homeKey = null;
+    renderAll();
+    api('home-open', { user: S.me }).then(
+      (res) => {
+        if (res.status !== 200) toast(`Capstan answered app_home_opened with HTTP ${res.status}`);
+      },
+      (err: Error) => {
+        toast(`Could not open Home: ${err.message}`);
+      },
+    );
+  }
+
+  function openSteps(): void {
+    S.pane = 'steps';
+    renderAll();
   }
 
   function openChannel(id: string | null): void {
+    S.pane = 'channel';
     S.channelId = id;
     S.threadTs = null;
     S.unread[String(id)] = 0;
@@ -592,6 +834,29 @@ type InputState = {
     }
     renderAll();
     $('#composer-input').focus();
+  }
+
+  /**
+   * A Slack permalink (`…/archives/<channel>/p<ts without its dot>`, as chat.getPermalink makes
+   * them and Capstan links threads on the Home tab) to a message this page shows: opens its channel,
+   * and its thread when it is in one or starts one, as Slack's client does.
+   */
+  function followPermalink(href: string): boolean {
+    const m = /\/archives\/([CGD][A-Z0-9]+)\/p(\d{10})(\d{6})(?:$|[?#])/.exec(href);
+    if (!m) return false;
+    const data = loaded();
+    const channel = m[1] ?? '';
+    const ts = `${m[2]}.${m[3]}`;
+    const message = data.messages.find((x) => x.channel === channel && x.ts === ts);
+    if (!message) return false;
+    openChannel(channel);
+    const thread = !isTop(message)
+      ? message.thread_ts
+      : data.messages.some((x) => x.channel === channel && x.thread_ts === ts && x.ts !== ts)
+        ? ts
+        : null;
+    if (thread) openThread(thread);
+    return true;
   }
 
   function openThread(ts: string | null): void {
@@ -744,7 +1009,10 @@ type InputState = {
     );
   }
 
-  /** A button in a message clicked: Capstan gets the block_actions Slack would send. */
+  /**
+   * A button in a message or on the Home tab clicked: Capstan gets the block_actions Slack would
+   * send; from the Home tab its container is the view (no channel, no message).
+   */
   function clickButton(el: HTMLButtonElement): void {
     if (el.disabled) return;
     const msg = el.closest<HTMLElement>('.msg');
@@ -752,16 +1020,17 @@ type InputState = {
     if (el.dataset.url) window.open(el.dataset.url, '_blank', 'noopener');
     el.disabled = true;
     el.classList.add('busy');
-    const body = {
+    const clicked = {
       user: S.me,
-      channel: msg?.dataset.channel ?? '',
-      ts: msg?.dataset.ts ?? '',
       actionId: el.dataset.actionId ?? '',
       value: el.dataset.value || '',
       blockId: el.dataset.blockId || '',
       text: el.dataset.text || '',
     };
-    api('action', body)
+    const sent = msg
+      ? api('action', { ...clicked, channel: msg.dataset.channel ?? '', ts: msg.dataset.ts ?? '' })
+      : api('home-action', clicked);
+    sent
       .catch((err: Error) => {
         toast(`Click failed: ${err.message}`);
       })
@@ -808,6 +1077,17 @@ type InputState = {
       openChannel(channel.dataset.channel ?? null);
       return;
     }
+    const link = target.closest<HTMLAnchorElement>('a[href]');
+    if (link && followPermalink(link.href)) {
+      ev.preventDefault();
+      return;
+    }
+    const paneLink = target.closest<HTMLElement>('.app-link[data-pane]');
+    if (paneLink) {
+      if (paneLink.dataset.pane === 'home') openHome();
+      else openSteps();
+      return;
+    }
     const thread = target.closest<HTMLElement>('[data-thread]');
     if (thread) {
       openThread(thread.dataset.thread ?? null);
@@ -840,7 +1120,9 @@ type InputState = {
       if (modal) submitView(modal);
       return;
     }
-    const button = target.closest<HTMLButtonElement>('.msg [data-kind="button"]');
+    const button = target.closest<HTMLButtonElement>(
+      '.msg [data-kind="button"], #home-view [data-kind="button"]',
+    );
     if (button) clickButton(button);
   });
 
@@ -874,6 +1156,15 @@ type InputState = {
   $('#thread-composer').addEventListener('submit', (ev) => {
     ev.preventDefault();
     send($<HTMLTextAreaElement>('#thread-input'), S.threadTs);
+  });
+  $('#step-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    runStep();
+  });
+  const stepSelect = $<HTMLSelectElement>('#step-select');
+  stepSelect.addEventListener('change', () => {
+    S.stepId = stepSelect.value;
+    renderAll();
   });
   const userSwitch = $<HTMLSelectElement>('#user-switch');
   userSwitch.addEventListener('change', () => {
