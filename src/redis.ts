@@ -95,24 +95,27 @@ export function createRedis(config: RedisConfig, opts: RedisConnectionOptions = 
   }
 
   if (config.mode === 'sentinel') {
-    return new Redis({
-      ...common,
-      sentinels: config.nodes.map(({ host, port }) => ({ host, port })),
-      name: config.sentinelName ?? 'mymaster',
-      role: 'master',
-      db: config.db,
-      ...(config.sentinelUsername ? { sentinelUsername: config.sentinelUsername } : {}),
-      ...(config.sentinelPassword ? { sentinelPassword: config.sentinelPassword } : {}),
-      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
-      // No failover detector (ioredis's subscription to +switch-master): when the notice arrived
-      // while the connection was reconnecting, it cancelled the reconnect and the connection stayed
-      // closed for good ("Connection is closed.": the Sentinel drill's web process, instrumented).
-      // Without it a connection follows a failover when it loses the old primary, or is told
-      // READONLY by it (reconnectOnError).
-      failoverDetector: false,
-      retryStrategy: retryDelay,
-      sentinelRetryStrategy: retryDelay,
-    });
+    return followed(
+      sentinelSetOf(config),
+      new Redis({
+        ...common,
+        sentinels: config.nodes.map(({ host, port }) => ({ host, port })),
+        name: config.sentinelName ?? 'mymaster',
+        role: 'master',
+        db: config.db,
+        ...(config.sentinelUsername ? { sentinelUsername: config.sentinelUsername } : {}),
+        ...(config.sentinelPassword ? { sentinelPassword: config.sentinelPassword } : {}),
+        ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+        // No failover detector (ioredis's subscription to +switch-master): when the notice arrived
+        // while the connection was reconnecting, it cancelled the reconnect and the connection stayed
+        // closed for good ("Connection is closed.": the Sentinel drill's web process, instrumented).
+        // Without it a connection follows a failover when it loses the old primary, or is told
+        // READONLY by it (reconnectOnError).
+        failoverDetector: false,
+        retryStrategy: retryDelay,
+        sentinelRetryStrategy: retryDelay,
+      }),
+    );
   }
 
   const node = config.nodes[0];
@@ -133,7 +136,33 @@ export async function closeRedis(client: RedisClient): Promise<void> {
 
 /** A second connection like `client` (its own socket: BullMQ's queue keeps its scripts there). */
 export function duplicateRedis(client: RedisClient): RedisClient {
-  return client instanceof Cluster ? client.duplicate() : client.duplicate();
+  if (client instanceof Cluster) return client.duplicate();
+  const set = followedSetOf.get(client);
+  return set ? followed(set, client.duplicate()) : client.duplicate();
+}
+
+/**
+ * The connections this process has to each Sentinel-watched master (by its name and sentinels),
+ * so that they all move together to a new primary: see {@link createWriteConfirmer}.
+ */
+const followedSets = new Map<string, Set<Redis>>();
+const followedSetOf = new WeakMap<Redis, Set<Redis>>();
+
+function sentinelSetOf(config: RedisConfig): Set<Redis> {
+  const key = `${config.sentinelName ?? 'mymaster'}@${config.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}/${config.db}`;
+  let set = followedSets.get(key);
+  if (!set) {
+    set = new Set();
+    followedSets.set(key, set);
+  }
+  return set;
+}
+
+function followed(set: Set<Redis>, client: Redis): Redis {
+  set.add(client);
+  followedSetOf.set(client, set);
+  client.once('end', () => set.delete(client));
+  return client;
 }
 
 /** Node's codes for a TLS certificate the client does not trust. */
@@ -250,7 +279,8 @@ export type Confirmation =
       reason: string;
       /**
        * The sentinels name another primary: this connection is on a demoted one (which takes
-       * writes until Sentinel turns it into a replica, then drops them), and must reconnect.
+       * writes until Sentinel turns it into a replica, then drops them); the confirmer moves the
+       * process's connections to the new one once the failover is over.
        */
       stale?: boolean;
     };
@@ -280,6 +310,9 @@ export interface WriteConfirmer {
   close(): Promise<void>;
 }
 
+/** How often a process checks that its connections are on the primary the sentinels name. */
+const FOLLOW_PRIMARY_MS = 500;
+
 /** How long a sentinel has to answer SENTINEL MASTER before it counts as not answering. */
 const SENTINEL_ANSWER_MS = 1_000;
 
@@ -288,16 +321,36 @@ interface SentinelView {
   host: string;
   port: number;
   flags: string[];
+  /** The replicas it knows of that it can reach (not down, not disconnected) and that say so. */
+  healthyReplicas: number;
 }
 
-function sentinelViewOf(reply: unknown): SentinelView {
+/** SENTINEL MASTER's and SENTINEL REPLICAS' flat field lists, as a map. */
+function fieldsOf(reply: unknown): Map<string, string> {
   const fields = new Map<string, string>();
   const flat = Array.isArray(reply) ? (reply as unknown[]) : [];
   for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
+  return fields;
+}
+
+/** What SENTINEL MASTER and SENTINEL REPLICAS answered, as one view. */
+export function sentinelViewOf(master: unknown, replicas: unknown): SentinelView {
+  const fields = fieldsOf(master);
+  const down = new Set(['s_down', 'o_down', 'disconnected']);
+  // Counted: reachable, and saying it is a replica (an old primary not yet turned into one, listed
+  // under the new primary since the switch, still says master).
+  const healthyReplicas = (Array.isArray(replicas) ? (replicas as unknown[]) : [])
+    .map(fieldsOf)
+    .filter(
+      (replica) =>
+        replica.get('role-reported') === 'slave' &&
+        !(replica.get('flags') ?? '').split(',').some((flag) => down.has(flag)),
+    ).length;
   return {
     host: fields.get('ip') ?? '',
     port: Number(fields.get('port')),
     flags: (fields.get('flags') ?? '').split(','),
+    healthyReplicas,
   };
 }
 
@@ -367,7 +420,19 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
     const answers = await Promise.all(
       open().map((sentinel) =>
         within(
-          sentinel.call('SENTINEL', 'MASTER', name).then(sentinelViewOf, () => undefined),
+          sentinel
+            .pipeline()
+            .call('SENTINEL', 'MASTER', name)
+            .call('SENTINEL', 'REPLICAS', name)
+            .exec()
+            .then(
+              (replies) => {
+                const [master, replicas] = replies ?? [];
+                if (!master || !replicas || master[0] || replicas[0]) return undefined;
+                return sentinelViewOf(master[1], replicas[1]);
+              },
+              () => undefined,
+            ),
           SENTINEL_ANSWER_MS,
           undefined,
         ),
@@ -375,6 +440,41 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
     );
     return answers.filter((view): view is SentinelView => view !== undefined);
   };
+  // As many sentinels as a failover needs to be authorised must answer: fewer could all be ones
+  // that have not yet heard of a failover the others are running.
+  const majority = Math.floor(config.nodes.length / 2) + 1;
+
+  // Once a failover is over (a majority answers, none runs one, all name one primary), every
+  // connection of this process still on another node is moved there, together. Sentinel turns the
+  // old primary into a replica (closing its clients) only about 8 s after the switch; until then
+  // it takes writes it will drop, and a process whose connections moved one by one would be split
+  // between the two (a lock released on the new primary while its job went on on the old one).
+  // ioredis's own failover detector is off (see createRedis): this polls instead.
+  const connections = sentinelSetOf(config);
+  let following = false;
+  const follow = async () => {
+    if (following) return;
+    following = true;
+    try {
+      const seen = await views();
+      const [named, ...others] = seen;
+      if (!named || seen.length < majority) return;
+      if (seen.some((view) => view.flags.includes('failover_in_progress'))) return;
+      if (others.some((view) => view.port !== named.port || !sameHost(view.host, named.host))) return;
+      for (const connection of connections) {
+        const stream = connection.stream;
+        if (connection.status !== 'ready' || !stream) continue;
+        if (stream.remotePort !== named.port || !sameHost(named.host, stream.remoteAddress ?? ''))
+          connection.disconnect(true);
+      }
+    } finally {
+      following = false;
+    }
+  };
+  let timer: NodeJS.Timeout | undefined = setInterval(
+    () => void follow().catch(() => undefined),
+    FOLLOW_PRIMARY_MS,
+  ).unref();
 
   return {
     replicated: true,
@@ -401,7 +501,11 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
               timeoutMs + 1_000,
               -1,
             );
-      if (seen.length === 0) return { confirmed: false, reason: 'no sentinel answered' };
+      if (seen.length < majority)
+        return {
+          confirmed: false,
+          reason: `${seen.length} of ${config.nodes.length} sentinels answered (a majority must)`,
+        };
       if (seen.some((view) => view.flags.includes('failover_in_progress')))
         return { confirmed: false, reason: 'a sentinel is failing the primary over' };
       const elsewhere = seen.find((view) => view.port !== address.port || !sameHost(view.host, address.host));
@@ -411,6 +515,14 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
           reason: `the sentinels name ${elsewhere.host}:${elsewhere.port} as the primary, not ${address.host}:${address.port}`,
           stale: true,
         };
+      // The sentinels' replicas of this primary must all be in sync with it: one promoted by a
+      // failover the answering sentinels have not heard of yet has left it.
+      const known = Math.max(...seen.map((view) => view.healthyReplicas));
+      if (online < known)
+        return {
+          confirmed: false,
+          reason: `${online} of the ${known} replicas the sentinels know are in sync with this primary`,
+        };
       if (acked < online)
         return {
           confirmed: false,
@@ -419,6 +531,8 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
       return { confirmed: true };
     },
     async close() {
+      clearInterval(timer);
+      timer = undefined;
       for (const sentinel of sentinels ?? []) sentinel.disconnect();
       sentinels = undefined;
     },
@@ -438,38 +552,9 @@ export const CONFIRM_DEADLINE_MS = 20_000;
 const CONFIRM_RETRY_MS = 200;
 
 /**
- * How long a connection stays on a primary the sentinels no longer name before it is made to
- * reconnect. Sentinel itself turns the old primary into a replica within seconds and closes its
- * clients then, so that every connection of a process (BullMQ's, the locks', the audit's) moves
- * at once; a process whose connections were split between the two primaries would release a lock
- * on one while its job goes on on the other. Only an old primary Sentinel cannot reach (cut off
- * from the sentinels but not from Capstan) is left by Capstan itself, after this.
- */
-export const STALE_PRIMARY_GRACE_MS = 8_000;
-
-/**
- * Reconnects `client` once {@link Confirmation}s have said for {@link STALE_PRIMARY_GRACE_MS}
- * that it is on a demoted primary. `since` keeps, per caller, when that was first said.
- */
-export function leaveStalePrimary(
-  client: RedisClient,
-  confirmation: Confirmation,
-  since: { staleSince?: number },
-): void {
-  if (confirmation.confirmed || !confirmation.stale) {
-    since.staleSince = undefined;
-    return;
-  }
-  since.staleSince ??= Date.now();
-  if (Date.now() - since.staleSince < STALE_PRIMARY_GRACE_MS || client.status !== 'ready') return;
-  since.staleSince = undefined;
-  client.disconnect(true);
-}
-
-/**
  * Applies an idempotent write and confirms it ({@link WriteConfirmer}); while it is not confirmed,
- * applies it again (on the new primary once the connection has moved: {@link leaveStalePrimary}),
- * until it is or `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
+ * applies it again (on the new primary once the connection has moved there: see
+ * {@link createWriteConfirmer}), until it is or `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
  * the last one was confirmed.
  */
 export async function writeDurably<T>(
@@ -482,13 +567,11 @@ export async function writeDurably<T>(
   const results = [await apply()];
   if (!confirmer.replicated) return { results, confirmed: true };
   const deadline = Date.now() + (opts.deadlineMs ?? CONFIRM_DEADLINE_MS);
-  const stale = {};
   for (;;) {
     const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
     if (confirmation.confirmed) return { results, confirmed: true };
     if (Date.now() >= deadline) return { results, confirmed: false };
     opts.onRetry?.(confirmation.reason);
-    leaveStalePrimary(client, confirmation, stale);
     await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
     results.push(await apply());
   }

@@ -78,14 +78,17 @@ export function acknowledged(s: TimedSent): boolean {
  * Finds each held command's follow-up among the ephemeral messages to its user after it: the one
  * naming its job (queued: the job id comes from the request), else the one quoting its text (an
  * approval asked), else the one saying its environment is busy, else the first one left (an error).
+ * A busy answer names the job holding the target and quotes its command, which may be this
+ * person's own earlier one with the same text: only the third pass takes busy answers.
  */
 function matchFollowUps(world: DrillWorld, sent: TimedSent[]): void {
   const claimed = new Set<FakeEphemeral>();
   const held = sent.filter((s) => s.outcome === 'held').sort((a, b) => a.at - b.at);
   const environmentOf = (s: TimedSent) => s.text.match(/^\/(?:env \w+|lb \w+) ([\w-]+)/)?.[1] ?? '?';
   const passes: Array<(s: TimedSent, e: FakeEphemeral) => boolean> = [
-    (s, e) => e.text.includes(jobIdFor(s.triggerId)),
-    (s, e) => e.text.includes(s.text),
+    // Its own job named as queued (a busy answer names the job holding the target: someone else's).
+    (s, e) => e.text.includes(jobIdFor(s.triggerId)) && !/is busy/.test(e.text),
+    (s, e) => e.text.includes(s.text) && !/is busy/.test(e.text),
     (s, e) => e.text.includes(`environment ${environmentOf(s)} is busy`),
     (_, e) => !/Queued as job|needs an? .*approval|is busy/.test(e.text),
   ];

@@ -6,7 +6,6 @@ import {
   type Confirmation,
   closeRedis,
   duplicateRedis,
-  leaveStalePrimary,
   type RedisClient,
   type WriteConfirmer,
 } from '../redis.js';
@@ -59,8 +58,6 @@ export class JobProducer {
   private readonly onUnconfirmed: (jobId: string, reason: string) => void;
   /** Jobs added so far on the queue's connection (a confirmation covers every one added before it). */
   private added = 0;
-  /** Since when confirmations have said the queue's connection is on a demoted primary. */
-  private readonly stale: { staleSince?: number } = {};
   /** The confirmation in flight, and how many adds it covers. */
   private confirming: { done: Promise<Confirmation>; covers: number } | undefined;
 
@@ -152,8 +149,7 @@ export class JobProducer {
         this.onUnconfirmed(jobId, confirmation.reason);
         return;
       }
-      // On a demoted primary: written again once the connection has moved to the new one.
-      leaveStalePrimary(this.queueConnection, confirmation, this.stale);
+      // On a demoted primary: written again, on the new one once the connection has moved there.
       await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
     }
   }
