@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type MysqlConnection, openConnection } from '../src/mysql/connection.js';
-import { copyTable, DEFAULT_BATCH_ROWS, DEFAULT_COMMIT_ROWS } from '../src/mysql/copy.js';
+import { copyTable } from '../src/mysql/copy.js';
 import { exactRowCount } from '../src/mysql/table.js';
 import { freePort, type MariaDbService, startMariaDb } from '../test/helpers/services.js';
 
@@ -108,9 +108,9 @@ async function child(argv: string[]): Promise<void> {
     schema: DB,
     table: values.table as string,
     targetTable: values.target as string,
-    ranges: Number(values.ranges),
-    batchRows: Number(values.batch),
-    commitRows: Number(values.commit),
+    ...(values.ranges ? { ranges: Number(values.ranges) } : {}),
+    ...(values.batch ? { batchRows: Number(values.batch) } : {}),
+    ...(values.commit ? { commitRows: Number(values.commit) } : {}),
   });
   const ms = performance.now() - started;
   const usage = process.resourceUsage();
@@ -178,10 +178,10 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       rows: { type: 'string', default: '1000000,100000' },
-      ranges: { type: 'string', default: '4' },
-      // What a restore job uses, unless told otherwise.
-      batch: { type: 'string', default: String(DEFAULT_BATCH_ROWS) },
-      commit: { type: 'string', default: String(DEFAULT_COMMIT_ROWS) },
+      // Unset: what a restore job does (chosen from what the copy measures); set: overrides.
+      ranges: { type: 'string' },
+      batch: { type: 'string' },
+      commit: { type: 'string' },
       // Trials per size; each side's median is reported (a one-second run on a shared machine is noisy).
       repeat: { type: 'string', default: '3' },
       // Writes a V8 CPU profile of each Capstan copy into this folder (open it in Chrome's DevTools).
@@ -292,12 +292,9 @@ export async function run(args: string[]): Promise<void> {
             table,
             '--target',
             `${table}__restored`,
-            '--ranges',
-            values.ranges as string,
-            '--batch',
-            values.batch as string,
-            '--commit',
-            values.commit as string,
+            ...(values.ranges ? ['--ranges', values.ranges] : []),
+            ...(values.batch ? ['--batch', values.batch] : []),
+            ...(values.commit ? ['--commit', values.commit] : []),
           ],
           { ...process.env, BENCH_MYSQL_PWD: src.password },
         );
@@ -368,7 +365,7 @@ export async function run(args: string[]): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
   process.stdout.write(
-    `\nrestore: table copy between two local mariadbd servers (ranges=${values.ranges}, batch=${values.batch}, commit=${values.commit}, median of ${repeat} trials)\n`,
+    `\nrestore: table copy between two local mariadbd servers (ranges=${values.ranges ?? 'measured'}, batch=${values.batch ?? 'measured'}, commit=${values.commit ?? 'measured'}, median of ${repeat} trials)\n`,
   );
   process.stdout.write(`${row(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const l of lines) process.stdout.write(`${row(l)}\n`);
