@@ -52,6 +52,7 @@ import {
   quoteIdent,
   type RangeChecksum,
   recurringProblem,
+  type TableRef,
   tableChecksum,
   tableComment,
   tableExists,
@@ -231,24 +232,10 @@ export async function rdsRestoreJob(
           let verified = ctx.checkpoints.verified as VerifiedCopy | undefined;
           if (!swapped || !verified) {
             await reporter.step('Verify the copy');
-            const differences = await compareDefinitions(
+            const copied = await verifyCopy(
               { conn: tempConn, schema: command.schema, table: command.table },
               { conn: liveConn, schema: command.schema, table: names.restored },
             );
-            if (differences.length > 0) {
-              throw new UserError(
-                `The copy's definition does not match the table on the restored instance: ${differences.join('; ')}. The live table was not touched; \`${command.schema}.${names.restored}\` holds the unverified copy.`,
-              );
-            }
-            const check = await compareTables(
-              { conn: tempConn, schema: command.schema, table: command.table },
-              { conn: liveConn, schema: command.schema, table: names.restored },
-            );
-            if (!check.equal) {
-              throw new UserError(
-                `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). The live table was not touched; \`${command.schema}.${names.restored}\` holds the unverified copy.`,
-              );
-            }
             const sum = await tableChecksum(liveConn, command.schema, names.restored);
             verified = await ctx.remember('verified', () => ({
               count: sum.count,
@@ -256,7 +243,7 @@ export async function rdsRestoreJob(
               columns: sum.columns,
               ranges: sum.ranges,
             }));
-            reporter.progress(`definition the same, ${check.count[1]} rows, checksums equal`);
+            reporter.progress(`definition the same, ${copied} rows, checksums equal`);
             await ctx.betweenSteps();
           }
           const counts: { copied: number; merged?: number } = { copied: verified.count };
@@ -332,6 +319,28 @@ export async function rdsRestoreJob(
   } finally {
     if (!keepTemporary) await deleteTemporary(clients, tempId, jobId, ctx, wait);
   }
+}
+
+/**
+ * The verify step: the copy's definition (`SHOW CREATE TABLE`, modulo what legitimately differs) and its data (count
+ * and per-range checksums) equal the table's on the restored instance. Returns the rows copied; throws a
+ * {@link UserError} naming every difference otherwise (the live table is not touched by then).
+ */
+export async function verifyCopy(source: TableRef, copy: TableRef): Promise<number> {
+  const kept = `The live table was not touched; \`${copy.schema}.${copy.table}\` holds the unverified copy.`;
+  const differences = await compareDefinitions(source, copy);
+  if (differences.length > 0) {
+    throw new UserError(
+      `The copy's definition does not match the table on the restored instance: ${differences.join('; ')}. ${kept}`,
+    );
+  }
+  const check = await compareTables(source, copy);
+  if (!check.equal) {
+    throw new UserError(
+      `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). ${kept}`,
+    );
+  }
+  return check.count[1];
 }
 
 /**

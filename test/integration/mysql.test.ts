@@ -3,6 +3,7 @@
  * after an interruption, checksums, diff, identifier injection and secret-free errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCopy } from '../../jobs/rds-restore.js';
 import { UserError } from '../../src/errors.js';
 import {
   type CopyCheckpoint,
@@ -546,6 +547,20 @@ describe('secondary keys built after the load', () => {
       'column `body` is "varchar(60) DEFAULT NULL" in the copy, "text DEFAULT NULL" in the source',
       'key `name` is missing from the copy',
     ]);
+    // The restore job's verify step refuses it, saying what differs and that the live table is untouched.
+    await expect(
+      verifyCopy({ conn: src, schema: DB, table: WIDE }, { conn: dst, schema: DB, table: `${WIDE}_bad` }),
+    ).rejects.toThrow(
+      new UserError(
+        `The copy's definition does not match the table on the restored instance: column \`body\` is "varchar(60) DEFAULT NULL" in the copy, "text DEFAULT NULL" in the source; key \`name\` is missing from the copy. The live table was not touched; \`${DB}.${WIDE}_bad\` holds the unverified copy.`,
+      ),
+    );
+    expect(
+      await verifyCopy(
+        { conn: src, schema: DB, table: WIDE },
+        { conn: dst, schema: DB, table: `${WIDE}_copy` },
+      ),
+    ).toBe(3000);
   });
 });
 
