@@ -37,9 +37,11 @@ describe('chooseCopyPlan', () => {
   });
 
   it('gives a small table one range (a range’s fixed costs would dominate), and a key it cannot split one too', () => {
-    const small = chooseCopyPlan({ ...wide, approximateRows: 40_000 });
+    const small = chooseCopyPlan({ ...wide, approximateRows: 10_000 });
     expect(small.ranges).toBe(1);
-    expect(small.reason).toContain('~12 MB table');
+    expect(small.reason).toContain('~3 MB table');
+    // 100k rows of 228 bytes (21 MB): two ranges on two cores measured faster than one.
+    expect(chooseCopyPlan({ ...wide, approximateRows: 100_000, avgRowBytes: 228 }).ranges).toBe(2);
     const unsplittable = chooseCopyPlan({ ...wide, splittable: false });
     expect(unsplittable.ranges).toBe(1);
     expect(unsplittable.reason).toContain('a key that cannot be split');
