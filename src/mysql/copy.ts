@@ -1,5 +1,5 @@
 /**
- * Copying one table between servers: same definition; the key space of a single-integer key split into ranges copied
+ * Copying one table between servers: same definition (its non-unique secondary keys built after the load); the key space of a single-integer key split into ranges copied
  * in parallel; each range streamed in key order (one query, paused while the writer catches up) and written in
  * batches (LOAD DATA LOCAL, or multi-row INSERTs), several batches to a transaction; never the whole table in memory;
  * resumable from a plain-JSON checkpoint without duplicating rows (a range restarts after the highest key the
@@ -545,8 +545,11 @@ function cloneCheckpoint(c: CopyCheckpoint): CopyCheckpoint {
 
 /**
  * Copies `schema.table` from `source` into `targetSchema.targetTable` on `target`. Creates the target table with the
- * source's definition (foreign keys left out) and fails with a Conflict {@link UserError} if it already exists —
+ * source's definition (foreign keys left out; non-unique secondary keys left out until every row is in, then added in
+ * one ALTER: see {@link deferSecondaryKeys}) and fails with a Conflict {@link UserError} if it already exists —
  * unless resuming from a checkpoint that created it. Generated columns are not inserted (the server computes them).
+ * Unless the caller says, the number of ranges and the batch and transaction sizes are chosen from what the copy
+ * measures ({@link chooseCopyPlan}).
  *
  * Resuming is exact for keyed tables: each range restarts after the highest key present in the target within that
  * range (rows are committed in whole batches), whatever the checkpoint says. A table without a usable key is copied in
@@ -851,6 +854,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         keysPlan.deferred.filter((k) => !have.has(k.name));
       let todo = missing(await present());
       let algorithm: 'inplace' | 'copy' | null = null;
+      let built: string[] = [];
       if (todo.length > 0) {
         if (shouldStop()) {
           throw new CopyInterruptedError(
@@ -863,6 +867,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         const watch = watchAlter(names);
         try {
           algorithm = await alterAddKeys(todo);
+          built = names;
         } catch (error) {
           // 1061 ER_DUP_KEYNAME: an earlier attempt's ALTER finished after this one looked (it was still running
           // on the server when its worker died).
@@ -876,7 +881,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       }
       if (cp.indexes) cp.indexes.built = true;
       return {
-        built: algorithm === null ? [] : keysPlan.deferred.map((k) => k.name),
+        built,
         algorithm,
         ms: Date.now() - begun,
       };
