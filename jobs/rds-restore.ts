@@ -116,8 +116,9 @@ function restoreFacts(command: RdsRestoreTable, names: unknown): JobFacts {
 function copyProgressText(p: CopyProgress): string {
   if (p.phase === 'indexing' && p.indexing) {
     const n = p.indexing.names.length;
+    const seconds = p.indexing.seconds === undefined ? '' : `, ${p.indexing.seconds} s`;
     const percent = p.indexing.percent === undefined ? '' : `, ${Math.round(p.indexing.percent)}%`;
-    return `${p.rowsCopied} rows in; building ${n} ${n === 1 ? 'index' : 'indexes'} (${p.indexing.names.join(', ')})${percent}`;
+    return `${p.rowsCopied} rows in; building ${n} ${n === 1 ? 'index' : 'indexes'} (${p.indexing.names.join(', ')})${seconds}${percent}`;
   }
   return `${p.plan.reason}: ${p.rowsCopied} of ~${p.approximateRows} rows (${p.rangesDone}/${p.rangesTotal} ranges done)`;
 }

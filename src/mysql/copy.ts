@@ -72,8 +72,11 @@ export interface CopyProgress {
   rangesTotal: number;
   /** `indexing`: every row is in and the deferred keys are being built (see {@link CopyProgress.indexing}). */
   phase: 'copying' | 'indexing';
-  /** While indexing: the keys being built and, where the server reports it (MariaDB), how far it is. */
-  indexing?: { names: string[]; percent?: number };
+  /**
+   * While indexing: the keys being built, for how long so far, and how far the server says it is where it says so
+   * (MariaDB's PROCESSLIST.PROGRESS, when above 0: its InnoDB in-place index builds may report 0 throughout).
+   */
+  indexing?: { names: string[]; seconds?: number; percent?: number };
   /** How the copy was cut up, and why. */
   plan: CopyPlan;
   /** A copy of the checkpoint as of this batch (safe to persist). */
@@ -902,14 +905,15 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     }
 
     /**
-     * While the ALTER runs, reports how far the server says it is (MariaDB's PROCESSLIST.PROGRESS; other servers
-     * report nothing, and the step shows without a percentage). Needs a connection of its own: only when the copy
-     * opens its own.
+     * While the ALTER runs, reports every second how long it has run and how far the server says it is (MariaDB's
+     * PROCESSLIST.PROGRESS when above 0; other servers report nothing). Needs a connection of its own: only when the
+     * copy opens its own.
      */
     function watchAlter(names: string[]): { stop(): Promise<void> } {
       if (isConnection(options.target) || !options.onProgress) return { stop: async () => {} };
       const target = options.target;
       let running = true;
+      const since = Date.now();
       let timer: NodeJS.Timeout | undefined;
       let wake: (() => void) | undefined;
       const loop = (async () => {
@@ -922,13 +926,14 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
               timer = setTimeout(resolve, 1_000);
             });
             if (!running) break;
-            const [rows] = (await probe.query(
-              'SELECT PROGRESS AS p FROM information_schema.PROCESSLIST WHERE ID = ?',
-              [idRow.id],
-            )) as unknown as [Array<{ p: unknown }>];
-            const percent = Number(rows[0]?.p);
-            if (!running || !Number.isFinite(percent)) continue;
-            await report({ names, percent });
+            const percent = await probe
+              .query('SELECT PROGRESS AS p FROM information_schema.PROCESSLIST WHERE ID = ?', [idRow.id])
+              .then(([rows]) => Number((rows as Array<{ p: unknown }>)[0]?.p))
+              // MySQL has no PROGRESS column: the step shows how long it has run.
+              .catch(() => 0);
+            if (!running) break;
+            const seconds = Math.round((Date.now() - since) / 1000);
+            await report({ names, seconds, ...(percent > 0 ? { percent } : {}) });
           }
         } finally {
           await probe.end().catch(() => probe.destroy());
