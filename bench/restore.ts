@@ -1,34 +1,51 @@
 /**
- * `npm run bench -- restore [--rows 1000000,100000] [--ranges 4] [--batch 2000] [--commit 10000] [--repeat 3] [--profile DIR]`
+ * `npm run bench -- restore [--rows 1000000,100000] [--shapes narrow,wide] [--repeat 3] [--threads 2,4]
+ *   [--peers dump,myloader,insert-select] [--ranges N] [--batch N] [--commit N] [--profile DIR]`
  *
- * Copies a generated table (id BIGINT PK, three INTs, a VARCHAR(100), a ~128-byte TEXT, a DATETIME(6), a DECIMAL;
- * about 200 bytes a row) between two local mariadbd servers, once with Capstan's `copyTable` and once with
- * `mariadb-dump --single-transaction --no-create-info … | mariadb …`, for each size in `--rows`. The source table is
- * generated with `INSERT … SELECT` from MariaDB's sequence engine (`seq_1_to_N`).
+ * Copies a generated table between two local mariadbd servers with Capstan's `copyTable` and with its peers, for each
+ * size in `--rows` and each table shape in `--shapes`:
+ * - `narrow`: id BIGINT PK, three INTs, a VARCHAR(100), a ~128-byte TEXT, a DATETIME(6), a DECIMAL (~240 bytes a row);
+ * - `wide`: the same columns with the secondary keys real tables have, KEY(a,b) and KEY(name) (issue #23).
+ * The peers: `mariadb-dump --single-transaction --no-create-info | mariadb`; mydumper then myloader with each thread
+ * count in `--threads` (Debian's `mydumper` package, installed with apt-get when missing; myloader with
+ * `--enable-binlog` so it pays the binary-log cost Capstan's copy pays); and `INSERT … SELECT` on the source server into
+ * another database (no network, no client: the floor a copy between servers is measured against).
  *
- * Capstan's copy runs in a child process (`node --import tsx bench/restore.ts --child …`) that reports its own peak
- * RSS (`process.resourceUsage().maxRSS`), so the figure is the copy's alone. Each size runs `--repeat` trials (dump,
- * then Capstan, each after both servers have flushed their dirty pages) and reports each side's median trial: rows/s
- * for both, the ratio against the 1.5× target, the peak RSS (highest of all trials) against the 200 MB target, and
- * the CPU time the Capstan process and each mariadbd used. Exits 0 whether targets are met or not.
+ * Every copy is verified against the source by row count and `CHECKSUM TABLE` (a wrong copy fails the run). Each size
+ * and shape runs `--repeat` trials (every contender once per trial, each after both servers have flushed their dirty
+ * pages), and each contender's median trial is reported: one table with Capstan's time beside every peer's and the
+ * ratio (peer time / Capstan time: above 1, Capstan is faster), Capstan's peak RSS (its child process, highest of all
+ * trials), the CPU each mariadbd used, the machine's load average, and the issue's targets. Capstan's copy runs in a
+ * child process (`node --import tsx bench/restore.ts --child …`) that reports its own time (from the call to its
+ * return: a worker is already running when a job copies) and peak RSS; a peer's time is its processes' wall time.
+ * Unset, `--ranges`, `--batch` and `--commit` are what a restore job uses (chosen from what the copy measures). Exits 0
+ * whether targets are met or not.
  */
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type MysqlConnection, openConnection } from '../src/mysql/connection.js';
-import { copyTable, DEFAULT_BATCH_ROWS, DEFAULT_COMMIT_ROWS } from '../src/mysql/copy.js';
-import { exactRowCount } from '../src/mysql/table.js';
+import { copyTable } from '../src/mysql/copy.js';
+import { exactRowCount, showCreateTable } from '../src/mysql/table.js';
 import { freePort, type MariaDbService, startMariaDb } from '../test/helpers/services.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
 const DB = 'capstan_bench';
-const DUMP_DB = 'capstan_bench_dump';
-const RATIO_TARGET = 1.5;
+/** Where each peer writes its copy (on the target server; `insert-select` on the source server). */
+const PEER_DB = 'capstan_bench_peer';
 const RSS_TARGET_MB = 200;
 
-const TABLE_DDL = (name: string): string => `CREATE TABLE ${DB}.${name} (
+type Shape = 'narrow' | 'wide';
+const SHAPES: Record<Shape, string> = {
+  narrow: 'PRIMARY KEY (id)',
+  wide: 'PRIMARY KEY (id), KEY ab (a, b), KEY name (name)',
+};
+
+const TABLE_DDL = (db: string, name: string, shape: Shape): string => `CREATE TABLE ${db}.${name} (
   id BIGINT NOT NULL,
   a INT NOT NULL,
   b INT NOT NULL,
@@ -37,7 +54,7 @@ const TABLE_DDL = (name: string): string => `CREATE TABLE ${DB}.${name} (
   body TEXT NOT NULL,
   at DATETIME(6) NOT NULL,
   amount DECIMAL(14,4) NOT NULL,
-  PRIMARY KEY (id)
+  ${SHAPES[shape]}
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
 interface ChildResult {
@@ -46,6 +63,10 @@ interface ChildResult {
   maxRssKb: number;
   /** The child's CPU time (user + system). */
   cpuMs: number;
+  /** How the copy was cut up, and why (the plan's reason). */
+  plan: string;
+  /** Time spent building the deferred keys. */
+  indexMs: number;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 where unreadable. */
@@ -60,17 +81,16 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   }
 }
 
-interface Row {
-  rows: number;
-  sourceMb: number;
-  capstanMs: number;
-  capstanRssMb: number;
-  capstanCpuMs: number;
-  dumpMs: number;
-  /** CPU seconds the source and target mariadbd used during each copy. */
-  serverCpu: { capstan: [number, number]; dump: [number, number] };
-  /** Every trial's times (ms): Capstan, dump pipeline. */
-  trials?: Array<[number, number]>;
+/** One contender's trial. */
+interface Trial {
+  ms: number;
+  /** CPU seconds the source and target mariadbd used. */
+  serverCpu: [number, number];
+  /** Capstan only. */
+  rssMb?: number;
+  cpuMs?: number;
+  plan?: string;
+  indexMs?: number;
 }
 
 const conn = (svc: MariaDbService) => ({
@@ -108,9 +128,9 @@ async function child(argv: string[]): Promise<void> {
     schema: DB,
     table: values.table as string,
     targetTable: values.target as string,
-    ranges: Number(values.ranges),
-    batchRows: Number(values.batch),
-    commitRows: Number(values.commit),
+    ...(values.ranges ? { ranges: Number(values.ranges) } : {}),
+    ...(values.batch ? { batchRows: Number(values.batch) } : {}),
+    ...(values.commit ? { commitRows: Number(values.commit) } : {}),
   });
   const ms = performance.now() - started;
   const usage = process.resourceUsage();
@@ -119,6 +139,8 @@ async function child(argv: string[]): Promise<void> {
     ms,
     maxRssKb: usage.maxRSS,
     cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    plan: result.plan.reason,
+    indexMs: result.indexes.ms,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -173,17 +195,49 @@ function runProcess(
   });
 }
 
+/** mydumper and myloader on PATH: installed from Debian's `mydumper` package when missing. */
+async function ensureMydumper(): Promise<string> {
+  const has = async (): Promise<boolean> =>
+    runProcess('bash', ['-c', 'command -v mydumper && command -v myloader'], process.env).then(
+      () => true,
+      () => false,
+    );
+  if (!(await has())) {
+    const policy = await runProcess('apt-cache', ['policy', 'mydumper'], process.env);
+    if (!/Candidate: (?!\(none\))/.test(policy.stdout))
+      throw new Error(`mydumper is not installed and apt has no candidate for it:\n${policy.stdout}`);
+    process.stderr.write('restore bench: installing mydumper (apt-get install -y mydumper)…\n');
+    await runProcess('apt-get', ['install', '-y', '--no-install-recommends', 'mydumper'], {
+      ...process.env,
+      DEBIAN_FRONTEND: 'noninteractive',
+    });
+  }
+  const version = await runProcess('myloader', ['--version'], process.env);
+  return version.stdout.trim().split('\n')[0] ?? 'myloader';
+}
+
+/** Count and `CHECKSUM TABLE` of a table. */
+async function fingerprint(c: MysqlConnection, db: string, table: string): Promise<string> {
+  const count = await exactRowCount(c, db, table);
+  const [[row]] = (await c.query(`CHECKSUM TABLE ${db}.${table}`)) as unknown as [[{ Checksum: unknown }]];
+  return `${count} rows, checksum ${String(row?.Checksum)}`;
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
       rows: { type: 'string', default: '1000000,100000' },
-      ranges: { type: 'string', default: '4' },
-      // What a restore job uses, unless told otherwise.
-      batch: { type: 'string', default: String(DEFAULT_BATCH_ROWS) },
-      commit: { type: 'string', default: String(DEFAULT_COMMIT_ROWS) },
-      // Trials per size; each side's median is reported (a one-second run on a shared machine is noisy).
+      shapes: { type: 'string', default: 'narrow,wide' },
+      // Trials per size and shape; each contender's median is reported (a one-second run on a shared machine is noisy).
       repeat: { type: 'string', default: '3' },
+      // myloader thread counts (one peer each).
+      threads: { type: 'string', default: '2,4' },
+      peers: { type: 'string', default: 'dump,myloader,insert-select' },
+      // Unset: what a restore job does (chosen from what the copy measures); set: overrides.
+      ranges: { type: 'string' },
+      batch: { type: 'string' },
+      commit: { type: 'string' },
       // Writes a V8 CPU profile of each Capstan copy into this folder (open it in Chrome's DevTools).
       profile: { type: 'string' },
     },
@@ -194,18 +248,31 @@ export async function run(args: string[]): Promise<void> {
   const sizes = (values.rows as string).split(',').map((s) => Number(s.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n < 1))
     throw new Error(`--rows: positive integers, got ${values.rows}`);
+  const shapes = (values.shapes as string).split(',').map((s) => s.trim());
+  for (const s of shapes)
+    if (!Object.hasOwn(SHAPES, s)) throw new Error(`--shapes: narrow or wide, got ${s}`);
+  const threads = (values.threads as string).split(',').map((s) => Number(s.trim()));
+  if (threads.some((t) => !Number.isInteger(t) || t < 1))
+    throw new Error(`--threads: positive integers, got ${values.threads}`);
+  const peerNames = new Set((values.peers as string).split(',').map((s) => s.trim()));
+  for (const p of peerNames)
+    if (!['dump', 'myloader', 'insert-select'].includes(p))
+      throw new Error(`--peers: dump, myloader, insert-select; got ${p}`);
+  const myloaderVersion = peerNames.has('myloader') ? await ensureMydumper() : undefined;
+  const loadBefore = loadavg();
 
   const src = await startMariaDb({ port: await freePort(), name: 'bench-restore-src' });
   const dst = await startMariaDb({ port: await freePort(), name: 'bench-restore-dst' });
-  const results: Row[] = [];
+  const work = await mkdtemp(join(tmpdir(), 'capstan-bench-restore-'));
+  const results: Array<{ rows: number; shape: Shape; sourceMb: number; medians: Map<string, Trial> }> = [];
   try {
     const s = await openConnection(conn(src));
     const d = await openConnection(conn(dst));
-    await s.query(`DROP DATABASE IF EXISTS ${DB}`);
-    await s.query(`CREATE DATABASE ${DB}`);
-    for (const db of [DB, DUMP_DB]) {
-      await d.query(`DROP DATABASE IF EXISTS ${db}`);
-      await d.query(`CREATE DATABASE ${db}`);
+    for (const c of [s, d]) {
+      for (const db of [DB, PEER_DB]) {
+        await c.query(`DROP DATABASE IF EXISTS ${db}`);
+        await c.query(`CREATE DATABASE ${db}`);
+      }
     }
     const pidOf = async (c: MysqlConnection): Promise<number | undefined> => {
       const [[row]] = (await c.query('SELECT @@pid_file AS f')) as unknown as [[{ f: string }]];
@@ -214,185 +281,314 @@ export async function run(args: string[]): Promise<void> {
     };
     const srcPid = await pidOf(s);
     const dstPid = await pidOf(d);
+    const serverCpu = async (): Promise<[number, number]> => [
+      await cpuSeconds(srcPid),
+      await cpuSeconds(dstPid),
+    ];
+    const env = { ...process.env, MYSQL_PWD: src.password };
+    const login = (svc: MariaDbService) => ['-h', '127.0.0.1', '-P', String(svc.port), '-u', 'root'];
+
     for (const n of sizes) {
-      const table = `big_${n}`;
-      process.stderr.write(`restore bench: generating ${n} rows on the source…\n`);
-      await s.query(TABLE_DDL(table));
-      await s.query(
-        `INSERT INTO ${DB}.${table}
-         SELECT seq, seq % 1000, (seq * 7) % 100000, IF(seq % 10 = 0, NULL, seq),
-                CONCAT('name-', seq, '-', MD5(seq)),
-                CONCAT(MD5(seq), MD5(seq + 1), MD5(seq + 2), MD5(seq + 3)),
-                TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq SECOND + INTERVAL (seq * 7919) % 1000000 MICROSECOND,
-                seq / 7
-           FROM ${DB}.seq_1_to_${n}`,
-      );
-      await s.query(`ANALYZE TABLE ${DB}.${table}`);
-      const [[sizeRow]] = (await s.query(
-        `SELECT (DATA_LENGTH + INDEX_LENGTH) / 1048576 AS mb FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
-        [DB, table],
-      )) as unknown as [[{ mb: string }]];
-      const sourceMb = Number(sizeRow?.mb ?? 0);
+      for (const shape of shapes as Shape[]) {
+        const table = `${shape}_${n}`;
+        process.stderr.write(`restore bench: generating ${n} rows (${shape}) on the source…\n`);
+        await s.query(TABLE_DDL(DB, table, shape));
+        await s.query(
+          `INSERT INTO ${DB}.${table}
+           SELECT seq, seq % 1000, (seq * 7) % 100000, IF(seq % 10 = 0, NULL, seq),
+                  CONCAT('name-', seq, '-', MD5(seq)),
+                  CONCAT(MD5(seq), MD5(seq + 1), MD5(seq + 2), MD5(seq + 3)),
+                  TIMESTAMP('2024-01-01 00:00:00') + INTERVAL seq SECOND + INTERVAL (seq * 7919) % 1000000 MICROSECOND,
+                  seq / 7
+             FROM ${DB}.seq_1_to_${n}`,
+        );
+        await s.query(`ANALYZE TABLE ${DB}.${table}`);
+        const [[sizeRow]] = (await s.query(
+          'SELECT (DATA_LENGTH + INDEX_LENGTH) / 1048576 AS mb FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+          [DB, table],
+        )) as unknown as [[{ mb: string }]];
+        const sourceMb = Number(sizeRow?.mb ?? 0);
+        const expected = await fingerprint(s, DB, table);
+        const definition = (await showCreateTable(s, DB, table)).replace(
+          /^CREATE TABLE `[^`]+`/,
+          `CREATE TABLE ${PEER_DB}.${table}`,
+        );
 
-      const env = { ...process.env, MYSQL_PWD: src.password };
-      const serverCpu = async (): Promise<[number, number]> => [
-        await cpuSeconds(srcPid),
-        await cpuSeconds(dstPid),
-      ];
-      const since = (before: [number, number], after: [number, number]): [number, number] => [
-        after[0] - before[0],
-        after[1] - before[1],
-      ];
-      const trials: Array<Omit<Row, 'rows' | 'sourceMb'>> = [];
-      for (let trial = 1; trial <= repeat; trial++) {
-        // The dump pipeline, into an identical empty table in another database.
-        await d.query(`DROP TABLE IF EXISTS ${DUMP_DB}.${table}`);
-        await d.query(TABLE_DDL(table).replace(`${DB}.`, `${DUMP_DB}.`));
-        await d.query(`DROP TABLE IF EXISTS ${DB}.${table}__restored`);
-        process.stderr.write(
-          `restore bench: ${n} rows, trial ${trial}/${repeat}: waiting for both servers to flush…\n`,
-        );
-        await Promise.all([settle(s), settle(d)]);
-        process.stderr.write(`restore bench: mariadb-dump | mariadb, ${n} rows…\n`);
-        const dumpCpuBefore = await serverCpu();
-        const dump = await runProcess(
-          'bash',
-          [
-            '-c',
-            'set -o pipefail; mariadb-dump -h 127.0.0.1 -P "$1" -u root --single-transaction --no-create-info --quick "$3" "$4" | mariadb -h 127.0.0.1 -P "$2" -u root "$5"',
-            'dump',
-            String(src.port),
-            String(dst.port),
-            DB,
-            table,
-            DUMP_DB,
-          ],
-          env,
-        );
-        const dumpCpu = since(dumpCpuBefore, await serverCpu());
-        const dumped = await exactRowCount(d, DUMP_DB, table);
-        if (dumped !== n) throw new Error(`dump pipeline copied ${dumped} rows, expected ${n}`);
-
-        await Promise.all([settle(s), settle(d)]);
-        process.stderr.write(`restore bench: Capstan copyTable, ${n} rows…\n`);
-        const capstanCpuBefore = await serverCpu();
-        const out = await runProcess(
-          process.execPath,
-          [
-            ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
-            '--import',
-            'tsx',
-            SELF,
-            '--child',
-            '--src',
-            String(src.port),
-            '--dst',
-            String(dst.port),
-            '--table',
-            table,
-            '--target',
-            `${table}__restored`,
-            '--ranges',
-            values.ranges as string,
-            '--batch',
-            values.batch as string,
-            '--commit',
-            values.commit as string,
-          ],
-          { ...process.env, BENCH_MYSQL_PWD: src.password },
-        );
-        const capstanCpu = since(capstanCpuBefore, await serverCpu());
-        const line = out.stdout.trim().split('\n').at(-1) ?? '';
-        const r = JSON.parse(line) as ChildResult;
-        const copied = await exactRowCount(d, DB, `${table}__restored`);
-        if (copied !== n || r.rows !== n) throw new Error(`Capstan copied ${copied} rows, expected ${n}`);
-        trials.push({
-          capstanMs: r.ms,
-          capstanRssMb: r.maxRssKb / 1024,
-          capstanCpuMs: r.cpuMs,
-          dumpMs: dump.ms,
-          serverCpu: { capstan: capstanCpu, dump: dumpCpu },
+        /** One contender: prepare (untimed), copy (timed), verify against the source. */
+        interface Contender {
+          name: string;
+          prepare?: () => Promise<void>;
+          copy: () => Promise<Partial<Trial>>;
+          check: () => Promise<string>;
+        }
+        const peerTable = () => fingerprint(d, PEER_DB, table);
+        const dropPeer = async (c: MysqlConnection) => {
+          await c.query(`DROP TABLE IF EXISTS ${PEER_DB}.${table}`);
+        };
+        /** An empty table defined as the source's, for the peers that load into an existing table. */
+        const recreatePeer = async (c: MysqlConnection) => {
+          await dropPeer(c);
+          await c.query(definition);
+        };
+        const contenders: Contender[] = [];
+        if (peerNames.has('dump'))
+          contenders.push({
+            name: 'mariadb-dump | mariadb',
+            prepare: () => recreatePeer(d),
+            copy: async () => {
+              await runProcess(
+                'bash',
+                [
+                  '-c',
+                  'set -o pipefail; mariadb-dump -h 127.0.0.1 -P "$1" -u root --single-transaction --no-create-info --quick "$3" "$4" | mariadb -h 127.0.0.1 -P "$2" -u root "$5"',
+                  'dump',
+                  String(src.port),
+                  String(dst.port),
+                  DB,
+                  table,
+                  PEER_DB,
+                ],
+                env,
+              );
+              return {};
+            },
+            check: peerTable,
+          });
+        if (myloaderVersion)
+          for (const t of threads) {
+            const dir = join(work, `mydumper-${table}-${t}`);
+            contenders.push({
+              name: `myloader ${t} threads`,
+              prepare: async () => {
+                await dropPeer(d);
+                await rm(dir, { recursive: true, force: true });
+              },
+              // Dump to disk, then load (as the tools are used: the figure is both).
+              copy: async () => {
+                await runProcess(
+                  'mydumper',
+                  [
+                    ...login(src),
+                    '-p',
+                    src.password,
+                    '-B',
+                    DB,
+                    // mydumper 0.10 matches -T against table names alone when -B is given.
+                    '-T',
+                    table,
+                    '-o',
+                    dir,
+                    '-t',
+                    String(t),
+                    // Chunks, so that one table loads on every thread.
+                    '-r',
+                    String(Math.max(10_000, Math.ceil(n / (t * 4)))),
+                    '--trx-consistency-only',
+                  ],
+                  env,
+                );
+                await runProcess(
+                  'myloader',
+                  [
+                    ...login(dst),
+                    '-p',
+                    dst.password,
+                    '-d',
+                    dir,
+                    '-s',
+                    DB,
+                    '-B',
+                    PEER_DB,
+                    '-t',
+                    String(t),
+                    '--enable-binlog',
+                  ],
+                  env,
+                );
+                return {};
+              },
+              check: peerTable,
+            });
+          }
+        if (peerNames.has('insert-select'))
+          contenders.push({
+            name: 'INSERT…SELECT (same server)',
+            prepare: () => recreatePeer(s),
+            copy: async () => {
+              await s.query(`INSERT INTO ${PEER_DB}.${table} SELECT * FROM ${DB}.${table}`);
+              return {};
+            },
+            check: () => fingerprint(s, PEER_DB, table),
+          });
+        contenders.push({
+          name: 'Capstan',
+          prepare: async () => {
+            await d.query(`DROP TABLE IF EXISTS ${DB}.${table}__restored`);
+          },
+          copy: async () => {
+            const out = await runProcess(
+              process.execPath,
+              [
+                ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []),
+                '--import',
+                'tsx',
+                SELF,
+                '--child',
+                '--src',
+                String(src.port),
+                '--dst',
+                String(dst.port),
+                '--table',
+                table,
+                '--target',
+                `${table}__restored`,
+                ...(values.ranges ? ['--ranges', values.ranges] : []),
+                ...(values.batch ? ['--batch', values.batch] : []),
+                ...(values.commit ? ['--commit', values.commit] : []),
+              ],
+              { ...process.env, BENCH_MYSQL_PWD: src.password },
+            );
+            const r = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as ChildResult;
+            if (r.rows !== n) throw new Error(`Capstan reported ${r.rows} rows copied, expected ${n}`);
+            // Timed inside the child: a worker is already running when a job copies (no node start, no tsx compile).
+            return { ms: r.ms, rssMb: r.maxRssKb / 1024, cpuMs: r.cpuMs, plan: r.plan, indexMs: r.indexMs };
+          },
+          check: () => fingerprint(d, DB, `${table}__restored`),
         });
+
+        const trials = new Map<string, Trial[]>(contenders.map((c) => [c.name, []]));
+        for (let trial = 1; trial <= repeat; trial++) {
+          for (const c of contenders) {
+            await c.prepare?.();
+            process.stderr.write(
+              `restore bench: ${n} rows (${shape}), trial ${trial}/${repeat}, ${c.name}: waiting for both servers to flush…\n`,
+            );
+            await Promise.all([settle(s), settle(d)]);
+            const cpuBefore = await serverCpu();
+            const started = performance.now();
+            const extra = await c.copy();
+            const ms = extra.ms ?? performance.now() - started;
+            const cpuAfter = await serverCpu();
+            const got = await c.check();
+            if (got !== expected) throw new Error(`${c.name} copied ${got}; the source has ${expected}`);
+            trials.get(c.name)?.push({
+              ...extra,
+              ms,
+              serverCpu: [cpuAfter[0] - cpuBefore[0], cpuAfter[1] - cpuBefore[1]],
+            });
+          }
+        }
+        const medians = new Map<string, Trial>();
+        for (const [name, ts] of trials) {
+          const sorted = [...ts].sort((a, b) => a.ms - b.ms);
+          const median = sorted[Math.floor(sorted.length / 2)] as Trial;
+          medians.set(name, { ...median, rssMb: Math.max(...ts.map((t) => t.rssMb ?? 0)) });
+        }
+        results.push({ rows: n, shape, sourceMb, medians });
+        for (const c of [s, d]) await dropPeer(c);
+        await d.query(`DROP TABLE IF EXISTS ${DB}.${table}__restored`);
+        await s.query(`DROP TABLE ${DB}.${table}`);
       }
-      // Each side's median trial (by time); the peak RSS is the highest of all trials.
-      const median = <T>(xs: T[], by: (x: T) => number): T =>
-        [...xs].sort((a, b) => by(a) - by(b))[Math.floor(xs.length / 2)] as T;
-      const mc = median(trials, (t) => t.capstanMs);
-      const md = median(trials, (t) => t.dumpMs);
-      results.push({
-        rows: n,
-        sourceMb,
-        capstanMs: mc.capstanMs,
-        capstanRssMb: Math.max(...trials.map((t) => t.capstanRssMb)),
-        capstanCpuMs: mc.capstanCpuMs,
-        dumpMs: md.dumpMs,
-        serverCpu: { capstan: mc.serverCpu.capstan, dump: md.serverCpu.dump },
-        trials: trials.map((t) => [t.capstanMs, t.dumpMs]),
-      });
     }
     await s.end();
     await d.end();
   } finally {
+    await rm(work, { recursive: true, force: true });
     await src.stop({ purge: true }).catch(() => {});
     await dst.stop({ purge: true }).catch(() => {});
   }
+  process.stdout.write(report(results, { repeat, loadBefore, loadAfter: loadavg(), myloaderVersion }));
+}
 
+/** The figures side by side, and the issue's targets (#23). Pure. */
+function report(
+  results: Array<{ rows: number; shape: Shape; sourceMb: number; medians: Map<string, Trial> }>,
+  info: { repeat: number; loadBefore: number[]; loadAfter: number[]; myloaderVersion: string | undefined },
+): string {
   const fmt = (x: number, digits = 0) =>
     x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const header = [
-    'rows',
-    'table MB',
-    'capstan s',
-    'capstan rows/s',
-    'dump|mariadb s',
-    'dump rows/s',
-    'ratio',
-    'capstan peak RSS MB',
-    'capstan CPU s',
-  ];
+  const peers = [...new Set(results.flatMap((r) => [...r.medians.keys()]))].filter((p) => p !== 'Capstan');
+  const header = ['rows', 'shape', 'table MB', 'Capstan s', ...peers.flatMap((p) => [`${p} s`, 'ratio'])];
   const lines = results.map((r) => {
-    const cr = r.rows / (r.capstanMs / 1000);
-    const dr = r.rows / (r.dumpMs / 1000);
+    const ours = r.medians.get('Capstan')?.ms ?? Number.NaN;
     return [
       fmt(r.rows),
+      r.shape,
       fmt(r.sourceMb, 1),
-      fmt(r.capstanMs / 1000, 2),
-      fmt(cr),
-      fmt(r.dumpMs / 1000, 2),
-      fmt(dr),
-      `${fmt(cr / dr, 2)}×`,
-      fmt(r.capstanRssMb, 1),
-      fmt(r.capstanCpuMs / 1000, 2),
+      fmt(ours / 1000, 2),
+      ...peers.flatMap((p) => {
+        const theirs = r.medians.get(p)?.ms;
+        return theirs === undefined ? ['-', '-'] : [fmt(theirs / 1000, 2), `${fmt(theirs / ours, 2)}×`];
+      }),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const row = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
-  process.stdout.write(
-    `\nrestore: table copy between two local mariadbd servers (ranges=${values.ranges}, batch=${values.batch}, commit=${values.commit}, median of ${repeat} trials)\n`,
+  const table = (head: string[], rows: string[][]): string => {
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((l) => (l[i] ?? '').length)));
+    const row = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i] as number)).join('  ');
+    return `${row(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(row).join('\n')}\n`;
+  };
+  const load = (l: number[]) => l.map((x) => fmt(x, 2)).join(' ');
+  let out = `\nrestore: table copy between two local mariadbd servers, median of ${info.repeat} trial(s), every copy verified by count and CHECKSUM TABLE\n`;
+  out += `ratio = peer time / Capstan time (above 1: Capstan is faster)${info.myloaderVersion ? `; ${info.myloaderVersion}, --enable-binlog` : ''}\n`;
+  out += `load average before ${load(info.loadBefore)}, after ${load(info.loadAfter)}\n\n`;
+  out += table(header, lines);
+  out +=
+    '\nCapstan: how the copy was cut up, index build, peak RSS, CPU (its process; source + target mariadbd)\n';
+  out += table(
+    ['rows', 'shape', 'plan', 'index build s', 'peak RSS MB', 'CPU s', 'mariadbd CPU s'],
+    results.map((r) => {
+      const c = r.medians.get('Capstan');
+      return [
+        fmt(r.rows),
+        r.shape,
+        c?.plan ?? '',
+        fmt((c?.indexMs ?? 0) / 1000, 2),
+        fmt(c?.rssMb ?? 0, 1),
+        fmt((c?.cpuMs ?? 0) / 1000, 2),
+        `${fmt(c?.serverCpu[0] ?? 0, 2)} + ${fmt(c?.serverCpu[1] ?? 0, 2)}`,
+      ];
+    }),
   );
-  process.stdout.write(`${row(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
-  for (const l of lines) process.stdout.write(`${row(l)}\n`);
-  process.stdout.write(
-    `\nevery trial, s (capstan / dump|mariadb): each side's median is in the table above\n`,
+  out += '\nmariadbd CPU s during each peer’s copy (source + target)\n';
+  out += table(
+    ['rows', 'shape', ...peers],
+    results.map((r) => [
+      fmt(r.rows),
+      r.shape,
+      ...peers.map((p) => {
+        const t = r.medians.get(p);
+        return t ? `${fmt(t.serverCpu[0], 2)} + ${fmt(t.serverCpu[1], 2)}` : '-';
+      }),
+    ]),
   );
+  // The targets of issue #23, each a ratio from this run.
+  const targets: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
   for (const r of results) {
-    const cells = (r.trials ?? []).map(([c, dmp]) => `${fmt(c / 1000, 2)} / ${fmt(dmp / 1000, 2)}`);
-    process.stdout.write(`${fmt(r.rows).padStart(widths[0] as number)}  ${cells.join('   ')}\n`);
+    const ours = r.medians.get('Capstan')?.ms ?? Number.NaN;
+    const loaders = peers
+      .filter((p) => p.startsWith('myloader'))
+      .map((p) => r.medians.get(p)?.ms ?? Infinity);
+    if (loaders.length > 0) {
+      const want = r.rows >= 1_000_000 ? 1.2 : 1.0;
+      const ratio = Math.min(...loaders) / ours;
+      targets.push(
+        `${fmt(r.rows)} ${r.shape}: ≥ ${fmt(want, 1)}× the faster myloader — ${fmt(ratio, 2)}× ${verdict(ratio >= want)}`,
+      );
+    }
+    const same = r.medians.get('INSERT…SELECT (same server)')?.ms;
+    if (same !== undefined) {
+      const want = r.shape === 'narrow' ? 0.75 : 1.0;
+      const ratio = same / ours;
+      targets.push(
+        `${fmt(r.rows)} ${r.shape}: ≥ ${fmt(want, 2)}× same-server INSERT…SELECT — ${fmt(ratio, 2)}× ${verdict(ratio >= want)}`,
+      );
+    }
   }
-  process.stdout.write('\nmariadbd CPU s during each copy (source + target): capstan vs dump|mariadb\n');
-  for (const r of results) {
-    const [cs, ct] = r.serverCpu.capstan;
-    const [ds, dt] = r.serverCpu.dump;
-    process.stdout.write(
-      `${fmt(r.rows).padStart(widths[0] as number)}  capstan ${fmt(cs, 2)} + ${fmt(ct, 2)}   dump ${fmt(ds, 2)} + ${fmt(dt, 2)}\n`,
-    );
-  }
-  const worstRatio = Math.min(...results.map((r) => r.dumpMs / r.capstanMs));
-  const peak = Math.max(...results.map((r) => r.capstanRssMb));
-  process.stdout.write(
-    `\ntargets: throughput ≥ ${RATIO_TARGET}× the dump pipeline — worst ${fmt(worstRatio, 2)}× ${worstRatio >= RATIO_TARGET ? 'MET' : 'NOT MET'}; ` +
-      `peak RSS < ${RSS_TARGET_MB} MB — ${fmt(peak, 1)} MB ${peak < RSS_TARGET_MB ? 'MET' : 'NOT MET'}\n`,
-  );
+  const peak = Math.max(...results.map((r) => r.medians.get('Capstan')?.rssMb ?? 0));
+  targets.push(`peak RSS < ${RSS_TARGET_MB} MB — ${fmt(peak, 1)} MB ${verdict(peak < RSS_TARGET_MB)}`);
+  out += `\ntargets (issue #23):\n${targets.map((t) => `  ${t}`).join('\n')}\n`;
+  return out;
 }
 
 if (process.argv[1] === SELF && process.argv[2] === '--child') {

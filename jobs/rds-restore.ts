@@ -20,6 +20,7 @@ import {
   restoreToPointInTime,
 } from '../src/aws/rds.js';
 import type { RdsRestoreTable } from '../src/commands/index.js';
+import { vcpusOfInstanceClass } from '../src/domain/copy-plan.js';
 import { resolveDatabase } from '../src/domain/database.js';
 import {
   beforeRestoreTableName,
@@ -35,6 +36,8 @@ import { CancelledError, ErrorCode, UserError } from '../src/errors.js';
 import {
   type ConnectionOptions,
   type CopyCheckpoint,
+  type CopyProgress,
+  compareDefinitions,
   compareTables,
   copyTable,
   currentGrants,
@@ -49,6 +52,7 @@ import {
   quoteIdent,
   type RangeChecksum,
   recurringProblem,
+  type TableRef,
   tableChecksum,
   tableComment,
   tableExists,
@@ -103,6 +107,20 @@ function restoreFacts(command: RdsRestoreTable, names: unknown): JobFacts {
   const restored = (names as { restored?: string } | undefined)?.restored;
   if (command.mode === 'replace') return { restoredTable: `${command.schema}.${command.table}` };
   return restored ? { restoredTable: `${command.schema}.${restored}` } : {};
+}
+
+/**
+ * The copy step's progress line: how the copy was cut up and why, then rows and ranges while copying, and the keys
+ * being built once every row is in.
+ */
+function copyProgressText(p: CopyProgress): string {
+  if (p.phase === 'indexing' && p.indexing) {
+    const n = p.indexing.names.length;
+    const seconds = p.indexing.seconds === undefined ? '' : `, ${p.indexing.seconds} s`;
+    const percent = p.indexing.percent === undefined ? '' : `, ${Math.round(p.indexing.percent)}%`;
+    return `${p.rowsCopied} rows in; building ${n} ${n === 1 ? 'index' : 'indexes'} (${p.indexing.names.join(', ')})${seconds}${percent}`;
+  }
+  return `${p.plan.reason}: ${p.rowsCopied} of ~${p.approximateRows} rows (${p.rangesDone}/${p.rangesTotal} ranges done)`;
 }
 
 /** Runs `rds.restore-table`. */
@@ -188,12 +206,14 @@ export async function rdsRestoreJob(
       targetTable: names.restored,
       comment: `${jobMark(jobId)} restored ${command.schema}.${command.table} as at ${command.at}`,
       adoptIf: (comment) => carriesJobMark(comment, jobId),
+      // MySQL does not report its cores (MariaDB does): the live instance's class tells them.
+      ...(vcpusOfInstanceClass(source.instanceClass)
+        ? { targetCores: vcpusOfInstanceClass(source.instanceClass) }
+        : {}),
       onCreated: () => ctx.created('side-table'),
       ...(ctx.checkpoints.copy ? { checkpoint: ctx.checkpoints.copy as CopyCheckpoint } : {}),
       onProgress: async (p) => {
-        reporter.progress(
-          `${p.rowsCopied} of ~${p.approximateRows} rows (${p.rangesDone}/${p.rangesTotal} ranges)`,
-        );
+        reporter.progress(copyProgressText(p));
         await ctx.checkpoint('copy', p.checkpoint);
       },
       signal: ctx.signal,
@@ -213,15 +233,10 @@ export async function rdsRestoreJob(
           let verified = ctx.checkpoints.verified as VerifiedCopy | undefined;
           if (!swapped || !verified) {
             await reporter.step('Verify the copy');
-            const check = await compareTables(
+            const copied = await verifyCopy(
               { conn: tempConn, schema: command.schema, table: command.table },
               { conn: liveConn, schema: command.schema, table: names.restored },
             );
-            if (!check.equal) {
-              throw new UserError(
-                `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). The live table was not touched; \`${command.schema}.${names.restored}\` holds the unverified copy.`,
-              );
-            }
             const sum = await tableChecksum(liveConn, command.schema, names.restored);
             verified = await ctx.remember('verified', () => ({
               count: sum.count,
@@ -229,7 +244,7 @@ export async function rdsRestoreJob(
               columns: sum.columns,
               ranges: sum.ranges,
             }));
-            reporter.progress(`${check.count[1]} rows, checksums equal`);
+            reporter.progress(`definition the same, ${copied} rows, checksums equal`);
             await ctx.betweenSteps();
           }
           const counts: { copied: number; merged?: number } = { copied: verified.count };
@@ -305,6 +320,28 @@ export async function rdsRestoreJob(
   } finally {
     if (!keepTemporary) await deleteTemporary(clients, tempId, jobId, ctx, wait);
   }
+}
+
+/**
+ * The verify step: the copy's definition (`SHOW CREATE TABLE`, modulo what legitimately differs) and its data (count
+ * and per-range checksums) equal the table's on the restored instance. Returns the rows copied; throws a
+ * {@link UserError} naming every difference otherwise (the live table is not touched by then).
+ */
+export async function verifyCopy(source: TableRef, copy: TableRef): Promise<number> {
+  const kept = `The live table was not touched; \`${copy.schema}.${copy.table}\` holds the unverified copy.`;
+  const differences = await compareDefinitions(source, copy);
+  if (differences.length > 0) {
+    throw new UserError(
+      `The copy's definition does not match the table on the restored instance: ${differences.join('; ')}. ${kept}`,
+    );
+  }
+  const check = await compareTables(source, copy);
+  if (!check.equal) {
+    throw new UserError(
+      `The copy does not match the restored instance (${check.count[0]} vs ${check.count[1]} rows, ${check.mismatchedRanges.length} range(s) differ). ${kept}`,
+    );
+  }
+  return check.count[1];
 }
 
 /**

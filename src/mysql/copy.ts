@@ -1,5 +1,5 @@
 /**
- * Copying one table between servers: same definition; the key space of a single-integer key split into ranges copied
+ * Copying one table between servers: same definition (its non-unique secondary keys built after the load); the key space of a single-integer key split into ranges copied
  * in parallel; each range streamed in key order (one query, paused while the writer catches up) and written in
  * batches (LOAD DATA LOCAL, or multi-row INSERTs), several batches to a transaction; never the whole table in memory;
  * resumable from a plain-JSON checkpoint without duplicating rows (a range restarts after the highest key the
@@ -8,16 +8,20 @@
 import { Readable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { type CopyPlan, chooseCopyPlan } from '../domain/copy-plan.js';
+import { addKeysSql, type DeferredKey, deferSecondaryKeys } from '../domain/table-definition.js';
 import { CancelledError, ErrorCode, UserError } from '../errors.js';
 import { type ConnectionOptions, exactTypeCast, type MysqlConnection, openConnection } from './connection.js';
 import { and, columnList, type Fragment, keyPredicate, qualified, quoteIdent } from './identifiers.js';
 import {
   type ColumnInfo,
   describeTable,
+  getIndexes,
   rewriteCreateTable,
   type TableKey,
   tableComment,
   tableExists,
+  tableSize,
   withTableComment,
 } from './table.js';
 
@@ -36,22 +40,6 @@ export interface RangeCheckpoint {
   done: boolean;
 }
 
-/**
- * Rows per batch (one LOAD DATA or INSERT) when the caller does not say (what a restore job uses). Rows are streamed
- * and turned into a batch's bytes as they arrive, so memory is a few batches per range whatever the table's size;
- * `npm run bench -- restore --batch N --commit M` compares sizes (500/5,000 → 2,000/10,000 was ~1.2× faster).
- */
-export const DEFAULT_BATCH_ROWS = 2_000;
-
-/**
- * Rows written per transaction on the target when the caller does not say: several batches share one commit (each
- * commit waits for the redo log and binary log), while only a few batches at a time are held in memory.
- */
-export const DEFAULT_COMMIT_ROWS = 10_000;
-
-/** Bytes per batch when the caller does not say: wide rows make smaller batches (memory stays bounded). */
-export const DEFAULT_BATCH_BYTES = 1024 * 1024;
-
 /** Everything a retried job needs to resume a copy; plain JSON (store it in the job's data). */
 export interface CopyCheckpoint {
   version: 1;
@@ -63,6 +51,12 @@ export interface CopyCheckpoint {
   created: boolean;
   ranges: RangeCheckpoint[];
   rowsCopied: number;
+  /**
+   * The non-unique secondary keys the target was created without (by name), and whether the ALTER that adds them
+   * has been seen to finish. Absent in checkpoints of copies that created the table with every key. A resumed copy
+   * reads the target's indexes rather than trusting `built`: an ALTER cut short by a crash either happened or not.
+   */
+  indexes?: { deferred: string[]; built: boolean };
   done: boolean;
 }
 
@@ -76,6 +70,15 @@ export interface CopyProgress {
   approximateRows: number;
   rangesDone: number;
   rangesTotal: number;
+  /** `indexing`: every row is in and the deferred keys are being built (see {@link CopyProgress.indexing}). */
+  phase: 'copying' | 'indexing';
+  /**
+   * While indexing: the keys being built, for how long so far, and how far the server says it is where it says so
+   * (MariaDB's PROCESSLIST.PROGRESS, when above 0: its InnoDB in-place index builds may report 0 throughout).
+   */
+  indexing?: { names: string[]; seconds?: number; percent?: number };
+  /** How the copy was cut up, and why. */
+  plan: CopyPlan;
   /** A copy of the checkpoint as of this batch (safe to persist). */
   checkpoint: CopyCheckpoint;
 }
@@ -88,18 +91,25 @@ export interface CopyOptions {
   table: string;
   targetSchema?: string;
   targetTable: string;
-  /** Key ranges copied in parallel (single integer key only; default 4). */
+  /**
+   * Key ranges copied in parallel (single integer key only). Unset, this and the three sizes below are chosen from
+   * what the copy measures (cores, indexes, row width: {@link chooseCopyPlan}); set, they override the choice.
+   */
   ranges?: number;
-  /** Rows per batch written (default {@link DEFAULT_BATCH_ROWS}). */
+  /** Rows per batch written (one LOAD DATA or INSERT). */
   batchRows?: number;
   /**
-   * Rows per transaction on the target: batches are committed together once this many rows are written (default
-   * {@link DEFAULT_COMMIT_ROWS}; at most one batch when smaller than `batchRows`). Progress and the checkpoint only
-   * ever count committed rows.
+   * Rows per transaction on the target: batches are committed together once this many rows are written (at most one
+   * batch when smaller than `batchRows`). Progress and the checkpoint only ever count committed rows.
    */
   commitRows?: number;
-  /** Soft cap on one batch's bytes: a batch ends early when its rows are large (default {@link DEFAULT_BATCH_BYTES}). */
+  /** Soft cap on one batch's bytes: a batch ends early when its rows are large. */
   maxBatchBytes?: number;
+  /**
+   * CPUs of the target server when it does not report them itself (MySQL does not; MariaDB does): e.g. from the RDS
+   * instance class (`vcpusOfInstanceClass` in src/domain/copy-plan.ts).
+   */
+  targetCores?: number;
   /** Resume from this checkpoint (as returned or reported earlier). */
   checkpoint?: CopyCheckpoint;
   onProgress?: (progress: CopyProgress) => void | Promise<void>;
@@ -114,6 +124,11 @@ export interface CopyOptions {
   adoptIf?: (comment: string) => boolean;
   /** Called right after the target table is created, before anything records it. */
   onCreated?: () => Promise<void>;
+  /**
+   * Create the target without its non-unique secondary keys and add them in one ALTER after the load (default true;
+   * see {@link deferSecondaryKeys} for which keys stay).
+   */
+  deferKeys?: boolean;
   /** Test hook: stop (as if killed) after this many batches in total. */
   maxBatches?: number;
   /**
@@ -131,6 +146,13 @@ export interface CopyResult {
   durationMs: number;
   /** How rows were written. */
   method: 'insert' | 'load-data';
+  /** How the copy was cut up, and why. */
+  plan: CopyPlan;
+  /**
+   * The keys added after the load by this run (empty when none were deferred, or an earlier attempt built them), and
+   * how: `inplace` (sorted index builds), `copy` (the server could not build them in place), or null.
+   */
+  indexes: { built: string[]; algorithm: 'inplace' | 'copy' | null; ms: number };
 }
 
 /** The copy stopped early (aborted, or the `maxBatches` hook); `checkpoint` resumes it. */
@@ -472,6 +494,50 @@ async function* batchesOf(
   }
 }
 
+/**
+ * The server's CPUs, where it says: MariaDB sizes `thread_pool_size` to them at startup (on Unix), so its value counts
+ * them unless someone set it. Undefined elsewhere (MySQL has no such variable; a job can pass the instance class's).
+ */
+async function serverCores(conn: MysqlConnection): Promise<number | undefined> {
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>(
+      "SELECT GLOBAL_VALUE AS v, GLOBAL_VALUE_ORIGIN AS o FROM information_schema.SYSTEM_VARIABLES WHERE VARIABLE_NAME = 'THREAD_POOL_SIZE'",
+    );
+    const row = rows[0];
+    const n = Number(row?.v);
+    return row && ['COMPILE-TIME', 'AUTO'].includes(String(row.o)) && Number.isInteger(n) && n > 0
+      ? n
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The caller's explicit sizes over the measured plan (the reason says so). */
+function overridePlan(plan: CopyPlan, options: CopyOptions): CopyPlan {
+  const given: string[] = [];
+  const out = { ...plan };
+  if (options.ranges !== undefined) {
+    out.ranges = Math.max(1, Math.floor(options.ranges));
+    given.push(`ranges=${out.ranges}`);
+  }
+  if (options.batchRows !== undefined) {
+    out.batchRows = Math.max(1, Math.floor(options.batchRows));
+    given.push(`batch=${out.batchRows} rows`);
+  }
+  if (options.maxBatchBytes !== undefined) {
+    out.batchBytes = options.maxBatchBytes;
+    given.push(`batch=${out.batchBytes} bytes`);
+  }
+  if (options.commitRows !== undefined) {
+    out.commitRows = Math.floor(options.commitRows);
+    given.push(`commit=${out.commitRows} rows`);
+  }
+  out.commitRows = Math.max(out.batchRows, out.commitRows);
+  if (given.length > 0) out.reason = `copying with ${given.join(', ')} as asked (measured: ${plan.reason})`;
+  return out;
+}
+
 function isConnection(source: ConnectionSource): source is MysqlConnection {
   return typeof (source as MysqlConnection).query === 'function';
 }
@@ -482,8 +548,11 @@ function cloneCheckpoint(c: CopyCheckpoint): CopyCheckpoint {
 
 /**
  * Copies `schema.table` from `source` into `targetSchema.targetTable` on `target`. Creates the target table with the
- * source's definition (foreign keys left out) and fails with a Conflict {@link UserError} if it already exists —
+ * source's definition (foreign keys left out; non-unique secondary keys left out until every row is in, then added in
+ * one ALTER: see {@link deferSecondaryKeys}) and fails with a Conflict {@link UserError} if it already exists —
  * unless resuming from a checkpoint that created it. Generated columns are not inserted (the server computes them).
+ * Unless the caller says, the number of ranges and the batch and transaction sizes are chosen from what the copy
+ * measures ({@link chooseCopyPlan}).
  *
  * Resuming is exact for keyed tables: each range restarts after the highest key present in the target within that
  * range (rows are committed in whole batches), whatever the checkpoint says. A table without a usable key is copied in
@@ -497,10 +566,6 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
   const targetSchema = options.targetSchema ?? schema;
   const srcName = qualified(schema, table);
   const dstName = qualified(targetSchema, targetTable);
-  const batchRows = Math.max(1, Math.floor(options.batchRows ?? DEFAULT_BATCH_ROWS));
-  const maxBatchBytes = options.maxBatchBytes ?? DEFAULT_BATCH_BYTES;
-  const commitRows = Math.max(batchRows, Math.floor(options.commitRows ?? DEFAULT_COMMIT_ROWS));
-  const wantedRanges = Math.max(1, Math.floor(options.ranges ?? 4));
 
   const opened: MysqlConnection[] = [];
   /** Connections without a connection-wide typeCast (see ConnectionOptions.rawReads). */
@@ -527,6 +592,28 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     ];
     const info = await describeTable(src, schema, table);
     const key = info.key;
+    const keysPlan = deferSecondaryKeys(info.createStatement);
+    const [srcCores, dstCores, size, sourceIndexes] = await Promise.all([
+      serverCores(src),
+      serverCores(dst),
+      tableSize(src, schema, table),
+      getIndexes(src, schema, table),
+    ]);
+    const plan = overridePlan(
+      chooseCopyPlan({
+        targetCores: dstCores ?? options.targetCores,
+        sourceCores: srcCores,
+        secondaryIndexes: sourceIndexes.filter((i) => i.name !== 'PRIMARY').length,
+        deferredIndexes: options.deferKeys === false ? 0 : keysPlan.deferred.length,
+        avgRowBytes: size.avgRowBytes,
+        approximateRows: info.approximateRows,
+        splittable: key.integer,
+      }),
+      options,
+    );
+    const { batchRows, commitRows } = plan;
+    const maxBatchBytes = plan.batchBytes;
+    const wantedRanges = plan.ranges;
     const insertCols = info.columns.filter((c) => !c.generated);
     if (insertCols.length === 0) throw new UserError(`table ${schema}.${table} has no insertable columns`);
     const selectCols: ColumnInfo[] = [...insertCols];
@@ -570,6 +657,8 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         key,
         durationMs: Date.now() - started,
         method: 'insert',
+        plan,
+        indexes: { built: [], algorithm: null, ms: 0 },
       };
 
     let adopted = false;
@@ -584,7 +673,13 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       }
       try {
         if (existing === undefined) {
-          const create = rewriteCreateTable(info.createStatement, targetSchema, targetTable);
+          const deferring = options.deferKeys !== false && keysPlan.deferred.length > 0;
+          const create = rewriteCreateTable(
+            deferring ? keysPlan.create : info.createStatement,
+            targetSchema,
+            targetTable,
+          );
+          if (deferring) cp.indexes = { deferred: keysPlan.deferred.map((k) => k.name), built: false };
           await dst.query(options.comment === undefined ? create : withTableComment(create, options.comment));
           await options.onCreated?.();
         }
@@ -631,17 +726,22 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       }
     }
 
-    // Persist-worthy as soon as the table exists: a retry must know it created it (or it would refuse to overwrite).
-    if (options.onProgress) {
+    /** Reports progress (and the checkpoint); `indexing` once every row is in and the keys are being built. */
+    const report = async (indexing?: CopyProgress['indexing']): Promise<void> => {
       cp.rowsCopied = cp.ranges.reduce((n, r) => n + r.rows, 0);
-      await options.onProgress({
+      await options.onProgress?.({
         rowsCopied: cp.rowsCopied,
         approximateRows: info.approximateRows,
         rangesDone: cp.ranges.filter((r) => r.done).length,
         rangesTotal: cp.ranges.length,
+        phase: indexing ? 'indexing' : 'copying',
+        plan,
+        ...(indexing ? { indexing } : {}),
         checkpoint: cloneCheckpoint(cp),
       });
-    }
+    };
+    // Persist-worthy as soon as the table exists: a retry must know it created it (or it would refuse to overwrite).
+    await report();
 
     // Shared stop state.
     let batches = 0;
@@ -652,16 +752,6 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       else if (options.maxBatches !== undefined && batches >= options.maxBatches)
         stopReason = `stopped after ${batches} batches (test hook)`;
       return stopReason !== undefined;
-    };
-    const report = async (): Promise<void> => {
-      cp.rowsCopied = cp.ranges.reduce((n, r) => n + r.rows, 0);
-      await options.onProgress?.({
-        rowsCopied: cp.rowsCopied,
-        approximateRows: info.approximateRows,
-        rangesDone: cp.ranges.filter((r) => r.done).length,
-        rangesTotal: cp.ranges.length,
-        checkpoint: cloneCheckpoint(cp),
-      });
     };
 
     const insertSql = `INSERT INTO ${dstName} (${columnList(insertCols.map((c) => c.name))}) VALUES ?`;
@@ -741,6 +831,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         cloneCheckpoint(cp),
       );
     }
+    const indexes = await addDeferredKeys();
     cp.done = true;
     await report();
     return {
@@ -749,7 +840,114 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       key,
       durationMs: Date.now() - started,
       method,
+      plan,
+      indexes,
     };
+
+    /**
+     * Adds the secondary keys the target lacks (all of them in one ALTER), once every row is in. What is missing is
+     * read from the target itself, so a copy resumed after a crash mid-ALTER (which either happened or did not), or
+     * one that adopted a table, builds exactly what is not there.
+     */
+    async function addDeferredKeys(): Promise<CopyResult['indexes']> {
+      const begun = Date.now();
+      const present = async (): Promise<Set<string>> =>
+        new Set((await getIndexes(dst, targetSchema, targetTable)).map((i) => i.name));
+      const missing = (have: Set<string>): DeferredKey[] =>
+        keysPlan.deferred.filter((k) => !have.has(k.name));
+      let todo = missing(await present());
+      let algorithm: 'inplace' | 'copy' | null = null;
+      let built: string[] = [];
+      if (todo.length > 0) {
+        if (shouldStop()) {
+          throw new CopyInterruptedError(
+            `copy of ${schema}.${table} interrupted before building its keys: ${stopReason}`,
+            cloneCheckpoint(cp),
+          );
+        }
+        const names = todo.map((k) => k.name);
+        await report({ names });
+        const watch = watchAlter(names);
+        try {
+          algorithm = await alterAddKeys(todo);
+          built = names;
+        } catch (error) {
+          // 1061 ER_DUP_KEYNAME: an earlier attempt's ALTER finished after this one looked (it was still running
+          // on the server when its worker died).
+          if ((error as { errno?: number }).errno !== 1061) throw error;
+        } finally {
+          await watch.stop();
+        }
+        todo = missing(await present());
+        if (todo.length > 0)
+          throw new Error(`keys ${todo.map((k) => k.name).join(', ')} are still missing after the ALTER`);
+      }
+      if (cp.indexes) cp.indexes.built = true;
+      return {
+        built,
+        algorithm,
+        ms: Date.now() - begun,
+      };
+    }
+
+    /** One ALTER, in place (index builds by sorting) where the server allows it, else as the server can. */
+    async function alterAddKeys(keys: DeferredKey[]): Promise<'inplace' | 'copy'> {
+      try {
+        await dst.query(addKeysSql(dstName, keys, true));
+        return 'inplace';
+      } catch (error) {
+        // 1845/1846 ER_ALTER_OPERATION_NOT_SUPPORTED(_REASON): this server cannot add these keys in place.
+        const errno = (error as { errno?: number }).errno;
+        if (errno !== 1845 && errno !== 1846) throw error;
+        await dst.query(addKeysSql(dstName, keys, false));
+        return 'copy';
+      }
+    }
+
+    /**
+     * While the ALTER runs, reports every second how long it has run and how far the server says it is (MariaDB's
+     * PROCESSLIST.PROGRESS when above 0; other servers report nothing). Needs a connection of its own: only when the
+     * copy opens its own.
+     */
+    function watchAlter(names: string[]): { stop(): Promise<void> } {
+      if (isConnection(options.target) || !options.onProgress) return { stop: async () => {} };
+      const target = options.target;
+      let running = true;
+      const since = Date.now();
+      let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      const loop = (async () => {
+        const [[idRow]] = (await dst.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
+        const probe = await openConnection(target);
+        try {
+          while (running) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              timer = setTimeout(resolve, 1_000);
+            });
+            if (!running) break;
+            const percent = await probe
+              .query('SELECT PROGRESS AS p FROM information_schema.PROCESSLIST WHERE ID = ?', [idRow.id])
+              .then(([rows]) => Number((rows as Array<{ p: unknown }>)[0]?.p))
+              // MySQL has no PROGRESS column: the step shows how long it has run.
+              .catch(() => 0);
+            if (!running) break;
+            const seconds = Math.round((Date.now() - since) / 1000);
+            await report({ names, seconds, ...(percent > 0 ? { percent } : {}) });
+          }
+        } finally {
+          await probe.end().catch(() => probe.destroy());
+        }
+      })().catch(() => {});
+      return {
+        async stop() {
+          running = false;
+          if (timer) clearTimeout(timer);
+          wake?.();
+          await loop;
+        },
+      };
+    }
 
     /**
      * Copies one key range (or, for a table without a usable key, the whole table) in key order, streamed: batches

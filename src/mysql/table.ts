@@ -191,6 +191,26 @@ export async function approximateRowCount(
   return Number(rows[0]?.n ?? 0);
 }
 
+/** The server's size statistics of a table (information_schema.TABLES; estimates for InnoDB, 0 when unknown). */
+export async function tableSize(
+  conn: MysqlConnection,
+  schema: string,
+  table: string,
+): Promise<{ avgRowBytes: number; dataBytes: number; indexBytes: number }> {
+  assertIdent(schema, 'schema');
+  assertIdent(table, 'table');
+  const [rows] = await conn.query<RowDataPacket[]>(
+    'SELECT AVG_ROW_LENGTH AS avg, DATA_LENGTH AS data, INDEX_LENGTH AS idx FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+    [schema, table],
+  );
+  const r = rows[0];
+  return {
+    avgRowBytes: Number(r?.avg ?? 0),
+    dataBytes: Number(r?.data ?? 0),
+    indexBytes: Number(r?.idx ?? 0),
+  };
+}
+
 /** `SELECT COUNT(*)` (a full index scan). */
 export async function exactRowCount(conn: MysqlConnection, schema: string, table: string): Promise<number> {
   const [rows] = await conn.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${qualified(schema, table)}`);

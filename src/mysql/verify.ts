@@ -3,10 +3,11 @@
  * the same SQL on both sides, so equal content gives equal checksums whatever the physical order.
  */
 import type { RowDataPacket } from 'mysql2/promise';
+import { definitionDifferences } from '../domain/table-definition.js';
 import type { MysqlConnection } from './connection.js';
 import { type KeyValue, rangeWhere, splitIntegerRange } from './copy.js';
 import { assertIdent, qualified, quoteIdent } from './identifiers.js';
-import { getColumns, getKey } from './table.js';
+import { getColumns, getKey, showCreateTable } from './table.js';
 
 /** A key range `(lower, upper]`; `null` is unbounded. */
 export interface KeyRange {
@@ -178,4 +179,16 @@ export async function compareTables(
     count: [ca.count, cb.count],
     mismatchedRanges,
   };
+}
+
+/**
+ * How `b`'s definition differs from `a`'s (`SHOW CREATE TABLE` of both, modulo the name, the AUTO_INCREMENT counter,
+ * the comment, foreign keys and key order: see {@link definitionDifferences}); empty when they are the same.
+ */
+export async function compareDefinitions(a: TableRef, b: TableRef): Promise<string[]> {
+  const [da, db] = await Promise.all([
+    showCreateTable(a.conn, a.schema, a.table),
+    showCreateTable(b.conn, b.schema, b.table),
+  ]);
+  return definitionDifferences(da, db);
 }

@@ -43,6 +43,8 @@ let noted = '';
 /** `shop.audit$notes` (no key, duplicate rows) as it was at `noted`, and as it is after. */
 let notesAtNoted = '';
 let notesDamaged = '';
+/** `shop.orders` (secondary and unique keys) as it was at `noted`. */
+let ordersAtNoted = '';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -66,6 +68,14 @@ async function notesFingerprint(table: string): Promise<string> {
   );
   const [r] = result as Array<{ n: number; hs: string | null }>;
   return `${r?.n}:${r?.hs ?? ''}`;
+}
+
+async function ordersFingerprint(table: string): Promise<string> {
+  const [result] = await live.query(
+    `SELECT COUNT(*) AS n, SUM(CRC32(CONCAT_WS('#', id, a, b, code, name))) AS x FROM shop.\`${table}\``,
+  );
+  const [r] = result as Array<{ n: number; x: string }>;
+  return `${r?.n}:${r?.x}`;
 }
 
 async function tablesLike(pattern: string): Promise<string[]> {
@@ -167,6 +177,16 @@ beforeAll(async () => {
   await live.query('INSERT INTO secret.payroll VALUES (1, 100), (2, 200)');
   await live.query("CREATE USER 'capstan_limited'@'%' IDENTIFIED BY ?", [LIMITED_PASSWORD]);
   await live.query("GRANT SELECT, INSERT, CREATE, ALTER, DROP ON shop.* TO 'capstan_limited'@'%'");
+  // A table shaped like real ones: secondary keys (built after the load) and a unique key (kept during it).
+  await live.query(
+    `CREATE TABLE shop.orders (id INT NOT NULL AUTO_INCREMENT, a INT NOT NULL, b INT NOT NULL, code VARCHAR(20) NOT NULL,
+       name VARCHAR(60) CHARACTER SET utf8mb4 NOT NULL, PRIMARY KEY (id), KEY ab (a, b), UNIQUE KEY code (code), KEY name (name))
+     COMMENT='orders'`,
+  );
+  await live.query(
+    "INSERT INTO shop.orders (a, b, code, name) SELECT seq % 7, seq % 13, CONCAT('o-', seq), CONCAT('customer ', seq % 50, ' 🛒') FROM shop.seq_1_to_500",
+  );
+  ordersAtNoted = await ordersFingerprint('orders');
   notesAtNoted = await notesFingerprint('audit$notes');
   // Binary-log times have whole seconds: keep the noted moment clear of both sides.
   await sleep(1_200);
@@ -175,6 +195,7 @@ beforeAll(async () => {
   await live.query('DELETE FROM shop.billing WHERE id IN (2, 3, 4)');
   await live.query("UPDATE shop.billing SET amount = 0, note = 'zeroed' WHERE id IN (5, 6)");
   // One of three identical rows goes, one row changes, and one more duplicate arrives.
+  await live.query('DELETE FROM shop.orders WHERE id MOD 10 = 3');
   await live.query("DELETE FROM shop.`audit$notes` WHERE who = 'ana' LIMIT 1");
   await live.query("UPDATE shop.`audit$notes` SET note = 'edited' WHERE who = 'cy'");
   await live.query(
@@ -224,6 +245,30 @@ describe('/rds restore-table', () => {
     expect(back.find((r) => r.id === 5)?.amount).toBe('50.50');
     expect(await rows('billing')).toHaveLength(7);
     expect(await temporaryInstances()).toEqual([]);
+    await live.query(`DROP TABLE shop.\`${restored}\``);
+  }, 120_000);
+
+  it('a table with secondary and unique keys comes back with the same definition and rows, its keys built after the load', async () => {
+    const text = `/rds restore-table orders-db shop.orders --at ${noted}`;
+    await tc.slash('/rds', `restore-table orders-db shop.orders --at ${noted}`);
+    const outcome = await finished(tc, text, undefined, 90_000);
+    expect(outcome).toContain('500 rows in `shop.orders__restored_');
+    // The progress said how the copy was cut up and why, and that the definition was verified.
+    expect(outcome).toMatch(
+      /copying in 1 range of ~\d+ (KB|MB) transactions \(\d+ cores, 3 indexes, 2 built after the load/,
+    );
+    expect(outcome).toContain('definition the same, 500 rows, checksums equal');
+    const [restored] = await tablesLike('orders__restored_%');
+    expect(await ordersFingerprint(restored ?? '')).toBe(ordersAtNoted);
+    const definition = async (table: string) => {
+      const [r] = await live.query(`SHOW CREATE TABLE shop.\`${table}\``);
+      return String(Object.values((r as Array<Record<string, string>>)[0] ?? {})[1])
+        .replace(/^CREATE TABLE `[^`]+`/, '')
+        .replace(/ AUTO_INCREMENT=\d+/, '')
+        .replace(/ COMMENT='[^']*'/, '');
+    };
+    expect(await definition(restored ?? '')).toBe(await definition('orders'));
+    expect(await definition(restored ?? '')).toContain('KEY `ab` (`a`,`b`)');
     await live.query(`DROP TABLE shop.\`${restored}\``);
   }, 120_000);
 

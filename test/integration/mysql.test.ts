@@ -3,10 +3,13 @@
  * after an interruption, checksums, diff, identifier injection and secret-free errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCopy } from '../../jobs/rds-restore.js';
 import { UserError } from '../../src/errors.js';
 import {
   type CopyCheckpoint,
   CopyInterruptedError,
+  type CopyProgress,
+  compareDefinitions,
   compareTables,
   copyTable,
   diffTables,
@@ -14,6 +17,7 @@ import {
   type MysqlConnection,
   openConnection,
   quoteIdent,
+  showCreateTable,
   tableChecksum,
 } from '../../src/mysql/index.js';
 import { freePort, type MariaDbService, startMariaDb } from '../helpers/services.js';
@@ -408,6 +412,155 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     const total = await exactRowCount(src, DB, 't_nokey');
     expect(result.rowsCopied).toBe(total);
     expect(await allRows(dst, `t_nokey_resume${sfx}`)).toEqual(await allRows(src, 't_nokey'));
+  });
+});
+
+describe('secondary keys built after the load', () => {
+  const WIDE = 't_wide';
+  const indexNames = async (table: string): Promise<string[]> => {
+    const [rows] = await dst.query<import('mysql2/promise').RowDataPacket[]>(
+      'SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY n',
+      [DB, table],
+    );
+    return rows.map((r) => String(r.n)).sort();
+  };
+  const sameDefinition = async (table: string): Promise<void> => {
+    const source = await showCreateTable(src, DB, WIDE);
+    const copy = await showCreateTable(dst, DB, table);
+    // The same statement, but for the name and the copy's AUTO_INCREMENT counter.
+    const strip = (d: string) => d.replace(/^CREATE TABLE `[^`]+`/, '').replace(/ AUTO_INCREMENT=\d+/, '');
+    expect(strip(copy)).toBe(strip(source));
+    expect(
+      await compareDefinitions({ conn: src, schema: DB, table: WIDE }, { conn: dst, schema: DB, table }),
+    ).toEqual([]);
+  };
+
+  const copyWide = (target: string, more: Partial<Parameters<typeof copyTable>[0]> = {}) =>
+    copyTable({
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: WIDE,
+      targetTable: target,
+      ...more,
+    });
+  /** Copies `WIDE` into `target` and stops it (as if killed) once every row is in, before the keys are built. */
+  const stopBeforeKeys = async (
+    target: string,
+    sizes: { ranges?: number; batchRows?: number } = {},
+  ): Promise<{ checkpoint: CopyCheckpoint | undefined; plan: string }> => {
+    const controller = new AbortController();
+    let checkpoint: CopyCheckpoint | undefined;
+    let plan = '';
+    await expect(
+      copyWide(target, {
+        ...sizes,
+        signal: controller.signal,
+        onProgress: (p) => {
+          checkpoint = p.checkpoint;
+          plan = p.plan.reason;
+          if (p.rangesDone === p.rangesTotal) controller.abort();
+        },
+      }),
+    ).rejects.toThrow(/interrupted before building its keys/);
+    return { checkpoint, plan };
+  };
+
+  beforeAll(async () => {
+    await src.query(`CREATE TABLE ${DB}.${WIDE} (
+      id BIGINT NOT NULL AUTO_INCREMENT, a INT NOT NULL, b INT NOT NULL, code VARCHAR(20) NOT NULL,
+      name VARCHAR(100) NOT NULL, body TEXT NULL,
+      PRIMARY KEY (id), KEY ab (a, b), UNIQUE KEY code (code), KEY name (name)
+    ) ENGINE=InnoDB COMMENT='orders'`);
+    await src.query(
+      `INSERT INTO ${DB}.${WIDE} (a, b, code, name, body)
+       SELECT seq % 17, seq % 101, CONCAT('c', seq), CONCAT('name ', seq % 300), REPEAT('x', seq % 40)
+         FROM ${DB}.seq_1_to_3000`,
+    );
+    await src.query(`ANALYZE TABLE ${DB}.${WIDE}`);
+  });
+
+  it('creates the side table without its non-unique keys, loads it, then builds them in one ALTER: same definition, same rows', async () => {
+    const seen: CopyProgress[] = [];
+    const result = await copyWide(`${WIDE}_copy`, {
+      ranges: 2,
+      batchRows: 500,
+      onProgress: (p) => {
+        seen.push(p);
+      },
+    });
+    expect(result.indexes).toMatchObject({ built: ['ab', 'name'], algorithm: 'inplace' });
+    const indexing = seen.filter((p) => p.phase === 'indexing');
+    expect(indexing[0]?.indexing?.names).toEqual(['ab', 'name']);
+    expect(indexing[0]?.rowsCopied).toBe(3000);
+    await sameDefinition(`${WIDE}_copy`);
+    expect(await allRows(dst, `${WIDE}_copy`)).toEqual(await allRows(src, WIDE));
+  });
+
+  it('stopped between the load and the ALTER: the keys are not there yet, and the resumed copy builds them', async () => {
+    const { checkpoint } = await stopBeforeKeys(`${WIDE}_resume`, { ranges: 2, batchRows: 500 });
+    expect(checkpoint?.indexes).toEqual({ deferred: ['ab', 'name'], built: false });
+    expect(await exactRowCount(dst, DB, `${WIDE}_resume`)).toBe(3000);
+    expect(await indexNames(`${WIDE}_resume`)).toEqual(['PRIMARY', 'code'].sort());
+
+    const result = await copyWide(`${WIDE}_resume`, { checkpoint });
+    expect(result.indexes.built).toEqual(['ab', 'name']);
+    expect(result.checkpoint.indexes).toEqual({ deferred: ['ab', 'name'], built: true });
+    await sameDefinition(`${WIDE}_resume`);
+    expect(await allRows(dst, `${WIDE}_resume`)).toEqual(await allRows(src, WIDE));
+  });
+
+  it('resumed after an ALTER that finished though its checkpoint says otherwise: reads the table, builds nothing twice', async () => {
+    const { checkpoint, plan } = await stopBeforeKeys(`${WIDE}_altered`);
+    // Cut up as measured: the servers' cores (MariaDB counts them in thread_pool_size), the table's indexes and rows.
+    expect(checkpoint).toBeDefined();
+    const [[pool]] = (await dst.query('SELECT @@GLOBAL.thread_pool_size AS n')) as unknown as [
+      [{ n: number }],
+    ];
+    expect(plan).toMatch(
+      new RegExp(
+        `^copying in 1 range of ~\\d+ (KB|MB) transactions \\(${pool?.n} cores, 3 indexes, 2 built after the load, \\d+-byte rows, ~\\d+ (KB|MB) table\\)$`,
+      ),
+    );
+    // The worker died after the server finished the ALTER, before anything recorded it.
+    await dst.query(`ALTER TABLE ${DB}.${WIDE}_altered ADD KEY ab (a, b), ADD KEY name (name)`);
+    const result = await copyWide(`${WIDE}_altered`, { checkpoint });
+    expect(result.indexes).toMatchObject({ built: [], algorithm: null });
+    await sameDefinition(`${WIDE}_altered`);
+  });
+
+  it('a copy whose definition differs is named precisely, even when its rows are the same', async () => {
+    await dst.query(`CREATE TABLE ${DB}.${WIDE}_bad LIKE ${DB}.${WIDE}_copy`);
+    await dst.query(`INSERT INTO ${DB}.${WIDE}_bad SELECT * FROM ${DB}.${WIDE}_copy`);
+    await dst.query(`ALTER TABLE ${DB}.${WIDE}_bad DROP KEY name, MODIFY body VARCHAR(60) NULL`);
+    const data = await compareTables(
+      { conn: src, schema: DB, table: WIDE },
+      { conn: dst, schema: DB, table: `${WIDE}_bad` },
+    );
+    expect(data.equal).toBe(true);
+    expect(
+      await compareDefinitions(
+        { conn: src, schema: DB, table: WIDE },
+        { conn: dst, schema: DB, table: `${WIDE}_bad` },
+      ),
+    ).toEqual([
+      'column `body` is "varchar(60) DEFAULT NULL" in the copy, "text DEFAULT NULL" in the source',
+      'key `name` is missing from the copy',
+    ]);
+    // The restore job's verify step refuses it, saying what differs and that the live table is untouched.
+    await expect(
+      verifyCopy({ conn: src, schema: DB, table: WIDE }, { conn: dst, schema: DB, table: `${WIDE}_bad` }),
+    ).rejects.toThrow(
+      new UserError(
+        `The copy's definition does not match the table on the restored instance: column \`body\` is "varchar(60) DEFAULT NULL" in the copy, "text DEFAULT NULL" in the source; key \`name\` is missing from the copy. The live table was not touched; \`${DB}.${WIDE}_bad\` holds the unverified copy.`,
+      ),
+    );
+    expect(
+      await verifyCopy(
+        { conn: src, schema: DB, table: WIDE },
+        { conn: dst, schema: DB, table: `${WIDE}_copy` },
+      ),
+    ).toBe(3000);
   });
 });
 
