@@ -37,6 +37,7 @@ import {
 } from '../src/domain/alerts/state.js';
 import { allPlacements, resolveEnvironment, standbyNotes, TAG } from '../src/domain/env.js';
 import { balanceForecast } from '../src/domain/io-credits.js';
+import { refreshForAlert } from '../src/home/tabs.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import { renderAlert, renderRenotify } from '../src/slack/blocks/alert.js';
 import { standbyRecordsOf } from '../src/standby/store.js';
@@ -207,6 +208,18 @@ function pick(route: { channel?: string; oncall?: string }): AlertState['route']
  * does), then updates it whenever the stored version is newer than the one it shows.
  */
 export async function deliver(
+  deps: Pick<AlertsCheckDeps, 'alerts' | 'notifier'> & Partial<Pick<AlertsCheckDeps, 'homes' | 'config'>>,
+  id: string,
+  now: number,
+): Promise<void> {
+  await deliverMessage(deps, id, now);
+  // The Home tabs that show it, when what they show of it changed.
+  const { homes, config } = deps;
+  const stored = homes && config ? await deps.alerts.get(id) : undefined;
+  if (homes && config && stored) await refreshForAlert(homes, config.file, stored.state);
+}
+
+async function deliverMessage(
   deps: Pick<AlertsCheckDeps, 'alerts' | 'notifier'>,
   id: string,
   now: number,

@@ -82,6 +82,8 @@ export interface AlertsCheckDeps extends EnvJobDeps {
   producer: Pick<JobProducer, 'queue'>;
   /** Alert state (Redis). */
   alerts: AlertStore;
+  /** The Home tabs that show alerts, re-published when what they show of one changes. */
+  homes?: HomeTabs;
   /** The clock (epoch ms); tests may move it. */
   now?: () => number;
 }

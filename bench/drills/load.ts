@@ -373,9 +373,13 @@ export async function loadDrill(options: LoadDrillOptions): Promise<DrillResult>
         const kind = flat[flat.indexOf('kind') + 1] ?? '?';
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
-      const decidedCommands = sent.filter(
-        (s) => s.outcome !== 'duplicate' && s.outcome !== 'error' && !/^\/ops cancel/.test(s.text),
-      ).length;
+      // One command entry per request, however often Slack delivered it (a retry of one answered
+      // busy is answered busy again, and is still one command).
+      const decidedCommands = new Set(
+        sent
+          .filter((s) => s.outcome !== 'duplicate' && s.outcome !== 'error' && !/^\/ops cancel/.test(s.text))
+          .map((s) => s.triggerId),
+      ).size;
       const cancels = sent.filter((s) => /^\/ops cancel/.test(s.text)).length;
       const ended = all.filter((j) => !j.name.startsWith('approval.') && j.finishedOn).length;
       figures['audit entries'] = [...kinds.entries()].map(([k, n]) => `${k} ${n}`).join(', ');

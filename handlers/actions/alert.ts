@@ -5,10 +5,12 @@
  * Investigate starts `/rds io-credits <db>` in the alert's thread through the same intake as the
  * slash command (so policy decides as it would there).
  */
+
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { parseSlashCommand } from '../../src/commands/index.js';
 import { alertActionRefusal, routeFor } from '../../src/domain/alerts/routing.js';
 import { type ActionOutcome, acknowledge, snooze } from '../../src/domain/alerts/state.js';
+import { refreshForAlert } from '../../src/home/tabs.js';
 import {
   ALERT_ACK_ACTION,
   parseAlertActionValue,
@@ -83,6 +85,11 @@ export function alertActionListener(deps: HandlerDeps) {
           await client.chat.update({ channel: at, ts, ...renderAlert(fresh.state, now) });
           await deps.alerts.markSynced(id, fresh.version);
         }
+        // Every Home tab that shows it (the clicker's, and the others who may act on it).
+        if (fresh)
+          await refreshForAlert(deps.homes, deps.config.file, fresh.state).catch((err: unknown) =>
+            deps.logger.warn({ err }, 'could not re-publish Home tabs'),
+          );
         await tell(
           outcome.outcome === 'acknowledged'
             ? ':eyes: Acknowledged: no more reminders for this alert; it still updates and resolves on its own.'

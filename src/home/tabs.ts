@@ -13,6 +13,8 @@
  */
 import type { ApprovalStore } from '../approvals/store.js';
 import type { ConfigFile } from '../config.js';
+import { alertActionRefusal, routeFor } from '../domain/alerts/routing.js';
+import { type AlertState, isActive } from '../domain/alerts/state.js';
 import { rolesOf } from '../policy/index.js';
 import type { JobData, JobName } from '../queue/contract.js';
 import type { JobProducer } from '../queue/producer.js';
@@ -155,6 +157,15 @@ export class HomeTabs {
   }
 
   /**
+   * Records what the tabs show of alert `id` (`shown`: its signature); true when that differs from
+   * what was recorded before, i.e. the tabs that show it are out of date.
+   */
+  async alertShownChanged(id: string, shown: string): Promise<boolean> {
+    const before = await this.redis.set(`${this.prefix}:home:alert:${id}`, shown, 'PX', SHOWN_TTL_MS, 'GET');
+    return before !== shown;
+  }
+
+  /**
    * The people whose tab offers a request for `role` to decide: those who opened their tab lately
    * and hold `role` (by the groups they were in then), the requester left out.
    */
@@ -176,6 +187,34 @@ export async function refreshForApproval(
 ): Promise<void> {
   const deciders = await homes.deciders(file, approval.role, approval.requester);
   await homes.refresh([approval.requester, ...deciders, ...also]);
+}
+
+/**
+ * Re-publishes the tabs alert `state` shows on (everyone who opened theirs lately and may act on it
+ * by its route), when what a tab shows of it changed: it opened or resolved, its severity or
+ * summary, who acknowledged or snoozed it. Not for a new value or time seen (every check run brings
+ * those): the tab shows them as of when it was built.
+ */
+export async function refreshForAlert(homes: HomeTabs, file: ConfigFile, state: AlertState): Promise<void> {
+  const shown = JSON.stringify([
+    isActive(state),
+    state.phase,
+    state.severity,
+    state.summary,
+    state.acknowledged?.by ?? '',
+    state.snoozed?.until ?? 0,
+    state.message?.ts ?? '',
+  ]);
+  if (!(await homes.alertShownChanged(state.id, shown))) return;
+  const route = routeFor(file, state.key);
+  const openers = await homes.openers();
+  await homes.refresh(
+    openers
+      .filter(
+        (o) => alertActionRefusal(file, { userId: o.userId, groupIds: o.groupIds }, route) === undefined,
+      )
+      .map((o) => o.userId),
+  );
 }
 
 /**

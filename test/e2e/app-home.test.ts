@@ -254,6 +254,47 @@ describe('App Home', () => {
     expect(tc.fake.homePublishes('U0BOB')).toHaveLength(before);
   }, 60_000);
 
+  it('an alert that changes re-publishes the tabs of those who may act on it, not the others; a check that changes nothing shown re-publishes nothing', async () => {
+    const { tc, sandbox } = await start();
+    const alert = await waitFor(() =>
+      tc.fake
+        .messagesIn('C0ALERTS', { topLevelOnly: true })
+        .find((m) => /RDS burst balance/.test(messageText(m))),
+    );
+    await tc.openHome('U0BOB');
+    await tabOf(tc, 'U0BOB', (s) => /\*RDS burst balance\*/.test(s));
+    await tc.openHome('U0CAROL');
+    await tabOf(tc, 'U0CAROL', (s) => s.includes('No open alerts you can act on.'));
+    // The check runs every 300 ms and sees the same problem: nothing a tab shows changes. (Counted
+    // once the publishes their opening asked for are out.)
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const bob = tc.fake.homePublishes('U0BOB').length;
+    const carol = tc.fake.homePublishes('U0CAROL').length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(tc.fake.homePublishes('U0BOB')).toHaveLength(bob);
+
+    // Alice acknowledges it on its message: Bob's tab (an engineer's) says so; Carol's is not touched.
+    await tc.click('U0ALICE', alert, ALERT_ACK_ACTION, '1|burstBalance:db:orders-db');
+    await tabOf(tc, 'U0BOB', (s) => /acknowledged by <@U0ALICE>/.test(s));
+    expect(tc.fake.homePublishes('U0BOB').length).toBeGreaterThan(bob);
+
+    // The balance recovers: the check resolves the alert (after the quiet period), and Bob's tab
+    // drops it.
+    await sandbox.putMetricData({
+      namespace: 'AWS/RDS',
+      metricName: 'BurstBalance',
+      dimensions: { DBInstanceIdentifier: 'orders-db' },
+      unit: 'Percent',
+      points: [{ t: Math.floor(Date.now() / 60_000) * 60_000, v: 95 }],
+    });
+    await waitFor(() => /resolved/i.test(messageText(tc.fake.findMessage('C0ALERTS', alert.ts) ?? {})), {
+      timeoutMs: 15_000,
+      message: 'the alert message to say it resolved',
+    });
+    await tabOf(tc, 'U0BOB', (s) => s.includes('No open alerts you can act on.'));
+    expect(tc.fake.homePublishes('U0CAROL')).toHaveLength(carol);
+  }, 60_000);
+
   it('Extend on the tab extends the environment through the command intake; the tab is published again; forged and stale clicks are refused', async () => {
     const { tc, sandbox } = await start();
     await tc.openHome('U0ALICE');
