@@ -399,7 +399,10 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
   // The sentinels' own connections, opened on first use. They never queue a command while down
   // and never retry one: a sentinel that does not answer at once is not waited for.
   let sentinels: Redis[] | undefined;
+  let closed = false;
   const open = (): Redis[] => {
+    // Once closed, a confirmation still under way (a write being retried) opens nothing new.
+    if (closed) return [];
     sentinels ??= config.nodes.map(({ host, port }) =>
       new Redis({
         host,
@@ -531,6 +534,7 @@ export function createWriteConfirmer(config: RedisConfig): WriteConfirmer {
       return { confirmed: true };
     },
     async close() {
+      closed = true;
       clearInterval(timer);
       timer = undefined;
       for (const sentinel of sentinels ?? []) sentinel.disconnect();
