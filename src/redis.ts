@@ -259,15 +259,7 @@ export async function waitForReplicas(
   if (node?.status !== 'ready') return 0;
   // Bounded here too: a WAIT queued on a node connection that is going away (a failover under
   // way) may never be answered, and whoever waits on it must not wait for ever.
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<number>((resolve) => {
-    timer = setTimeout(() => resolve(0), timeoutMs + 1_000);
-  });
-  try {
-    return await Promise.race([node.wait(replicas, timeoutMs), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(node.wait(replicas, timeoutMs), timeoutMs + 1_000, 0);
 }
 
 /** Whether the writes a connection made are where a failover cannot lose them. */
@@ -334,7 +326,7 @@ function fieldsOf(reply: unknown): Map<string, string> {
 }
 
 /** What SENTINEL MASTER and SENTINEL REPLICAS answered, as one view. */
-export function sentinelViewOf(master: unknown, replicas: unknown): SentinelView {
+function sentinelViewOf(master: unknown, replicas: unknown): SentinelView {
   const fields = fieldsOf(master);
   const down = new Set(['s_down', 'o_down', 'disconnected']);
   // Counted: reachable, and saying it is a replica (an old primary not yet turned into one, listed
@@ -355,7 +347,7 @@ export function sentinelViewOf(master: unknown, replicas: unknown): SentinelView
 }
 
 /** The number of replicas in sync with a primary, from its INFO replication. */
-export function onlineReplicasOf(info: string): number {
+function onlineReplicasOf(info: string): number {
   return info.split(/\r?\n/).filter((line) => /^slave\d+:.*\bstate=online\b/.test(line)).length;
 }
 
