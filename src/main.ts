@@ -190,6 +190,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       locks,
       audit,
       ...(onCreated ? { onCreated } : {}),
+      // Under Sentinel a job starts and ends only on a primary the sentinels confirm.
+      ...(config.redis.mode === 'sentinel' ? { failoverGuard: confirmer } : {}),
       // A job's end changes its requester's Home tab (and an approval request's, its deciders').
       onFinished: (event) => refreshAfterJob(homes, config.file, approvals, event),
       // A workflow step ends with the job it waits on: decided here, delivered by `step.complete`.

@@ -137,8 +137,8 @@ export async function closeRedis(client: RedisClient): Promise<void> {
 /** A second connection like `client` (its own socket: BullMQ's queue keeps its scripts there). */
 export function duplicateRedis(client: RedisClient): RedisClient {
   if (client instanceof Cluster) return client.duplicate();
-  const set = followedSetOf.get(client);
-  return set ? followed(set, client.duplicate()) : client.duplicate();
+  // A Sentinel connection's duplicate moves with it to a new primary (see followed()).
+  return client.duplicate();
 }
 
 /**
@@ -146,7 +146,6 @@ export function duplicateRedis(client: RedisClient): RedisClient {
  * so that they all move together to a new primary: see {@link createWriteConfirmer}.
  */
 const followedSets = new Map<string, Set<Redis>>();
-const followedSetOf = new WeakMap<Redis, Set<Redis>>();
 
 function sentinelSetOf(config: RedisConfig): Set<Redis> {
   const key = `${config.sentinelName ?? 'mymaster'}@${config.nodes.map(({ host, port }) => `${host}:${port}`).join(',')}/${config.db}`;
@@ -160,8 +159,11 @@ function sentinelSetOf(config: RedisConfig): Set<Redis> {
 
 function followed(set: Set<Redis>, client: Redis): Redis {
   set.add(client);
-  followedSetOf.set(client, set);
   client.once('end', () => set.delete(client));
+  // What is made from it moves with it too: BullMQ makes a worker's blocking connection (the one
+  // that waits for jobs) by duplicating the connection it is given.
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override?: Partial<RedisOptions>) => followed(set, duplicate(override));
   return client;
 }
 

@@ -544,17 +544,25 @@ async function onNamedPrimary(world: DrillWorld, log: (line: string) => void): P
 async function auditCounts(
   world: DrillWorld,
   since: number,
-): Promise<{ jobs: Map<string, number>; kinds: Map<string, number> }> {
+): Promise<{ jobs: Map<string, number>; kinds: Map<string, number>; commands: string[] }> {
   const jobs = new Map<string, number>();
   const kinds = new Map<string, number>();
+  // Each command entry since `since` as `<actor> <text>`, to name a command that has none.
+  const commands: string[] = [];
   for (const [id, flat] of await world.redis.xrange(`${world.prefix}:audit`, '-', '+')) {
     const field = (name: string) => flat[flat.indexOf(name) + 1] ?? '';
-    if (Number(id.split('-')[0]) >= since) kinds.set(field('kind'), (kinds.get(field('kind')) ?? 0) + 1);
+    if (Number(id.split('-')[0]) >= since) {
+      kinds.set(field('kind'), (kinds.get(field('kind')) ?? 0) + 1);
+      if (field('kind') === 'command') {
+        const detail = JSON.parse(field('detail') || '{}') as { text?: string };
+        commands.push(`${field('actor')} ${detail.text ?? ''}`);
+      }
+    }
     if (field('kind') !== 'job') continue;
     const jobId = field('subject').replace(/^job /, '');
     jobs.set(jobId, (jobs.get(jobId) ?? 0) + 1);
   }
-  return { jobs, kinds };
+  return { jobs, kinds, commands };
 }
 
 /** What is wrong with the job's progress message, if anything: it must exist and be final. */
@@ -873,12 +881,23 @@ export async function failoverRound(
     }
     check(approvers.decided.get(heldApproval) === 'approved', 'the held approval was not decided');
     // Audit: one command entry per command decided, one approval entry per decision.
-    const decidedCommands = sent.filter(
-      (s) => s.status === 200 && !['error', 'held'].includes(outcomeOfCommand(s)),
-    ).length;
+    const decided = sent.filter((s) => s.status === 200 && !['error', 'held'].includes(outcomeOfCommand(s)));
+    const decidedCommands = decided.length;
+    // Which commands have no entry (matched by who sent what, each entry once).
+    const entries = [...audit.commands];
+    const unaudited = decided.filter((s) => {
+      const i = entries.indexOf(`${s.user} ${s.text}`);
+      if (i >= 0) entries.splice(i, 1);
+      return i < 0;
+    });
     check(
       (audit.kinds.get('command') ?? 0) >= decidedCommands,
-      `${audit.kinds.get('command') ?? 0} command audit entries for ${decidedCommands} commands`,
+      `${audit.kinds.get('command') ?? 0} command audit entries for ${decidedCommands} commands; none for: ${unaudited
+        .map(
+          (s) =>
+            `\`${s.text}\` by ${s.user} (${outcomeOfCommand(s)}, sent ${s.at - at} ms after the failover)`,
+        )
+        .join('; ')}`,
     );
 
     // A lock its job no longer held right after the failover: fine if the job was finishing (it

@@ -11,6 +11,7 @@
  * lost, and for the clean failover how long the old primary still accepted writes.
  */
 import { startRedisSentinel } from '../../devkit/local/services.js';
+import { waitFor } from '../../test/helpers/wait-for.js';
 import {
   type Failover,
   type FailoverReport,
@@ -40,11 +41,21 @@ export async function sentinelFailoverDrill(options: SentinelDrillOptions): Prom
       const sentinels = [...set.sentinelPorts];
       const primary = () => sentinelPrimaryOf(sentinels, set.name);
       log(`primary and replicas on ${set.dataPorts.join(', ')}, sentinels on ${sentinels.join(', ')}`);
-      // The old primary is back, and a replica, once the set is whole again.
+      // The old primary is back, and a replica, once the set is whole again. After a clean
+      // failover it never went away: Sentinel turns it into a replica of the new primary some
+      // seconds after the switch (measured: up to about 8 s), so it is given 30 s to become one.
       const recover = async (from: number) => {
         await set.restart();
-        const role = await roleOf(from);
-        if (!role.startsWith('replica')) throw new Error(`port ${from} is ${role}, not a replica`);
+        let role = '';
+        await waitFor(
+          async () => {
+            role = await roleOf(from).catch((error: Error) => error.message);
+            return role.startsWith('replica');
+          },
+          { timeoutMs: 30_000, intervalMs: 250, message: `port ${from} to be a replica` },
+        ).catch(() => {
+          throw new Error(`port ${from} is ${role}, not a replica`);
+        });
         return `back as ${role}`;
       };
       const kill: Failover = {

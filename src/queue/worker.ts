@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/index.js';
 import { CancelledError, describeForUser, UserError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import { lockTargetOf } from '../policy/index.js';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 import {
   type Checkpoints,
   type JobData,
@@ -107,12 +107,33 @@ export interface WorkerHostOptions {
   onFinished?: FinishedHook;
   /** Called when a job has ended, before it is recorded so (main.ts ends the workflow step it carries). */
   onEnded?: EndedHook;
+  /**
+   * Sentinel's write confirmer (absent otherwise). A clean failover leaves the old primary taking
+   * writes for seconds, then dropping them: a job fetched there in that window is still waiting on
+   * the new primary (another worker will run it), and a job's ending written there is lost (its job
+   * stays active until BullMQ's stalled check, and its target stays locked). So each job starts, and
+   * ends, only on a primary the sentinels confirm: see {@link onConfirmedPrimary}.
+   */
+  failoverGuard?: WriteConfirmer;
 }
 
 /** A running job holds its target's lock for this long at a time, renewing it as it goes. */
 const LOCK_LEASE_MS = 60_000;
 /** How often a job whose target is busy looks again. */
 const LOCK_RETRY_MS = 5_000;
+
+/**
+ * Whether job ARGV[1] is still this attempt's on the primary: in the active list and locked with
+ * token ARGV[2], or its lock lapsed (renewals made on an old primary were lost with it), in which
+ * case the lock is taken back for ARGV[3] ms. 1 if so; 0 when the job is not active there (it was
+ * fetched on an old primary); -1 when another attempt holds it.
+ */
+const RECLAIM_JOB = `
+if not redis.call('LPOS', KEYS[1], ARGV[1]) then return 0 end
+local held = redis.call('GET', KEYS[2])
+if held and held ~= ARGV[2] then return -1 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`;
 
 /** A running BullMQ worker and how to stop it cleanly. */
 export interface WorkerHost {
@@ -129,9 +150,9 @@ export function startWorkerHost(opts: WorkerHostOptions): WorkerHost {
   const stopping = new AbortController();
   let ready = false;
 
-  const worker = new Worker<JobData, JobResult>(
+  const worker: Worker<JobData, JobResult> = new Worker<JobData, JobResult>(
     QUEUE_NAME,
-    (job, token) => runJob(job, token, opts, workerId, stopping.signal),
+    (job, token) => runJob(job, token, opts, workerId, stopping.signal, worker),
     {
       connection: opts.connection,
       prefix: opts.prefix,
@@ -173,12 +194,70 @@ export function startWorkerHost(opts: WorkerHostOptions): WorkerHost {
   };
 }
 
+/** Where a connection is (`host:port` of the node it reached), to tell whether it moved. */
+function nodeOf(client: RedisClient): string {
+  const stream = (client as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+  return `${stream?.remoteAddress ?? ''}:${stream?.remotePort ?? ''}`;
+}
+
+/**
+ * Under Sentinel ({@link WorkerHostOptions.failoverGuard}): waits until the sentinels confirm the
+ * worker's connection is on the primary with no failover under way, and says whether the job is
+ * still this attempt's there (active, locked with its token or its lock lapsed, then taken back).
+ * Asked with `ending` when the job ends: if a failover happened since `ending.startedOn` (the
+ * connection is on another node, or had to wait now), what the job wrote may have been dropped
+ * with the old primary, so `ending.reapply` writes it again on the new one first. Without a guard
+ * it resolves to true at once.
+ */
+async function onConfirmedPrimary(
+  opts: WorkerHostOptions,
+  worker: Worker<JobData, JobResult>,
+  job: Job<JobData>,
+  token: string | undefined,
+  log: Logger,
+  ending?: { startedOn: string; reapply: () => Promise<void> },
+): Promise<boolean> {
+  const guard = opts.failoverGuard;
+  if (!guard || !token || !job.id) return true;
+  const jobId = job.id;
+  const active = worker.toKey('active');
+  const onRetry = (reason: string) =>
+    log.warn({ reason }, 'waiting for the sentinels to confirm the primary');
+  const settled = await writeDurably(guard, opts.connection, active, async () => undefined, { onRetry });
+  if (!settled.confirmed) log.warn('the sentinels did not confirm the primary in time; going on');
+  const moved =
+    settled.results.length > 1 || (ending !== undefined && nodeOf(opts.connection) !== ending.startedOn);
+  if (ending && !moved) return true;
+  const reclaimed = await writeDurably(
+    guard,
+    opts.connection,
+    active,
+    async () => {
+      if (ending) await ending.reapply();
+      return Number(
+        await opts.connection.eval(
+          RECLAIM_JOB,
+          2,
+          active,
+          `${worker.toKey(jobId)}:lock`,
+          jobId,
+          token,
+          opts.lockDurationMs,
+        ),
+      );
+    },
+    { onRetry },
+  );
+  return reclaimed.results.at(-1) === 1;
+}
+
 async function runJob(
   job: Job<JobData>,
   token: string | undefined,
   opts: WorkerHostOptions,
   workerId: string,
   signal: AbortSignal,
+  worker: Worker<JobData, JobResult>,
 ): Promise<JobResult> {
   const name = job.name as JobName;
   // The producer wrote this job's data under its name (`JobProducer.enqueue` checks the pair), so
@@ -250,6 +329,26 @@ async function runJob(
     await opts.locks.release(lockTarget, holder.jobId).catch(() => false);
   };
 
+  // Fetched on an old primary during a failover, the job is still waiting on the new one: it is
+  // left to the worker that fetches it there. (BullMQ leaves a job alone after a WaitingError.)
+  if (!(await onConfirmedPrimary(opts, worker, job, token, log))) {
+    log.warn('this job was fetched on a primary a failover left: it runs from the new primary');
+    throw new WaitingError();
+  }
+  // What a job wrote on an old primary after a failover is written again on the new one before
+  // BullMQ records its end there: its data (checkpoints), its target's release.
+  const startedOn = nodeOf(opts.connection);
+  const confirmEnd = () =>
+    onConfirmedPrimary(opts, worker, job, token, log, {
+      startedOn,
+      reapply: async () => {
+        await job.updateData(job.data);
+        if (released && lockTarget) await opts.locks.release(lockTarget, holder.jobId).catch(() => false);
+      },
+    }).then((ours) => {
+      if (!ours) log.warn('after a failover this job is no longer held by this attempt on the primary');
+    });
+
   try {
     if (lockTarget) {
       const lock = await opts.locks.acquire(lockTarget, holder, LOCK_LEASE_MS);
@@ -259,6 +358,7 @@ async function runJob(
           `waiting: ${lockTarget} is busy with job ${lock.holder.jobId} (\`${lock.holder.action}\` by <@${lock.holder.userId}>)`,
         );
         await reporter.flush();
+        await confirmEnd();
         await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
         throw new DelayedError();
       }
@@ -298,6 +398,7 @@ async function runJob(
         await writes;
         log.info('worker stopping: returning the job to the queue');
         keepLock = true;
+        await confirmEnd();
         await job.moveToWait(token);
         throw new WaitingError();
       },
@@ -321,6 +422,7 @@ async function runJob(
     if (!result.quiet) await finished(result.outcome, result.summary);
     else opts.metrics.jobs.inc({ name, outcome: result.outcome });
     log.info({ outcome: result.outcome }, 'job finished');
+    await confirmEnd();
     return result;
   } catch (error) {
     if (error instanceof WaitingError || error instanceof DelayedError) throw error;
@@ -336,6 +438,7 @@ async function runJob(
         summary: error.message,
       });
       await finished('cancelled', error.message);
+      await confirmEnd();
       return { outcome: 'cancelled', summary: error.message };
     }
     const attempts = job.opts.attempts ?? 1;
@@ -356,6 +459,7 @@ async function runJob(
         })
         .catch((err: unknown) => log.error({ err }, 'after-failure hook failed'));
       await finished('failed', describeForUser(error));
+      await confirmEnd();
       throw error instanceof UserError ? new UnrecoverableError(error.message) : error;
     }
     // The lock stays with the job across its retries.
@@ -365,6 +469,7 @@ async function runJob(
     );
     await reporter.flush();
     await writes;
+    await confirmEnd();
     throw error;
   } finally {
     clearInterval(renewTimer);

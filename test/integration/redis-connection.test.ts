@@ -26,6 +26,7 @@ import {
   waitForReplicas,
   writeDurably,
 } from '../../src/redis.js';
+import { sentinelCall } from '../helpers/sentinel.js';
 import {
   freePortBase,
   REDIS_CLUSTER_PORT_OFFSETS,
@@ -38,21 +39,6 @@ import {
   startRedisTls,
 } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/** A command to the first sentinel that answers. */
-async function sentinelCall(set: RedisSentinelService, ...args: string[]): Promise<unknown> {
-  for (const port of set.sentinelPorts) {
-    const c = createRedis(readRedisConfig({ REDIS_URL: `redis://127.0.0.1:${port}` }));
-    try {
-      return await c.call('SENTINEL', ...args);
-    } catch {
-      // the next one
-    } finally {
-      c.disconnect();
-    }
-  }
-  throw new Error('no sentinel answered');
-}
 
 /** The first error a new connection reports (it retries on its own; this stops it). */
 async function firstError(client: RedisClient): Promise<Error> {
