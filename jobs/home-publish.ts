@@ -14,6 +14,7 @@ import { alertActionRefusal, routeFor } from '../src/domain/alerts/routing.js';
 import { isActive } from '../src/domain/alerts/state.js';
 import { allPlacements, countStates, TAG } from '../src/domain/env.js';
 import { describeForUser } from '../src/errors.js';
+import type { PublishReason } from '../src/home/tabs.js';
 import { type Actor, approvalRefusal, authorize, rolesOf } from '../src/policy/index.js';
 import type { JobDataOf, JobResult } from '../src/queue/contract.js';
 import {
@@ -31,7 +32,19 @@ export async function homePublishJob(
   job: Job<JobDataOf<'home.publish'>>,
   deps: HomePublishDeps,
 ): Promise<JobResult> {
-  const { userId } = job.data.request;
+  const { userId, text } = job.data.request;
+  const reason: PublishReason = text.endsWith(' changed') ? 'changed' : 'opened';
+  // Within the workspace's publishes a minute (Slack's limit): past them, the tab is published
+  // when a slot is free (one run waiting per person: a later change is in it too).
+  const wait = await deps.homes.takePublishSlot(reason);
+  if (wait > 0) {
+    await deps.homes.publish(userId, { delayMs: wait, reason });
+    return {
+      outcome: 'done',
+      summary: `Home tab of <@${userId}> deferred ${Math.ceil(wait / 1000)} s: the workspace's publishes a minute are used up`,
+      quiet: true,
+    };
+  }
   const now = Date.now();
   const opener = await deps.homes.openedBy(userId);
   // The groups they were in when they last opened the tab: what it offers them. Every click is

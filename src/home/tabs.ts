@@ -9,7 +9,10 @@
  *
  * Publishing is coalesced per person (one `home.publish` running and one waiting at most), so a burst
  * of changes costs one `views.publish`: Slack allows about 100 a minute per workspace (Tier 4,
- * https://docs.slack.dev/reference/methods/views.publish).
+ * https://docs.slack.dev/reference/methods/views.publish). And it is limited workspace-wide, across
+ * every worker ({@link HomeTabs.takePublishSlot}):
+ *
+ *   `${prefix}:home:published`       sorted set: the publishes of the last minute, by time
  */
 import type { ApprovalStore } from '../approvals/store.js';
 import type { ConfigFile } from '../config.js';
@@ -50,6 +53,35 @@ const SHOWN_TTL_MS = 45 * 24 * 60 * 60 * 1000;
  * end and the approval it closes) make one publish.
  */
 export const REFRESH_DELAY_MS = 500;
+
+/** The window {@link HomeTabs.takePublishSlot} counts publishes in. */
+export const PUBLISH_WINDOW_MS = 60_000;
+/**
+ * How many publishes a minute, workspace-wide: a tab someone just opened (or clicked on) may use up
+ * to {@link PUBLISH_LIMIT.opened}, under Slack's 100; a re-publish after a change stops at
+ * {@link PUBLISH_LIMIT.changed}, so a burst of them (an alert that shows on everyone's tab) leaves
+ * room for the tabs people are opening.
+ */
+export const PUBLISH_LIMIT = { opened: 90, changed: 60 } as const;
+
+/** Why a tab is published: someone is looking at it now, or something it shows changed. */
+export type PublishReason = keyof typeof PUBLISH_LIMIT;
+
+/**
+ * Sliding-window limit: KEYS[1] the sorted set of publishes; ARGV now, window, limit, a unique
+ * member. Takes a slot and returns 0, or returns how many ms until one is free.
+ */
+const TAKE_SLOT = `
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)`;
 
 /** Home tabs: who opened theirs, what to tell them there, and publishing them. */
 export class HomeTabs {
@@ -122,8 +154,14 @@ export class HomeTabs {
     return (await this.redis.sismember(`${this.prefix}:home:shown:${userId}`, id)) === 1;
   }
 
-  /** Builds and publishes `userId`'s tab (a `home.publish` job), after `delayMs`. */
-  async publish(userId: string, { delayMs = 0 }: { delayMs?: number } = {}): Promise<void> {
+  /**
+   * Builds and publishes `userId`'s tab (a `home.publish` job), after `delayMs`; `reason` says which
+   * share of the workspace's publishes it may use ({@link PUBLISH_LIMIT}).
+   */
+  async publish(
+    userId: string,
+    { delayMs = 0, reason = 'opened' }: { delayMs?: number; reason?: PublishReason } = {},
+  ): Promise<void> {
     await this.producer.enqueueCoalesced(
       'home.publish',
       {
@@ -131,7 +169,7 @@ export class HomeTabs {
         userId,
         // No channel: the job posts nothing (a failure is logged and audited, not told in their DMs).
         channelId: '',
-        text: 'home.publish',
+        text: `home.publish ${reason}`,
         source: 'home',
         receivedAt: Date.now(),
       },
@@ -151,9 +189,27 @@ export class HomeTabs {
       wanted.map(async (userId, i) => {
         const opener = raw[i] ? parseOpener(userId, raw[i] as string) : undefined;
         if (opener && now - opener.at <= REFRESH_WITHIN_MS)
-          await this.publish(userId, { delayMs: REFRESH_DELAY_MS });
+          await this.publish(userId, { delayMs: REFRESH_DELAY_MS, reason: 'changed' });
       }),
     );
+  }
+
+  /**
+   * Takes one of the workspace's publishes of the last minute for a tab published for `reason`:
+   * 0 when taken, else how many ms until one is free (nothing is taken then).
+   */
+  async takePublishSlot(reason: PublishReason, now = Date.now()): Promise<number> {
+    const member = `${now}:${Math.random().toString(36).slice(2)}`;
+    const wait = await this.redis.eval(
+      TAKE_SLOT,
+      1,
+      `${this.prefix}:home:published`,
+      String(now),
+      String(PUBLISH_WINDOW_MS),
+      String(PUBLISH_LIMIT[reason]),
+      member,
+    );
+    return Number(wait);
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
-import { HomeTabs, REFRESH_WITHIN_MS } from '../../src/home/tabs.js';
+import { HomeTabs, PUBLISH_LIMIT, PUBLISH_WINDOW_MS, REFRESH_WITHIN_MS } from '../../src/home/tabs.js';
 import { ALERT_ACK_ACTION, ALERT_INVESTIGATE_ACTION } from '../../src/slack/blocks/alert.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks/approval.js';
 import { EXTEND_ACTION } from '../../src/slack/blocks/expiry.js';
@@ -253,6 +253,32 @@ describe('App Home', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(tc.fake.homePublishes('U0BOB')).toHaveLength(before);
   }, 60_000);
+
+  it('keeps within the workspace’s views.publish a minute: with the last minute’s used up by other workers, an opened tab is published once a slot frees, not before', async () => {
+    const { tc } = await start();
+    const key = `${tc.config.queuePrefix}:home:published`;
+    // The last minute's publishes, as other workers recorded them: all of them, the oldest of
+    // which is a minute old 1.5 s from now.
+    const now = Date.now();
+    const freesAt = now + 1_500;
+    await tc.redis.zadd(
+      key,
+      freesAt - PUBLISH_WINDOW_MS,
+      'oldest',
+      ...Array.from({ length: PUBLISH_LIMIT.opened - 1 }, (_, i) => [now, `other-${i}`]).flat(),
+    );
+    expect((await tc.openHome('U0ALICE')).status).toBe(200);
+    const publishedAt = await waitFor(
+      () => (tc.fake.homePublishes('U0ALICE').length > 0 ? Date.now() : undefined),
+      { timeoutMs: 15_000, intervalMs: 20, message: "Alice's tab to be published" },
+    );
+    expect(publishedAt).toBeGreaterThanOrEqual(freesAt);
+    expect(tc.fake.homePublishes('U0ALICE')).toHaveLength(1);
+    expect(tabText(tc.fake.homeView('U0ALICE'))).toContain('dev-alice');
+    // It took the slot the oldest left: the window never held more than Slack's share.
+    expect(await tc.redis.zscore(key, 'oldest')).toBeNull();
+    expect(await tc.redis.zcard(key)).toBeLessThanOrEqual(PUBLISH_LIMIT.opened);
+  });
 
   it('an alert that changes re-publishes the tabs of those who may act on it, not the others; a check that changes nothing shown re-publishes nothing', async () => {
     const { tc, sandbox } = await start();

@@ -9,7 +9,13 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { ApprovalStore, type ApprovalSubject } from '../../src/approvals/store.js';
 import { type ConfigFile, readConfig } from '../../src/config.js';
-import { HomeTabs, REFRESH_DELAY_MS, REFRESH_WITHIN_MS } from '../../src/home/tabs.js';
+import {
+  HomeTabs,
+  PUBLISH_LIMIT,
+  PUBLISH_WINDOW_MS,
+  REFRESH_DELAY_MS,
+  REFRESH_WITHIN_MS,
+} from '../../src/home/tabs.js';
 import { type JobData, QUEUE_NAME } from '../../src/queue/contract.js';
 import { JobProducer } from '../../src/queue/producer.js';
 import { writeTempFile } from '../helpers/run-capstan.js';
@@ -116,6 +122,31 @@ describe('HomeTabs', () => {
     const [job] = await producer.queue.getJobs(['delayed']);
     expect(job?.opts.delay).toBe(REFRESH_DELAY_MS);
     expect(job?.data.request).toMatchObject({ userId: 'U0ALICE', channelId: '', source: 'home' });
+  });
+
+  it('limits publishes workspace-wide: re-publishes after a change stop at their share, opened tabs may use more, then a slot frees a minute after the publish it replaces', async () => {
+    const t0 = 1_000_000;
+    // Another HomeTabs on the same Redis: another worker process.
+    const other = new HomeTabs(redis, prefix, producer);
+    const changed = [];
+    for (let i = 0; i < PUBLISH_LIMIT.changed; i++)
+      changed.push(await (i % 2 ? other : homes).takePublishSlot('changed', t0 + i));
+    expect(changed.every((wait) => wait === 0)).toBe(true);
+    // The share of changes is used up: the next one waits until the first of the window is a
+    // minute old; a tab being opened still gets a slot.
+    expect(await homes.takePublishSlot('changed', t0 + 100)).toBe(PUBLISH_WINDOW_MS - 100);
+    for (let i = PUBLISH_LIMIT.changed; i < PUBLISH_LIMIT.opened; i++)
+      expect(await other.takePublishSlot('opened', t0 + 100 + i)).toBe(0);
+    // Every slot is used: an opened tab waits too, for the publish that frees one (the first).
+    expect(await homes.takePublishSlot('opened', t0 + 500)).toBe(PUBLISH_WINDOW_MS - 500);
+    // A refused ask takes nothing: still full.
+    expect(await redis.zcard(`${prefix}:home:published`)).toBe(PUBLISH_LIMIT.opened);
+    // A minute after the first, its slot is free again, for either.
+    expect(await homes.takePublishSlot('opened', t0 + PUBLISH_WINDOW_MS + 1)).toBe(0);
+    // Changes wait until the window holds fewer than their share: of the 88 publishes left (those
+    // at t0+3…t0+59, 30 opened, the one just taken), 29 must age out: the 29th oldest is t0+31's.
+    const wait = await homes.takePublishSlot('changed', t0 + PUBLISH_WINDOW_MS + 2);
+    expect(wait).toBe(t0 + 31 + PUBLISH_WINDOW_MS - (t0 + PUBLISH_WINDOW_MS + 2));
   });
 
   it('keeps the answers to the latest three clicks, newest first, and what each tab offered', async () => {
