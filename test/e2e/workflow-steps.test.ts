@@ -19,7 +19,7 @@ import {
   messageText,
 } from '../helpers/fake-slack.js';
 import { type RestoreWorld, startRestoreWorld } from '../helpers/restore-world.js';
-import { groupOf, HEALTH_PORT, liveInstances, startOnSandbox } from '../helpers/sandbox-world.js';
+import { CONFIG, groupOf, HEALTH_PORT, liveInstances, startOnSandbox } from '../helpers/sandbox-world.js';
 import { functionExecutedBody, postToSlackEndpoint } from '../helpers/signed-request.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -256,6 +256,51 @@ function approvalIdOf(message: FakeMessage): string {
   if (!id) throw new Error(`no approval id on ${JSON.stringify(message.blocks)}`);
   return id;
 }
+
+describe('a step whose approval expires', () => {
+  let tc: TestCapstan | undefined;
+  afterAll(async () => {
+    await tc?.stop();
+  });
+
+  it('fails once the request expires without a decision, saying so; nothing is done and a late approval runs nothing', async () => {
+    // prod's requests stay open 2 s here.
+    const configYaml = CONFIG.replace(
+      'prod: { protected: true }',
+      'prod: { protected: true, approval: { env.delete: { role: approvers, timeoutMinutes: 0.033 } } }',
+    );
+    expect(configYaml).toContain('timeoutMinutes: 0.033');
+    let sandbox: Sandbox;
+    ({ tc, sandbox } = await startOnSandbox({}, configYaml));
+    const execution = await runStep(tc, 'delete_environment', {
+      environment: 'prod',
+      channel: 'C0OPS',
+      user: 'U0ALICE',
+    });
+    const request = await approvalRequest(tc, '/env delete prod');
+    // Its buttons go when it expires: the id a late click carries is the one they had.
+    const id = approvalIdOf(request);
+    const done = await ended(execution, 20_000);
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatch(
+      /request for \/env delete prod .*expired without a decision from role approvers; nothing was done/,
+    );
+    // A click on the expired request is refused and runs nothing.
+    expect((await tc.click('U0CAROL', request, APPROVE_ACTION, id)).status).toBe(200);
+    const late = tc;
+    await waitFor(() =>
+      late.fake.ephemerals.some((e) => e.user === 'U0CAROL' && /already expired/.test(messageText(e))),
+    );
+    await sleep(1_000);
+    expect(liveInstances(await sandbox.snapshot(), 'prod-web')).toHaveLength(3);
+    expect(await tc.queue.getJobs(['active', 'waiting', 'delayed', 'completed'])).not.toContainEqual(
+      expect.objectContaining({ name: 'env.delete' }),
+    );
+    // Ended once.
+    expect(done.attempts.filter((a) => a.answer === 'ok')).toHaveLength(1);
+    await expectTokensKept(tc);
+  }, 40_000);
+});
 
 describe('database steps', () => {
   let world: RestoreWorld;
