@@ -823,6 +823,12 @@ const envSchema = z.object({
   CAPSTAN_CONFIG: z.string().min(1).optional(),
   CAPSTAN_AWS: z.enum(['sandbox', 'aws']).optional(),
   CAPSTAN_SANDBOX_SEED: z.string().min(1).optional(),
+  // The sandbox's world on a Redis of its own (a plain redis:// URL), as AWS is apart from Capstan's
+  // Redis: the failover drills fail Capstan's Redis over, not "AWS".
+  CAPSTAN_SANDBOX_REDIS_URL: z
+    .string()
+    .regex(/^redis:\/\/[^/\s]+(\/\d+)?$/, 'a redis://host:port URL')
+    .optional(),
   CAPSTAN_QUEUE_PREFIX: z
     .string()
     .regex(/^\{[a-z0-9_-]+\}$/, 'a Redis hash tag such as {capstan}, so every key lands in one cluster slot')
@@ -1074,7 +1080,7 @@ export interface Config {
   http: { port: number; host: string };
   redis: RedisConfig;
   queuePrefix: string;
-  aws: { mode: 'sandbox' | 'aws'; region?: string; sandboxSeed?: string };
+  aws: { mode: 'sandbox' | 'aws'; region?: string; sandboxSeed?: string; sandboxRedisUrl?: string };
   worker: { concurrency: number; lockDurationMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
   reporter: { minUpdateIntervalMs: number };
   /** How often long AWS transitions are polled, and how long they may take. */
@@ -1158,6 +1164,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mode: e.CAPSTAN_AWS ?? (local ? 'sandbox' : 'aws'),
       ...(e.AWS_REGION ? { region: e.AWS_REGION } : {}),
       ...(e.CAPSTAN_SANDBOX_SEED ? { sandboxSeed: e.CAPSTAN_SANDBOX_SEED } : {}),
+      ...(e.CAPSTAN_SANDBOX_REDIS_URL ? { sandboxRedisUrl: e.CAPSTAN_SANDBOX_REDIS_URL } : {}),
     },
     worker: {
       concurrency: e.CAPSTAN_WORKER_CONCURRENCY,

@@ -14,7 +14,7 @@ import { createAwsClientFactory } from './aws/clients.js';
  * to the queue, close Redis.
  */
 import { iamMarkdown, iamPolicyFor } from './aws/iam-policy.js';
-import { type Config, describeRedis, readConfig } from './config.js';
+import { type Config, describeRedis, readConfig, readRedisConfig } from './config.js';
 import { EnvironmentRegistry } from './environments/registry.js';
 import { ConfigError } from './errors.js';
 import { HomeTabs, refreshAfterJob } from './home/tabs.js';
@@ -26,7 +26,14 @@ import { JobsAdmin } from './queue/jobs-admin.js';
 import { TargetLocks } from './queue/locks.js';
 import { JobProducer } from './queue/producer.js';
 import { startWorkerHost, type WorkerHost } from './queue/worker.js';
-import { closeRedis, createRedis, createWriteConfirmer, explainRedisError, watchRedis } from './redis.js';
+import {
+  closeRedis,
+  createRedis,
+  createWriteConfirmer,
+  explainRedisError,
+  type RedisClient,
+  watchRedis,
+} from './redis.js';
 import { configuredGroupIds, createGroupDirectory } from './slack/directory.js';
 import { createSlackClient, createSlackNotifier } from './slack/notifier.js';
 import { slackReporterFactory } from './slack/reporter.js';
@@ -113,6 +120,9 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
   // In sandbox mode the stand-ins are AWS: beneath the SDK clients, and SNS's HTTPS hosts (its
   // signing certificates and SubscribeURLs, reached through their agent, on loopback).
   const standIns = config.aws.mode === 'sandbox' ? await loadStandIns() : undefined;
+  // The sandbox's world: in Capstan's Redis, or on a Redis of its own.
+  const worldRedis = standIns ? sandboxRedisOf(config, () => redis) : undefined;
+  if (worldRedis && worldRedis !== redis) connections.push(worldRedis);
   // Opened on first use, and again after a failure (it keeps its identity in Redis, which may be
   // down at start-up: start-up never waits on Redis).
   let snsOpening: Promise<SnsStandIn> | undefined;
@@ -120,7 +130,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
     ? () =>
         (snsOpening ??= standIns
           .snsStandIn({
-            redis,
+            redis: worldRedis ?? redis,
             prefix: config.queuePrefix,
             logger,
             // Alarms are evaluated where AWS is: in workers (a lone web process only verifies).
@@ -151,7 +161,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
 
   if (role !== 'web') {
     // AWS is reached only from workers; the sandbox keeps its world in Redis, shared by every worker.
-    const sandbox = standIns?.createSandbox({ redis, prefix: config.queuePrefix });
+    const sandbox = standIns?.createSandbox({ redis: worldRedis ?? redis, prefix: config.queuePrefix });
     // Only the sandbox's drills ever aim a kill at the instant after a create.
     const onCreated = standIns?.createdHook({ env: process.env, redis, prefix: config.queuePrefix });
     // Seeding is idempotent: every worker may seed the same file at start-up.
@@ -318,9 +328,19 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
 
 const USAGE = 'usage: capstan start | web | worker | iam-policy [--markdown] | sandbox attach-db …';
 
+/** The Redis the sandbox keeps its world in: CAPSTAN_SANDBOX_REDIS_URL's, else Capstan's (`redis()`). */
+function sandboxRedisOf(config: Config, redis: () => RedisClient): RedisClient {
+  const url = config.aws.sandboxRedisUrl;
+  return url
+    ? createRedis(readRedisConfig({ REDIS_URL: url }), { name: 'capstan-sandbox', autoPipelining: false })
+    : redis();
+}
+
 /** `capstan sandbox …`: the sandbox's own commands (devkit), on the world in the configured Redis. */
 async function sandboxCli(argv: string[], config: Config): Promise<void> {
-  const redis = createRedis(config.redis, { name: 'capstan-sandbox-cli', autoPipelining: false });
+  const redis = sandboxRedisOf(config, () =>
+    createRedis(config.redis, { name: 'capstan-sandbox-cli', autoPipelining: false }),
+  );
   try {
     const standIns = await loadStandIns();
     const { output, exitCode } = await standIns.sandboxCommand(argv, {

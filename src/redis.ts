@@ -562,15 +562,31 @@ export async function writeDurably<T>(
   apply: () => Promise<T>,
   opts: { deadlineMs?: number; timeoutMs?: number; onRetry?: (reason: string) => void } = {},
 ): Promise<{ results: T[]; confirmed: boolean }> {
-  const results = [await apply()];
-  if (!confirmer.replicated) return { results, confirmed: true };
+  const results: T[] = [];
   const deadline = Date.now() + (opts.deadlineMs ?? CONFIRM_DEADLINE_MS);
   for (;;) {
-    const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
-    if (confirmation.confirmed) return { results, confirmed: true };
-    if (Date.now() >= deadline) return { results, confirmed: false };
-    opts.onRetry?.(confirmation.reason);
-    await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
+    const socket = socketOf(client);
     results.push(await apply());
+    if (!confirmer.replicated) return { results, confirmed: true };
+    const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
+    // A connection that moved to a new primary while the write was made may have made part of it on
+    // the old one: the new primary's confirmation does not cover that part.
+    const reason = !confirmation.confirmed
+      ? confirmation.reason
+      : socketOf(client) !== socket
+        ? 'the connection moved to another node while writing'
+        : undefined;
+    if (reason === undefined) return { results, confirmed: true };
+    if (Date.now() >= deadline) return { results, confirmed: false };
+    opts.onRetry?.(reason);
+    await new Promise((resolve) => setTimeout(resolve, CONFIRM_RETRY_MS));
   }
+}
+
+/**
+ * The socket a connection is on now (a new one after every reconnect); none for a Cluster (whose
+ * writes are confirmed per node, best effort).
+ */
+export function socketOf(client: RedisClient): object | undefined {
+  return client instanceof Cluster ? undefined : client.stream;
 }

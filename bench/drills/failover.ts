@@ -375,6 +375,7 @@ export async function withFailoverRig<T>(
   const world = await startDrillWorld({
     configYaml: loadConfig(FAILOVER_USERS),
     redisEnv,
+    sandboxRedis: true,
     env: {
       DRILL_DB_PASSWORD: DB_PASSWORD,
       // Production-like leases (the default is 30 s): a failover of a few seconds must not look

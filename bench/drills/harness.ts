@@ -7,6 +7,7 @@
  * (`test/helpers/run-capstan.ts`).
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { freePort, type RedisService, startRedis } from '../../devkit/local/services.js';
 import { type FakeMessage, messageText, startFakeSlack } from '../../devkit/local/slack-api.js';
 import { createSandbox, type Sandbox } from '../../devkit/sandbox/index.js';
@@ -80,6 +81,11 @@ export interface DrillWorldOptions {
   redisEnv?: Record<string, string>;
   configYaml: string;
   env?: Record<string, string>;
+  /**
+   * Keep the sandbox's world ("AWS") on a Redis of its own (CAPSTAN_SANDBOX_REDIS_URL), as AWS is
+   * apart from Capstan's Redis: a drill that fails Capstan's Redis over must not roll AWS back too.
+   */
+  sandboxRedis?: boolean;
 }
 
 /** The variables that choose a Redis topology (`src/config.ts`): one set at a time. */
@@ -104,6 +110,7 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
   const redisEnv = options.redisEnv
     ? { ...Object.fromEntries(REDIS_TOPOLOGY_VARIABLES.map((k) => [k, ''])), ...options.redisEnv }
     : { REDIS_URL: redisUrl };
+  const worldRedis = options.sandboxRedis ? await startRedis(await freePort()) : undefined;
   const fake = await startFakeSlack();
   const running = await runCapstan({
     role: options.role ?? 'web',
@@ -119,6 +126,7 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
       CAPSTAN_POLL_INTERVAL_MS: '100',
       CAPSTAN_WAIT_TIMEOUT_MS: '60000',
       CAPSTAN_JOB_LOCK_MS: '2000',
+      ...(worldRedis ? { CAPSTAN_SANDBOX_REDIS_URL: worldRedis.url } : {}),
       ...options.env,
     },
     // The drill's connection rides out a Redis restart.
@@ -126,7 +134,9 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
   });
   const { redis, prefix } = running;
   redis.on('error', () => undefined);
-  const sandbox = createSandbox({ redis, prefix, extensions: [pitrExtension()] });
+  const sandboxConnection = worldRedis ? new Redis(worldRedis.url) : undefined;
+  sandboxConnection?.on('error', () => undefined);
+  const sandbox = createSandbox({ redis: sandboxConnection ?? redis, prefix, extensions: [pitrExtension()] });
 
   return {
     ...running,
@@ -153,6 +163,8 @@ export async function startDrillWorld(options: DrillWorldOptions): Promise<Drill
     async stop() {
       await running.stop();
       await fake.close();
+      sandboxConnection?.disconnect();
+      await worldRedis?.stop({ purge: true });
       await ownRedis?.stop({ purge: true });
     },
   };

@@ -7,6 +7,7 @@ import {
   closeRedis,
   duplicateRedis,
   type RedisClient,
+  socketOf,
   type WriteConfirmer,
 } from '../redis.js';
 import {
@@ -140,13 +141,19 @@ export class JobProducer {
   private async durably(jobId: string, marker: string, write: () => Promise<void>): Promise<void> {
     const deadline = Date.now() + CONFIRM_DEADLINE_MS;
     for (;;) {
+      const socket = socketOf(this.queueConnection);
       await write();
       this.added += 1;
       if (!this.confirmer) return;
       const confirmation = await this.confirmedUpTo(marker, this.added);
-      if (confirmation.confirmed) return;
+      // Moved to a new primary between the marker and the add, the marker (and audit entry) may have
+      // been written on the old one: the new one's confirmation does not cover them.
+      if (confirmation.confirmed && socketOf(this.queueConnection) === socket) return;
       if (Date.now() >= deadline) {
-        this.onUnconfirmed(jobId, confirmation.reason);
+        this.onUnconfirmed(
+          jobId,
+          confirmation.confirmed ? 'the connection moved to another node while writing' : confirmation.reason,
+        );
         return;
       }
       // On a demoted primary: written again, on the new one once the connection has moved there.

@@ -13,8 +13,9 @@
  * consistency" in the Sentinel docs). A write Capstan confirms must not be one of them.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readConfig, readRedisConfig } from '../../src/config.js';
 import { startCapstan } from '../../src/main.js';
 import {
@@ -46,6 +47,46 @@ async function firstError(client: RedisClient): Promise<Error> {
   client.disconnect();
   return error;
 }
+
+describe('writeDurably', () => {
+  it('makes a write again when its connection moved to another socket while making it, however the new node confirms it', async () => {
+    const client = createRedis(readRedisConfig({ REDIS_URL: inject('redisUrl') }));
+    // The sentinels' side is not what is tested here: this confirmer confirms whatever it is asked.
+    const confirmer = {
+      replicated: true,
+      confirm: async () => ({ confirmed: true as const }),
+      close: async () => {},
+    };
+    const retries: string[] = [];
+    try {
+      await client.ping();
+      let applied = 0;
+      const { results, confirmed } = await writeDurably(
+        confirmer,
+        client,
+        '{capstan}:moved',
+        async () => {
+          applied += 1;
+          await client.incr('{capstan}:moved');
+          // The first time, the connection goes to a new socket between two parts of the write
+          // (as the failover poller moves it to a new primary).
+          if (applied === 1) {
+            const before = (client as Redis).stream;
+            client.disconnect(true);
+            await waitFor(() => client.status === 'ready' && (client as Redis).stream !== before);
+          }
+          return applied;
+        },
+        { onRetry: (reason) => retries.push(reason) },
+      );
+      expect({ results, confirmed }).toEqual({ results: [1, 2], confirmed: true });
+      expect(retries).toEqual(['the connection moved to another node while writing']);
+    } finally {
+      await client.del('{capstan}:moved');
+      await closeRedis(client);
+    }
+  });
+});
 
 describe('a TLS-only Redis with an ACL user', () => {
   let tls: RedisTlsService;
