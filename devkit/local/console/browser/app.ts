@@ -632,7 +632,7 @@ type InputState = {
           return;
         }
         if (res.run) {
-          upsert(loaded().stepRuns, res.run, (a, b) => a.executionId === b.executionId);
+          upsertStepRun(loaded().stepRuns, res.run);
           scheduleRender();
         }
       },
@@ -670,6 +670,17 @@ type InputState = {
   }
 
   /** Replaces the entry of `list` that is the `same` as `item`, or appends it; true when appended. */
+  /**
+   * A step run as the page last heard of it. Runs only move on (running → completed or failed):
+   * the answer to "run it" can arrive after the push that says the run already ended (Capstan may
+   * fail a step before the event's HTTP answer is back), and must not bring it back to running.
+   */
+  function upsertStepRun(list: WireStepRun[], run: WireStepRun): void {
+    const known = list.find((r) => r.executionId === run.executionId);
+    if (known && known.state !== 'running' && run.state === 'running') return;
+    upsert(list, run, (a, b) => a.executionId === b.executionId);
+  }
+
   function upsert<T>(list: T[], item: T, same: (a: T, b: T) => boolean): boolean {
     for (let i = 0; i < list.length; i++) {
       if (same(list[i] as T, item)) {
@@ -717,9 +728,7 @@ type InputState = {
         d.home = event.home;
         break;
       case 'step':
-        if (event.run.user === S.me) {
-          upsert(d.stepRuns, event.run, (a, b) => a.executionId === b.executionId);
-        }
+        if (event.run.user === S.me) upsertStepRun(d.stepRuns, event.run);
         break;
     }
   }
