@@ -13,7 +13,7 @@ import type { EnvironmentRegistry } from '../src/environments/registry.js';
 import type { HomeTabs } from '../src/home/tabs.js';
 import type { JobsAdmin } from '../src/queue/jobs-admin.js';
 import type { JobProducer } from '../src/queue/producer.js';
-import type { RedisClient } from '../src/redis.js';
+import type { RedisClient, WriteConfirmer } from '../src/redis.js';
 import type { SlackNotifier } from '../src/slack/notifier.js';
 import type { StepEnder } from '../src/slack/step-ender.js';
 import type { StepExecutions } from '../src/steps/store.js';
@@ -22,6 +22,8 @@ import type { StepExecutions } from '../src/steps/store.js';
 export interface JobDeps {
   config: Config;
   redis: RedisClient;
+  /** Confirms writes a failover must not lose (alert state, the environment registry, standby records), when replicated. */
+  confirmer?: WriteConfirmer;
   approvals: ApprovalStore;
   notifier: SlackNotifier;
   producer: JobProducer;
@@ -43,13 +45,13 @@ export interface JobDeps {
 /** Environment jobs (and every job that reads environments): the configuration and AWS. */
 export type EnvJobDeps = Pick<JobDeps, 'config' | 'aws'>;
 /** Creating and deleting environments: also the registry of which blueprint each was made from. */
-export type EnvLifecycleDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
+export type EnvLifecycleDeps = Pick<JobDeps, 'config' | 'aws' | 'redis' | 'confirmer'>;
 /** Reading an environment's instances, with who put which in Standby (the records live in Redis). */
 export type EnvStatusDeps = Pick<JobDeps, 'config' | 'aws' | 'redis'>;
 /** Load balancer jobs: environments, standby records, and the producer (a disable schedules its re-enable). */
-export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'redis' | 'producer'>;
+export type LbJobDeps = Pick<JobDeps, 'config' | 'aws' | 'redis' | 'producer' | 'confirmer'>;
 /** The expiry sweep: environments, the producer (it enqueues deletions), the notifier, and Redis (which stack's owner was warned). */
-export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier' | 'redis'>;
+export type ExpiryDeps = Pick<JobDeps, 'config' | 'aws' | 'producer' | 'notifier' | 'redis' | 'confirmer'>;
 /** The temporary-instance janitor. */
 export type JanitorDeps = Pick<JobDeps, 'config' | 'aws' | 'notifier'>;
 /** `ops.ping`: a round trip to Redis. */

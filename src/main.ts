@@ -80,11 +80,11 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       ),
   });
   const approvals = new ApprovalStore(redis, config.queuePrefix, confirmer);
-  const locks = new TargetLocks(redis, config.queuePrefix);
+  const locks = new TargetLocks(redis, config.queuePrefix, confirmer);
   const audit = new AuditLog(redis, config.queuePrefix, logger, confirmer);
   const jobsAdmin = new JobsAdmin(producer.queue, redis, config.queuePrefix);
   const homes = new HomeTabs(redis, config.queuePrefix, producer);
-  const steps = new StepExecutions(redis, config.queuePrefix, producer);
+  const steps = new StepExecutions(redis, config.queuePrefix, producer, confirmer);
   const slackClient = createSlackClient({
     token: config.slack.botToken,
     ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
@@ -183,6 +183,7 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       processors: createProcessors({
         config,
         redis,
+        confirmer,
         approvals,
         notifier,
         producer,
@@ -202,6 +203,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       ...(onCreated ? { onCreated } : {}),
       // Under Sentinel a job starts and ends only on a primary the sentinels confirm.
       ...(config.redis.mode === 'sentinel' ? { failoverGuard: confirmer } : {}),
+      // Replicated, each checkpoint is confirmed before the job goes on.
+      confirmer,
       // A job's end changes its requester's Home tab (and an approval request's, its deciders').
       onFinished: (event) => refreshAfterJob(homes, config.file, approvals, event),
       // A workflow step ends with the job it waits on: decided here, delivered by `step.complete`.
@@ -263,8 +266,8 @@ export async function startCapstan(role: Role, config: Config, logger: Logger): 
       audit,
       jobsAdmin,
       directory,
-      alerts: new AlertStore(redis, config.queuePrefix),
-      environments: new EnvironmentRegistry(redis, config.queuePrefix),
+      alerts: new AlertStore(redis, config.queuePrefix, { confirmer }),
+      environments: new EnvironmentRegistry(redis, config.queuePrefix, confirmer),
       redisProblem: () => redisWatch.problem(),
       homes,
       steps,

@@ -11,7 +11,7 @@
  */
 
 import type { AlertState } from '../domain/alerts/state.js';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** An alert as stored: its state, its version, and the version its message shows. */
 export interface StoredAlert {
@@ -34,10 +34,17 @@ export interface Updated<T> {
 }
 
 // KEYS: alert hash, index set, version counter. ARGV: expected version ('0': absent), new doc ('':
-// delete), id, ttl ms ('0': keep).
+// delete), id, ttl ms ('0': keep), '1' when this change was made before (a write made again until
+// confirmed: finding it there already, it answers as if it had made it now).
 const CAS = `
 local v = redis.call('HGET', KEYS[1], 'v') or '0'
-if v ~= ARGV[1] then return -1 end
+if v ~= ARGV[1] then
+  if ARGV[5] == '1' then
+    if ARGV[2] == '' and v == '0' then return 0 end
+    if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'doc') == ARGV[2] then return tonumber(v) end
+  end
+  return -1
+end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
   redis.call('SREM', KEYS[2], ARGV[3])
@@ -69,11 +76,30 @@ export class AlertStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly retainResolvedMs: number;
+  private readonly confirmer: WriteConfirmer | undefined;
 
-  constructor(redis: RedisClient, prefix: string, opts: { retainResolvedMs?: number } = {}) {
+  /**
+   * @param opts.confirmer for a replicated deployment: a change is reported written only once a
+   *   failover cannot lose it (a lost one would post a second message for the same problem, or
+   *   forget who acknowledged it).
+   */
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    opts: { retainResolvedMs?: number; confirmer?: WriteConfirmer } = {},
+  ) {
     this.redis = redis;
     this.prefix = prefix;
     this.retainResolvedMs = opts.retainResolvedMs ?? RETAIN_RESOLVED_MS;
+    this.confirmer = opts.confirmer?.replicated ? opts.confirmer : undefined;
+  }
+
+  /** Applies an idempotent write, confirmed when replicated; resolves to the last attempt's result. */
+  private async durably<T>(key: string, write: (again: boolean) => Promise<T>): Promise<T> {
+    if (!this.confirmer) return write(false);
+    let attempts = 0;
+    const { results } = await writeDurably(this.confirmer, this.redis, key, () => write(attempts++ > 0));
+    return results.at(-1) as T;
   }
 
   private keyOf(id: string): string {
@@ -120,17 +146,22 @@ export class AlertStore {
       const { next, result } = change(current?.state);
       if (next === 'unchanged') return { stored: current, before: current?.state, result, written: false };
       const ttl = next?.phase === 'resolved' ? this.retainResolvedMs : 0;
-      const written = (await this.redis.eval(
-        CAS,
-        3,
+      const written = await this.durably(
         key,
-        this.indexKey,
-        `${this.prefix}:alerts:seq`,
-        String(current?.version ?? 0),
-        next ? JSON.stringify(next) : '',
-        id,
-        String(ttl),
-      )) as number;
+        async (again) =>
+          (await this.redis.eval(
+            CAS,
+            3,
+            key,
+            this.indexKey,
+            `${this.prefix}:alerts:seq`,
+            String(current?.version ?? 0),
+            next ? JSON.stringify(next) : '',
+            id,
+            String(ttl),
+            again ? '1' : '0',
+          )) as number,
+      );
       if (written >= 0) {
         const stored = next
           ? { state: next, version: written, syncedVersion: current?.syncedVersion ?? 0 }
@@ -145,7 +176,9 @@ export class AlertStore {
 
   /** Records that the alert's message shows version `version` (or later). */
   async markSynced(id: string, version: number): Promise<void> {
-    await this.redis.eval(MARK_SYNCED, 1, this.keyOf(id), String(version));
+    await this.durably(this.keyOf(id), () =>
+      this.redis.eval(MARK_SYNCED, 1, this.keyOf(id), String(version)),
+    );
   }
 
   /**

@@ -9,7 +9,7 @@
  *   `${prefix}:env-activity`    hash: environment name → the last Auto Scaling activity AWS notified
  *                               (an instance launched or terminated), as JSON { at, text }
  */
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** An Auto Scaling activity AWS notified (SNS), as `/env status` shows it. */
 export interface EnvironmentActivity {
@@ -19,10 +19,22 @@ export interface EnvironmentActivity {
 
 /** The environments' blueprints. */
 export class EnvironmentRegistry {
+  private readonly confirmer: WriteConfirmer | undefined;
+
+  /** @param confirmer for a replicated deployment: each write is confirmed (see {@link writeDurably}). */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+    confirmer?: WriteConfirmer,
+  ) {
+    this.confirmer = confirmer?.replicated ? confirmer : undefined;
+  }
+
+  /** Makes an idempotent write, again until confirmed when replicated. */
+  private async durably(key: string, write: () => Promise<unknown>): Promise<void> {
+    if (this.confirmer) await writeDurably(this.confirmer, this.redis, key, write);
+    else await write();
+  }
 
   private get key(): string {
     return `${this.prefix}:env-blueprints`;
@@ -30,7 +42,7 @@ export class EnvironmentRegistry {
 
   /** Records that environment `name` is made from `blueprint` (before anything is created). */
   async record(name: string, blueprint: string): Promise<void> {
-    await this.redis.hset(this.key, name, blueprint);
+    await this.durably(this.key, () => this.redis.hset(this.key, name, blueprint));
   }
 
   /** The blueprint environment `name` was made from, if Capstan made it. */
@@ -45,7 +57,8 @@ export class EnvironmentRegistry {
 
   /** Records that the owner of stack environment `name` was warned about expiry `expiresAt`. */
   async markWarned(name: string, expiresAt: string): Promise<void> {
-    await this.redis.hset(`${this.prefix}:env-warned`, name, expiresAt);
+    const key = `${this.prefix}:env-warned`;
+    await this.durably(key, () => this.redis.hset(key, name, expiresAt));
   }
 
   /** Records the latest Auto Scaling activity AWS notified for environment `name` (an older one is ignored). */
@@ -71,9 +84,11 @@ export class EnvironmentRegistry {
 
   /** Forgets environment `name` (it is deleted). */
   async forget(name: string): Promise<void> {
-    await this.redis.hdel(this.key, name);
-    await this.redis.hdel(`${this.prefix}:env-warned`, name);
-    await this.redis.hdel(`${this.prefix}:env-activity`, name);
+    await this.durably(this.key, async () => {
+      await this.redis.hdel(this.key, name);
+      await this.redis.hdel(`${this.prefix}:env-warned`, name);
+      await this.redis.hdel(`${this.prefix}:env-activity`, name);
+    });
   }
 }
 
@@ -81,6 +96,7 @@ export class EnvironmentRegistry {
 export function environmentRegistryOf(deps: {
   redis: RedisClient;
   config: { queuePrefix: string };
+  confirmer?: WriteConfirmer | undefined;
 }): EnvironmentRegistry {
-  return new EnvironmentRegistry(deps.redis, deps.config.queuePrefix);
+  return new EnvironmentRegistry(deps.redis, deps.config.queuePrefix, deps.confirmer);
 }

@@ -3,7 +3,7 @@
  * Redis. The lease is taken when the command is accepted (so a second command is refused at once),
  * renewed while the job runs, released when it ends, and expires by itself if its worker dies.
  */
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** Who holds a lock. */
 export interface LockHolder {
@@ -15,8 +15,19 @@ export interface LockHolder {
 }
 
 // Compare-and-set scripts: only the holder renews or releases its lease.
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+// Renews the lease of job ARGV[1] (the holder's JSON is ARGV[2]) for ARGV[3] ms, or takes it back
+// if nobody holds it (lost with a primary a failover left, or lapsed with nobody taking it since).
+// 1 if held now, 0 when another job holds it.
+const RENEW_OR_RETAKE = `
+local current = redis.call('GET', KEYS[1])
+if not current then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+if cjson.decode(current).jobId ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
 
 /** The outcome of {@link TargetLocks.acquire}. */
 export type AcquireResult = { acquired: true } | { acquired: false; holder: LockHolder };
@@ -25,10 +36,16 @@ export type AcquireResult = { acquired: true } | { acquired: false; holder: Lock
 export class TargetLocks {
   private readonly redis: RedisClient;
   private readonly prefix: string;
+  private readonly confirmer: WriteConfirmer | undefined;
 
-  constructor(redis: RedisClient, prefix: string) {
+  /**
+   * @param confirmer for a replicated deployment: a lease is reported taken only once a failover
+   *   cannot lose it (see {@link writeDurably}).
+   */
+  constructor(redis: RedisClient, prefix: string, confirmer?: WriteConfirmer) {
     this.redis = redis;
     this.prefix = prefix;
+    this.confirmer = confirmer?.replicated ? confirmer : undefined;
   }
 
   private key(target: string): string {
@@ -37,11 +54,21 @@ export class TargetLocks {
 
   /** Takes the lease on `target` for `ttlMs`, unless someone else holds it (the same job may re-take its own). */
   async acquire(target: string, holder: LockHolder, ttlMs: number): Promise<AcquireResult> {
+    if (!this.confirmer) return this.take(target, holder, ttlMs);
+    // Taking it again is harmless (the same job re-takes its own), so it is taken until confirmed;
+    // the last attempt's answer is the one the primary keeps.
+    const { results } = await writeDurably(this.confirmer, this.redis, this.key(target), () =>
+      this.take(target, holder, ttlMs),
+    );
+    return results.at(-1) as AcquireResult;
+  }
+
+  private async take(target: string, holder: LockHolder, ttlMs: number): Promise<AcquireResult> {
     const value = JSON.stringify(holder);
     const set = await this.redis.set(this.key(target), value, 'PX', ttlMs, 'NX');
     if (set === 'OK') return { acquired: true };
     const current = await this.holder(target);
-    if (!current) return this.acquire(target, holder, ttlMs);
+    if (!current) return this.take(target, holder, ttlMs);
     if (current.jobId === holder.jobId) {
       await this.renew(target, current, ttlMs);
       return { acquired: true };
@@ -49,12 +76,20 @@ export class TargetLocks {
     return { acquired: false, holder: current };
   }
 
-  /** Extends the lease; false when it was lost (expired and maybe taken by another job). */
+  /**
+   * Extends the lease, or takes it back when nobody holds it (a failover can drop a lease written
+   * on the old primary); false when another job holds it now.
+   */
   async renew(target: string, holder: LockHolder, ttlMs: number): Promise<boolean> {
-    const current = await this.redis.get(this.key(target));
-    if (!current) return false;
-    const renewed = await this.redis.eval(RENEW, 1, this.key(target), current, String(ttlMs));
-    return renewed === 1 && (JSON.parse(current) as LockHolder).jobId === holder.jobId;
+    const renewed = await this.redis.eval(
+      RENEW_OR_RETAKE,
+      1,
+      this.key(target),
+      holder.jobId,
+      JSON.stringify(holder),
+      String(ttlMs),
+    );
+    return renewed === 1;
   }
 
   /** Releases the lease if `jobId` holds it. */

@@ -115,6 +115,11 @@ export interface WorkerHostOptions {
    * ends, only on a primary the sentinels confirm: see {@link onConfirmedPrimary}.
    */
   failoverGuard?: WriteConfirmer;
+  /**
+   * The deployment's write confirmer (Cluster, Sentinel): each checkpoint is confirmed before the
+   * job goes on, so a failover cannot drop it and have a resumed job repeat its step.
+   */
+  confirmer?: WriteConfirmer;
 }
 
 /** A running job holds its target's lock for this long at a time, renewing it as it goes. */
@@ -270,10 +275,18 @@ async function runJob(
 
   // Checkpoint writes are serialised: the reporter and the processor both write job data.
   let writes: Promise<void> = Promise.resolve();
+  const confirmer = opts.confirmer?.replicated ? opts.confirmer : undefined;
   const checkpoint = (key: string, value: unknown): Promise<void> => {
     job.data.checkpoints[key] = value;
     const data = structuredClone(job.data);
-    writes = writes.then(() => job.updateData(data));
+    writes = writes.then(async () => {
+      if (!confirmer || !job.id) return job.updateData(data);
+      // Written again until confirmed (the same data: harmless), on the new primary after a failover.
+      const { confirmed } = await writeDurably(confirmer, opts.connection, worker.toKey(job.id), () =>
+        job.updateData(data),
+      );
+      if (!confirmed) log.warn({ key }, 'checkpoint written without confirming a failover cannot lose it');
+    });
     return writes;
   };
 

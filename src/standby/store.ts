@@ -7,7 +7,7 @@
  *
  *   `${prefix}:standby:<region>:<group>`  hash: instance id → `<user>|<iso time>|<reason>`
  */
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 
 /** One instance's standby record. */
 export interface StandbyRecord {
@@ -24,10 +24,22 @@ export function parseStandbyNote(value: string): StandbyRecord {
 
 /** Standby records in Redis. */
 export class StandbyRecords {
+  private readonly confirmer: WriteConfirmer | undefined;
+
+  /** @param confirmer for a replicated deployment: each write is confirmed (see {@link writeDurably}). */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-  ) {}
+    confirmer?: WriteConfirmer,
+  ) {
+    this.confirmer = confirmer?.replicated ? confirmer : undefined;
+  }
+
+  /** Makes an idempotent write, again until confirmed when replicated. */
+  private async durably(key: string, write: () => Promise<unknown>): Promise<void> {
+    if (this.confirmer) await writeDurably(this.confirmer, this.redis, key, write);
+    else await write();
+  }
 
   private key(region: string, group: string): string {
     return `${this.prefix}:standby:${region}:${group}`;
@@ -42,13 +54,15 @@ export class StandbyRecords {
   /** Records notes (`<user>|<iso time>|<reason>`) by instance id, replacing earlier ones. */
   async record(region: string, group: string, notes: Record<string, string>): Promise<void> {
     if (Object.keys(notes).length === 0) return;
-    await this.redis.hset(this.key(region, group), notes);
+    const key = this.key(region, group);
+    await this.durably(key, () => this.redis.hset(key, notes));
   }
 
   /** Forgets the records of `ids`. */
   async forget(region: string, group: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.redis.hdel(this.key(region, group), ...ids);
+    const key = this.key(region, group);
+    await this.durably(key, () => this.redis.hdel(key, ...ids));
   }
 }
 
@@ -56,6 +70,7 @@ export class StandbyRecords {
 export function standbyRecordsOf(deps: {
   redis: RedisClient;
   config: { queuePrefix: string };
+  confirmer?: WriteConfirmer | undefined;
 }): StandbyRecords {
-  return new StandbyRecords(deps.redis, deps.config.queuePrefix);
+  return new StandbyRecords(deps.redis, deps.config.queuePrefix, deps.confirmer);
 }

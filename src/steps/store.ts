@@ -9,7 +9,7 @@
 
 import type { StepRun } from '../queue/contract.js';
 import type { JobProducer } from '../queue/producer.js';
-import type { RedisClient } from '../redis.js';
+import { type RedisClient, type WriteConfirmer, writeDurably } from '../redis.js';
 import type { StepEnding } from './outputs.js';
 
 /** What is known of one execution. */
@@ -41,11 +41,25 @@ export class StepExecutions {
   readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #producer: Pick<JobProducer, 'enqueueStepEnd'>;
+  readonly #confirmer: WriteConfirmer | undefined;
 
-  constructor(redis: RedisClient, prefix: string, producer: Pick<JobProducer, 'enqueueStepEnd'>) {
+  /** @param confirmer for a replicated deployment: each write is confirmed (see {@link writeDurably}). */
+  constructor(
+    redis: RedisClient,
+    prefix: string,
+    producer: Pick<JobProducer, 'enqueueStepEnd'>,
+    confirmer?: WriteConfirmer,
+  ) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#producer = producer;
+    this.#confirmer = confirmer?.replicated ? confirmer : undefined;
+  }
+
+  /** Makes an idempotent write, again until confirmed when replicated; the last attempt's result. */
+  async #durably<T>(key: string, write: () => Promise<T>): Promise<T> {
+    if (!this.#confirmer) return write();
+    return (await writeDurably(this.#confirmer, this.#redis, key, write)).results.at(-1) as T;
   }
 
   #key(executionId: string): string {
@@ -55,12 +69,14 @@ export class StepExecutions {
   /** Records a new execution and its token (a repeated delivery of the event changes nothing). */
   async open(run: StepRun, token: string | undefined): Promise<void> {
     const key = this.#key(run.executionId);
-    await this.#redis
-      .multi()
-      .hsetnx(key, 'callbackId', run.callbackId)
-      .hsetnx(key, 'token', token ?? '')
-      .expire(key, RETAIN_SECONDS)
-      .exec();
+    await this.#durably(key, () =>
+      this.#redis
+        .multi()
+        .hsetnx(key, 'callbackId', run.callbackId)
+        .hsetnx(key, 'token', token ?? '')
+        .expire(key, RETAIN_SECONDS)
+        .exec(),
+    );
   }
 
   /** What is known of `executionId`. */
@@ -76,12 +92,9 @@ export class StepExecutions {
 
   /** Keeps `ending` unless the step's end was already decided; returns the one kept. */
   async decide(executionId: string, ending: StepEnding): Promise<StepEnding> {
-    const kept = (await this.#redis.eval(
-      DECIDE,
-      1,
-      this.#key(executionId),
-      JSON.stringify(ending),
-      String(RETAIN_SECONDS),
+    const key = this.#key(executionId);
+    const kept = (await this.#durably(key, () =>
+      this.#redis.eval(DECIDE, 1, key, JSON.stringify(ending), String(RETAIN_SECONDS)),
     )) as string | null;
     return kept ? (JSON.parse(kept) as StepEnding) : ending;
   }
@@ -89,7 +102,7 @@ export class StepExecutions {
   /** Records that Slack took the step's end (`how`); the token is no longer needed. */
   async delivered(executionId: string, how: string): Promise<void> {
     const key = this.#key(executionId);
-    await this.#redis.multi().hset(key, 'delivered', how).hdel(key, 'token').exec();
+    await this.#durably(key, () => this.#redis.multi().hset(key, 'delivered', how).hdel(key, 'token').exec());
   }
 
   /**

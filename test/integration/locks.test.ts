@@ -47,6 +47,20 @@ describe('TargetLocks', () => {
     expect(await locks.renew('database:orders-db', alice, 5_000)).toBe(false);
   });
 
+  it('takes back, at its next renewal, a lease its running job lost (a failover dropped it), unless another job holds it now', async () => {
+    expect(await locks.acquire('environment:lost', alice, 5_000)).toEqual({ acquired: true });
+    // What a failover does to a lease written only on the old primary: the new one never had it.
+    await redis.del(`${prefix}:lock:environment:lost`);
+    expect(await locks.renew('environment:lost', alice, 5_000)).toBe(true);
+    expect(await locks.holder('environment:lost')).toEqual(alice);
+    expect(await redis.pttl(`${prefix}:lock:environment:lost`)).toBeGreaterThan(4_000);
+    // Bob took it meanwhile: Alice's job is told it lost it, and Bob keeps it.
+    await redis.del(`${prefix}:lock:environment:lost`);
+    expect(await locks.acquire('environment:lost', bob, 5_000)).toEqual({ acquired: true });
+    expect(await locks.renew('environment:lost', alice, 5_000)).toBe(false);
+    expect(await locks.holder('environment:lost')).toEqual(bob);
+  });
+
   it('gives a contested target to exactly one of many simultaneous takers', async () => {
     const takers = Array.from({ length: 20 }, (_, i) => ({ ...bob, jobId: `job-${i}` }));
     const results = await Promise.all(takers.map((h) => locks.acquire('environment:race', h, 5_000)));

@@ -9,14 +9,20 @@
  *   wrote meanwhile missing;
  * - a job enqueued on the old primary in that window (by a client that does not confirm its
  *   writes) and fetched there by the worker does not exist on the new primary: running it anyway
- *   runs it on no record (Capstan's producer enqueues it again on the new primary, where it runs).
+ *   runs it on no record (Capstan's producer enqueues it again on the new primary, where it runs);
+ * - a checkpoint a running job writes in that window is lost: were its worker to die then, the job
+ *   would resume from the checkpoint before and repeat its step (the job's end writes its data
+ *   again, but a dead worker never gets there); an alert's state changed then is lost too.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertStore } from '../../src/alerts/store.js';
 import { AuditLog } from '../../src/audit/index.js';
 import { readRedisConfig } from '../../src/config.js';
+import type { Observation } from '../../src/domain/alerts/rules.js';
+import { alertIdFor, step } from '../../src/domain/alerts/state.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { type JobData, type JobResult, QUEUE_NAME } from '../../src/queue/contract.js';
 import { JobsAdmin } from '../../src/queue/jobs-admin.js';
@@ -183,7 +189,7 @@ describe('a worker through a clean SENTINEL FAILOVER', () => {
       jobsAdmin: new JobsAdmin(queue, redis, PREFIX),
       locks: new TargetLocks(redis, PREFIX),
       audit: new AuditLog(redis, PREFIX, logger, confirmer),
-      ...(guarded ? { failoverGuard: confirmer } : {}),
+      ...(guarded ? { failoverGuard: confirmer, confirmer } : {}),
     });
     return {
       queue,
@@ -241,6 +247,9 @@ describe('a worker through a clean SENTINEL FAILOVER', () => {
   /** Runs a `lb.enable` job that ends in the window; what the new primary has once the old one is a replica. */
   async function endingInTheWindow(guarded: boolean, id: string) {
     await whole();
+    // The control leaves `stage` locked for the lease (60 s): not this test's to wait for.
+    const redis = createRedis(readRedisConfig(set.env));
+    await redis.del(STAGE_LOCK).finally(() => closeRedis(redis));
     const w = worker(endsInTheWindow(), guarded);
     try {
       const oldPort = await primaryPort();
@@ -319,5 +328,100 @@ describe('a worker through a clean SENTINEL FAILOVER', () => {
   it('guarded: a job fetched on the old primary in the window is not run', async () => {
     const seen = await enqueuedInTheWindow(true, 'fetch-guarded');
     expect(seen).toEqual({ runs: 0, state: 'missing' });
+  }, 90_000);
+
+  /**
+   * Runs a `lb.enable` job that writes a checkpoint in the window and keeps running; what the new
+   * primary has of it once the old primary is a replica (as a worker that died then would leave it).
+   */
+  async function checkpointInTheWindow(guarded: boolean, id: string) {
+    await whole();
+    let written = false;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const w = worker(async (_job, ctx) => {
+      const { oldPort } = await failOver();
+      await ctx.checkpoint('mid-job', oldPort);
+      written = true;
+      await finished;
+      return { outcome: 'done', summary: 'enabled' };
+    }, guarded);
+    try {
+      const oldPort = await primaryPort();
+      await w.queue.add('lb.enable', data(id, true), { jobId: id });
+      await waitFor(async () => written, { timeoutMs: 60_000, message: 'the checkpoint to be written' });
+      await oldPrimaryDemoted(oldPort);
+      return await onPrimary(id);
+    } finally {
+      finish();
+      await w.stop();
+    }
+  }
+
+  it('control, no confirmation: a checkpoint a running job writes in the window is lost', async () => {
+    const seen = await checkpointInTheWindow(false, 'mid-control');
+    expect(seen.state).toBe('active');
+    expect(seen.checkpoints?.['mid-job']).toBeUndefined();
+  }, 90_000);
+
+  it('confirmed: a checkpoint a running job writes in the window is on the new primary once written', async () => {
+    const seen = await checkpointInTheWindow(true, 'mid-guarded');
+    expect(seen.state).toBe('active');
+    expect(seen.checkpoints?.['mid-job']).toEqual(expect.any(Number));
+    // Its target's lease, taken before the failover, is still its own.
+    expect(seen.stageLocked).toBe(true);
+  }, 90_000);
+
+  /** Opens an alert in the window (on a connection still on the old primary); what the new primary has. */
+  async function alertInTheWindow(confirmed: boolean, id: string) {
+    const config = readRedisConfig(set.env);
+    const redis = createRedis(config);
+    const confirmer = createWriteConfirmer(config);
+    const store = new AlertStore(redis, PREFIX, confirmed ? { confirmer } : {});
+    const seen: Observation = {
+      key: { check: 'burstBalance', resource: `db:${id}` },
+      severity: 'critical',
+      value: '3%',
+      summary: `BurstBalance of ${id} is 3%`,
+    };
+    try {
+      await redis.ping();
+      const { oldPort } = await failOver();
+      const opened = await store.update(alertIdFor(seen.key), (current) => {
+        const r = step(
+          current,
+          seen,
+          Date.now(),
+          { quietPeriodMs: 1_000, renotifyAfterMs: 60_000 },
+          {
+            channel: 'C0ALERTS',
+          },
+        );
+        return { next: r.changed ? r.next : 'unchanged', result: r.notice };
+      });
+      expect(opened.written).toBe(true);
+      await oldPrimaryDemoted(oldPort);
+      const fresh = createRedis(config);
+      try {
+        return await new AlertStore(fresh, PREFIX).get(alertIdFor(seen.key));
+      } finally {
+        await closeRedis(fresh);
+      }
+    } finally {
+      await confirmer.close();
+      await closeRedis(redis);
+    }
+  }
+
+  it('control, no confirmation: an alert opened in the window is lost', async () => {
+    expect(await alertInTheWindow(false, 'alert-control')).toBeUndefined();
+  }, 90_000);
+
+  it('confirmed: an alert opened in the window is on the new primary once written', async () => {
+    const stored = await alertInTheWindow(true, 'alert-confirmed');
+    expect(stored?.state).toMatchObject({ phase: 'open', severity: 'critical', value: '3%' });
+    expect(stored?.version).toBeGreaterThan(0);
   }, 90_000);
 });
