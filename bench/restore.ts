@@ -67,6 +67,8 @@ interface ChildResult {
   plan: string;
   /** Time spent building the deferred keys. */
   indexMs: number;
+  /** RSS (MB) at each quarter of the copy's time: the highest sample up to ¼, ½, ¾ and the end. */
+  rssQuartersMb: number[];
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 where unreadable. */
@@ -88,6 +90,7 @@ interface Trial {
   serverCpu: [number, number];
   /** Capstan only. */
   rssMb?: number;
+  rssQuartersMb?: number[];
   cpuMs?: number;
   plan?: string;
   indexMs?: number;
@@ -122,6 +125,10 @@ async function child(argv: string[]): Promise<void> {
     password,
   });
   const started = performance.now();
+  // RSS over the copy (is it flat as the table grows?), sampled every 100 ms.
+  const samples: Array<[number, number]> = [];
+  const sample = () => samples.push([performance.now() - started, process.memoryUsage.rss()]);
+  const sampler = setInterval(sample, 100);
   const result = await copyTable({
     source: at(values.src),
     target: at(values.dst),
@@ -133,6 +140,11 @@ async function child(argv: string[]): Promise<void> {
     ...(values.commit ? { commitRows: Number(values.commit) } : {}),
   });
   const ms = performance.now() - started;
+  clearInterval(sampler);
+  sample();
+  const rssQuartersMb = [0.25, 0.5, 0.75, 1].map(
+    (q) => Math.max(0, ...samples.filter(([t]) => t <= ms * q).map(([, rss]) => rss)) / 2 ** 20,
+  );
   const usage = process.resourceUsage();
   const out: ChildResult = {
     rows: result.rowsCopied,
@@ -141,6 +153,7 @@ async function child(argv: string[]): Promise<void> {
     cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
     plan: result.plan.reason,
     indexMs: result.indexes.ms,
+    rssQuartersMb,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -451,7 +464,14 @@ export async function run(args: string[]): Promise<void> {
             const r = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as ChildResult;
             if (r.rows !== n) throw new Error(`Capstan reported ${r.rows} rows copied, expected ${n}`);
             // Timed inside the child: a worker is already running when a job copies (no node start, no tsx compile).
-            return { ms: r.ms, rssMb: r.maxRssKb / 1024, cpuMs: r.cpuMs, plan: r.plan, indexMs: r.indexMs };
+            return {
+              ms: r.ms,
+              rssMb: r.maxRssKb / 1024,
+              rssQuartersMb: r.rssQuartersMb,
+              cpuMs: r.cpuMs,
+              plan: r.plan,
+              indexMs: r.indexMs,
+            };
           },
           check: () => fingerprint(d, DB, `${table}__restored`),
         });
@@ -535,15 +555,27 @@ function report(
   out +=
     '\nCapstan: how the copy was cut up, index build, peak RSS, CPU (its process; source + target mariadbd)\n';
   out += table(
-    ['rows', 'shape', 'plan', 'index build s', 'peak RSS MB', 'CPU s', 'mariadbd CPU s'],
+    [
+      'rows',
+      'shape',
+      'plan',
+      'rows/s',
+      'index build s',
+      'peak RSS MB',
+      'RSS MB at ¼ ½ ¾ end',
+      'CPU s',
+      'mariadbd CPU s',
+    ],
     results.map((r) => {
       const c = r.medians.get('Capstan');
       return [
         fmt(r.rows),
         r.shape,
         c?.plan ?? '',
+        fmt(r.rows / ((c?.ms ?? Number.NaN) / 1000)),
         fmt((c?.indexMs ?? 0) / 1000, 2),
         fmt(c?.rssMb ?? 0, 1),
+        (c?.rssQuartersMb ?? []).map((x) => (x > 0 ? fmt(x, 0) : '-')).join(' '),
         fmt((c?.cpuMs ?? 0) / 1000, 2),
         `${fmt(c?.serverCpu[0] ?? 0, 2)} + ${fmt(c?.serverCpu[1] ?? 0, 2)}`,
       ];
@@ -582,6 +614,22 @@ function report(
       const ratio = same / ours;
       targets.push(
         `${fmt(r.rows)} ${r.shape}: ≥ ${fmt(want, 2)}× same-server INSERT…SELECT — ${fmt(ratio, 2)}× ${verdict(ratio >= want)}`,
+      );
+    }
+  }
+  // At 10M rows: memory flat (RSS at the end within 10% of RSS at a quarter) and throughput within
+  // 15% of the 1M run of the same shape, when the run has both.
+  for (const r of results.filter((x) => x.rows >= 10_000_000)) {
+    const c = r.medians.get('Capstan');
+    const [quarter = 0, , , end = 0] = c?.rssQuartersMb ?? [];
+    targets.push(
+      `${fmt(r.rows)} ${r.shape}: memory flat (RSS at the end ≤ 1.1× at ¼) — ${fmt(quarter, 0)} → ${fmt(end, 0)} MB ${verdict(end <= quarter * 1.1)}`,
+    );
+    const base = results.find((x) => x.rows === 1_000_000 && x.shape === r.shape)?.medians.get('Capstan');
+    if (c && base) {
+      const ratio = r.rows / c.ms / (1_000_000 / base.ms);
+      targets.push(
+        `${fmt(r.rows)} ${r.shape}: throughput within 15% of 1M's — ${fmt(ratio * 100, 0)}% of it ${verdict(ratio >= 0.85)}`,
       );
     }
   }

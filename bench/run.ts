@@ -17,6 +17,10 @@ const BENCHMARKS: Record<string, { describe: string; load: () => Promise<Benchma
     describe: 'Slack slash-command ack latency: Capstan web process vs a bare Bolt app',
     load: () => import('./ack.js'),
   },
+  confirm: {
+    describe: 'Sentinel: a write confirmed against a failover vs a plain write',
+    load: () => import('./confirm.js'),
+  },
   restore: { describe: 'Table copy: Capstan vs mariadb-dump | mariadb', load: () => import('./restore.js') },
 };
 
