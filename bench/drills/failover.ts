@@ -50,7 +50,7 @@ import { DB_PASSWORD, drillSeed, liveInstances, TIMING } from './world.js';
  * (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/).
  */
 export const CRASH_LOSS_NOTE =
-  'a SIGKILLed primary loses the writes it acknowledged but had not yet sent to a replica (replication is asynchronous), and an old primary still up after a failover drops the writes it took since: Capstan acks an enqueue, an approval decision and a job outcome only once confirmed (Sentinel: every replica in sync has it and no sentinel reports a failover or another primary; Cluster: one replica, WAIT at most 500 ms), not locks, checkpoints or alert state; appendfsync everysec: a crash of every node at once loses up to the last second';
+  'a SIGKILLed primary loses the writes it acknowledged but had not yet sent to a replica (replication is asynchronous), and an old primary still up after a failover drops the writes it took since: Capstan acks an enqueue, an approval decision and a job outcome only once confirmed (Sentinel: every replica in sync has it and no sentinel reports a failover or another primary; Cluster: one replica, WAIT at most 500 ms), and a running job goes on only once its checkpoints, its lock and the alert, registry, step and standby records it writes are confirmed; appendfsync everysec: a crash of every node at once loses up to the last second';
 
 /** A command of the traffic: when it was sent, how it was answered. */
 export interface TimedSent extends Sent {
