@@ -7,6 +7,7 @@ import { deliver } from '../../jobs/alerts-check.js';
 import { AlertStore } from '../../src/alerts/store.js';
 import type { Observation } from '../../src/domain/alerts/rules.js';
 import { type AlertTiming, alertIdFor, claimPosting, step } from '../../src/domain/alerts/state.js';
+import type { Confirmation, WriteConfirmer } from '../../src/redis.js';
 import type { OutgoingMessage, SlackNotifier } from '../../src/slack/notifier.js';
 
 const timing: AlertTiming = { quietPeriodMs: 1_000, renotifyAfterMs: 60_000 };
@@ -208,6 +209,36 @@ describe('AlertStore', () => {
     await store.markSynced(ID, 5);
     await store.markSynced(ID, 3);
     expect((await store.get(ID))?.syncedVersion).toBe(5);
+  });
+
+  it('with a confirmer: a change made again until confirmed is written once, and counts as written', async () => {
+    // What writeDurably does when a confirmation fails after the write went through (a failover
+    // under way, a replica behind): it makes the same write again. The second attempt finds its own
+    // document there and must answer as the writer, not as a conflict, nor bump the version again.
+    const answers: Confirmation[] = [
+      { confirmed: false, reason: 'a failover is under way' },
+      { confirmed: true },
+    ];
+    let asked = 0;
+    const confirmer: WriteConfirmer = {
+      replicated: true,
+      async confirm() {
+        asked += 1;
+        return answers.shift() ?? { confirmed: true };
+      },
+      async close() {},
+    };
+    const durable = new AlertStore(redis, prefix, { confirmer });
+    const opened = await evaluate(durable, obs, Date.now());
+    expect(asked).toBe(2);
+    expect(opened.written).toBe(true);
+    expect(Number(await redis.get(`${prefix}:alerts:seq`))).toBe(1);
+    expect((await durable.get(ID))?.version).toBe(opened.stored?.version);
+    // The same for a deletion: the second attempt finds it gone and reports it deleted.
+    answers.push({ confirmed: false, reason: 'a replica is behind' });
+    const deleted = await durable.update(ID, () => ({ next: undefined, result: 'gone' }));
+    expect(deleted.written).toBe(true);
+    expect(await durable.get(ID)).toBeUndefined();
   });
 
   it('lets one caller per interval run a check, however many ask', async () => {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TargetLocks } from '../../src/queue/locks.js';
+import type { Confirmation, WriteConfirmer } from '../../src/redis.js';
 
 let redis: Redis;
 let locks: TargetLocks;
@@ -59,6 +60,28 @@ describe('TargetLocks', () => {
     expect(await locks.acquire('environment:lost', bob, 5_000)).toEqual({ acquired: true });
     expect(await locks.renew('environment:lost', alice, 5_000)).toBe(false);
     expect(await locks.holder('environment:lost')).toEqual(bob);
+  });
+
+  it('with a confirmer: a lease taken again until confirmed is still its job’s, and another job’s is not taken over', async () => {
+    const answers: Confirmation[] = [];
+    const confirmer: WriteConfirmer = {
+      replicated: true,
+      async confirm() {
+        return answers.shift() ?? { confirmed: true };
+      },
+      async close() {},
+    };
+    const durable = new TargetLocks(redis, prefix, confirmer);
+    answers.push({ confirmed: false, reason: 'a failover is under way' });
+    expect(await durable.acquire('environment:durable', alice, 5_000)).toEqual({ acquired: true });
+    expect(answers).toHaveLength(0);
+    expect(await durable.holder('environment:durable')).toEqual(alice);
+    answers.push({ confirmed: false, reason: 'a replica is behind' });
+    expect(await durable.acquire('environment:durable', bob, 5_000)).toEqual({
+      acquired: false,
+      holder: alice,
+    });
+    expect(await durable.holder('environment:durable')).toEqual(alice);
   });
 
   it('gives a contested target to exactly one of many simultaneous takers', async () => {
