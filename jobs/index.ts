@@ -24,9 +24,7 @@ export type { JobDeps } from './deps.js';
 
 /** The processors, bound to their dependencies. */
 export function createProcessors(deps: JobDeps): ProcessorMap {
-  const alerts = new AlertStore(deps.redis, deps.config.queuePrefix, {
-    ...(deps.confirmer ? { confirmer: deps.confirmer } : {}),
-  });
+  const alerts = new AlertStore(deps.redis, deps.config.queuePrefix, { confirmer: deps.confirmer });
   const environments = new EnvironmentRegistry(deps.redis, deps.config.queuePrefix, deps.confirmer);
   return {
     'ops.ping': (job, ctx) => pingJob(job, ctx, deps),

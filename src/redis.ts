@@ -552,22 +552,24 @@ const CONFIRM_RETRY_MS = 200;
 /**
  * Applies an idempotent write and confirms it ({@link WriteConfirmer}); while it is not confirmed,
  * applies it again (on the new primary once the connection has moved there: see
- * {@link createWriteConfirmer}), until it is or `deadlineMs` has passed. Resolves to every attempt's result, the first one first, and whether
- * the last one was confirmed.
+ * {@link createWriteConfirmer}), until it is or `deadlineMs` has passed. Without a confirmer, or
+ * with one for a single node, the write is applied once. `apply` is told which attempt it is (0
+ * first). Resolves to every attempt's result, the first one first, and whether the last one was
+ * confirmed.
  */
 export async function writeDurably<T>(
-  confirmer: WriteConfirmer,
+  confirmer: WriteConfirmer | undefined,
   client: RedisClient,
   key: string,
-  apply: () => Promise<T>,
+  apply: (attempt: number) => Promise<T>,
   opts: { deadlineMs?: number; timeoutMs?: number; onRetry?: (reason: string) => void } = {},
 ): Promise<{ results: T[]; confirmed: boolean }> {
   const results: T[] = [];
   const deadline = Date.now() + (opts.deadlineMs ?? CONFIRM_DEADLINE_MS);
   for (;;) {
     const socket = socketOf(client);
-    results.push(await apply());
-    if (!confirmer.replicated) return { results, confirmed: true };
+    results.push(await apply(results.length));
+    if (!confirmer?.replicated) return { results, confirmed: true };
     const confirmation = await confirmer.confirm(client, key, opts.timeoutMs ?? 500);
     // A connection that moved to a new primary while the write was made may have made part of it on
     // the old one: the new primary's confirmation does not cover that part.

@@ -91,15 +91,7 @@ export class AlertStore {
     this.redis = redis;
     this.prefix = prefix;
     this.retainResolvedMs = opts.retainResolvedMs ?? RETAIN_RESOLVED_MS;
-    this.confirmer = opts.confirmer?.replicated ? opts.confirmer : undefined;
-  }
-
-  /** Applies an idempotent write, confirmed when replicated; resolves to the last attempt's result. */
-  private async durably<T>(key: string, write: (again: boolean) => Promise<T>): Promise<T> {
-    if (!this.confirmer) return write(false);
-    let attempts = 0;
-    const { results } = await writeDurably(this.confirmer, this.redis, key, () => write(attempts++ > 0));
-    return results.at(-1) as T;
+    this.confirmer = opts.confirmer;
   }
 
   private keyOf(id: string): string {
@@ -146,9 +138,12 @@ export class AlertStore {
       const { next, result } = change(current?.state);
       if (next === 'unchanged') return { stored: current, before: current?.state, result, written: false };
       const ttl = next?.phase === 'resolved' ? this.retainResolvedMs : 0;
-      const written = await this.durably(
+      // Made again until confirmed; a repeat (attempt > 0) finds its own document and answers as its writer.
+      const { results } = await writeDurably(
+        this.confirmer,
+        this.redis,
         key,
-        async (again) =>
+        async (attempt) =>
           (await this.redis.eval(
             CAS,
             3,
@@ -159,9 +154,10 @@ export class AlertStore {
             next ? JSON.stringify(next) : '',
             id,
             String(ttl),
-            again ? '1' : '0',
+            attempt > 0 ? '1' : '0',
           )) as number,
       );
+      const written = results.at(-1) as number;
       if (written >= 0) {
         const stored = next
           ? { state: next, version: written, syncedVersion: current?.syncedVersion ?? 0 }
@@ -176,8 +172,9 @@ export class AlertStore {
 
   /** Records that the alert's message shows version `version` (or later). */
   async markSynced(id: string, version: number): Promise<void> {
-    await this.durably(this.keyOf(id), () =>
-      this.redis.eval(MARK_SYNCED, 1, this.keyOf(id), String(version)),
+    const key = this.keyOf(id);
+    await writeDurably(this.confirmer, this.redis, key, () =>
+      this.redis.eval(MARK_SYNCED, 1, key, String(version)),
     );
   }
 

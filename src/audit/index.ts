@@ -75,8 +75,7 @@ export class AuditLog {
     const { stream, fields } = this.record(entry);
     const marker = `${this.key}:once:${onceId}`;
     const write = () => this.redis.eval(APPEND_ONCE, 2, marker, stream, String(ONCE_TTL_SECONDS), ...fields);
-    if (this.confirmer) await writeDurably(this.confirmer, this.redis, marker, write);
-    else await write();
+    await writeDurably(this.confirmer, this.redis, marker, write);
   }
 
   /**

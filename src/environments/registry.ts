@@ -19,22 +19,12 @@ export interface EnvironmentActivity {
 
 /** The environments' blueprints. */
 export class EnvironmentRegistry {
-  private readonly confirmer: WriteConfirmer | undefined;
-
   /** @param confirmer for a replicated deployment: each write is confirmed (see {@link writeDurably}). */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    confirmer?: WriteConfirmer,
-  ) {
-    this.confirmer = confirmer?.replicated ? confirmer : undefined;
-  }
-
-  /** Makes an idempotent write, again until confirmed when replicated. */
-  private async durably(key: string, write: () => Promise<unknown>): Promise<void> {
-    if (this.confirmer) await writeDurably(this.confirmer, this.redis, key, write);
-    else await write();
-  }
+    private readonly confirmer?: WriteConfirmer,
+  ) {}
 
   private get key(): string {
     return `${this.prefix}:env-blueprints`;
@@ -42,7 +32,9 @@ export class EnvironmentRegistry {
 
   /** Records that environment `name` is made from `blueprint` (before anything is created). */
   async record(name: string, blueprint: string): Promise<void> {
-    await this.durably(this.key, () => this.redis.hset(this.key, name, blueprint));
+    await writeDurably(this.confirmer, this.redis, this.key, () =>
+      this.redis.hset(this.key, name, blueprint),
+    );
   }
 
   /** The blueprint environment `name` was made from, if Capstan made it. */
@@ -58,7 +50,7 @@ export class EnvironmentRegistry {
   /** Records that the owner of stack environment `name` was warned about expiry `expiresAt`. */
   async markWarned(name: string, expiresAt: string): Promise<void> {
     const key = `${this.prefix}:env-warned`;
-    await this.durably(key, () => this.redis.hset(key, name, expiresAt));
+    await writeDurably(this.confirmer, this.redis, key, () => this.redis.hset(key, name, expiresAt));
   }
 
   /** Records the latest Auto Scaling activity AWS notified for environment `name` (an older one is ignored). */
@@ -84,7 +76,7 @@ export class EnvironmentRegistry {
 
   /** Forgets environment `name` (it is deleted). */
   async forget(name: string): Promise<void> {
-    await this.durably(this.key, async () => {
+    await writeDurably(this.confirmer, this.redis, this.key, async () => {
       await this.redis.hdel(this.key, name);
       await this.redis.hdel(`${this.prefix}:env-warned`, name);
       await this.redis.hdel(`${this.prefix}:env-activity`, name);

@@ -45,7 +45,7 @@ export class TargetLocks {
   constructor(redis: RedisClient, prefix: string, confirmer?: WriteConfirmer) {
     this.redis = redis;
     this.prefix = prefix;
-    this.confirmer = confirmer?.replicated ? confirmer : undefined;
+    this.confirmer = confirmer;
   }
 
   private key(target: string): string {
@@ -54,7 +54,6 @@ export class TargetLocks {
 
   /** Takes the lease on `target` for `ttlMs`, unless someone else holds it (the same job may re-take its own). */
   async acquire(target: string, holder: LockHolder, ttlMs: number): Promise<AcquireResult> {
-    if (!this.confirmer) return this.take(target, holder, ttlMs);
     // Taking it again is harmless (the same job re-takes its own), so it is taken until confirmed;
     // the last attempt's answer is the one the primary keeps.
     const { results } = await writeDurably(this.confirmer, this.redis, this.key(target), () =>

@@ -275,15 +275,16 @@ async function runJob(
 
   // Checkpoint writes are serialised: the reporter and the processor both write job data.
   let writes: Promise<void> = Promise.resolve();
-  const confirmer = opts.confirmer?.replicated ? opts.confirmer : undefined;
   const checkpoint = (key: string, value: unknown): Promise<void> => {
     job.data.checkpoints[key] = value;
     const data = structuredClone(job.data);
     writes = writes.then(async () => {
-      if (!confirmer || !job.id) return job.updateData(data);
       // Written again until confirmed (the same data: harmless), on the new primary after a failover.
-      const { confirmed } = await writeDurably(confirmer, opts.connection, worker.toKey(job.id), () =>
-        job.updateData(data),
+      const { confirmed } = await writeDurably(
+        opts.confirmer,
+        opts.connection,
+        worker.toKey(String(job.id)),
+        () => job.updateData(data),
       );
       if (!confirmed) log.warn({ key }, 'checkpoint written without confirming a failover cannot lose it');
     });

@@ -24,22 +24,12 @@ export function parseStandbyNote(value: string): StandbyRecord {
 
 /** Standby records in Redis. */
 export class StandbyRecords {
-  private readonly confirmer: WriteConfirmer | undefined;
-
   /** @param confirmer for a replicated deployment: each write is confirmed (see {@link writeDurably}). */
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
-    confirmer?: WriteConfirmer,
-  ) {
-    this.confirmer = confirmer?.replicated ? confirmer : undefined;
-  }
-
-  /** Makes an idempotent write, again until confirmed when replicated. */
-  private async durably(key: string, write: () => Promise<unknown>): Promise<void> {
-    if (this.confirmer) await writeDurably(this.confirmer, this.redis, key, write);
-    else await write();
-  }
+    private readonly confirmer?: WriteConfirmer,
+  ) {}
 
   private key(region: string, group: string): string {
     return `${this.prefix}:standby:${region}:${group}`;
@@ -55,14 +45,14 @@ export class StandbyRecords {
   async record(region: string, group: string, notes: Record<string, string>): Promise<void> {
     if (Object.keys(notes).length === 0) return;
     const key = this.key(region, group);
-    await this.durably(key, () => this.redis.hset(key, notes));
+    await writeDurably(this.confirmer, this.redis, key, () => this.redis.hset(key, notes));
   }
 
   /** Forgets the records of `ids`. */
   async forget(region: string, group: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const key = this.key(region, group);
-    await this.durably(key, () => this.redis.hdel(key, ...ids));
+    await writeDurably(this.confirmer, this.redis, key, () => this.redis.hdel(key, ...ids));
   }
 }
 

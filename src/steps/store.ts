@@ -53,13 +53,7 @@ export class StepExecutions {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#producer = producer;
-    this.#confirmer = confirmer?.replicated ? confirmer : undefined;
-  }
-
-  /** Makes an idempotent write, again until confirmed when replicated; the last attempt's result. */
-  async #durably<T>(key: string, write: () => Promise<T>): Promise<T> {
-    if (!this.#confirmer) return write();
-    return (await writeDurably(this.#confirmer, this.#redis, key, write)).results.at(-1) as T;
+    this.#confirmer = confirmer;
   }
 
   #key(executionId: string): string {
@@ -69,7 +63,7 @@ export class StepExecutions {
   /** Records a new execution and its token (a repeated delivery of the event changes nothing). */
   async open(run: StepRun, token: string | undefined): Promise<void> {
     const key = this.#key(run.executionId);
-    await this.#durably(key, () =>
+    await writeDurably(this.#confirmer, this.#redis, key, () =>
       this.#redis
         .multi()
         .hsetnx(key, 'callbackId', run.callbackId)
@@ -93,16 +87,20 @@ export class StepExecutions {
   /** Keeps `ending` unless the step's end was already decided; returns the one kept. */
   async decide(executionId: string, ending: StepEnding): Promise<StepEnding> {
     const key = this.#key(executionId);
-    const kept = (await this.#durably(key, () =>
+    const { results } = await writeDurably(this.#confirmer, this.#redis, key, () =>
       this.#redis.eval(DECIDE, 1, key, JSON.stringify(ending), String(RETAIN_SECONDS)),
-    )) as string | null;
+    );
+    // The last attempt's answer is what the primary keeps.
+    const kept = results.at(-1) as string | null;
     return kept ? (JSON.parse(kept) as StepEnding) : ending;
   }
 
   /** Records that Slack took the step's end (`how`); the token is no longer needed. */
   async delivered(executionId: string, how: string): Promise<void> {
     const key = this.#key(executionId);
-    await this.#durably(key, () => this.#redis.multi().hset(key, 'delivered', how).hdel(key, 'token').exec());
+    await writeDurably(this.#confirmer, this.#redis, key, () =>
+      this.#redis.multi().hset(key, 'delivered', how).hdel(key, 'token').exec(),
+    );
   }
 
   /**
