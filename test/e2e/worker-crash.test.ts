@@ -70,8 +70,10 @@ describe('worker failures', () => {
     t = await startTestCapstan({ role: 'web' });
     const worker = t.spawnWorker();
     await workerAttached(t);
-    // A slow Slack keeps the job running long enough for the signal to land mid-job.
-    t.fake.setDelay('chat.update', 1_500);
+    // A slow Slack holds the job before its first checkpoint: the job waits up to 3 s for its
+    // progress message to be posted, so the signal lands mid-job however busy the machine is. (A
+    // signal after the job's last checkpoint rightly lets it finish: that is not what this tests.)
+    t.fake.setDelay('chat.postMessage', 2_000);
     await t.slash('/ops', 'ping');
     const tc = t;
     await waitFor(async () => (await tc.jobCounts()).active === 1, { timeoutMs: 20_000 });
@@ -80,7 +82,7 @@ describe('worker failures', () => {
     // Not failed, not lost: waiting for the next worker.
     expect(await tc.jobCounts()).toMatchObject({ wait: 1, active: 0, failed: 0, completed: 0 });
 
-    tc.fake.setDelay('chat.update', 0);
+    tc.fake.setDelay('chat.postMessage', 0);
     tc.spawnWorker();
     await waitFor(async () => (await tc.jobCounts()).completed === 1, { timeoutMs: 20_000 });
     const root = tc.fake.messagesIn('C0OPS', { topLevelOnly: true });
