@@ -865,22 +865,25 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
             cloneCheckpoint(cp),
           );
         }
-        const names = todo.map((k) => k.name);
-        await report({ names });
-        const watch = watchAlter(names);
-        try {
-          algorithm = await alterAddKeys(todo);
-          built = names;
-        } catch (error) {
-          // 1061 ER_DUP_KEYNAME: an earlier attempt's ALTER finished after this one looked (it was still running
-          // on the server when its worker died).
-          if ((error as { errno?: number }).errno !== 1061) throw error;
-        } finally {
-          await watch.stop();
+        // Another ALTER may add some of them meanwhile (an earlier attempt's, still running on the server when its
+        // worker died, or someone's by hand): what is still missing is read again, and built, a few times at most.
+        for (let attempt = 1; todo.length > 0; attempt++) {
+          if (attempt > 3)
+            throw new Error(`keys ${todo.map((k) => k.name).join(', ')} are still missing after the ALTER`);
+          const names = todo.map((k) => k.name);
+          await report({ names });
+          const watch = watchAlter(names);
+          try {
+            algorithm = await alterAddKeys(todo);
+            built = [...built, ...names];
+          } catch (error) {
+            // 1061 ER_DUP_KEYNAME: one of them was added after this copy looked.
+            if ((error as { errno?: number }).errno !== 1061) throw error;
+          } finally {
+            await watch.stop();
+          }
+          todo = missing(await present());
         }
-        todo = missing(await present());
-        if (todo.length > 0)
-          throw new Error(`keys ${todo.map((k) => k.name).join(', ')} are still missing after the ALTER`);
       }
       if (cp.indexes) cp.indexes.built = true;
       return {

@@ -529,6 +529,73 @@ describe('secondary keys built after the load', () => {
     await sameDefinition(`${WIDE}_altered`);
   });
 
+  /** Copies `WIDE` into `target`; `meanwhile` runs once, after the copy read which keys the target lacks. */
+  const copyWithAlterMeanwhile = async (target: string, meanwhile: string) => {
+    const seen: string[][] = [];
+    let ran = false;
+    const result = await copyWide(target, {
+      onProgress: async (p) => {
+        if (p.phase !== 'indexing') return;
+        seen.push(p.indexing?.names ?? []);
+        if (ran) return;
+        ran = true;
+        await dst.query(meanwhile.replace('$t', `${DB}.${target}`));
+      },
+    });
+    return { result, seen };
+  };
+
+  it('an ALTER elsewhere adds the keys after the copy looked (an earlier attempt, still on the server): built once', async () => {
+    const { result, seen } = await copyWithAlterMeanwhile(
+      `${WIDE}_raced`,
+      'ALTER TABLE $t ADD KEY ab (a, b), ADD KEY name (name)',
+    );
+    // The copy's own ALTER found them there (MariaDB: ER_DUP_KEYNAME) and read the table again: nothing left.
+    expect(seen[0]).toEqual(['ab', 'name']);
+    expect(result.indexes).toMatchObject({ built: [], algorithm: null });
+    expect(result.checkpoint.indexes).toEqual({ deferred: ['ab', 'name'], built: true });
+    await sameDefinition(`${WIDE}_raced`);
+    expect(await allRows(dst, `${WIDE}_raced`)).toEqual(await allRows(src, WIDE));
+  });
+
+  it('someone adds one of the keys meanwhile: the copy builds the other one', async () => {
+    const { result, seen } = await copyWithAlterMeanwhile(`${WIDE}_half`, 'ALTER TABLE $t ADD KEY ab (a, b)');
+    expect(seen[0]).toEqual(['ab', 'name']);
+    expect(seen).toContainEqual(['name']);
+    expect(result.indexes).toMatchObject({ built: ['name'], algorithm: 'inplace' });
+    await sameDefinition(`${WIDE}_half`);
+  });
+
+  it('builds the keys as the server can where it refuses to build them in place (MyISAM)', async () => {
+    await src.query(`CREATE TABLE ${DB}.t_myisam (
+      id INT NOT NULL, a INT NOT NULL, name VARCHAR(40) NOT NULL, PRIMARY KEY (id), KEY a (a), KEY name (name)
+    ) ENGINE=MyISAM`);
+    await src.query(
+      `INSERT INTO ${DB}.t_myisam SELECT seq, seq % 13, CONCAT('n', seq % 97) FROM ${DB}.seq_1_to_2000`,
+    );
+    // What the server answers to the in-place ALTER the copy tries first (documented: MyISAM builds keys by copying).
+    await dst.query(`CREATE TABLE ${DB}.t_myisam_probe (id INT NOT NULL, a INT NOT NULL) ENGINE=MyISAM`);
+    await expect(
+      dst.query(`ALTER TABLE ${DB}.t_myisam_probe ADD KEY a (a), ALGORITHM=INPLACE`),
+    ).rejects.toMatchObject({ errno: expect.toSatisfy((n: number) => n === 1845 || n === 1846) });
+    const result = await copyTable({
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_myisam',
+      targetTable: 't_myisam_copy',
+    });
+    expect(result.rowsCopied).toBe(2000);
+    expect(result.indexes).toMatchObject({ built: ['a', 'name'], algorithm: 'copy' });
+    expect(
+      await compareDefinitions(
+        { conn: src, schema: DB, table: 't_myisam' },
+        { conn: dst, schema: DB, table: 't_myisam_copy' },
+      ),
+    ).toEqual([]);
+    expect(await allRows(dst, 't_myisam_copy')).toEqual(await allRows(src, 't_myisam'));
+  });
+
   it('a copy whose definition differs is named precisely, even when its rows are the same', async () => {
     await dst.query(`CREATE TABLE ${DB}.${WIDE}_bad LIKE ${DB}.${WIDE}_copy`);
     await dst.query(`INSERT INTO ${DB}.${WIDE}_bad SELECT * FROM ${DB}.${WIDE}_copy`);
