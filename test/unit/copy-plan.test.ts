@@ -40,8 +40,16 @@ describe('chooseCopyPlan', () => {
     const small = chooseCopyPlan({ ...wide, approximateRows: 10_000 });
     expect(small.ranges).toBe(1);
     expect(small.reason).toContain('~3 MB table');
-    // 100k rows of 228 bytes (21 MB): two ranges on two cores measured faster than one.
-    expect(chooseCopyPlan({ ...wide, approximateRows: 100_000, avgRowBytes: 228 }).ranges).toBe(2);
+    // 100k rows of 228 bytes (22 MB): two ranges on two cores measured faster than one, and four than two.
+    const hundredK = chooseCopyPlan({ ...wide, approximateRows: 100_000, avgRowBytes: 228 });
+    expect(hundredK.ranges).toBe(4);
+    expect(hundredK.reason).toContain(
+      '(2 cores, 3 indexes, 2 built after the load, 228-byte rows, 2 per core for a ~22 MB table)',
+    );
+    // Between one range per 4 MB and two per core: as many as the size allows.
+    expect(chooseCopyPlan({ ...wide, approximateRows: 40_000, avgRowBytes: 310 }).ranges).toBe(2);
+    // Past 64 MB, one per core.
+    expect(chooseCopyPlan({ ...wide, approximateRows: 300_000, avgRowBytes: 228 }).ranges).toBe(2);
     const unsplittable = chooseCopyPlan({ ...wide, splittable: false });
     expect(unsplittable.ranges).toBe(1);
     expect(unsplittable.reason).toContain('a key that cannot be split');
