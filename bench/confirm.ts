@@ -15,13 +15,7 @@ import { parseArgs } from 'node:util';
 import { freePortBase, REDIS_SENTINEL_PORT_OFFSETS, startRedisSentinel } from '../devkit/local/services.js';
 import { readRedisConfig } from '../src/config.js';
 import { closeRedis, createRedis, createWriteConfirmer, writeDurably } from '../src/redis.js';
-
-/** The p-th percentile of sorted values (nearest rank). */
-function percentile(sorted: number[], p: number): number {
-  return (
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
-  );
-}
+import { quantile } from './drills/harness.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -82,8 +76,8 @@ export async function run(args: string[]): Promise<void> {
     const total = sorted.reduce((a, b) => a + b, 0);
     return {
       kind,
-      p50: percentile(sorted, 50),
-      line: `${kind.padEnd(10)} ${String(sorted.length).padStart(6)}  ${[50, 90, 99, 100].map((p) => fmt(percentile(sorted, p)).padStart(7)).join(' ')}  ${String(Math.round((sorted.length / total) * 1000)).padStart(8)}`,
+      p50: quantile(sorted, 0.5),
+      line: `${kind.padEnd(10)} ${String(sorted.length).padStart(6)}  ${[0.5, 0.9, 0.99, 1].map((q) => fmt(quantile(sorted, q)).padStart(7)).join(' ')}  ${String(Math.round((sorted.length / total) * 1000)).padStart(8)}`,
     };
   });
   const [plain, confirmed] = rows;
