@@ -38,6 +38,8 @@ databases:
 let tc: TestCapstan;
 let sandbox: Sandbox;
 let live: mysql.Connection;
+/** The live server's port. */
+let livePort = 0;
 let noted = '';
 /** Count and checksum of the table as it was at `noted`. */
 let before = { count: 0, checksum: '' };
@@ -95,6 +97,54 @@ async function temporaryInstances(): Promise<string[]> {
   return Object.keys(world.dbInstances).filter((id) => id.startsWith('capstan-restore-'));
 }
 
+/**
+ * Holds the copy's last key range before it can commit, so that the test acts while part of the table is in and the
+ * rest cannot be. Each range of this table is one transaction, so without a hold the only such moment is between one
+ * range's commit and the last one's, which a loaded machine misses (CI at 79ae5fb: the copy was done before the test
+ * saw any range committed). Once the last range has written rows into the side table (read uncommitted), a locking
+ * read of the keys from the table's last row on takes the gap that range is still inserting into (a next-key lock on
+ * the supremum, https://dev.mysql.com/doc/refman/8.0/en/innodb-locking.html#innodb-gap-locks), so its next insert
+ * waits. The other ranges insert below that gap and commit.
+ */
+async function holdLastRange(): Promise<{ release(): Promise<void> }> {
+  const planned = await waitFor(
+    async () => {
+      const cp = await copyCheckpoint();
+      return cp && cp.ranges.length > 0 ? cp : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 10, message: 'the copy to plan its ranges' },
+  );
+  expect(planned.ranges.length, 'a copy in one range cannot be held in part').toBeGreaterThan(1);
+  const lower = Number(planned.ranges.at(-1)?.lower?.[0]);
+  const [side] = await waitFor(async () => tablesLike('ledger__restored_%'), { timeoutMs: 30_000 });
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port: livePort, user: 'root', password });
+  try {
+    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+    await waitFor(
+      async () => {
+        const [rows] = await conn.query(`SELECT id FROM shop.\`${side}\` WHERE id > ? LIMIT 1`, [lower]);
+        return (rows as unknown[]).length > 0;
+      },
+      { timeoutMs: 120_000, intervalMs: 5, message: 'the last range to write its first rows' },
+    );
+    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    // Were the range already at the last row, the read would wait on that row's lock: fail fast, saying so.
+    await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
+    await conn.beginTransaction();
+    const [held] = await conn.query(`SELECT id FROM shop.\`${side}\` WHERE id >= ? FOR UPDATE`, [ROWS]);
+    expect(held, 'the last range had written its last row before it could be held').toEqual([]);
+  } catch (error) {
+    await conn.end().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async release() {
+      await conn.commit();
+      await conn.end();
+    },
+  };
+}
+
 function exited(child: ChildProcess): Promise<unknown> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, 'exit');
 }
@@ -116,7 +166,8 @@ beforeAll(async () => {
     secrets: [{ name: 'prod/ledger-db/capstan', value: { username: 'root', password } }],
   });
   const { server } = await createBackedDbInstance(sandbox, { id: 'ledger-db', engine: 'mysql' });
-  live = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', password });
+  livePort = server.port;
+  live = await mysql.createConnection({ host: '127.0.0.1', port: livePort, user: 'root', password });
   await live.query('CREATE DATABASE shop');
   await live.query(
     'CREATE TABLE shop.ledger (id INT PRIMARY KEY, account VARCHAR(40) NOT NULL, amount DECIMAL(12,2), memo VARCHAR(200) CHARACTER SET utf8mb4)',
@@ -157,6 +208,7 @@ describe('/rds restore-table under faults', () => {
     await tc.slash('/rds', `restore-table ledger-db shop.ledger --at ${noted}`);
 
     // Kill the worker once part of the table is in, and not all of it.
+    const hold = await holdLastRange();
     const partial = await waitFor(
       async () => {
         const cp = await copyCheckpoint();
@@ -166,7 +218,9 @@ describe('/rds restore-table under faults', () => {
     );
     first.kill('SIGKILL');
     await exited(first);
+    await hold.release();
     expect(partial.rowsCopied).toBeLessThan(ROWS);
+    expect(partial.ranges.at(-1)).toMatchObject({ rows: 0, done: false });
 
     const second = tc.spawnWorker();
     workers.push(second);
@@ -199,15 +253,18 @@ describe('/rds restore-table under faults', () => {
     const text = `/rds restore-table ledger-db shop.ledger --at ${noted} --mode merge-missing`;
     await tc.slash('/rds', `restore-table ledger-db shop.ledger --at ${noted} --mode merge-missing`);
 
-    // Once the first range has copied row 1, change row 1 on the restored instance: the copy now
-    // holds a row the restored instance no longer has, as a faulty copy would.
-    await waitFor(
+    // Once the first range has copied row 1, and while the last range is held, change row 1 on the
+    // restored instance: the copy now holds a row the restored instance no longer has, as a faulty
+    // copy would.
+    const hold = await holdLastRange();
+    const partial = await waitFor(
       async () => {
         const cp = await copyCheckpoint();
         return cp && !cp.done && (cp.ranges[0]?.rows ?? 0) > 0 ? cp : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 10 },
     );
+    expect(partial.ranges.at(-1)).toMatchObject({ rows: 0, done: false });
     const [tempId] = await temporaryInstances();
     const temp = (await sandbox.snapshot()).dbInstances[tempId ?? ''];
     const endpoint = temp?.endpoint;
@@ -220,6 +277,7 @@ describe('/rds restore-table under faults', () => {
     });
     await tempConn.query("UPDATE shop.ledger SET memo = 'tampered' WHERE id = 1");
     await tempConn.end();
+    await hold.release();
 
     const outcome = await finished(tc, text, /failed/, 120_000);
     expect(outcome).toContain('The copy does not match the restored instance');
