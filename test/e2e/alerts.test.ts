@@ -83,11 +83,14 @@ afterEach(async () => {
 });
 
 /** Capstan on the sandbox, seeded before the first check runs, checking every 300 ms. */
-async function start(role: Role = 'start'): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
+async function start(
+  role: Role = 'start',
+  configYaml = CONFIG,
+): Promise<{ tc: TestCapstan; sandbox: Sandbox }> {
   minute = 0;
   const tc = await startTestCapstan({
     role,
-    configYaml: CONFIG,
+    configYaml,
     env: {
       CAPSTAN_AWS: 'sandbox',
       CAPSTAN_SANDBOX_SEED: seedFile(),
@@ -264,7 +267,12 @@ describe('status alerts', () => {
   });
 
   it('several worker processes post one message per alert; restarts lose neither the message nor the resolution', async () => {
-    const { tc, sandbox } = await start('web');
+    // The last worker is killed while the alert is clearing: a longer quiet period keeps that state
+    // long enough for the kill to land in it on a loaded machine (2 s left it to chance).
+    const quietMs = 6_000;
+    const config = CONFIG.replace('quietPeriod: 2s', `quietPeriod: ${quietMs / 1000}s`);
+    expect(config).toContain('quietPeriod: 6s');
+    const { tc, sandbox } = await start('web', config);
     const a = tc.spawn(['worker']);
     const b = tc.spawn(['worker']);
     await setBurstBalance(sandbox, 25);
@@ -286,7 +294,7 @@ describe('status alerts', () => {
       timeoutMs: 15_000,
     });
     await b.kill();
-    await new Promise((resolve) => setTimeout(resolve, QUIET_MS + 500));
+    await new Promise((resolve) => setTimeout(resolve, quietMs + 500));
     expect(messageText(alertsIn(tc, 'C0DBA')[0] as FakeMessage)).not.toMatch(/Resolved/);
     tc.spawnWorker();
     const resolved = await alertMessage(tc, 'C0DBA', /Resolved/, 30_000);

@@ -107,40 +107,51 @@ async function temporaryInstances(): Promise<string[]> {
  * waits. The other ranges insert below that gap and commit.
  */
 async function holdLastRange(): Promise<{ release(): Promise<void> }> {
-  const planned = await waitFor(
-    async () => {
-      const cp = await copyCheckpoint();
-      return cp && cp.ranges.length > 0 ? cp : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 10, message: 'the copy to plan its ranges' },
-  );
-  expect(planned.ranges.length, 'a copy in one range cannot be held in part').toBeGreaterThan(1);
-  const lower = Number(planned.ranges.at(-1)?.lower?.[0]);
-  const [side] = await waitFor(async () => tablesLike('ledger__restored_%'), { timeoutMs: 30_000 });
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port: livePort, user: 'root', password });
+  const connect = () => mysql.createConnection({ host: '127.0.0.1', port: livePort, user: 'root', password });
+  // Everything the hold needs is made ready before the copy starts, so that once the last range has
+  // rows, one statement takes the hold.
+  const peek = await connect();
+  const holder = await connect();
+  const q = new Queue(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
   try {
-    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+    await peek.query('SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED');
+    await holder.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    // Were the range already at the last row, the read would wait on that row's lock: fail fast, saying so.
+    await holder.query('SET SESSION innodb_lock_wait_timeout = 5');
+    await holder.beginTransaction();
+    const planned = await waitFor(
+      async () => {
+        const jobs = await q.getJobs(['active']);
+        const cp = jobs.find((j) => j?.name === 'rds.restore-table')?.data?.checkpoints?.copy as
+          | CopyCheckpoint
+          | undefined;
+        return cp && cp.ranges.length > 0 ? cp : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 5, message: 'the copy to plan its ranges' },
+    );
+    expect(planned.ranges.length, 'a copy in one range cannot be held in part').toBeGreaterThan(1);
+    const lower = Number(planned.ranges.at(-1)?.lower?.[0]);
+    const side = `shop.\`${planned.target.table}\``;
     await waitFor(
       async () => {
-        const [rows] = await conn.query(`SELECT id FROM shop.\`${side}\` WHERE id > ? LIMIT 1`, [lower]);
+        const [rows] = await peek.query(`SELECT id FROM ${side} WHERE id > ? LIMIT 1`, [lower]);
         return (rows as unknown[]).length > 0;
       },
-      { timeoutMs: 120_000, intervalMs: 5, message: 'the last range to write its first rows' },
+      { timeoutMs: 120_000, intervalMs: 2, message: 'the last range to write its first rows' },
     );
-    await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-    // Were the range already at the last row, the read would wait on that row's lock: fail fast, saying so.
-    await conn.query('SET SESSION innodb_lock_wait_timeout = 5');
-    await conn.beginTransaction();
-    const [held] = await conn.query(`SELECT id FROM shop.\`${side}\` WHERE id >= ? FOR UPDATE`, [ROWS]);
+    const [held] = await holder.query(`SELECT id FROM ${side} WHERE id >= ? FOR UPDATE`, [ROWS]);
     expect(held, 'the last range had written its last row before it could be held').toEqual([]);
   } catch (error) {
-    await conn.end().catch(() => undefined);
+    await holder.end().catch(() => undefined);
     throw error;
+  } finally {
+    await peek.end().catch(() => undefined);
+    await q.close();
   }
   return {
     async release() {
-      await conn.commit();
-      await conn.end();
+      await holder.commit();
+      await holder.end();
     },
   };
 }
