@@ -44,6 +44,8 @@ let noted = '';
 /** Count and checksum of the table as it was at `noted`. */
 let before = { count: 0, checksum: '' };
 const workers: ChildProcess[] = [];
+/** Holds on the copy not released yet (a failed test's), released after each test. */
+const holds: Array<{ release(): Promise<void> }> = [];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -148,12 +150,18 @@ async function holdLastRange(): Promise<{ release(): Promise<void> }> {
     await peek.end().catch(() => undefined);
     await q.close();
   }
-  return {
+  let released = false;
+  const hold = {
     async release() {
+      if (released) return;
+      released = true;
+      holds.splice(holds.indexOf(hold), 1);
       await holder.commit();
       await holder.end();
     },
   };
+  holds.push(hold);
+  return hold;
 }
 
 function exited(child: ChildProcess): Promise<unknown> {
@@ -201,6 +209,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterEach(async () => {
+  for (const h of [...holds]) await h.release().catch(() => undefined);
   for (const w of workers.splice(0)) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
 });
 
