@@ -62,15 +62,18 @@ async function tablesLike(pattern: string): Promise<string[]> {
   return (rows as Array<Record<string, string>>).map((r) => Object.values(r)[0] ?? '');
 }
 
-/** The copy checkpoint of the one restore job, as the job's data holds it now. */
-async function copyCheckpoint(): Promise<CopyCheckpoint | undefined> {
-  const q = new Queue(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
+/**
+ * The copy checkpoint of the one restore job, as the job's data holds it now. Read through `queue` when given (a
+ * caller polling fast keeps one open), else through a queue opened for this read.
+ */
+async function copyCheckpoint(queue?: Queue): Promise<CopyCheckpoint | undefined> {
+  const q = queue ?? new Queue(QUEUE_NAME, { connection: tc.redis, prefix: tc.config.queuePrefix });
   try {
     const jobs = await q.getJobs(['active', 'wait', 'delayed', 'prioritized']);
     const job = jobs.find((j) => j?.name === 'rds.restore-table');
     return job?.data?.checkpoints?.copy as CopyCheckpoint | undefined;
   } finally {
-    await q.close();
+    if (!queue) await q.close();
   }
 }
 
@@ -123,10 +126,7 @@ async function holdLastRange(): Promise<{ release(): Promise<void> }> {
     await holder.beginTransaction();
     const planned = await waitFor(
       async () => {
-        const jobs = await q.getJobs(['active']);
-        const cp = jobs.find((j) => j?.name === 'rds.restore-table')?.data?.checkpoints?.copy as
-          | CopyCheckpoint
-          | undefined;
+        const cp = await copyCheckpoint(q);
         return cp && cp.ranges.length > 0 ? cp : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 5, message: 'the copy to plan its ranges' },
