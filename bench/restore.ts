@@ -15,7 +15,8 @@
  * and shape runs `--repeat` trials (every contender once per trial, each after both servers have flushed their dirty
  * pages), and each contender's median trial is reported: one table with Capstan's time beside every peer's and the
  * ratio (peer time / Capstan time: above 1, Capstan is faster), Capstan's peak RSS (its child process, highest of all
- * trials), the CPU each mariadbd used, the machine's load average, and the issue's targets. Capstan's copy runs in a
+ * trials), the CPU each mariadbd used, Capstan's own CPU during the copy and the least time that CPU allows on this
+ * machine's cores (all three processes' CPU / cores), the machine's load average, and the issue's targets. Capstan's copy runs in a
  * child process (`node --import tsx bench/restore.ts --child …`) that reports its own time (from the call to its
  * return: a worker is already running when a job copies) and peak RSS; a peer's time is its processes' wall time.
  * Unset, `--ranges`, `--batch` and `--commit` are what a restore job uses (chosen from what the copy measures). Exits 0
@@ -23,7 +24,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,7 +62,7 @@ interface ChildResult {
   rows: number;
   ms: number;
   maxRssKb: number;
-  /** The child's CPU time (user + system). */
+  /** The child's CPU time (user + system) during the copy (not its start-up). */
   cpuMs: number;
   /** How the copy was cut up, and why (the plan's reason). */
   plan: string;
@@ -125,6 +126,7 @@ async function child(argv: string[]): Promise<void> {
     password,
   });
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   // RSS over the copy (is it flat as the table grows?), sampled every 100 ms.
   const samples: Array<[number, number]> = [];
   const sample = () => samples.push([performance.now() - started, process.memoryUsage.rss()]);
@@ -140,6 +142,7 @@ async function child(argv: string[]): Promise<void> {
     ...(values.commit ? { commitRows: Number(values.commit) } : {}),
   });
   const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   sample();
   const rssQuartersMb = [0.25, 0.5, 0.75, 1].map(
@@ -150,7 +153,7 @@ async function child(argv: string[]): Promise<void> {
     rows: result.rowsCopied,
     ms,
     maxRssKb: usage.maxRSS,
-    cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     plan: result.plan.reason,
     indexMs: result.indexes.ms,
     rssQuartersMb,
@@ -587,8 +590,10 @@ function report(
     out += `peers' trials that failed and were made again: ${info.retried.join('; ')}\n`;
   out += '\n';
   out += table(header, lines);
+  const cores = availableParallelism();
   out +=
-    '\nCapstan: how the copy was cut up, index build, peak RSS, CPU (its process; source + target mariadbd)\n';
+    '\nCapstan: how the copy was cut up, index build, peak RSS, CPU during the copy (its process; source + target mariadbd)\n';
+  out += `CPU floor = the three processes' CPU / ${cores} cores: the least time a copy using that much CPU can take on this machine\n`;
   out += table(
     [
       'rows',
@@ -600,6 +605,7 @@ function report(
       'RSS MB at ¼ ½ ¾ end',
       'CPU s',
       'mariadbd CPU s',
+      'CPU floor s',
     ],
     results.map((r) => {
       const c = r.medians.get('Capstan');
@@ -613,6 +619,7 @@ function report(
         (c?.rssQuartersMb ?? []).map((x) => (x > 0 ? fmt(x, 0) : '-')).join(' '),
         fmt((c?.cpuMs ?? 0) / 1000, 2),
         `${fmt(c?.serverCpu[0] ?? 0, 2)} + ${fmt(c?.serverCpu[1] ?? 0, 2)}`,
+        fmt(((c?.cpuMs ?? 0) / 1000 + (c?.serverCpu[0] ?? 0) + (c?.serverCpu[1] ?? 0)) / cores, 2),
       ];
     }),
   );
