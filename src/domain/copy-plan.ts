@@ -40,8 +40,14 @@ const MB = 1024 * 1024;
  */
 export const COPY_MEMORY_BUDGET_BYTES = 32 * MB;
 
-/** A batch's bytes at most: 1 MB batches measured best (`npm run bench -- restore --batch N`). */
-const MAX_BATCH_BYTES = MB;
+/**
+ * A batch's bytes at most. A transaction's LOAD DATA is one statement fed batch by batch (`loadStream` in
+ * src/mysql/copy.ts), so a batch no longer pays a statement's round trip, and small batches keep the process's memory
+ * low. Measured with `npm run bench -- restore --rows 1000000 --peers insert-select --batch N` (two runs each, 2
+ * ranges): ~1000-row (256 KB) batches 3.28 / 3.22 s narrow and 5.41 / 5.57 s wide, peak RSS 151–161 MB, against
+ * 3.59 / 3.26 s, 6.12 / 5.92 s and 178–203 MB with 1 MB batches.
+ */
+const MAX_BATCH_BYTES = 256 * 1024;
 
 /**
  * A transaction's bytes with no secondary index maintained during the load. Each commit waits for the redo log and

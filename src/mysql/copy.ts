@@ -5,7 +5,8 @@
  * resumable from a plain-JSON checkpoint without duplicating rows (a range restarts after the highest key the
  * target holds).
  */
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Connection as CoreConnection } from 'mysql2';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { type CopyPlan, chooseCopyPlan } from '../domain/copy-plan.js';
@@ -96,7 +97,7 @@ export interface CopyOptions {
    * what the copy measures (cores, indexes, row width: {@link chooseCopyPlan}); set, they override the choice.
    */
   ranges?: number;
-  /** Rows per batch written (one LOAD DATA or INSERT). */
+  /** Rows per batch written (one INSERT, or one part of the transaction's LOAD DATA file). */
   batchRows?: number;
   /**
    * Rows per transaction on the target: batches are committed together once this many rows are written (at most one
@@ -494,6 +495,50 @@ async function* batchesOf(
   }
 }
 
+/** One LOAD DATA statement whose file is written batch by batch: see {@link loadStream}. */
+interface LoadStream {
+  /** Sends a batch's text; returns once at most this batch waits in the process (the server reads the rest). */
+  add(text: Buffer): Promise<void>;
+  /** Ends the file; resolves to the rows the statement loaded. */
+  end(): Promise<number>;
+}
+
+/**
+ * Starts `LOAD DATA LOCAL` (`sql`) on `conn` with a file that is written while the server reads it: the rows of one
+ * transaction go in one statement, so the server parses without a statement round trip (and its table open and bulk
+ * insert set-up) between batches. mysql2 writes the file's chunks to the socket as they come, so each `add` waits
+ * until the socket has handed its bytes to the kernel: memory stays one batch a range, as with one statement a batch.
+ */
+function loadStream(conn: MysqlConnection, sql: string): LoadStream {
+  const file = new PassThrough();
+  const socket = (conn as unknown as { connection: { stream: Writable } }).connection.stream;
+  const done = conn.query<ResultSetHeader>({ sql, infileStreamFactory: () => file });
+  let failure: unknown;
+  const settled = done.then(
+    () => undefined,
+    (error: unknown) => {
+      failure = error;
+    },
+  );
+  const drained = async (stream: Writable): Promise<void> => {
+    if (stream.writableNeedDrain) await Promise.race([once(stream, 'drain'), settled]);
+  };
+  return {
+    async add(text) {
+      if (failure) throw failure;
+      file.write(text);
+      await drained(file);
+      await drained(socket);
+      if (failure) throw failure;
+    },
+    async end() {
+      file.end();
+      const [header] = await done;
+      return header.affectedRows;
+    },
+  };
+}
+
 /**
  * The server's CPUs, where it says: MariaDB sizes `thread_pool_size` to them at startup (on Unix), so its value counts
  * them unless someone set it. Undefined elsewhere (MySQL has no such variable; a job can pass the instance class's).
@@ -790,12 +835,8 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       conn: MysqlConnection,
     ): { typeCast: false | typeof rawCast | typeof exactTypeCast } =>
       method === 'load-data' ? { typeCast: raw.has(conn) ? false : rawCast } : { typeCast: exactTypeCast };
+    /** One INSERT of a batch's rows (LOAD DATA batches go to the transaction's {@link loadStream}). */
     const write = async (conn: MysqlConnection, batch: Batch): Promise<void> => {
-      if (batch.text) {
-        const text = batch.text;
-        await conn.query<ResultSetHeader>({ sql: loadSql, infileStreamFactory: () => Readable.from([text]) });
-        return;
-      }
       const rows = batch.rows ?? [];
       const values =
         selectCols.length === insertCols.length ? rows : rows.map((r) => r.slice(0, insertCols.length));
@@ -993,10 +1034,15 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
           drainOnStop: !raw.has(s),
         },
       );
-      // Batches written in the open transaction, not yet counted in the checkpoint.
-      let open: { rows: number; last: KeyValue[] | null } | null = null;
+      // Batches written in the open transaction, not yet counted in the checkpoint (LOAD DATA: all in one statement).
+      let open: { rows: number; last: KeyValue[] | null; load?: LoadStream } | null = null;
       const commit = async (): Promise<void> => {
         if (!open) return;
+        if (open.load) {
+          const loaded = await open.load.end();
+          if (loaded !== open.rows)
+            throw new Error(`LOAD DATA loaded ${loaded} rows of ${open.rows} into ${dstName}`);
+        }
         await d.query('COMMIT');
         range.last = open.last;
         range.rows += open.rows;
@@ -1007,9 +1053,10 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         for await (const batch of incoming) {
           if (!open) {
             await d.query('START TRANSACTION');
-            open = { rows: 0, last: null };
+            open = { rows: 0, last: null, ...(batch.text ? { load: loadStream(d, loadSql) } : {}) };
           }
-          await write(d, batch);
+          if (open.load && batch.text) await open.load.add(batch.text);
+          else await write(d, batch);
           open.rows += batch.count;
           open.last = order.length > 0 ? readKey(batch.last) : null;
           batches += 1;
@@ -1021,7 +1068,11 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
       } catch (error) {
         // The open transaction's batches were never counted; undo them (a connection of our own is destroyed
         // anyway, one the caller lent us must not be left mid-transaction).
-        if (open) await d.query('ROLLBACK').catch(() => {});
+        if (open) {
+          // A statement still reading its file ends with the whole batches it has, then is undone.
+          await open.load?.end().catch(() => {});
+          await d.query('ROLLBACK').catch(() => {});
+        }
         throw error;
       }
       range.done = true;

@@ -16,8 +16,8 @@ describe('chooseCopyPlan', () => {
   it('runs one range per core of the smaller server, in ~MB transactions, and says why', () => {
     const plan = chooseCopyPlan(wide);
     expect(plan.ranges).toBe(2);
-    expect(plan.batchBytes).toBe(MB);
-    expect(plan.batchRows).toBe(Math.floor(MB / 310));
+    expect(plan.batchBytes).toBe(256 * 1024);
+    expect(plan.batchRows).toBe(Math.floor((256 * 1024) / 310));
     // One unique key maintained during the load: 8 MB shrunk by a quarter.
     expect(plan.commitBytes).toBeGreaterThan(6 * MB);
     expect(plan.commitBytes).toBeLessThanOrEqual(6.4 * MB);
