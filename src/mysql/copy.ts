@@ -532,6 +532,8 @@ function loadStream(conn: MysqlConnection, sql: string): LoadStream {
       if (failure) throw failure;
     },
     async end() {
+      // After a failure the statement is over: ending the file now would send its end-of-file packet as a command.
+      if (failure) throw failure;
       file.end();
       const [header] = await done;
       return header.affectedRows;
