@@ -16,9 +16,10 @@
  * pages), and each contender's median trial is reported: one table with Capstan's time beside every peer's and the
  * ratio (peer time / Capstan time: above 1, Capstan is faster), Capstan's peak RSS (its child process, highest of all
  * trials), the CPU each mariadbd used, Capstan's own CPU during the copy and the least time that CPU allows on this
- * machine's cores (all three processes' CPU / cores), the machine's load average, and the issue's targets. Capstan's copy runs in a
- * child process (`node --import tsx bench/restore.ts --child …`) that reports its own time (from the call to its
- * return: a worker is already running when a job copies) and peak RSS; a peer's time is its processes' wall time.
+ * machine's cores (all three processes' CPU / cores), the machine's load average, and the issue's targets. Capstan's
+ * copy runs in a child process (`node --import tsx bench/restore.ts --child …`) that reports its own time (from the
+ * call to its return: a worker is already running when a job copies) and peak RSS; a peer's time is its processes'
+ * wall time.
  * Unset, `--ranges`, `--batch` and `--commit` are what a restore job uses (chosen from what the copy measures). Exits 0
  * whether targets are met or not.
  */

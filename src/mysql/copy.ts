@@ -1,7 +1,8 @@
 /**
  * Copying one table between servers: same definition (its non-unique secondary keys built after the load); the key space of a single-integer key split into ranges copied
  * in parallel; each range streamed in key order (one query, paused while the writer catches up) and written in
- * batches (LOAD DATA LOCAL, or multi-row INSERTs), several batches to a transaction; never the whole table in memory;
+ * batches, several to a transaction (one LOAD DATA LOCAL statement a transaction, fed batch by batch, or one
+ * multi-row INSERT a batch); never the whole table in memory;
  * resumable from a plain-JSON checkpoint without duplicating rows (a range restarts after the highest key the
  * target holds).
  */
@@ -133,8 +134,8 @@ export interface CopyOptions {
   /** Test hook: stop (as if killed) after this many batches in total. */
   maxBatches?: number;
   /**
-   * How batches are written: `load-data` streams each batch as `LOAD DATA LOCAL INFILE` (raw bytes, no per-value
-   * parsing in JS or SQL), `insert` uses multi-row INSERTs; `auto` (default) uses `load-data` when every column type
+   * How batches are written: `load-data` streams a transaction's batches as one `LOAD DATA LOCAL INFILE` (raw bytes,
+   * no per-value parsing in JS or SQL), `insert` uses multi-row INSERTs; `auto` (default) uses `load-data` when every column type
    * is one it handles and falls back to `insert` if the server refuses local infile.
    */
   method?: 'auto' | 'insert' | 'load-data';
