@@ -131,15 +131,20 @@ afterAll(async () => {
 
 describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
   const sfx = method === 'insert' ? '_i' : '_l';
-  it('copies a single-integer-key table in parallel ranges, bit for bit', async () => {
-    const progress: number[] = [];
-    const result = await copyTable({
+  /** Copies t_int between the two servers (connections of the copy's own) into `targetTable`. */
+  const copyInt = (targetTable: string, more: Partial<Parameters<typeof copyTable>[0]>) =>
+    copyTable({
       method,
       source: opts(srcSvc),
       target: opts(dstSvc),
       schema: DB,
       table: 't_int',
-      targetTable: `t_int_copy${sfx}`,
+      targetTable,
+      ...more,
+    });
+  it('copies a single-integer-key table in parallel ranges, bit for bit', async () => {
+    const progress: number[] = [];
+    const result = await copyInt(`t_int_copy${sfx}`, {
       ranges: 4,
       batchRows: 100,
       onProgress: (p) => {
@@ -251,6 +256,31 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     expect(await exactRowCount(dst, DB, `t_int_lent${sfx}`)).toBe(120);
   });
 
+  it(`writes ${method === 'load-data' ? 'one LOAD DATA statement a transaction' : 'one INSERT a batch'}, and commits once a transaction's rows are in`, async () => {
+    // The target server's own statement counters (only this file uses that server, one test at a time).
+    const counters = async (): Promise<Record<string, number>> => {
+      const [rows] = await dst.query<import('mysql2/promise').RowDataPacket[]>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_load', 'Com_insert', 'Com_commit')",
+      );
+      return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
+    };
+    const before = await counters();
+    // 1200 rows in batches of 100; a transaction is committed once 250 rows are written: 3 batches (300 rows).
+    const result = await copyInt(`t_int_statements${sfx}`, {
+      ranges: 1,
+      batchRows: 100,
+      commitRows: 250,
+      maxBatchBytes: 16 * 2 ** 20,
+    });
+    const after = await counters();
+    const delta = (name: string) => (after[name] ?? Number.NaN) - (before[name] ?? Number.NaN);
+    expect(result.rowsCopied).toBe(ROWS);
+    expect(delta('Com_commit')).toBe(ROWS / 300);
+    expect(delta('Com_load')).toBe(method === 'load-data' ? ROWS / 300 : 0);
+    expect(delta('Com_insert')).toBe(method === 'insert' ? ROWS / 100 : 0);
+    expect(await allRows(dst, `t_int_statements${sfx}`)).toEqual(await allRows(src, 't_int'));
+  });
+
   it('never overwrites an existing table', async () => {
     await dst.query(`CREATE TABLE ${DB}.occupied${sfx} (id INT PRIMARY KEY)`);
     await expect(
@@ -332,13 +362,7 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     const seen: CopyCheckpoint[] = [];
     let interrupted: CopyInterruptedError | undefined;
     try {
-      await copyTable({
-        method,
-        source: opts(srcSvc),
-        target: opts(dstSvc),
-        schema: DB,
-        table: 't_int',
-        targetTable: `t_int_resume${sfx}`,
+      await copyInt(`t_int_resume${sfx}`, {
         ranges: 3,
         batchRows: 50,
         maxBatches: 7,
@@ -356,13 +380,7 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
     // Resume from an older checkpoint than the last one (as if the last update was lost with the worker).
     const stale = seen[1] as CopyCheckpoint;
     expect(stale.created).toBe(true);
-    const result = await copyTable({
-      method,
-      source: opts(srcSvc),
-      target: opts(dstSvc),
-      schema: DB,
-      table: 't_int',
-      targetTable: `t_int_resume${sfx}`,
+    const result = await copyInt(`t_int_resume${sfx}`, {
       ranges: 3,
       batchRows: 50,
       checkpoint: JSON.parse(JSON.stringify(stale)) as CopyCheckpoint,
