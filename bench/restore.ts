@@ -655,8 +655,12 @@ function report(
     if (same !== undefined) {
       const want = r.shape === 'narrow' ? 0.75 : 1.0;
       const ratio = same / ours;
+      // The issue sets these on its narrow and wide tables, of 1M rows (238 MB and 316 MB); smaller tables are shown
+      // beside them, as figures.
       targets.push(
-        `${fmt(r.rows)} ${r.shape}: ≥ ${fmt(want, 2)}× same-server INSERT…SELECT — ${fmt(ratio, 2)}× ${verdict(ratio >= want)}`,
+        r.rows >= 1_000_000
+          ? `${fmt(r.rows)} ${r.shape}: ≥ ${fmt(want, 2)}× same-server INSERT…SELECT — ${fmt(ratio, 2)}× ${verdict(ratio >= want)}`
+          : `${fmt(r.rows)} ${r.shape}: same-server INSERT…SELECT — ${fmt(ratio, 2)}× (a figure: the issue's target, ≥ ${fmt(want, 2)}×, is on its 1M-row tables)`,
       );
     }
   }
