@@ -20,6 +20,7 @@ import {
   describeTable,
   getIndexes,
   rewriteCreateTable,
+  sampledRowBytes,
   type TableKey,
   tableComment,
   tableExists,
@@ -641,10 +642,16 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     const info = await describeTable(src, schema, table);
     const key = info.key;
     const keysPlan = deferSecondaryKeys(info.createStatement);
-    const [srcCores, dstCores, size, sourceIndexes] = await Promise.all([
+    const [srcCores, dstCores, size, sampled, sourceIndexes] = await Promise.all([
       serverCores(src),
       serverCores(dst),
       tableSize(src, schema, table),
+      sampledRowBytes(
+        src,
+        schema,
+        table,
+        info.columns.filter((c) => !c.generated).map((c) => c.name),
+      ),
       getIndexes(src, schema, table),
     ]);
     const plan = overridePlan(
@@ -654,6 +661,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         secondaryIndexes: sourceIndexes.filter((i) => i.name !== 'PRIMARY').length,
         deferredIndexes: options.deferKeys === false ? 0 : keysPlan.deferred.length,
         avgRowBytes: size.avgRowBytes,
+        sampledRowBytes: sampled,
         approximateRows: info.approximateRows,
         splittable: key.integer,
       }),

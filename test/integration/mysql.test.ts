@@ -2,6 +2,7 @@
  * The MySQL data layer against two real mariadbd servers: copy (parallel ranges, composite key, no key), resume
  * after an interruption, checksums, diff, identifier injection and secret-free errors.
  */
+import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCopy } from '../../jobs/rds-restore.js';
 import { UserError } from '../../src/errors.js';
@@ -734,6 +735,50 @@ describe('compareTables and diffTables', () => {
     });
     expect(c.changed).toEqual({ count: 1, samples: [['k3', 3]] });
   });
+});
+
+describe("the copy's plan", () => {
+  it("measures the rows' width itself where the statistics are stale (a table just filled, as a restored instance's)", async () => {
+    // InnoDB counts TABLE_ROWS on every insert but updates DATA_LENGTH (so AVG_ROW_LENGTH) only when it recalculates
+    // the statistics: analysed at 20k rows, then filled to 120k, with no recalculation in between.
+    await src.query(
+      `CREATE TABLE ${DB}.t_stale (id INT PRIMARY KEY, account VARCHAR(40) NOT NULL, memo VARCHAR(200) CHARACTER SET utf8mb4) STATS_AUTO_RECALC = 0`,
+    );
+    const fillRows = (from: number, to: number) =>
+      src.query(
+        `INSERT INTO ${DB}.t_stale SELECT seq, CONCAT('acct-', seq MOD 977), CONCAT('entry ', seq, ' ', REPEAT('✓', seq MOD 50)) FROM ${DB}.seq_${from}_to_${to}`,
+      );
+    await fillRows(1, 20_000);
+    await src.query(`ANALYZE TABLE ${DB}.t_stale`);
+    await fillRows(20_001, 120_000);
+    const [stats] = await src.query<RowDataPacket[]>(
+      `SELECT TABLE_ROWS AS n, AVG_ROW_LENGTH AS avg FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't_stale'`,
+      [DB],
+    );
+    const [actual] = await src.query<RowDataPacket[]>(
+      `SELECT AVG(LENGTH(id) + LENGTH(account) + LENGTH(memo)) AS w FROM ${DB}.t_stale`,
+    );
+    const width = Number(actual[0]?.w);
+    // The premise: the statistics say rows are far narrower than they are.
+    expect(Number(stats[0]?.avg)).toBeLessThan(width / 2);
+    expect(Number(stats[0]?.n)).toBeGreaterThan(100_000);
+
+    const result = await copyTable({
+      source: opts(srcSvc),
+      target: opts(dstSvc),
+      schema: DB,
+      table: 't_stale',
+      targetTable: 't_stale_copy',
+    });
+    const said = Number(/ (\d+)-byte rows/.exec(result.plan.reason)?.[1]);
+    expect(said, result.plan.reason).toBeGreaterThan(width * 0.75);
+    expect(said, result.plan.reason).toBeLessThan(width * 1.25);
+    // The memory bound holds for the rows as they are: batches of at most ~256 KB, transactions of at most ~8 MB.
+    expect(result.plan.batchRows * width).toBeLessThanOrEqual(result.plan.batchBytes * 1.25);
+    expect(result.plan.commitRows * width).toBeLessThanOrEqual(8 * 1024 * 1024 * 1.25);
+    expect(await exactRowCount(dst, DB, 't_stale_copy')).toBe(120_000);
+    expect(await tableChecksum(dst, DB, 't_stale_copy')).toEqual(await tableChecksum(src, DB, 't_stale'));
+  }, 60_000);
 });
 
 describe('safety', () => {

@@ -63,6 +63,30 @@ describe('chooseCopyPlan', () => {
     expect(huge.commitRows).toBeGreaterThanOrEqual(huge.batchRows);
   });
 
+  it("takes the sampled rows' width where the statistics' is smaller (stale), and keeps the statistics' otherwise", () => {
+    // 120k rows of ~98 bytes (12 MB), the statistics taken at 20k rows: AVG_ROW_LENGTH 30 (3.6 MB).
+    const stale = {
+      ...wide,
+      secondaryIndexes: 0,
+      deferredIndexes: 0,
+      approximateRows: 120_000,
+      avgRowBytes: 30,
+    };
+    expect(chooseCopyPlan(stale).ranges).toBe(1);
+    const sampled = chooseCopyPlan({ ...stale, sampledRowBytes: 98 });
+    expect(sampled.ranges).toBe(2);
+    expect(sampled.batchRows).toBe(Math.floor((256 * 1024) / 98));
+    expect(sampled.batchRows * 98).toBeLessThanOrEqual(sampled.batchBytes);
+    expect(sampled.commitBytes).toBeLessThanOrEqual(8 * MB);
+    expect(sampled.reason).toContain('98-byte rows');
+    // The statistics' width (on-disk bytes) stands when the sample is narrower.
+    expect(chooseCopyPlan({ ...wide, sampledRowBytes: 250 }).batchRows).toBe(chooseCopyPlan(wide).batchRows);
+    // A sample alone is a measurement too, not an assumption.
+    expect(chooseCopyPlan({ ...wide, avgRowBytes: 0, sampledRowBytes: 120 }).reason).toContain(
+      ' 120-byte rows)',
+    );
+  });
+
   it('assumes 2 cores and 200-byte rows when the servers do not say, and says it assumed them', () => {
     const plan = chooseCopyPlan({ ...wide, targetCores: undefined, sourceCores: undefined, avgRowBytes: 0 });
     expect(plan.ranges).toBe(2);
