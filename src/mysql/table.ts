@@ -217,7 +217,8 @@ const ROW_SAMPLE = 100;
 /**
  * The mean width, in bytes, of the first rows of a table's `columns` as the server sends them as text (what a copy
  * holds in memory and sends): `LENGTH` of each value, NULL counted as 0, over {@link ROW_SAMPLE} rows. 0 for an empty
- * table. Unlike AVG_ROW_LENGTH it does not rest on the statistics: see `sampledRowBytes` in src/domain/copy-plan.ts.
+ * table, or when the server refuses the query. Unlike AVG_ROW_LENGTH it does not rest on the statistics: see
+ * `sampledRowBytes` in src/domain/copy-plan.ts.
  */
 export async function sampledRowBytes(
   conn: MysqlConnection,
@@ -228,11 +229,16 @@ export async function sampledRowBytes(
   if (columns.length === 0) return 0;
   const cols = columns.map((c) => quoteIdent(c, 'column'));
   const width = cols.map((c) => `IFNULL(LENGTH(${c}), 0)`).join(' + ');
-  const [rows] = await conn.query<RowDataPacket[]>(
-    `SELECT AVG(${width}) AS w FROM (SELECT ${cols.join(', ')} FROM ${qualified(schema, table)} LIMIT ${ROW_SAMPLE}) AS sampled`,
-  );
-  const w = Number(rows[0]?.w ?? 0);
-  return Number.isFinite(w) ? w : 0;
+  const sql = `SELECT AVG(${width}) AS w FROM (SELECT ${cols.join(', ')} FROM ${qualified(schema, table)} LIMIT ${ROW_SAMPLE}) AS sampled`;
+  try {
+    const [rows] = await conn.query<RowDataPacket[]>(sql);
+    const w = Number(rows[0]?.w ?? 0);
+    return Number.isFinite(w) ? w : 0;
+  } catch {
+    // A measurement the plan can do without (it falls back on the statistics): a server that refuses it does not
+    // stop the copy; a connection that failed fails the copy's next query.
+    return 0;
+  }
 }
 
 /** `SELECT COUNT(*)` (a full index scan). */
