@@ -642,6 +642,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     const info = await describeTable(src, schema, table);
     const key = info.key;
     const keysPlan = deferSecondaryKeys(info.createStatement);
+    const insertCols = info.columns.filter((c) => !c.generated);
     const [srcCores, dstCores, size, sampled, sourceIndexes] = await Promise.all([
       serverCores(src),
       serverCores(dst),
@@ -650,7 +651,7 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
         src,
         schema,
         table,
-        info.columns.filter((c) => !c.generated).map((c) => c.name),
+        insertCols.map((c) => c.name),
       ),
       getIndexes(src, schema, table),
     ]);
@@ -670,7 +671,6 @@ export async function copyTable(options: CopyOptions): Promise<CopyResult> {
     const { batchRows, commitRows } = plan;
     const maxBatchBytes = plan.batchBytes;
     const wantedRanges = plan.ranges;
-    const insertCols = info.columns.filter((c) => !c.generated);
     if (insertCols.length === 0) throw new UserError(`table ${schema}.${table} has no insertable columns`);
     const selectCols: ColumnInfo[] = [...insertCols];
     for (const k of key.columns) {

@@ -92,7 +92,7 @@ async function fill(
 }
 
 async function allRows(conn: MysqlConnection, table: string): Promise<unknown[]> {
-  const [cols] = await conn.query<import('mysql2/promise').RowDataPacket[]>(
+  const [cols] = await conn.query<RowDataPacket[]>(
     'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [DB, table],
   );
@@ -260,7 +260,7 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
   it(`writes ${method === 'load-data' ? 'one LOAD DATA statement a transaction' : 'one INSERT a batch'}, and commits once a transaction's rows are in`, async () => {
     // The target server's own statement counters (only this file uses that server, one test at a time).
     const counters = async (): Promise<Record<string, number>> => {
-      const [rows] = await dst.query<import('mysql2/promise').RowDataPacket[]>(
+      const [rows] = await dst.query<RowDataPacket[]>(
         "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_load', 'Com_insert', 'Com_commit')",
       );
       return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]));
@@ -437,7 +437,7 @@ describe.each(['load-data', 'insert'] as const)('copyTable (%s)', (method) => {
 describe('secondary keys built after the load', () => {
   const WIDE = 't_wide';
   const indexNames = async (table: string): Promise<string[]> => {
-    const [rows] = await dst.query<import('mysql2/promise').RowDataPacket[]>(
+    const [rows] = await dst.query<RowDataPacket[]>(
       'SELECT DISTINCT INDEX_NAME AS n FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY n',
       [DB, table],
     );
